@@ -1,0 +1,3 @@
+"""recover: guided runbooks for stuck AWS CloudFormation and CDK deployments."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,94 @@
+"""boto3 sessions with recover's retry policy, endpoint override and API call accounting."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from recover import __version__
+
+# Adaptive mode = standard retries (exponential backoff with jitter on throttling and 5xx)
+# plus a client-side token bucket that slows down when AWS throttles.
+# https://boto3.amazonaws.com/v1/documentation/api/latest/guide/retries.html
+DEFAULT_RETRY = {"mode": "adaptive", "max_attempts": 8}
+
+
+@dataclass
+class ApiCallCounter:
+    """Counts API calls (one per boto3 method call) and HTTP attempts (retries included)."""
+
+    calls: Counter[str] = field(default_factory=Counter)
+    attempts: Counter[str] = field(default_factory=Counter)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def on_before_call(self, model: Any, **_: Any) -> None:
+        key = f"{model.service_model.endpoint_prefix}:{model.name}"
+        with self._lock:
+            self.calls[key] += 1
+
+    def on_before_send(self, request: Any, **_: Any) -> None:
+        ctx = getattr(request, "context", {}) or {}
+        key = ctx.get("recover_key") or "unknown"
+        with self._lock:
+            self.attempts[key] += 1
+
+    @property
+    def total(self) -> int:
+        return sum(self.calls.values())
+
+    def as_dict(self) -> dict[str, Any]:
+        with self._lock:
+            return {"total": sum(self.calls.values()), "by_operation": dict(sorted(self.calls.items())),
+                    "http_attempts": sum(self.attempts.values())}
+
+
+def _tag_service(parsed: dict[str, Any] | None, model: Any, **_: Any) -> None:
+    # Lets recover.errors name the IAM action (service prefix + operation) of a failed call.
+    if isinstance(parsed, dict):
+        parsed.setdefault("ResponseMetadata", {})["RecoverService"] = model.service_model.endpoint_prefix
+
+
+def _tag_request(params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
+    context["recover_key"] = f"{model.service_model.endpoint_prefix}:{model.name}"
+
+
+class SessionFactory:
+    """Builds boto3 clients for one run: one profile, one region, one optional endpoint."""
+
+    def __init__(self, profile: str | None = None, region: str | None = None,
+                 endpoint_url: str | None = None, retries: dict[str, Any] | None = None,
+                 counter: ApiCallCounter | None = None) -> None:
+        self.profile = profile
+        self.endpoint_url = endpoint_url
+        self.counter = counter or ApiCallCounter()
+        self._session = boto3.Session(profile_name=profile, region_name=region)
+        self.region = self._session.region_name
+        self._config = Config(retries=dict(retries or DEFAULT_RETRY),
+                              user_agent_extra=f"recover/{__version__}",
+                              max_pool_connections=16)
+        events = self._session.events
+        events.register("before-call", self.counter.on_before_call)
+        events.register("before-parameter-build", _tag_request)
+        events.register("before-send", self.counter.on_before_send)
+        events.register("after-call", _tag_service)
+        self._clients: dict[tuple[str, str | None], Any] = {}
+        self._lock = threading.Lock()
+
+    def client(self, service: str, region: str | None = None) -> Any:
+        """A cached client (botocore clients are thread-safe)."""
+        key = (service, region)
+        with self._lock:
+            if key not in self._clients:
+                self._clients[key] = self._session.client(
+                    service, region_name=region or self.region,
+                    endpoint_url=self.endpoint_url, config=self._config)
+            return self._clients[key]
+
+    @property
+    def boto3_session(self) -> boto3.Session:
+        return self._session

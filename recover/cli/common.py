@@ -1,0 +1,70 @@
+"""Shared plumbing of the click layer: one wrapper turns a command body into a rendered Result
+and an exit code, whatever happens inside (RecoverError, botocore error, Ctrl-C, bug)."""
+
+from __future__ import annotations
+
+import functools
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from recover.context import RunContext
+from recover.errors import RecoverError, translate_aws_error
+from recover.evidence import EvidenceRun
+from recover.exit_codes import ExitCode
+from recover.result import Result, render
+
+
+def run_body(rc: RunContext, name: str, body: Callable[[], Result]) -> Result:
+    """Run a command body and always come back with a Result (never a traceback, unless --debug)."""
+    try:
+        return body()
+    except KeyboardInterrupt:
+        err = RecoverError("interrupted (Ctrl-C); the evidence folder keeps what was done so far",
+                           code="interrupted", exit_code=ExitCode.INTERRUPTED)
+        return Result.from_error(name, err)
+    except RecoverError as err:
+        if rc.options.debug:
+            rc.console.print(traceback.format_exc(), markup=False, highlight=False)
+        return Result.from_error(name, err)
+    except Exception as exc:  # noqa: BLE001 - the one place bugs become one-line errors
+        if rc.options.debug:
+            raise
+        translated = translate_aws_error(exc, region=_region(rc))
+        if translated is None:
+            translated = RecoverError(
+                f"unexpected error ({type(exc).__name__}: {exc}); run again with --debug for the "
+                "traceback and report it", code="internal_error")
+        return Result.from_error(name, translated)
+
+
+def _region(rc: RunContext) -> str | None:
+    try:
+        return rc.aws.region
+    except Exception:  # noqa: BLE001 - only used to word an error message
+        return rc.options.region
+
+
+def recover_command(name: str) -> Callable[[Callable[..., Result]], Callable[..., int]]:
+    """Decorate `fn(rc, **options) -> Result`: renders the result, returns the exit code."""
+
+    def deco(fn: Callable[..., Result]) -> Callable[..., int]:
+        @functools.wraps(fn)
+        @click.pass_obj
+        def wrapper(rc: RunContext, *args: Any, **kwargs: Any) -> int:
+            result = run_body(rc, name, lambda: fn(rc, *args, **kwargs))
+            render(result, rc.options.output, rc.stdout, rc.out)
+            return int(result.exit_code)
+
+        return wrapper
+
+    return deco
+
+
+def open_evidence(rc: RunContext, command: str, subject: str) -> EvidenceRun:
+    """The evidence folder of a stack run (use as a context manager)."""
+    return EvidenceRun(rc.evidence_root, command, subject, clock=rc.clock,
+                       argv=rc.options.argv, region=rc.options.region,
+                       endpoint_url=rc.options.endpoint_url, api_counter=rc.aws.counter)

@@ -1,0 +1,84 @@
+"""The run context: everything a command needs from the outside world, injected.
+
+Tests build their own RunContext (fake clock, sandbox endpoint, temp evidence dir, a
+console writing to a buffer) instead of patching globals.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+from rich.console import Console
+
+from recover.aws.session import SessionFactory
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class GlobalOptions:
+    profile: str | None = None
+    region: str | None = None
+    endpoint_url: str | None = None
+    output: str = "human"
+    non_interactive: bool = False
+    yes: bool = False
+    dry_run: bool = False
+    evidence_dir: Path | None = None
+    debug: bool = False
+    argv: list[str] = field(default_factory=list)
+
+
+@dataclass
+class RunContext:
+    options: GlobalOptions
+    console: Console  # stderr: progress, prompts' surroundings, logs
+    out: Console  # stdout in human mode
+    stdout: IO[str]
+    stdin: IO[str]
+    is_tty: bool
+    clock: Callable[[], datetime] = utcnow
+    session_factory_cls: Callable[..., SessionFactory] = SessionFactory
+    _sessions: SessionFactory | None = None
+
+    @classmethod
+    def from_options(cls, options: GlobalOptions, **overrides: Any) -> RunContext:
+        is_tty = sys.stdin.isatty() and sys.stderr.isatty()
+        kw: dict[str, Any] = dict(
+            options=options,
+            console=Console(stderr=True, highlight=False),
+            out=Console(highlight=False),
+            stdout=sys.stdout,
+            stdin=sys.stdin,
+            is_tty=is_tty,
+        )
+        kw.update(overrides)
+        return cls(**kw)
+
+    @property
+    def interactive(self) -> bool:
+        """Prompts allowed: a terminal on both ends and no --non-interactive."""
+        return self.is_tty and not self.options.non_interactive and self.options.output != "json"
+
+    @property
+    def aws(self) -> SessionFactory:
+        if self._sessions is None:
+            self._sessions = self.session_factory_cls(
+                profile=self.options.profile, region=self.options.region,
+                endpoint_url=self.options.endpoint_url)
+        return self._sessions
+
+    @property
+    def evidence_root(self) -> Path:
+        return self.options.evidence_dir or Path("recover-evidence")
+
+    def progress(self, message: str) -> None:
+        """A line of progress for people; always stderr, so stdout stays clean for JSON."""
+        self.console.print(message, highlight=False)

@@ -1,0 +1,58 @@
+"""Shared fixtures. Tests that need ../shared/data skip with a clear reason when it is absent."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from recover.context import GlobalOptions, RunContext
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+@pytest.fixture(autouse=True)
+def _aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No test ever reaches real AWS: fake credentials, a fixed region, no config files."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "aws-credentials"))
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    if not SHARED_DATA.is_dir():
+        pytest.skip("../shared/data is not beside the repository")
+    return SHARED_DATA
+
+
+class FakeClock:
+    def __init__(self, start: datetime | None = None) -> None:
+        self.now = start or datetime(2026, 11, 23, 3, 0, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def make_context(tmp_path: Path) -> Callable[..., RunContext]:
+    """A RunContext writing to buffers, with a temp evidence dir (no TTY by default)."""
+
+    def make(**options: object) -> RunContext:
+        opts = GlobalOptions(evidence_dir=tmp_path / "evidence", **options)  # type: ignore[arg-type]
+        out_buf, err_buf = io.StringIO(), io.StringIO()
+        return RunContext(options=opts, console=Console(file=err_buf, width=120),
+                          out=Console(file=out_buf, width=120), stdout=out_buf,
+                          stdin=io.StringIO(), is_tty=False, clock=FakeClock())
+
+    return make
