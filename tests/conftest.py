@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import subprocess
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -56,3 +57,17 @@ def make_context(tmp_path: Path) -> Callable[..., RunContext]:
                           stdin=io.StringIO(), is_tty=False, clock=FakeClock())
 
     return make
+
+
+def run_cli(args: list[str], *, input: str | None = None, env: dict[str, str] | None = None,
+            cwd: Path | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Run `python -m recover ARGS` as a real subprocess, importing this checkout's code."""
+    import os
+    import subprocess
+    import sys
+
+    full_env = dict(os.environ)
+    full_env["PYTHONPATH"] = str(REPO) + os.pathsep + full_env.get("PYTHONPATH", "")
+    full_env.update(env or {})
+    return subprocess.run([sys.executable, "-m", "recover", *args], input=input, env=full_env,
+                          cwd=cwd, capture_output=True, text=True, timeout=timeout)
