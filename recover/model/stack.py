@@ -201,9 +201,12 @@ class StackNode:
         return None
 
     def child_stack_ids(self) -> list[tuple[str, str]]:
-        """(logical id, child stack ARN) for each nested-stack resource with a physical id."""
+        """(logical id, child stack id) for each nested-stack resource with a physical id.
+
+        On AWS the physical id is the child's stack ARN (aws-semantics §3.5); emulators may
+        use the child's name, which DescribeStacks accepts as well."""
         return [(r.logical_id, r.physical_id) for r in self.resources
-                if r.is_nested_stack and r.physical_id.startswith("arn:")]
+                if r.is_nested_stack and r.physical_id]
 
     def to_dict(self) -> dict[str, Any]:
         return {"info": self.info.to_dict(), "resources": [r.to_dict() for r in self.resources],
@@ -217,6 +220,27 @@ class StackNode:
                    events=tuple(StackEvent.from_dict(e) for e in d.get("events", [])),
                    logical_id_in_parent=d.get("logical_id_in_parent", ""),
                    depth=int(d.get("depth", 0)))
+
+
+@dataclass(frozen=True)
+class RoleCheck:
+    """What iam:GetRole said about a stack's service role (RoleARN)."""
+
+    arn: str
+    state: str  # exists | missing | untrusting | unknown
+    role_id: str = ""
+    detail: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.arn.rsplit("/", 1)[-1]
+
+    def to_dict(self) -> dict[str, Any]:
+        return _to(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> RoleCheck:
+        return _from(cls, d)
 
 
 SNAPSHOT_VERSION = 1
@@ -234,6 +258,8 @@ class StackSnapshot:
     api_calls: int = 0
     # Nested stacks that could not be read (deleted, access denied...): (stack id, reason).
     unreadable: tuple[tuple[str, str], ...] = field(default=())
+    roles: tuple[RoleCheck, ...] = ()
+    requested: str = ""  # the name or id the user asked for (may be a nested stack)
 
     @property
     def root(self) -> StackNode:
@@ -256,6 +282,7 @@ class StackSnapshot:
                 "taken_at": self.taken_at.isoformat(), "region": self.region,
                 "account": self.account, "api_calls": self.api_calls,
                 "unreadable": [list(u) for u in self.unreadable],
+                "roles": [r.to_dict() for r in self.roles], "requested": self.requested,
                 "nodes": [n.to_dict() for n in self.nodes]}
 
     @classmethod
@@ -264,4 +291,12 @@ class StackSnapshot:
                    taken_at=parse_time(d["taken_at"]),  # type: ignore[arg-type]
                    region=d.get("region", ""), account=d.get("account", ""),
                    api_calls=int(d.get("api_calls", 0)),
-                   unreadable=tuple(tuple(u) for u in d.get("unreadable", [])))  # type: ignore[misc]
+                   unreadable=tuple(tuple(u) for u in d.get("unreadable", [])),  # type: ignore[misc]
+                   roles=tuple(RoleCheck.from_dict(r) for r in d.get("roles", [])),
+                   requested=d.get("requested", ""))
+
+    def role(self, arn: str) -> RoleCheck | None:
+        for r in self.roles:
+            if r.arn == arn:
+                return r
+        return None

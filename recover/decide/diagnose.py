@@ -1,0 +1,94 @@
+"""Diagnose: run every detector over a snapshot and pick the runbook that applies."""
+
+from __future__ import annotations
+
+import traceback
+from dataclasses import dataclass
+from typing import Any
+
+from recover.decide.findings import Finding
+from recover.detectors import load_detectors
+from recover.detectors._common import Classifier, default_classifier
+from recover.model.stack import StackSnapshot
+from recover.taxonomy import (
+    DELETE_FAILED,
+    EXECUTION_ROLE_MISSING,
+    MISSING_ARTIFACT,
+    ROLLBACK_STUCK,
+    FailureMode,
+)
+
+FAILED_STATUSES = frozenset({"UPDATE_ROLLBACK_FAILED", "DELETE_FAILED", "ROLLBACK_FAILED",
+                             "CREATE_FAILED", "UPDATE_FAILED", "IMPORT_ROLLBACK_FAILED"})
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    root_name: str
+    root_status: str
+    findings: tuple[Finding, ...]
+    runbook: str | None
+    runbook_reason: str
+
+    @property
+    def healthy(self) -> bool:
+        return not self.findings
+
+    def to_dict(self, snapshot: StackSnapshot) -> dict[str, Any]:
+        return {
+            "stack": self.root_name,
+            "requested": snapshot.requested or self.root_name,
+            "root_status": self.root_status,
+            "healthy": self.healthy,
+            "runbook": self.runbook,
+            "runbook_reason": self.runbook_reason,
+            "stacks": [{"name": n.name, "stack_id": n.stack_id, "status": n.info.status,
+                        "status_reason": n.info.status_reason, "depth": n.depth,
+                        "parent_id": n.info.parent_id or None,
+                        "logical_id_in_parent": n.logical_id_in_parent or None,
+                        "role_arn": n.info.role_arn or None} for n in snapshot.nodes],
+            "findings": [f.to_dict() for f in self.findings],
+            "unreadable": [{"stack_id": s, "reason": r} for s, r in snapshot.unreadable],
+            "api_calls": snapshot.api_calls,
+        }
+
+
+def diagnose(snapshot: StackSnapshot, classify: Classifier | None = None) -> Diagnosis:
+    classify = classify or default_classifier()
+    findings: list[Finding] = []
+    for det in load_detectors():
+        try:
+            findings.extend(det.detect(snapshot, classify))
+        except Exception as exc:  # noqa: BLE001 - a crashing detector becomes a finding
+            findings.append(Finding(
+                detector="E0002", failure_mode=FailureMode.UNKNOWN,
+                stack_name=snapshot.root.name, stack_id=snapshot.root_id, status="",
+                reason=f"detector {det.ID} crashed: {type(exc).__name__}: {exc}",
+                runbook=None, explanation="".join(traceback.format_exception_only(exc)).strip()))
+    runbook, why = choose_runbook(snapshot, findings)
+    return Diagnosis(root_name=snapshot.root.name, root_status=snapshot.root.info.status,
+                     findings=tuple(findings), runbook=runbook, runbook_reason=why)
+
+
+def choose_runbook(snapshot: StackSnapshot, findings: list[Finding]) -> tuple[str | None, str]:
+    """The one runbook to run first, and why. A missing service role blocks every other
+    operation, so it comes first; missing artifacts must be restored before the rollback is
+    continued (the missing-artifact runbook then hands over to rollback-stuck)."""
+    modes = {f.failure_mode for f in findings}
+    statuses = {n.info.status for n in snapshot.nodes}
+    if FailureMode.EXECUTION_ROLE_MISSING in modes:
+        return EXECUTION_ROLE_MISSING, "the stack's service role is missing: every operation fails until it exists"
+    if "UPDATE_ROLLBACK_FAILED" in statuses:
+        if any(f.failure_mode == FailureMode.MISSING_ARTIFACT and f.phase == "rollback"
+               for f in findings):
+            return MISSING_ARTIFACT, ("the rollback failed because Lambda code objects are "
+                                      "missing from S3: restore them, then continue the rollback")
+        return ROLLBACK_STUCK, "the stack is UPDATE_ROLLBACK_FAILED: continue the rollback"
+    if "DELETE_FAILED" in statuses or "ROLLBACK_FAILED" in statuses:
+        return DELETE_FAILED, "the stack failed to delete: retry or retain what cannot be deleted"
+    for f in findings:
+        if f.runbook:
+            return f.runbook, f.explanation
+    if findings:
+        return None, findings[0].explanation
+    return None, "no failure found"

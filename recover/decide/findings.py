@@ -1,0 +1,44 @@
+"""Findings: what diagnose (and the runbook planners) know about each failure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from recover.taxonomy import FailureMode
+
+
+@dataclass(frozen=True)
+class Finding:
+    detector: str  # stable id of the detector that raised it (R1xx, R2xx, ...)
+    failure_mode: FailureMode
+    stack_name: str
+    stack_id: str
+    status: str
+    reason: str
+    runbook: str | None
+    explanation: str
+    logical_id: str = ""  # "" for a stack-level finding
+    physical_id: str = ""
+    resource_type: str = ""
+    phase: str = ""  # forward | rollback | cancelled | delete | cleanup | "" (stack level)
+    skippable: bool = False  # may go into ResourcesToSkip (§1.4)
+    skip_id: str = ""  # the id AWS wants in ResourcesToSkip: LogicalId or <child-stack>.<LogicalId>
+    depth: int = 0
+    timestamp: datetime | None = None
+    extracted: dict[str, Any] = field(default_factory=dict)
+    rule: str = ""  # the classification rule that chose failure_mode
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "detector": self.detector, "failure_mode": self.failure_mode.value,
+            "stack_name": self.stack_name, "stack_id": self.stack_id,
+            "logical_id": self.logical_id, "physical_id": self.physical_id,
+            "resource_type": self.resource_type, "status": self.status, "reason": self.reason,
+            "phase": self.phase, "failed_during_rollback": self.phase == "rollback",
+            "skippable": self.skippable, "skip_id": self.skip_id or None,
+            "runbook": self.runbook, "explanation": self.explanation, "depth": self.depth,
+            "timestamp": self.timestamp.isoformat() if self.timestamp else None,
+            "extracted": self.extracted, "rule": self.rule,
+        }

@@ -1,0 +1,75 @@
+"""When did a resource fail: in the forward operation, during the rollback, or was it cancelled?
+
+AWS lets ContinueUpdateRollback skip only resources that failed *during the rollback*
+(aws-semantics §1.4 rule 1); a resource that failed in the forward update, or was cancelled
+because another failed, cannot be skipped. The events of the current operation tell which.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from recover.model.stack import StackEvent, StackNode, StackResource
+
+OPERATION_START = frozenset({"CREATE_IN_PROGRESS", "UPDATE_IN_PROGRESS", "DELETE_IN_PROGRESS",
+                             "IMPORT_IN_PROGRESS"})
+ROLLBACK_START = frozenset({"UPDATE_ROLLBACK_IN_PROGRESS", "ROLLBACK_IN_PROGRESS",
+                            "IMPORT_ROLLBACK_IN_PROGRESS"})
+
+
+class Phase:
+    FORWARD = "forward"  # failed while applying the change (create/update)
+    ROLLBACK = "rollback"  # failed while rolling back: the only kind AWS lets you skip
+    CANCELLED = "cancelled"  # cancelled because another resource failed
+    DELETE = "delete"  # failed while deleting the stack
+    CLEANUP = "cleanup"  # an old resource could not be deleted after an update (§2.4)
+
+
+def operation_events(node: StackNode) -> tuple[StackEvent, ...]:
+    """The events of the stack's newest operation, oldest first (all events if none opens one)."""
+    events = node.events
+    for i in range(len(events) - 1, -1, -1):
+        ev = events[i]
+        if ev.is_stack_event and ev.status in OPERATION_START:
+            return events[i:]
+    return events
+
+
+def is_cancellation(reason: str) -> bool:
+    # "Resource update cancelled" / "Resource creation cancelled" (§1.4, §7); the CDK matches
+    # the substring "cancelled" the same way.
+    return "cancelled" in reason.lower()
+
+
+@dataclass(frozen=True)
+class FailureTiming:
+    phase: str
+    event: StackEvent | None  # the event that recorded the failure, when the events show it
+    reason: str
+
+
+def failure_timing(node: StackNode, resource: StackResource) -> FailureTiming:
+    window = operation_events(node)
+    first_rollback = next((i for i, ev in enumerate(window)
+                           if ev.is_stack_event and ev.status in ROLLBACK_START), None)
+    idx, event = None, None
+    for i in range(len(window) - 1, -1, -1):
+        ev = window[i]
+        if ev.logical_id == resource.logical_id and not ev.is_stack_event \
+                and ev.status == resource.status:
+            idx, event = i, ev
+            break
+    reason = (event.reason if event and event.reason else resource.reason) or ""
+    if resource.status == "DELETE_FAILED":
+        stack_deleting = node.info.status.startswith("DELETE_")
+        return FailureTiming(Phase.DELETE if stack_deleting else Phase.CLEANUP, event, reason)
+    if is_cancellation(reason):
+        return FailureTiming(Phase.CANCELLED, event, reason)
+    if first_rollback is not None and idx is not None and idx > first_rollback:
+        return FailureTiming(Phase.ROLLBACK, event, reason)
+    if first_rollback is not None and idx is None and node.info.status.startswith("UPDATE_ROLLBACK"):
+        # No event left in the window (truncated history): trust ListStackResources timing.
+        rb = window[first_rollback]
+        if resource.last_updated and resource.last_updated >= rb.timestamp:
+            return FailureTiming(Phase.ROLLBACK, None, reason)
+    return FailureTiming(Phase.FORWARD, event, reason)

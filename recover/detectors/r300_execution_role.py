@@ -1,0 +1,64 @@
+"""R300: the stack's service role (RoleARN) is gone or no longer trusts CloudFormation.
+
+Every operation on such a stack fails with `Role <arn> is invalid or cannot be assumed`
+(aws-semantics §1.5), so this is detected from iam:GetRole before any CloudFormation call,
+and also recognised in stack status reasons and events.
+"""
+
+from __future__ import annotations
+
+import re
+
+from recover.decide.findings import Finding
+from recover.detectors._common import Classifier
+from recover.model.stack import StackSnapshot
+from recover.taxonomy import EXECUTION_ROLE_MISSING, FailureMode
+
+ID = "R300"
+TITLE = "Stack service role missing or not assumable"
+PERMISSIONS = ("cloudformation:DescribeStacks", "iam:GetRole")
+
+CDK_EXEC_ROLE = re.compile(r"^cdk-(?P<qualifier>[A-Za-z0-9_-]{1,10})-cfn-exec-role-"
+                           r"(?P<account>\d{12})-(?P<region>[a-z0-9-]+)$")
+ROLE_MESSAGE = re.compile(r"Role (arn:aws[\w-]*:iam::\d{12}:role/[\w+=,.@/-]+) is invalid or "
+                          r"cannot be assumed")
+
+
+def detect(snapshot: StackSnapshot, classify: Classifier) -> list[Finding]:
+    findings: list[Finding] = []
+    reported: set[str] = set()
+    for node in snapshot.nodes:
+        arn = node.info.role_arn
+        check = snapshot.role(arn) if arn else None
+        texts = [node.info.status_reason] + [e.reason for e in node.events[-50:]]
+        seen_in_messages = next((m.group(1) for t in texts if t
+                                 for m in [ROLE_MESSAGE.search(t)] if m), None)
+        if check and check.state in ("missing", "untrusting"):
+            problem = check.detail or check.state
+        elif seen_in_messages and not (check and check.state == "exists"):
+            arn = arn or seen_in_messages
+            problem = "CloudFormation reported it as invalid or not assumable"
+        else:
+            continue
+        if (node.stack_id, arn) in reported:
+            continue
+        reported.add((node.stack_id, arn))
+        name = arn.rsplit("/", 1)[-1]
+        cdk = CDK_EXEC_ROLE.match(name)
+        extracted = {"role_arn": arn, "role_name": name, "cdk": bool(cdk)}
+        if cdk:
+            extracted["qualifier"] = cdk.group("qualifier")
+        findings.append(Finding(
+            detector=ID, failure_mode=FailureMode.EXECUTION_ROLE_MISSING, stack_name=node.name,
+            stack_id=node.stack_id, status=node.info.status,
+            reason=f"service role {arn}: {problem}", runbook=EXECUTION_ROLE_MISSING,
+            explanation=(
+                f"Stack {node.name} runs its operations as {name}, which "
+                f"{'no longer exists' if 'NoSuchEntity' in problem or problem == 'missing' else 'cannot be assumed'}. "
+                "Every update, rollback or delete will fail with 'Role ... is invalid or cannot "
+                "be assumed' until a role with that name exists and trusts "
+                "cloudformation.amazonaws.com (aws-semantics §1.5)."
+                + (" It is the CDK bootstrap execution role: the CDKToolkit stack was probably "
+                   "deleted before the app stacks." if cdk else "")),
+            depth=node.depth, extracted=extracted, rule="role-check"))
+    return findings

@@ -1,0 +1,55 @@
+"""R900: stack statuses that block or need advice rather than a resource fix.
+
+Source: aws-semantics §1.2 (the CDK's rollbackChoice table), §1.6 (stuck cleanup states),
+§3.1 (status meanings).
+"""
+
+from __future__ import annotations
+
+from recover.decide.findings import Finding
+from recover.detectors._common import Classifier
+from recover.model.stack import StackSnapshot
+from recover.taxonomy import DELETE_FAILED, FailureMode
+
+ID = "R900"
+TITLE = "Stack status that needs advice"
+PERMISSIONS = ("cloudformation:DescribeStacks",)
+
+ADVICE = {
+    "ROLLBACK_FAILED": ("A failed create could not roll back. Nothing but a delete works on this "
+                        "stack (§1.2); retain what cannot be deleted.", DELETE_FAILED),
+    "ROLLBACK_COMPLETE": ("A failed create was rolled back. Only a delete operation can be "
+                          "performed (§3.1); delete the stack and create it again.", None),
+    "CREATE_FAILED": ("Create failed with rollback disabled. Fix the cause and retry, or call "
+                      "RollbackStack (§1.2, §3.6).", None),
+    "UPDATE_FAILED": ("Update failed with rollback disabled. Fix the cause and retry the update, "
+                      "or call RollbackStack (§1.2, §3.6).", None),
+    "IMPORT_ROLLBACK_FAILED": ("An import could not roll back. Fix the resources named in the "
+                               "events, then retry or delete.", None),
+    "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS": (
+        "Cleanup after an update. If it stays here long after its siblings finished, a failed "
+        "nested sibling cancelled its cleanup signal; AWS documents contacting AWS Support (§1.6).",
+        None),
+    "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS": (
+        "Cleanup after a rollback. If it stays here long, AWS documents contacting AWS Support "
+        "(§1.6).", None),
+}
+IN_PROGRESS_ADVICE = ("An operation is in progress; wait for a terminal status (`aws "
+                      "cloudformation wait`) before acting.")
+
+
+def detect(snapshot: StackSnapshot, classify: Classifier) -> list[Finding]:
+    findings: list[Finding] = []
+    for node in snapshot.nodes:
+        status = node.info.status
+        if status in ADVICE:
+            text, runbook = ADVICE[status]
+        elif status.endswith("_IN_PROGRESS") and node.depth == 0:
+            text, runbook = IN_PROGRESS_ADVICE, None
+        else:
+            continue
+        findings.append(Finding(
+            detector=ID, failure_mode=FailureMode.STACK_STATE_BLOCKED, stack_name=node.name,
+            stack_id=node.stack_id, status=status, reason=node.info.status_reason,
+            runbook=runbook, explanation=text, depth=node.depth, rule=f"status:{status}"))
+    return findings
