@@ -26,6 +26,7 @@ def _aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "aws-config"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "aws-credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")  # never probe 169.254.169.254
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
 
@@ -59,7 +60,7 @@ def make_context(tmp_path: Path) -> Callable[..., RunContext]:
     return make
 
 
-def run_cli(args: list[str], *, input: str | None = None, env: dict[str, str] | None = None,
+def run_cli(args: list[str], *, input: str | None = None, env: dict[str, str | None] | None = None,
             cwd: Path | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     """Run `python -m recover ARGS` as a real subprocess, importing this checkout's code."""
     import os
@@ -68,6 +69,10 @@ def run_cli(args: list[str], *, input: str | None = None, env: dict[str, str] | 
 
     full_env = dict(os.environ)
     full_env["PYTHONPATH"] = str(REPO) + os.pathsep + full_env.get("PYTHONPATH", "")
-    full_env.update(env or {})
+    for key, value in (env or {}).items():  # None removes the variable
+        if value is None:
+            full_env.pop(key, None)
+        else:
+            full_env[key] = value
     return subprocess.run([sys.executable, "-m", "recover", *args], input=input, env=full_env,
                           cwd=cwd, capture_output=True, text=True, timeout=timeout)

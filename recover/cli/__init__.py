@@ -43,8 +43,8 @@ COMMAND_MODULES: list[str] = [
 def cli(ctx: click.Context, **opts: object) -> None:
     """Get CloudFormation and CDK stacks out of failure states, with guided runbooks."""
     if isinstance(ctx.obj, RunContext):  # tests inject their own context
-        for key, value in opts.items():
-            if value not in (None, False) or not hasattr(ctx.obj.options, key):
+        for key, value in opts.items():  # options given on the command line win
+            if ctx.get_parameter_source(key) != click.core.ParameterSource.DEFAULT:
                 setattr(ctx.obj.options, key, value)
         return
     options = GlobalOptions(argv=sys.argv[1:], **opts)  # type: ignore[arg-type]
