@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
+from recover.aws.session import SessionFactory
 from recover.context import GlobalOptions, RunContext
 
 REPO = Path(__file__).resolve().parent.parent
@@ -46,16 +47,37 @@ class FakeClock:
         return self.now
 
 
+class OfflineSessionFactory(SessionFactory):
+    """Every client is wrapped in an active botocore Stubber: a call nobody queued a reply for
+    fails inside the stubber, so a test can never reach the network by accident.
+    Queue replies with `factory.stub(service).add_response(...)`."""
+
+    def client(self, service: str, region: str | None = None):  # type: ignore[no-untyped-def]
+        from botocore.stub import Stubber
+
+        c = super().client(service, region)
+        if not hasattr(c, "_recover_stub"):
+            c._recover_stub = Stubber(c)
+            c._recover_stub.activate()
+        return c
+
+    def stub(self, service: str):  # type: ignore[no-untyped-def]
+        return self.client(service)._recover_stub
+
+
 @pytest.fixture
 def make_context(tmp_path: Path) -> Callable[..., RunContext]:
-    """A RunContext writing to buffers, with a temp evidence dir (no TTY by default)."""
+    """A RunContext writing to buffers, with a temp evidence dir (no TTY by default) and an
+    offline session factory (pass session_factory_cls to change it)."""
 
-    def make(**options: object) -> RunContext:
+    def make(session_factory_cls: type[SessionFactory] = OfflineSessionFactory,
+             **options: object) -> RunContext:
         opts = GlobalOptions(evidence_dir=tmp_path / "evidence", **options)  # type: ignore[arg-type]
         out_buf, err_buf = io.StringIO(), io.StringIO()
         return RunContext(options=opts, console=Console(file=err_buf, width=120),
                           out=Console(file=out_buf, width=120), stdout=out_buf,
-                          stdin=io.StringIO(), is_tty=False, clock=FakeClock())
+                          stdin=io.StringIO(), is_tty=False, clock=FakeClock(),
+                          session_factory_cls=session_factory_cls)
 
     return make
 

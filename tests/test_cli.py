@@ -14,11 +14,9 @@ from pathlib import Path
 
 import boto3
 import pytest
-from botocore.stub import Stubber
 from click.testing import CliRunner
 from moto.server import ThreadedMotoServer
 
-from recover.aws.session import SessionFactory
 from recover.cli import cli
 from recover.exit_codes import ExitCode
 from tests.conftest import run_cli
@@ -80,6 +78,7 @@ def test_diagnose_healthy_stack_json(moto_endpoint: str, healthy_stack: str, tmp
     evidence = Path(env["data"]["evidence_dir"])
     meta = json.loads((evidence / "metadata.json").read_text())
     assert meta["outcome"] == "healthy" and meta["api_calls"]["total"] >= 3
+    assert meta["identity"]["Account"] == "123456789012"
     assert (evidence / "snapshot.json").exists() and (evidence / "journal.jsonl").exists()
 
 
@@ -136,19 +135,6 @@ def test_unwritable_evidence_dir(moto_endpoint: str, healthy_stack: str, tmp_pat
     assert "Traceback" not in proc.stdout + proc.stderr
 
 
-class _StubbedFactory(SessionFactory):
-    """A SessionFactory whose CloudFormation client answers from a Stubber."""
-
-    error_code = ""
-    message = ""
-
-    def client(self, service: str, region: str | None = None):  # type: ignore[override]
-        c = super().client(service, region)
-        if not hasattr(c, "_stub"):
-            c._stub = Stubber(c)
-            c._stub.add_client_error("describe_stacks", self.error_code, self.message)
-            c._stub.activate()
-        return c
 
 
 @pytest.mark.parametrize(("code", "message", "exit_code", "err_code", "needle"), [
@@ -161,9 +147,8 @@ class _StubbedFactory(SessionFactory):
 ])
 def test_aws_errors_through_the_real_command(make_context, code: str, message: str,
                                              exit_code: ExitCode, err_code: str, needle: str) -> None:
-    factory = type("F", (_StubbedFactory,), {"error_code": code, "message": message})
     rc = make_context(output="json")
-    rc.session_factory_cls = factory
+    rc.aws.stub("cloudformation").add_client_error("describe_stacks", code, message)
     result = CliRunner().invoke(cli, ["--output", "json", "diagnose", "app"], obj=rc,
                                 standalone_mode=False)
     assert result.exception is None, result.exception

@@ -64,7 +64,15 @@ def recover_command(name: str) -> Callable[[Callable[..., Result]], Callable[...
 
 
 def open_evidence(rc: RunContext, command: str, subject: str) -> EvidenceRun:
-    """The evidence folder of a stack run (use as a context manager)."""
-    return EvidenceRun(rc.evidence_root, command, subject, clock=rc.clock,
-                       argv=rc.options.argv, region=rc.options.region,
-                       endpoint_url=rc.options.endpoint_url, api_counter=rc.aws.counter)
+    """The evidence folder of a stack run (use as a context manager), with the caller's
+    identity recorded (sts:GetCallerIdentity needs no permission; a failure is recorded, not
+    raised, so the command's own first call reports credential problems in its context)."""
+    ev = EvidenceRun(rc.evidence_root, command, subject, clock=rc.clock,
+                     argv=rc.options.argv, region=rc.aws.region,
+                     endpoint_url=rc.options.endpoint_url, api_counter=rc.aws.counter)
+    try:
+        who = rc.aws.client("sts").get_caller_identity()
+        ev.set(identity={k: who.get(k) for k in ("Account", "Arn", "UserId")})
+    except Exception as exc:  # noqa: BLE001 - identity is informative only
+        ev.set(identity={"error": f"{type(exc).__name__}: {exc}"[:300]})
+    return ev
