@@ -1,0 +1,67 @@
+"""The executor: runs each planned Call, journaling before and after; --dry-run stops here."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from recover.act.calls import Call
+from recover.aws.session import SessionFactory
+from recover.evidence import Journal
+
+
+class Executor:
+    def __init__(self, aws: SessionFactory, journal: Journal, *, dry_run: bool = False,
+                 log: Callable[[str], None] | None = None) -> None:
+        self.aws = aws
+        self.journal = journal
+        self.dry_run = dry_run
+        self.log = log or (lambda _msg: None)
+        self.would_run: list[Call] = []
+        self.ran: list[tuple[Call, dict[str, Any]]] = []
+
+    def run(self, call: Call) -> dict[str, Any]:
+        """Run one call. In dry-run mode record it and return {} without calling AWS."""
+        if self.dry_run:
+            self.would_run.append(call)
+            self.journal.append("dry_run", call=call.to_dict())
+            self.log(f"[dry-run] would call {call.service}:{call.operation}: {call.description}")
+            return {}
+        before = self.journal.append("call", phase="before", call=call.to_dict())
+        self.log(f"calling {call.service}:{call.operation}: {call.description}")
+        client = self.aws.client(call.service, call.region)
+        try:
+            response = getattr(client, call.method)(**call.params)
+        except BaseException as exc:
+            self.journal.append("call", phase="after", ref=before["seq"], ok=False,
+                                operation=call.operation, error=_error_of(exc))
+            raise
+        response = dict(response or {})
+        meta = response.pop("ResponseMetadata", {})
+        self.journal.append("call", phase="after", ref=before["seq"], ok=True,
+                            operation=call.operation, response=_trim(response),
+                            request_id=meta.get("RequestId"))
+        self.ran.append((call, response))
+        return response
+
+
+def _error_of(exc: BaseException) -> dict[str, Any]:
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict) and "Error" in response:
+        return {"code": response["Error"].get("Code"), "message": response["Error"].get("Message")}
+    return {"code": type(exc).__name__, "message": str(exc)[:500]}
+
+
+def _trim(value: Any, depth: int = 0) -> Any:
+    """Responses go into the journal; keep them small and JSON-safe."""
+    if depth > 6:
+        return "…"
+    if isinstance(value, dict):
+        return {k: _trim(v, depth + 1) for k, v in list(value.items())[:50]}
+    if isinstance(value, list):
+        return [_trim(v, depth + 1) for v in value[:50]]
+    if isinstance(value, bytes):
+        return f"<{len(value)} bytes>"
+    if hasattr(value, "read"):
+        return "<stream>"
+    return value
