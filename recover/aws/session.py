@@ -62,11 +62,15 @@ class SessionFactory:
 
     def __init__(self, profile: str | None = None, region: str | None = None,
                  endpoint_url: str | None = None, retries: dict[str, Any] | None = None,
-                 counter: ApiCallCounter | None = None) -> None:
+                 counter: ApiCallCounter | None = None,
+                 credentials: dict[str, str] | None = None) -> None:
         self.profile = profile
         self.endpoint_url = endpoint_url
         self.counter = counter or ApiCallCounter()
-        self._session = boto3.Session(profile_name=profile, region_name=region)
+        # Explicit credentials are for the local sandbox only (recover demo); real runs use
+        # the standard credential chain.
+        self._session = boto3.Session(profile_name=profile, region_name=region,
+                                      **(credentials or {}))
         self.region = self._session.region_name
         self._config = Config(retries=dict(retries or DEFAULT_RETRY),
                               user_agent_extra=f"recover/{__version__}",

@@ -1,0 +1,68 @@
+"""Every question recover asks a person goes through here (questionary is used nowhere else).
+
+Each answer is journaled. In non-interactive mode nothing is asked: a question reaching this
+module then ends the run with NEEDS_DECISION naming the flag that settles it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from recover.context import RunContext
+from recover.errors import AbortedError, NeedsDecisionError
+from recover.evidence import Journal
+
+
+def _ask(question: Any) -> Any:
+    answer = question.ask()  # returns None on Ctrl-C / EOF
+    if answer is None:
+        raise KeyboardInterrupt
+    return answer
+
+
+def _require_interactive(rc: RunContext, what: str, flag: str) -> None:
+    if not rc.interactive:
+        raise NeedsDecisionError(f"{what}: no terminal to ask on (non-interactive)", flag=flag)
+
+
+def choose(rc: RunContext, journal: Journal, question: str, choices: Sequence[tuple[str, str]],
+           *, flag: str, default: str | None = None) -> str:
+    """Pick one of `choices` ((value, label) pairs)."""
+    import questionary
+
+    _require_interactive(rc, question, flag)
+    qs = [questionary.Choice(title=label, value=value) for value, label in choices]
+    answer = _ask(questionary.select(question, choices=qs, default=default))
+    journal.append("answer", question=question, answer=answer)
+    return str(answer)
+
+
+def confirm(rc: RunContext, journal: Journal, question: str, *, flag: str = "--yes") -> bool:
+    """A yes/no confirmation defaulting to No. --yes answers it (and is journaled as such)."""
+    import questionary
+
+    if rc.options.yes:
+        journal.append("answer", question=question, answer="yes", via="--yes")
+        return True
+    _require_interactive(rc, question, flag)
+    answer = bool(_ask(questionary.confirm(question, default=False)))
+    journal.append("answer", question=question, answer="yes" if answer else "no")
+    return answer
+
+
+def confirm_or_abort(rc: RunContext, journal: Journal, question: str, *, flag: str = "--yes") -> None:
+    if not confirm(rc, journal, question, flag=flag):
+        raise AbortedError("declined at the confirmation; nothing after it was changed")
+
+
+def typed_confirmation(rc: RunContext, journal: Journal, question: str, expected: str, *,
+                       flag: str) -> bool:
+    """Destructive steps: the person types `expected` exactly. --yes never answers this."""
+    import questionary
+
+    _require_interactive(rc, question, flag)
+    answer = _ask(questionary.text(f"{question} Type {expected} to confirm:"))
+    ok = answer.strip() == expected
+    journal.append("answer", question=question, answer=answer.strip(), matched=ok)
+    return ok
