@@ -18,7 +18,13 @@ class Problem:
 
     def __str__(self) -> str:
         where = f"{self.source}: {self.path}" if self.path else self.source
-        return f"{where}: {self.message}"
+        return one_line(f"{where}: {self.message}")
+
+
+def one_line(text: str, limit: int = 500) -> str:
+    """Values from a document are echoed in messages: keep them printable and on one line."""
+    clean = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+    return clean if len(clean) <= limit else clean[:limit] + "..."
 
 
 class RunbookNotFoundError(NotFoundError):
