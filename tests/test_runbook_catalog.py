@@ -16,12 +16,12 @@ import pytest
 import yaml
 from botocore import xform_name
 
-from recover.runbook.actions import ACTIONS, HANDOVER, MANUAL
+from recover.runbook.actions import ACTIONS, HANDOVER, MANUAL, PHASES
 from recover.runbook.catalog import check_catalog, load_catalog, load_directory, runbooks_dir
 from recover.runbook.errors import RunbookFormatError
 from recover.runbook.model import Runbook, Step
 from recover.runbook.statuses import STACK_STATUSES
-from recover.runbook.validate import inspect
+from recover.runbook.validate import PERMISSION_RE, inspect
 from recover.taxonomy import ADVICE, RUNBOOK_FOR_MODE, FailureMode
 from tests.conftest import REPO
 
@@ -108,14 +108,24 @@ def test_every_runbook_handles_a_mode_and_statuses_are_real() -> None:
 
 def test_action_registry_is_consistent() -> None:
     for spec in ACTIONS.values():
-        if spec.mutating:
-            assert spec.permissions, f"mutating action {spec.id} declares no permissions"
-        assert spec.calls_aws == bool(spec.permissions), spec.id
-        for p in spec.permissions:
-            assert ":" in p
+        assert spec.phase in PHASES, spec.id
+        # Reads and changes need permissions; decisions, records and hand-overs call nothing.
+        assert bool(spec.permissions) == (spec.phase in ("gather", "act", "follow")), spec.id
+        assert all(PERMISSION_RE.match(p) for p in spec.permissions), spec.id
     used = {s.action for _, s in ALL_STEPS}
     assert HANDOVER in used
     assert used - {MANUAL} <= set(ACTIONS)
+
+
+@pytest.mark.parametrize("runbook", CATALOG.runbooks, ids=CATALOG.ids())
+def test_steps_follow_gather_decide_act_follow_record(runbook: Runbook) -> None:
+    phases = [ACTIONS[s.action].phase if s.action in ACTIONS else "manual" for s in runbook.steps]
+    assert phases[0] == "gather", "a runbook starts by reading the situation"
+    assert phases[-1] == "record", "a runbook ends by recording what it did"
+    for i, phase in enumerate(phases):
+        if phase == "act":
+            assert "decide" in phases[:i], f"step {runbook.steps[i].id} acts before any decision"
+            assert runbook.steps[i].confirm is not None
 
 
 def test_runbook_documents_cite_the_fact_sheet() -> None:

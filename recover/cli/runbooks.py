@@ -18,7 +18,7 @@ from recover.result import Result
 from recover.runbook.catalog import load_catalog, source_path
 from recover.runbook.errors import Problem, RunbookFormatError
 from recover.runbook.model import Runbook, Step
-from recover.runbook.render import runbook_markdown
+from recover.runbook.render import runbook_markdown, step_kind
 from recover.runbook.validate import load_text
 
 
@@ -95,9 +95,8 @@ def _human_list(console: Console, result: Result) -> None:
 
 
 def _step_panel(number: int, step: Step) -> Panel:
-    kind = ("[bold red]changes AWS[/]" if step.mutates else "[green]read-only[/]")
-    if step.action == "manual":
-        kind += " · [yellow]by hand[/]"
+    kind = escape(step_kind(step))
+    kind = f"[bold red]{kind}[/]" if step.mutates else f"[green]{kind}[/]"
     parts: list[object] = [Text.from_markup(f"[dim]{step.id} · action {escape(step.action)}[/] · {kind}")]
 
     def field(label: str, text: str) -> None:

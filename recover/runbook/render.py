@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from recover.runbook.actions import MANUAL
+from recover.runbook.actions import ACTIONS, MANUAL
 from recover.runbook.catalog import Catalog
 from recover.runbook.iam import permissions_of, policy_document
 from recover.runbook.model import Runbook, Step
@@ -28,10 +28,13 @@ def _cell(text: str) -> str:
     return _prose(text).replace("|", "\\|").replace("\n", " ")
 
 
-def _step_kind(step: Step) -> str:
+def step_kind(step: Step) -> str:
     if step.action == MANUAL:
         return "by hand, changes AWS" if step.mutates else "by hand, read-only"
-    return "changes AWS" if step.mutates else "read-only"
+    spec = ACTIONS.get(step.action)
+    return {"gather": "read-only", "decide": "decision (no AWS call)", "act": "changes AWS",
+            "follow": "read-only, follows", "record": "local evidence",
+            "flow": "continues in another runbook"}.get(spec.phase if spec else "", "?")
 
 
 def _fence(text: str) -> str:
@@ -40,7 +43,7 @@ def _fence(text: str) -> str:
 
 def step_markdown(number: int, step: Step, link_runbooks: bool) -> str:
     lines = [f"### {number}. {_prose(step.title)}", "",
-             f"`{step.id}` · action `{step.action}` · {_step_kind(step)}", "",
+             f"`{step.id}` · action `{step.action}` · {step_kind(step)}", "",
              f"**Why.** {_prose(step.why)}", "", f"**What it changes.** {_prose(step.changes)}", ""]
     if step.requires_status:
         lines += [f"**Requires stack status:** {_code(step.requires_status)}", ""]
@@ -81,7 +84,7 @@ def runbook_markdown(runbook: Runbook, source: str | None = None, link_runbooks:
         out.append(f"- **May continue in:** {', '.join(names)}")
     out += ["", "## Steps at a glance", "", "| # | Step | Action | Kind |", "|---|---|---|---|"]
     for i, step in enumerate(runbook.steps, 1):
-        out.append(f"| {i} | {_cell(step.title)} | `{step.action}` | {_step_kind(step)} |")
+        out.append(f"| {i} | {_cell(step.title)} | `{step.action}` | {step_kind(step)} |")
     out += ["", "## Steps", ""]
     for i, step in enumerate(runbook.steps, 1):
         out.append(step_markdown(i, step, link_runbooks))
