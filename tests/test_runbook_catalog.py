@@ -5,6 +5,7 @@ real AWS CLI command with real options, whose IAM actions the step declares."""
 
 from __future__ import annotations
 
+import re
 import shlex
 import shutil
 import subprocess
@@ -267,3 +268,40 @@ def test_wheel_layout_lists_runbooks(tmp_path: Path) -> None:
     assert '"rollback-stuck"' in proc.stdout
     assert "pyproject" not in proc.stderr
     assert (REPO / "pyproject.toml").read_text().count('"runbooks" = "recover/_runbooks"') == 1
+
+
+def _prose_commands(text: str) -> list[tuple[str, str, set[str]]]:
+    """`aws SERVICE COMMAND --opt ...` mentioned in prose, up to the end of the clause."""
+    found = []
+    words = [w.lstrip("(") for w in text.split()]
+    for i, word in enumerate(words[:-2]):
+        if word != "aws":
+            continue
+        service, command = words[i + 1], words[i + 2].rstrip(".,;)")
+        if not service.replace("-", "").isalnum() or not command.replace("-", "").isalnum():
+            continue
+        options: set[str] = set()
+        for tok in words[i + 2:]:
+            if tok.startswith("--"):
+                options.add(tok.rstrip(".,;)").removeprefix("--"))
+            if tok != words[i + 2] and tok[-1] in ".,;)":
+                break
+        found.append((service, command, options))
+    return found
+
+
+PROSE = [(r, s, name, getattr(s, name)) for r, s in ALL_STEPS for name in ("why", "changes", "undo")
+         if re.search(r"\baws [a-z]", getattr(s, name))]
+
+
+@pytest.mark.parametrize(("runbook", "step", "field", "text"), PROSE,
+                         ids=[f"{r.id}.{s.id}.{f}" for r, s, f, _ in PROSE])
+def test_aws_commands_named_in_prose_exist(runbook: Runbook, step: Step, field: str, text: str) -> None:
+    commands = _prose_commands(text)
+    assert commands
+    for cli_service, command, options in commands:
+        model = SESSION.get_service_model(CLI_SERVICE.get(cli_service, cli_service))
+        ops = {xform_name(op, "-"): op for op in model.operation_names}
+        assert command in ops, f"no command `aws {cli_service} {command}`"
+        members = {xform_name(m, "-") for m in model.operation_model(ops[command]).input_shape.members}
+        assert not options - members - CLI_GLOBAL_OPTIONS, f"`aws {cli_service} {command}` options"

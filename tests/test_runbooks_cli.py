@@ -172,3 +172,21 @@ def test_subprocess_help_lists_the_commands() -> None:
     proc = run_cli(["--help"])
     assert proc.returncode == 0
     assert "runbooks" in proc.stdout and "iam-policy" in proc.stdout
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    (["--status", "DELETE_FAILED"], ["delete-failed", "execution-role-missing"]),
+    (["--mode", "missing_artifact"], ["missing-artifact"]),
+    (["--mode", "execution_role_missing", "--status", "UPDATE_ROLLBACK_FAILED"], ["execution-role-missing"]),
+    (["--mode", "unknown"], []),
+])
+def test_list_filters(make_context: Callable[..., RunContext], args: list[str], expected: list[str]) -> None:
+    code, doc = envelope(make_context, "runbooks", "list", *args)
+    assert code == 0
+    assert [r["id"] for r in doc["data"]["runbooks"]] == expected
+
+
+def test_list_bad_filter_is_a_usage_error() -> None:
+    proc = run_cli(["runbooks", "list", "--status", "STUCK"])
+    assert proc.returncode == ExitCode.USAGE
+    assert "Traceback" not in proc.stderr and "STUCK" in proc.stderr

@@ -19,7 +19,9 @@ from recover.runbook.catalog import load_catalog, source_path
 from recover.runbook.errors import Problem, RunbookFormatError
 from recover.runbook.model import Runbook, Step
 from recover.runbook.render import runbook_markdown, step_kind
+from recover.runbook.statuses import STACK_STATUSES
 from recover.runbook.validate import load_text
+from recover.taxonomy import FailureMode
 
 
 @click.group("runbooks")
@@ -28,12 +30,16 @@ def command() -> None:
 
 
 @command.command("list")
+@click.option("--mode", "failure_mode", type=click.Choice([m.value for m in FailureMode]),
+              help="Only runbooks that handle this failure mode.")
+@click.option("--status", type=click.Choice(sorted(STACK_STATUSES)), metavar="STACK_STATUS",
+              help="Only runbooks that start from this stack status.")
 @recover_command("runbooks list")
-def list_cmd(rc: RunContext) -> Result:
+def list_cmd(rc: RunContext, failure_mode: str | None, status: str | None) -> Result:
     """List the runbooks and the failure modes they handle."""
-    catalog = load_catalog()
+    runbooks = load_catalog().matching(failure_mode=failure_mode, status=status)
     return Result(command="runbooks list",
-                  data={"runbooks": [r.summary_dict() for r in catalog.runbooks]},
+                  data={"runbooks": [r.summary_dict() for r in runbooks]},
                   human=_human_list)
 
 
@@ -90,8 +96,11 @@ def _human_list(console: Console, result: Result) -> None:
     for r in result.data["runbooks"]:
         table.add_row(r["id"], r["title"], "\n".join(r["failure_modes"]),
                       "\n".join(r["applies_to"]), str(r["steps"]))
-    console.print(table)
-    console.print("Show one with: recover runbooks show ID", style="dim")
+    if result.data["runbooks"]:
+        console.print(table)
+        console.print("Show one with: recover runbooks show ID", style="dim")
+    else:
+        console.print("no runbook matches; `recover runbooks list` shows them all")
 
 
 def _step_panel(number: int, step: Step) -> Panel:

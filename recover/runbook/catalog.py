@@ -44,6 +44,12 @@ class Catalog:
         raise RunbookNotFoundError(f"unknown runbook '{runbook_id}' (known: {', '.join(self.ids())})",
                                    hint="list them with `recover runbooks list`")
 
+    def matching(self, failure_mode: str | None = None, status: str | None = None) -> list[Runbook]:
+        """Runbooks that handle `failure_mode` and/or start from stack `status`."""
+        return [r for r in self.runbooks
+                if (failure_mode is None or failure_mode in r.failure_modes)
+                and (status is None or status in r.applies_to)]
+
     def with_handovers(self, runbook_ids: list[str]) -> list[Runbook]:
         """The named runbooks plus every runbook they may hand over to, transitively."""
         order: list[str] = []
