@@ -305,3 +305,28 @@ def test_aws_commands_named_in_prose_exist(runbook: Runbook, step: Step, field: 
         assert command in ops, f"no command `aws {cli_service} {command}`"
         members = {xform_name(m, "-") for m in model.operation_model(ops[command]).input_shape.members}
         assert not options - members - CLI_GLOBAL_OPTIONS, f"`aws {cli_service} {command}` options"
+
+
+# The flags of the commands DESIGN §2 defines (plus the global ones): a runbook's `flags` must
+# name real flags, so an on-call engineer can settle every decision without a prompt.
+DESIGN_FLAGS = {
+    "--yes", "--non-interactive", "--dry-run",
+    "--skip", "--skip-unrecoverable", "--restore-artifacts/--no-restore-artifacts",
+    "--artifact-source", "--role-arn", "--wait/--no-wait", "--timeout",
+    "--trail", "--since", "--until", "--restore",
+    "--retain", "--retain-all-failed",
+    "--qualifier", "--policy-arn", "--remove-role-after/--keep-role",
+}
+
+
+def test_flags_are_the_cli_contract_flags() -> None:
+    used = {f for _, s in ALL_STEPS for f in s.flags}
+    assert used <= DESIGN_FLAGS, sorted(used - DESIGN_FLAGS)
+
+
+@pytest.mark.parametrize("runbook", CATALOG.runbooks, ids=CATALOG.ids())
+def test_to_dict_round_trips_through_the_file_format(runbook: Runbook) -> None:
+    from recover.runbook.validate import load_text
+
+    again = load_text(yaml.safe_dump(runbook.to_dict(), sort_keys=False), runbook.source)
+    assert again == runbook
