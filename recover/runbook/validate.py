@@ -158,26 +158,27 @@ def _build_step(c: _Collector, raw: Any, path: str) -> Step | None:
     sid = _text(c, raw, "id", path)
     if sid and not ID_RE.match(sid):
         c.add(f"{path}.id", f"'{sid}' is not a valid id (lower-case words joined by '-')")
+    title = _text(c, raw, "title", path)
+    action = _text(c, raw, "action", path)
     mutates = raw.get("mutates")
     if "mutates" not in raw:
         c.add(path, "missing required key 'mutates'")
     elif not isinstance(mutates, bool):
         c.add(f"{path}.mutates", f"expected true or false, got {_kind(mutates)}")
+    permissions = _str_list(c, raw, "permissions", path, check=_check_permission)
+    why = _text(c, raw, "why", path)
+    changes = _text(c, raw, "changes", path)
+    undo = _text(c, raw, "undo", path, required=False)
+    cli = _text(c, raw, "cli", path, required=False)
+    requires_status = _str_list(c, raw, "requires_status", path, False, _check_status)
+    expects_status = _str_list(c, raw, "expects_status", path, False, _check_status)
     confirm = _build_confirm(c, raw["confirm"], f"{path}.confirm") if "confirm" in raw else None
+    flags = _str_list(c, raw, "flags", path, False, _check_flag)
     handover = _build_handover(c, raw["handover"], f"{path}.handover") if "handover" in raw else ()
-    step = Step(
-        id=sid, title=_text(c, raw, "title", path), action=_text(c, raw, "action", path),
-        mutates=bool(mutates),
-        permissions=_str_list(c, raw, "permissions", path, check=_check_permission),
-        why=_text(c, raw, "why", path), changes=_text(c, raw, "changes", path),
-        undo=_text(c, raw, "undo", path, required=False),
-        cli=_text(c, raw, "cli", path, required=False),
-        requires_status=_str_list(c, raw, "requires_status", path, False, _check_status),
-        expects_status=_str_list(c, raw, "expects_status", path, False, _check_status),
-        confirm=confirm,
-        flags=_str_list(c, raw, "flags", path, False, _check_flag),
-        handover=handover,
-    )
+    step = Step(id=sid, title=title, action=action, mutates=bool(mutates),
+                permissions=permissions, why=why, changes=changes, undo=undo, cli=cli,
+                requires_status=requires_status, expects_status=expects_status,
+                confirm=confirm, flags=flags, handover=handover)
     return step if len(c.problems) == before else None
 
 
@@ -188,14 +189,20 @@ def build(data: Any, source: str) -> tuple[Runbook | None, list[Problem]]:
         c.add("", f"expected a runbook mapping (id, title, steps...), got {_kind(data)}")
         return None, c.problems
     _unknown_keys(c, data, RUNBOOK_KEYS, "(top)")
+    # Checked in the order the keys appear in a runbook file, so problems read top to bottom.
     rid = _text(c, data, "id", "(top)")
     if rid and not ID_RE.match(rid):
         c.add("id", f"'{rid}' is not a valid id (lower-case words joined by '-')")
+    title = _text(c, data, "title", "(top)")
     version = data.get("version")
     if "version" not in data:
         c.add("(top)", "missing required key 'version'")
     elif isinstance(version, bool) or not isinstance(version, int) or version < 1:
         c.add("version", f"expected a whole number >= 1, got {_kind(version)}")
+    summary = _text(c, data, "summary", "(top)")
+    failure_modes = _str_list(c, data, "failure_modes", "(top)", check=_check_mode)
+    applies_to = _str_list(c, data, "applies_to", "(top)", check=_check_status)
+    permissions = _str_list(c, data, "permissions", "(top)", check=_check_permission)
     raw_steps = data.get("steps")
     steps: list[Step] = []
     if "steps" not in data:
@@ -207,14 +214,9 @@ def build(data: Any, source: str) -> tuple[Runbook | None, list[Problem]]:
             step = _build_step(c, raw, f"steps[{i}]")
             if step:
                 steps.append(step)
-    runbook = Runbook(
-        id=rid, title=_text(c, data, "title", "(top)"),
-        version=version if isinstance(version, int) else 0,
-        summary=_text(c, data, "summary", "(top)"),
-        failure_modes=_str_list(c, data, "failure_modes", "(top)", check=_check_mode),
-        applies_to=_str_list(c, data, "applies_to", "(top)", check=_check_status),
-        permissions=_str_list(c, data, "permissions", "(top)", check=_check_permission),
-        steps=tuple(steps), source=source)
+    runbook = Runbook(id=rid, title=title, version=version if isinstance(version, int) else 0,
+                      summary=summary, failure_modes=failure_modes, applies_to=applies_to,
+                      permissions=permissions, steps=tuple(steps), source=source)
     if c.problems:
         return None, c.problems
     return runbook, []
