@@ -190,3 +190,14 @@ def test_list_bad_filter_is_a_usage_error() -> None:
     proc = run_cli(["runbooks", "list", "--status", "STUCK"])
     assert proc.returncode == ExitCode.USAGE
     assert "Traceback" not in proc.stderr and "STUCK" in proc.stderr
+
+
+@pytest.mark.parametrize(("given", "hint"), [
+    ("rollback-stuk", "did you mean rollback-stuck?"),
+    ("delete_failed", "did you mean delete-failed?"),
+    ("nested_stack_failure", "failure mode nested_stack_failure is handled by: rollback-stuck"),
+    ("zzz", "list them with `recover runbooks list`"),
+])
+def test_unknown_id_hints(make_context: Callable[..., RunContext], given: str, hint: str) -> None:
+    _, doc = envelope(make_context, "runbooks", "show", given)
+    assert doc["errors"][0]["hint"] == hint

@@ -7,6 +7,7 @@ exists, the installed copy first.
 
 from __future__ import annotations
 
+import difflib
 import functools
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,8 +42,16 @@ class Catalog:
         for r in self.runbooks:
             if r.id == runbook_id:
                 return r
+        close = difflib.get_close_matches(runbook_id.replace("_", "-"), self.ids(), n=1)
+        by_mode = [r.id for r in self.matching(failure_mode=runbook_id.replace("-", "_"))]
+        if close:
+            hint = f"did you mean {close[0]}?"
+        elif by_mode:
+            hint = f"failure mode {runbook_id} is handled by: {', '.join(by_mode)}"
+        else:
+            hint = "list them with `recover runbooks list`"
         raise RunbookNotFoundError(f"unknown runbook '{runbook_id}' (known: {', '.join(self.ids())})",
-                                   hint="list them with `recover runbooks list`")
+                                   hint=hint)
 
     def matching(self, failure_mode: str | None = None, status: str | None = None) -> list[Runbook]:
         """Runbooks that handle `failure_mode` and/or start from stack `status`."""
