@@ -24,7 +24,7 @@ from recover.runbook.model import Runbook, Step
 from recover.runbook.statuses import STACK_STATUSES
 from recover.runbook.validate import PERMISSION_RE, inspect
 from recover.taxonomy import ADVICE, RUNBOOK_FOR_MODE, FailureMode
-from tests.conftest import REPO
+from tests.conftest import REPO, run_cli
 
 RUNBOOK_FILES = sorted((REPO / "runbooks").glob("*.yaml"))
 CATALOG = load_catalog(REPO / "runbooks")
@@ -261,11 +261,16 @@ def test_wheel_layout_lists_runbooks(tmp_path: Path) -> None:
     shutil.copytree(REPO / "recover", site / "recover",
                     ignore=shutil.ignore_patterns("__pycache__", "_runbooks"))
     shutil.copytree(REPO / "runbooks", site / "recover" / "_runbooks")
-    proc = subprocess.run([sys.executable, "-m", "recover", "--output", "json", "runbooks", "list"],
-                          cwd=tmp_path, env={"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin"},
-                          capture_output=True, text=True, timeout=60)
+    # run_cli's env replaces PYTHONPATH, so only the copied "installed" package is importable.
+    proc = run_cli(["--output", "json", "runbooks", "list"], cwd=tmp_path,
+                   env={"PYTHONPATH": str(site)})
     assert proc.returncode == 0, proc.stderr
     assert '"rollback-stuck"' in proc.stdout
+    assert str(REPO) not in proc.stdout + proc.stderr
+    where = subprocess.run([sys.executable, "-c", "from recover.runbook.catalog import runbooks_dir;"
+                            "print(runbooks_dir())"], cwd=tmp_path, env={"PYTHONPATH": str(site)},
+                           capture_output=True, text=True, timeout=60)
+    assert where.stdout.strip() == str(site / "recover" / "_runbooks"), where.stderr
     assert "pyproject" not in proc.stderr
     assert (REPO / "pyproject.toml").read_text().count('"runbooks" = "recover/_runbooks"') == 1
 
