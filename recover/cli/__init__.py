@@ -20,6 +20,8 @@ from recover.result import Result, dumps
 # One module per command (or command group); each exposes `command`.
 COMMAND_MODULES: list[str] = [
     "diagnose",
+    "runbooks",
+    "iam_policy",
 ]
 
 

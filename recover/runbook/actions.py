@@ -1,0 +1,114 @@
+"""The engine actions a runbook step may name, with the metadata the catalog checks.
+
+This module is metadata only: which actions exist, whether they change AWS, and the IAM
+actions they need. The implementations arrive with the runbooks' own issues; until then a
+step's `cli` field is the way to perform it by hand. The loader rejects a step whose action
+is unknown, whose `mutates` flag disagrees with the action, or whose declared permissions do
+not cover the action's (cloud-custodian's declared-permissions lesson, EXAMPLES §3).
+
+Permissions are IAM action names, not API operation names: S3 ListObjectVersions needs
+`s3:ListBucketVersions`, a GetObject with a VersionId needs `s3:GetObjectVersion`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# A step a person performs; the engine shows it and waits for the operator.
+MANUAL = "manual"
+# A step that continues in another runbook (`handover` maps stack status → runbook id).
+HANDOVER = "runbook.handover"
+
+
+# Where an action sits in a recovery: gather → decide → act → follow → record (DESIGN §3);
+# "flow" moves to another runbook.
+PHASES = ("gather", "decide", "act", "follow", "record", "flow")
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    id: str
+    title: str
+    phase: str
+    permissions: tuple[str, ...] = ()
+
+    @property
+    def mutating(self) -> bool:
+        return self.phase == "act"
+
+    @property
+    def calls_aws(self) -> bool:
+        """False for pure decisions, local bookkeeping and hand-overs."""
+        return bool(self.permissions)
+
+
+_CFN_READ = ("cloudformation:DescribeStacks", "cloudformation:DescribeStackEvents",
+             "cloudformation:ListStackResources")
+
+_ACTIONS: tuple[ActionSpec, ...] = (
+    # gather: read AWS into plain data
+    ActionSpec("stack.describe", "Read one stack (status, RoleARN, ParentId/RootId)", "gather",
+               ("cloudformation:DescribeStacks",)),
+    ActionSpec("stack.snapshot", "Read the stack tree: stacks, events and resources", "gather",
+               _CFN_READ),
+    ActionSpec("role.check", "Check that the stack's service role exists and trusts "
+               "CloudFormation", "gather", ("iam:GetRole",)),
+    ActionSpec("trail.lookup_artifact_failures", "Find Lambda code fetches that failed with "
+               "NoSuchKey in CloudTrail", "gather", ("cloudtrail:LookupEvents",)),
+    ActionSpec("trail.lookup_role_history", "Find the service role's CreateRole, policy and "
+               "DeleteRole records in CloudTrail", "gather", ("cloudtrail:LookupEvents",)),
+    ActionSpec("s3.list_versions", "List the versions and delete markers of an S3 key", "gather",
+               ("s3:ListBucketVersions",)),
+    ActionSpec("lambda.find_deployed_code", "Read the code a Lambda function and its published "
+               "versions still run", "gather",
+               ("lambda:GetFunction", "lambda:ListVersionsByFunction")),
+    ActionSpec("orphans.capture", "Capture template snippet, ARN and tags of resources to "
+               "retain", "gather", ("cloudformation:GetTemplate",
+                                    "cloudformation:DescribeStackResources", "tag:GetResources")),
+    # decide: pure functions of the gathered data, no AWS call
+    ActionSpec("rollback.classify_failures", "Split failed resources into rollback failures "
+               "and forward-update failures", "decide"),
+    ActionSpec("rollback.plan_skips", "Compute the minimal valid ResourcesToSkip", "decide"),
+    ActionSpec("artifacts.find_wanted", "Work out the bucket, key and version each function "
+               "wants", "decide"),
+    ActionSpec("artifacts.choose_source", "Pick the bytes to restore and check them against "
+               "the expected CodeSha256", "decide"),
+    ActionSpec("delete.plan_retains", "Decide, per failed resource, fix or retain", "decide"),
+    ActionSpec("role.plan_recreate", "Choose name, path, trust and policies of the role to "
+               "recreate", "decide"),
+    # act: the only actions that change AWS (through the one executor)
+    ActionSpec("stack.continue_update_rollback", "ContinueUpdateRollback on the root stack",
+               "act", ("cloudformation:ContinueUpdateRollback", "iam:PassRole")),
+    ActionSpec("stack.delete_retaining", "DeleteStack with RetainResources", "act",
+               ("cloudformation:DeleteStack", "iam:PassRole")),
+    ActionSpec("s3.restore_object", "Write the artifact to its exact key, never overwriting",
+               "act", ("s3:PutObject", "s3:GetObject", "s3:GetObjectVersion", "kms:Decrypt",
+                       "kms:GenerateDataKey")),
+    ActionSpec("role.recreate", "Create the service role again with its trust and policies",
+               "act", ("iam:CreateRole", "iam:TagRole", "iam:AttachRolePolicy")),
+    ActionSpec("role.remove", "Detach the policies of the temporary role and delete it", "act",
+               ("iam:ListAttachedRolePolicies", "iam:DetachRolePolicy", "iam:ListRolePolicies",
+                "iam:DeleteRolePolicy", "iam:DeleteRole")),
+    # follow: watch what an act started
+    ActionSpec("stack.follow", "Follow the root and nested stacks until a terminal status",
+               "follow", ("cloudformation:DescribeStacks", "cloudformation:DescribeStackEvents")),
+    ActionSpec("role.wait_usable", "Wait until the new role is visible to IAM readers", "follow",
+               ("iam:GetRole",)),
+    ActionSpec("s3.verify_object", "Read a restored object back and check its SHA-256", "follow",
+               ("s3:GetObject",)),
+    # record: the local evidence folder
+    ActionSpec("evidence.record", "Write the ledger of what was done and what it left behind",
+               "record"),
+    # flow
+    ActionSpec(HANDOVER, "Continue in another runbook", "flow"),
+)
+
+ACTIONS: dict[str, ActionSpec] = {a.id: a for a in _ACTIONS}
+
+
+def get_action(action_id: str) -> ActionSpec | None:
+    return ACTIONS.get(action_id)
+
+
+def known_action_ids() -> list[str]:
+    return sorted([*ACTIONS, MANUAL])
