@@ -16,12 +16,15 @@ from __future__ import annotations
 import string
 from typing import Any
 
-from recover.failure_rules import KEEP, Rule, first_match
+from recover.failure_rules import KEEP, Rule, first_match, rule_by_id
 from recover.message_fields import common_fields
 from recover.message_parse import Message, split_failures
 from recover.taxonomy import Classification, FailureMode, runbook_for
 
 _CONFIDENCE_ORDER = {"high": 2, "medium": 1, "low": 0}
+# An unrecognised reason on a *_FAILED event outranks relays, summaries and cancellations
+# (ranks 20, 15, 5 in recover.failure_rules) but not a recognised root cause.
+_UNRECOGNISED_FAILED_RANK = 25
 
 
 def _opt(key: str, fmt: str) -> Any:
@@ -107,7 +110,9 @@ def classify(text: str) -> Classification:
     results = [classify_message(m) for m in split_failures(text)]
     if not results:
         return classify_message(Message(raw=text, text=text.strip()))
-    failures = [r for r in results if _is_failure(r)] or results[:1]
+    failures = [r for r in results if _is_failure(r, alone=len(results) == 1)]
+    if not failures:  # nothing recognisable line by line: read the paste as one message
+        return classify_message(Message(raw=text, text=" ".join(text.split())))
     ranked = sorted(range(len(failures)), key=lambda i: (
         -_rank(failures[i]), -_CONFIDENCE_ORDER.get(failures[i].confidence, 0), i))
     primary = failures[ranked[0]]
@@ -126,20 +131,17 @@ def classify(text: str) -> Classification:
 
 
 def _rank(c: Classification) -> int:
-    from recover.failure_rules import rule_by_id
-
+    if not c.rule:  # unrecognised, but the event says this resource failed: a root cause
+        return _UNRECOGNISED_FAILED_RANK
     return rule_by_id(c.rule).rank
 
 
-def _is_failure(c: Classification) -> bool:
-    """Drop lines of a paste that are not failures (progress rows, `User Initiated`...)."""
+def _is_failure(c: Classification, alone: bool) -> bool:
+    """Lines of a paste worth reporting: recognised failures, and unrecognised messages only
+    when alone or when their event row says FAILED (not progress, headers, tracebacks)."""
     if c.rule:
         return True
-    status = str(c.extracted.get("resource_status", ""))
-    if status and not status.endswith("FAILED"):
-        return False
-    text = c.message.strip().lower()
-    return bool(text) and text not in ("user initiated", "resource creation initiated")
+    return alone or str(c.extracted.get("resource_status", "")).endswith("FAILED")
 
 
 def _identity(c: Classification) -> tuple[Any, ...]:

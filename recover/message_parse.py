@@ -75,8 +75,9 @@ def split_failures(paste: str) -> list[Message]:
 def unwrap(segment: str) -> Message:
     """Peel the wrappers off one message; what they said goes into `fields`."""
     fields: dict[str, Any] = {}
-    text = re.sub(r"\s+", " ", segment).strip()
-    text = _strip_row(text, fields)
+    # Rows are split before whitespace is collapsed: `--output text` separates cells by tabs.
+    text = _strip_row(re.sub(r"[\r\n]+", " ", segment).strip(), fields)
+    text = re.sub(r"\s+", " ", text).strip()
     text = _strip_prefixes(text, fields)
     text = _strip_handler(text, fields)
     text = _strip_prefixes(text, fields)  # inner messages may carry their own CLI prefix
