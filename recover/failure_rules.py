@@ -90,7 +90,7 @@ def _groups(**names: int) -> Callable[[re.Match[str], Message], dict[str, Any]]:
 
 def _role(m: re.Match[str] | None, msg: Message) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    if m:
+    if m and m.group(1).startswith("arn:"):
         out["role_arn"] = m.group(1)
         out["role_name"] = m.group(1).rsplit("/", 1)[-1]
         q = re.match(r"cdk-([A-Za-z0-9_#-]{1,10})-cfn-exec-role-", out["role_name"])
@@ -125,7 +125,7 @@ def _state(m: re.Match[str] | None, msg: Message) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if m:
         out["status"] = m.group(2)
-        subject = m.group(1)
+        subject = m.group(1) or ""
         arn = STACK_ARN_RE.search(subject)
         if arn:
             out["stack_arn"], out["stack_name"] = arn.group(0), arn.group(1)
@@ -357,6 +357,10 @@ E_LIMIT = (
     "An account or service quota was reached{what_at}, so AWS refused to create more. Delete "
     "unused resources or request a higher quota (Service Quotas console), then retry; during a "
     "rollback, continue it once there is room (aws-semantics.md §1.6).")
+E_TOKEN = (
+    "The ClientRequestToken of this call was already used by an earlier request, so CloudFormation "
+    "refused to treat it as a new operation. If the earlier call is the same operation, it is "
+    "already under way (watch the stack's events); otherwise retry with a new token.")
 E_ALREADY = (
     "A resource with the same name/identifier already exists outside this stack (often left "
     "behind, retained or DELETE_SKIPPED, by an earlier failed attempt, or owned by another "
@@ -371,7 +375,8 @@ E_SIGNAL = (
     "logs; during a rollback, send the signals (`aws cloudformation signal-resource`) and "
     "continue (aws-semantics.md §1.6).")
 E_STACK_NOT_FOUND = (
-    "No stack by that name in this account and region: check --region, the account, the name "
+    "CloudFormation found no such stack (or no such resource in that stack) in this account and "
+    "region: check --region, the account, the name "
     "(deleted stacks are only reachable by stack ARN). In a ContinueUpdateRollback skip list the "
     "prefix must be the child stack's real name, not its logical id (aws-semantics.md §1.4).")
 E_REFERENCED = (
@@ -482,7 +487,8 @@ def _not_found(m: re.Match[str] | None, msg: Message) -> dict[str, Any]:
 RULES: tuple[Rule, ...] = (
     # 1. execution role / bootstrap
     Rule("execution-role-invalid", FailureMode.EXECUTION_ROLE_MISSING, 60, E_ROLE,
-         when(r"Role (arn:aws[-a-z]*:iam::\S+?) is invalid or cannot be assumed", extract=_role)),
+         when(r"Role (\S+?) is invalid or cannot be assumed", extract=_role),
+         defaults={"role_arn": "(named in the message)"}),
     Rule("cdk-bootstrap-missing", FailureMode.EXECUTION_ROLE_MISSING, 60, E_BOOTSTRAP,
          when(r"Unable to fetch parameters \[(/cdk-bootstrap/[^\]]+)\]",
               r"SSM parameter (/cdk-bootstrap/\S+) not found",
@@ -536,8 +542,8 @@ RULES: tuple[Rule, ...] = (
          when(r"only when the stack is in the DELETE_FAILED state",
               r"resources to retain must be in a valid state"), runbook=DELETE_FAILED),
     Rule("stack-status-refused", FailureMode.STACK_STATE_BLOCKED, 40, E_STATE,
-         when(r"(?:Stack:?\s*)?(\S*)\s+is in (" + STATUS_RE.pattern[2:-2] + r") state and can ?not",
-              r"(?:Stack:?\s*)?(\S*)\s+is (?:currently )?in (" + STATUS_RE.pattern[2:-2]
+         when(r"(?:(?:Stack:?\s*)?(\S*)\s+)?is in (" + STATUS_RE.pattern[2:-2] + r") state and can ?not",
+              r"(?:(?:Stack:?\s*)?(\S*)\s+)?is (?:currently )?in (" + STATUS_RE.pattern[2:-2]
               + r") state", extract=_state_advice), defaults={"status": "a status that forbids it"}),
     Rule("no-updates", FailureMode.UNKNOWN, 3, E_NO_UPDATES,
          when(r"No updates are to be performed")),
@@ -604,6 +610,8 @@ RULES: tuple[Rule, ...] = (
                      "VcpuLimitExceeded", "InstanceLimitExceeded", "ServiceLimitExceeded"),
               extract=_what)),
     # 10. specific causes outside the taxonomy
+    Rule("client-token-reused", FailureMode.UNKNOWN, 35, E_TOKEN,
+         when(r"client request token already exists", codes=("TokenAlreadyExistsException",))),
     Rule("already-exists", FailureMode.UNKNOWN, 45, E_ALREADY,
          when(r"\balready exists?\b", codes=("AlreadyExists", "AlreadyExistsException",
                                               "EntityAlreadyExists", "ResourceExistsException"))),
@@ -615,6 +623,7 @@ RULES: tuple[Rule, ...] = (
               r"WaitCondition (?:timed out|received failed)")),
     Rule("stack-not-found", FailureMode.UNKNOWN, 35, E_STACK_NOT_FOUND,
          when(r"^Stack (?:with id )?\[?([A-Za-z][-A-Za-z0-9:/]*)\]? does not exist",
+              r"^Resource \S+ does not exist for stack (\S+)",
               extract=lambda m, msg: {"stack_name": m.group(1)} if m else {})),
     Rule("lambda-package-invalid", FailureMode.UNKNOWN, 45, E_CODE_INVALID,
          when(r"Could not unzip uploaded file", r"Unzipped size must be smaller",

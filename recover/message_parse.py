@@ -38,7 +38,7 @@ SDK_ATTEMPTS_RE = re.compile(r"\s*\(SDK Attempt Count: \d+\)")
 # Go SDK / older CLI suffix: `ValidationError: ... \n status code: 400, request id: x`
 GO_SUFFIX_RE = re.compile(r"\s+status code: (\d{3})(?:, request id: ([-\w]+))?\s*$", re.I)
 CLI_ERROR_RE = re.compile(
-    r"An error occurred \(([\w.]+)\) when calling the (\w+) operation(?: \(reached max retries: \d+\))?:\s*")
+    r"(?:An error occurred )?\(([\w.]+)\) when calling the (\w+) operation(?: \(reached max retries: \d+\))?:\s*")
 BOTOCORE_RE = re.compile(r"botocore\.(?:exceptions|errorfactory)\.(\w+):\s*")
 # Leading `CodeWord:` (AccessDenied:, ValidationError:, BucketNotEmpty:). Needs two humps so
 # that prose such as `User: arn:...` is not mistaken for an error code.

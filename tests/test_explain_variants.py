@@ -57,7 +57,7 @@ VARIANTS: list[tuple[str, str, str]] = [
      "Gov-Data-XYZ/11111111-2222-3333-4444-555555555555 was not successfully deleted: The following "
      "resource(s) failed to delete: [Logs].", "nested_stack_failure"),
     ("bucket-not-empty-cloudcontrol", handler(
-        f"The bucket you tried to delete is not empty (Service: S3, Status Code: 409, Request ID: "
+        "The bucket you tried to delete is not empty (Service: S3, Status Code: 409, Request ID: "
         "7QW8ER9TY0UI1OP2, Extended Request ID: abc=)", "GeneralServiceException"),
      "delete_blocked_nonempty_bucket"),
     ("bucket-not-empty-versions", "BucketNotEmpty: The bucket you tried to delete is not empty. You "
