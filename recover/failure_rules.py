@@ -197,6 +197,14 @@ def _export(m: re.Match[str] | None, msg: Message) -> dict[str, Any]:
 
 # -- 7. permissions -------------------------------------------------------------------------
 
+def _call_on(m: re.Match[str] | None, msg: Message) -> dict[str, Any]:
+    """Lambda's `... does not have permissions to call CreateNetworkInterface on EC2`."""
+    call = re.search(r"permissions? to call (\w+) on ([\w ]+?)(?:[.,]|$)", msg.text)
+    if call and "iam_action" not in msg.fields:
+        return {"iam_action": f"{call.group(2).strip().lower().replace(' ', '')}:{call.group(1)}"}
+    return {}
+
+
 def _denied_op(m: re.Match[str] | None, msg: Message) -> dict[str, Any]:
     out: dict[str, Any] = {}
     op = re.search(r"(?:for|on) operation '?([A-Za-z0-9]+)'?", msg.text)
@@ -326,8 +334,8 @@ E_EXPORT = (
     "retry; when deleting, runbook delete-failed can retain what is blocked instead.")
 E_DEPENDENCY = (
     "The resource{blocked_at} cannot be deleted because something else still depends on it"
-    "{dependent_at} (a network interface, an instance, another stack, a replica...). Find and "
-    "remove that dependency (or wait for AWS to remove it, as for Lambda@Edge replicas), then "
+    "{dependent_at}; typical dependents are network interfaces, instances, another stack's "
+    "import, Lambda@Edge replicas. Find and remove that dependency (or wait for AWS to remove it, as for Lambda@Edge replicas), then "
     "retry, or retain the resource: runbook delete-failed.")
 E_PROTECTION = (
     "The resource has deletion protection enabled, so its service refused the delete. Turn the "
@@ -353,6 +361,14 @@ E_THROTTLED = (
     "or the account has to change. Wait and retry (continue the rollback or deploy again); if "
     "it persists, lower the parallelism of deployments or ask for a higher API rate. recover "
     "files this under `unknown` because it is transient and no runbook or quota change applies.")
+E_NOT_STABILIZED = (
+    "The resource was created or changed but did not reach a stable state before the handler "
+    "gave up waiting (an ECS service whose tasks keep failing, a resource still settling...). "
+    "Find why it did not stabilise in the service itself (task/instance logs); when it was only "
+    "slow, nothing needs to change: retry or continue the rollback (aws-semantics.md §1.6).")
+E_CAPACITY = (
+    "AWS had no capacity for that instance type in that Availability Zone at that moment: not a "
+    "quota of the account. Retry later, or use another Availability Zone or instance type.")
 E_LIMIT = (
     "An account or service quota was reached{what_at}, so AWS refused to create more. Delete "
     "unused resources or request a higher quota (Service Quotas console), then retry; during a "
@@ -514,7 +530,8 @@ RULES: tuple[Rule, ...] = (
     Rule("artifact-s3-object-missing", FailureMode.MISSING_ARTIFACT, 60, E_CODE,
          when(r"S3 Error Code:\s*NoSuch(?:Key|Bucket)",
               r"Error occurred while (?:GetObject|getting the object from S3)",
-              r"(?:code|artifact|asset|layer|zip).{0,60}\b(?:NoSuchKey|NoSuchBucket)\b",
+              r"(?:\bcode (?:object|package|artifact)|artifact|asset|layer|\.zip\b).{0,60}"
+              r"\b(?:NoSuchKey|NoSuchBucket)\b",
               extract=_s3_code), defaults={"s3_error_code": "NoSuchKey"}),
     Rule("artifact-s3-access-denied", FailureMode.MISSING_ARTIFACT, 55, E_CODE_DENIED,
          when(r"S3 Error Code:\s*AccessDenied", r"Your access has been denied by S3"),
@@ -579,7 +596,9 @@ RULES: tuple[Rule, ...] = (
                      "ResourceInUseException", "InvalidGroup.InUse"), extract=_dependency)),
     # 7. permissions
     Rule("iam-not-authorized", FailureMode.PERMISSION_DENIED, 55, E_DENIED,
-         when(r"not authorized to perform", r"API: [a-z0-9-]+:\w+ ", r"explicit deny"),
+         when(r"not authorized to perform", r"API: [a-z0-9-]+:\w+ ", r"explicit deny",
+              r"does not have (?:the )?(?:required |necessary |sufficient )?permissions? to",
+              extract=_call_on),
          defaults={"iam_action": "the action"}),
     Rule("credentials-invalid", FailureMode.PERMISSION_DENIED, 45, E_CREDENTIALS,
          when(r"security token included in the request is (?:invalid|expired)",
@@ -591,6 +610,14 @@ RULES: tuple[Rule, ...] = (
               r"\bnot authorized\b", r"insufficient (?:permissions|privileges)",
               codes=("AccessDenied", "AccessDeniedException", "UnauthorizedOperation",
                      "AuthorizationError", "Forbidden", "UnauthorizedException"), extract=_denied_op)),
+    # transient: the resource did not reach a stable state in time (aws-semantics.md §1.6 #6);
+    # "Exceeded maximum number of attempts" is the stabilisation wait, not a quota.
+    Rule("not-stabilized", FailureMode.UNKNOWN, 30, E_NOT_STABILIZED,
+         when(r"did not stabilize", r"failed to stabilize", r"Exceeded maximum number of attempts",
+              codes=("NotStabilized",))),
+    Rule("insufficient-capacity", FailureMode.UNKNOWN, 45, E_CAPACITY,
+         when(r"InsufficientInstanceCapacity", r"(?:do not|don't) have sufficient .{0,40}capacity",
+              r"insufficient capacity", codes=("InsufficientInstanceCapacity",))),
     # 8. throttling — transient, deliberately not limit_exceeded (see E_THROTTLED)
     Rule("api-throttled", FailureMode.UNKNOWN, 30, E_THROTTLED,
          when(r"\bRate exceeded\b", r"\bThrottl", r"\bTooManyRequests", r"Too Many Requests",
@@ -613,7 +640,7 @@ RULES: tuple[Rule, ...] = (
     Rule("client-token-reused", FailureMode.UNKNOWN, 35, E_TOKEN,
          when(r"client request token already exists", codes=("TokenAlreadyExistsException",))),
     Rule("already-exists", FailureMode.UNKNOWN, 45, E_ALREADY,
-         when(r"\balready exists?\b", codes=("AlreadyExists", "AlreadyExistsException",
+         when(r"\balready exists?\b", r"\balready (?:in use|taken|registered)\b", codes=("AlreadyExists", "AlreadyExistsException",
                                               "EntityAlreadyExists", "ResourceExistsException"))),
     Rule("requires-capabilities", FailureMode.UNKNOWN, 45, E_CAPABILITIES,
          when(r"Requires capabilities", codes=("InsufficientCapabilitiesException",),
@@ -638,13 +665,14 @@ RULES: tuple[Rule, ...] = (
               r"^Unable to fetch parameters", r"^Invalid \w+ ?(?:id|ID|Id)\b",
               extract=_reason)),
     Rule("internal-failure", FailureMode.UNKNOWN, 20, E_INTERNAL,
-         when(r"^Internal ?Failure", r"\bService ?Unavailable\b", r"internal (?:server )?error",
-              codes=("InternalFailure", "ServiceUnavailable", "InternalError",
+         when(r"^Internal ?Failure", r"\bInternalFailure\b", r"\bService ?Unavailable\b",
+              r"internal (?:server |service )?error",
+              codes=("InternalFailure", "ServiceUnavailable", "InternalError", "ServiceInternalError",
                      "InternalServiceError"))),
     # 11. deleted out of band
     Rule("resource-not-found", FailureMode.RESOURCE_DELETED_OUT_OF_BAND, 50, E_NOT_FOUND,
          when(r"\bdoes ?n[o']t exist\b", r"\bnot found\b", r"could not be found", r"\bno such\b",
-              r"\bcannot find\b", r"\bNoSuch[A-Z]\w*", r"NotFound",
+              r"\bcannot find\b", r"\bcannot be found\b", r"\bNoSuch[A-Z]\w*", r"NotFound",
               codes=("NotFound", "ResourceNotFoundException", "ResourceNotFound", "NoSuchEntity",
                      "NoSuchBucket", "NotFoundException"), extract=_not_found)),
     # 12. summaries and cascades

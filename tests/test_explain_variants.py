@@ -141,6 +141,29 @@ VARIANTS: list[tuple[str, str, str]] = [
      "nested_stack_failure"),
     ("already-exists-cc", handler("orders-table already exists", "AlreadyExists"), "unknown"),
     ("cancelled", "Resource update cancelled", "unknown"),
+    # Near misses: same words, other meaning.
+    ("nosuchbucket-on-delete-is-not-an-artifact", "The specified bucket does not exist (Service: "
+     f"Amazon S3; Status Code: 404; Error Code: NoSuchBucket; Request ID: {RID})",
+     "resource_deleted_out_of_band"),
+    ("cr-reason-mentions-missing-key", "Received response status [FAILED] from custom resource. "
+     f"Message returned: The specified key does not exist. (RequestId: {RID})",
+     "custom_resource_failure"),
+    ("name-in-use-is-already-exists", handler("Invalid request provided: Function name is already in "
+                                              "use"), "unknown"),
+    ("stabilize-attempts-not-a-limit", handler("Exceeded maximum number of attempts. 60 (Service: "
+                                               "AmazonECS, Status Code: 400)", "NotStabilized"),
+     "unknown"),
+    ("ec2-throttled-cc", handler("Your request has been throttled by EC2, please make sure you have "
+                                 f"enough API rate limit. (Service: Ec2, Status Code: 503, Request ID: "
+                                 f"{RID})", "Throttling"), "unknown"),
+    ("capacity-not-quota", "We currently do not have sufficient m5.large capacity in the Availability "
+     "Zone you requested (us-east-1a).", "unknown"),
+    ("lambda-role-missing-permission", "The provided execution role does not have permissions to call "
+     "CreateNetworkInterface on EC2", "permission_denied"),
+    ("iam-role-cannot-be-found", "The role with name orders-fn-role cannot be found.",
+     "resource_deleted_out_of_band"),
+    ("eni-in-use-by-instance", "Cannot delete ENI eni-0123456789abcdef0 because it is in use by "
+     "i-0fedcba9876543210", "delete_blocked_dependency"),
 ]
 
 
@@ -215,3 +238,15 @@ def test_summary_lists_resources_and_says_so() -> None:
     assert c.extracted["logical_ids"] == ["LogsBucket", "WebSG"]
     assert c.extracted["summary"] is True and c.confidence == "low"
     assert "summary" in c.explanation and c.runbook == "delete-failed"
+
+
+def test_dependent_object_is_extracted_when_named() -> None:
+    c = classify("Cannot delete ENI eni-0123456789abcdef0 because it is in use by i-0fedcba9876543210")
+    assert c.extracted["blocked_resource_id"] == "eni-0123456789abcdef0"
+    assert c.extracted["dependent_object"] == "i-0fedcba9876543210"
+
+
+def test_iam_action_from_lambda_call_wording() -> None:
+    c = classify("The provided execution role does not have permissions to call "
+                 "CreateNetworkInterface on EC2")
+    assert c.extracted["iam_action"] == "ec2:CreateNetworkInterface"
