@@ -45,7 +45,7 @@ BOTOCORE_RE = re.compile(r"botocore\.(?:exceptions|errorfactory)\.(\w+):\s*")
 CODE_PREFIX_RE = re.compile(r"^([A-Z][a-z0-9]+(?:[A-Z][A-Za-z0-9]*)+|[A-Z]\w*(?:Error|Exception)):\s+")
 STACK_NAMED_RE = re.compile(
     r"The stack named ([A-Za-z][-A-Za-z0-9]*) failed(?: to deploy| creation| update| deletion)?"
-    r"[:,]?\s*(?:([A-Z_]+)\b)?\s*(?:\((.*?)\))?[:.]?\s*")
+    r"[:,]?\s*(?:([A-Z_]+)\b)?\s*(?:\(((?:[^()]|\([^()]*\))*)\))?[:.]?\s*")
 TERMINAL_PUNCT = (".", ")", "]", "!", '"', "}")
 
 
@@ -99,14 +99,30 @@ def _starts_record(line: str) -> bool:
                 or STATUS_RE.match(line.strip()))
 
 
+_WRAPPED_END = re.compile(
+    r"(?:[:,(/\[-]|\b(?:and|or|the|a|an|to|of|is|are|not|no|for|in|on|by|with|from|because|"
+    r"was|were|has|have|that|this|your|its))$")
+
+
+def _continues(previous: str, line: str) -> bool:
+    """Is `line` the terminal-wrapped rest of `previous`? Yes when `previous` stops mid-phrase
+    (`User:`, `is not`), or is unfinished and `line` starts in lower case or with a symbol."""
+    prev = previous.rstrip()
+    if _WRAPPED_END.search(prev):
+        return True
+    if prev.endswith(TERMINAL_PUNCT):
+        return False
+    first = line.lstrip()[:1]
+    return first.islower() or not first.isalpha()
+
+
 def _segments(paste: str) -> list[str]:
     """Lines grouped into messages: a terminal-wrapped line joins the one before it."""
     out: list[str] = []
     for line in paste.splitlines():
         if not line.strip():
             continue
-        if out and not _starts_record(line) and (
-                not out[-1].rstrip().endswith(TERMINAL_PUNCT) or line.lstrip()[:1].islower()):
+        if out and not _starts_record(line) and _continues(out[-1], line):
             out[-1] = out[-1].rstrip() + " " + line.strip()
         else:
             out.append(line)
@@ -189,6 +205,10 @@ def _strip_prefixes(text: str, fields: dict[str, Any]) -> str:
         if m:
             fields.setdefault("timestamp", m.group(0).strip("[]"))
             text = text[m.end():]
+        m = BOTOCORE_RE.match(text)
+        if m:
+            fields.setdefault("exception", m.group(1))
+            text = text[m.end():]
         m = CLI_ERROR_RE.search(text)
         if m and m.start() < 200:  # `Error: Failed to create changeset ..., An error occurred`
             fields.setdefault("error_code", m.group(1))
@@ -197,10 +217,6 @@ def _strip_prefixes(text: str, fields: dict[str, Any]) -> str:
             sm = re.search(r"for the stack:\s*([A-Za-z][-A-Za-z0-9]*)", head)
             if sm:
                 fields.setdefault("stack_name", sm.group(1))
-            text = text[m.end():]
-        m = BOTOCORE_RE.match(text)
-        if m:
-            fields.setdefault("exception", m.group(1))
             text = text[m.end():]
         m = STACK_NAMED_RE.match(text)
         if m:
