@@ -537,7 +537,7 @@ RULES: tuple[Rule, ...] = (
          when(r"S3 Error Code:\s*AccessDenied", r"Your access has been denied by S3"),
          confidence="medium"),
     Rule("template-url-unreadable", FailureMode.MISSING_ARTIFACT, 55, E_TEMPLATE_URL,
-         when(r"^S3 error:\s*(?:Access Denied|The specified (?:key|bucket) does not exist)",
+         when(r"\bS3 error:\s*(?:Access Denied|The specified (?:key|bucket) does not exist)",
               r"TemplateURL.{0,80}(?:valid S3 object|does not exist|Access Denied|not found)",
               r"(?:Error occurred while|Failed to|Unable to) (?:download|retriev|fetch|get)\w* "
               r"(?:the )?template"), confidence="medium"),
@@ -657,7 +657,8 @@ RULES: tuple[Rule, ...] = (
               r"is not a valid (?:zip|archive)", r"Uploaded file must be a non-empty zip")),
     Rule("template-invalid", FailureMode.UNKNOWN, 45, E_TEMPLATE,
          when(r"^Template (?:format )?error", r"Unresolved resource dependencies",
-              r"^Invalid template", r"Template format error", extract=_reason)),
+              r"^Invalid template", r"Template format error", r"TemplateURL must be",
+              extract=_reason)),
     Rule("referenced-object-missing", FailureMode.UNKNOWN, 45, E_REFERENCED,
          when(r"does not exist or is not attachable", r"\bKey ?Id could not be found",
               r"\b(?:image|AMI|snapshot|certificate|hosted zone|key pair|subnet group|parameter)"

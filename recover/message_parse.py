@@ -24,8 +24,8 @@ STATUS_RE = re.compile(
     r"(?:IN_PROGRESS|FAILED|COMPLETE|SKIPPED))\b")
 RESOURCE_TYPE_RE = re.compile(r"\b((?:AWS|Alexa)::\w+::\w+(?:::\w+)?|Custom::[\w-]+)")
 TIMESTAMP_RE = re.compile(
-    r"\[?\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:Z|[+-]\d{2}:?\d{2}| ?UTC)?\]?"
-    r"|\[?\b\d{1,2}:\d{2}:\d{2}(?:[.,]\d+)?(?:\s?[AP]M)?\]?")
+    r"\[?\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:Z|(?: ?UTC)?[+-]\d{2}:?\d{2}| ?UTC)?\]?"
+    r"|\[?\b\d{1,2}:\d{2}:\d{2}(?:[.,]\d+)?(?:\s?[AP]M)?(?: ?UTC(?:[+-]\d{2}:?\d{2})?)?\]?")
 STACK_ARN_RE = re.compile(
     r"arn:aws[-a-z]*:cloudformation:[-a-z0-9]*:[^:\s]*:stack/([A-Za-z][-\w]*)/[-0-9a-fA-Fx]+")
 # The Cloud Control (registry handler) envelope; the inner message may contain quotes.
@@ -75,9 +75,12 @@ def split_failures(paste: str) -> list[Message]:
 def unwrap(segment: str) -> Message:
     """Peel the wrappers off one message; what they said goes into `fields`."""
     fields: dict[str, Any] = {}
+    # The console's event table marks the first failure "Likely root cause" (glued to status).
+    text = re.sub(r"\s*Likely root cause\s*", " ", re.sub(r"[\r\n]+", " ", segment))
     # Rows are split before whitespace is collapsed: `--output text` separates cells by tabs.
-    text = _strip_row(re.sub(r"[\r\n]+", " ", segment).strip(), fields)
+    text = _strip_row(text.strip(), fields)
     text = re.sub(r"\s+", " ", text).strip()
+    text = _strip_key_values(text, fields)
     text = _strip_prefixes(text, fields)
     text = _strip_handler(text, fields)
     text = _strip_prefixes(text, fields)  # inner messages may carry their own CLI prefix
@@ -97,6 +100,13 @@ _RECORD_START = re.compile(
 def _starts_record(line: str) -> bool:
     return bool(_RECORD_START.match(line) or STATUS_RE.search(line) and ("|" in line or "\t" in line)
                 or STATUS_RE.match(line.strip()))
+
+
+def _row_without_reason(line: str) -> bool:
+    """A failed event row whose reason the terminal put on the next line (CDK does this)."""
+    if line.count("|") < 2 or not re.search(r"_FAILED\b", line):
+        return False
+    return " " not in line.rstrip().rstrip("|").rsplit("|", 1)[-1].strip()
 
 
 _WRAPPED_END = re.compile(
@@ -122,7 +132,9 @@ def _segments(paste: str) -> list[str]:
     for line in paste.splitlines():
         if not line.strip():
             continue
-        if out and not _starts_record(line) and _continues(out[-1], line):
+        if out and _row_without_reason(out[-1]) and not _starts_record(line):
+            out[-1] = out[-1].rstrip() + " | " + line.strip()  # the reason, as the row's last cell
+        elif out and not _starts_record(line) and _continues(out[-1], line):
             out[-1] = out[-1].rstrip() + " " + line.strip()
         else:
             out.append(line)
@@ -191,10 +203,29 @@ def _strip_row(text: str, fields: dict[str, Any]) -> str:
         fields.setdefault("logical_id", m.group(2))
         reason = m.group(3)
     else:
-        names = [c for c in reason_cells if c is not reason and re.fullmatch(r"[A-Za-z][-\w]*", c)]
+        names = [c for c in reason_cells if c is not reason and re.fullmatch(r"[A-Za-z][-\w.]*", c)]
         if names:
             fields.setdefault("logical_id", names[0])
     return reason
+
+
+_KV_RE = re.compile(
+    r"\b(LogicalResourceId|ResourceLogicalId|ResourceType|ResourceStatus|PhysicalResourceId|StackName)"
+    r"\"?\s*[:=]\s*\"?([^\s\",]+)")
+_KV_FIELDS = {"LogicalResourceId": "logical_id", "ResourceLogicalId": "logical_id",
+              "ResourceType": "resource_type", "ResourceStatus": "resource_status",
+              "PhysicalResourceId": "physical_id", "StackName": "stack_name"}
+
+
+def _strip_key_values(text: str, fields: dict[str, Any]) -> str:
+    """Log lines such as `ResourceType: X, LogicalResourceId: Y, ResourceStatusReason: Z`."""
+    m = re.search(r"\bResourceStatusReason\"?\s*[:=]\s*\"?", text)
+    if not m:
+        return text
+    for key, value in _KV_RE.findall(text[:m.start()]):
+        fields.setdefault(_KV_FIELDS[key], value)
+    reason = text[m.end():]
+    return re.sub(r"\"?\s*,?\s*$", "", reason) if reason.count('"') % 2 else reason
 
 
 def _strip_prefixes(text: str, fields: dict[str, Any]) -> str:
