@@ -243,8 +243,14 @@ def _identity(row: dict[str, str | None]) -> dict[str, str]:
             if (v := row.get(f"useridentity_{f}")) not in (None, "")}
 
 
+def _lower(row: dict[str, str | None]) -> dict[str, str | None]:
+    """Column names compared without case (Trino folds unquoted identifiers to lower case)."""
+    return {k.lower(): v for k, v in row.items()}
+
+
 def athena_row_record(row: dict[str, str | None]) -> TrailRecord | None:
     """A record from a row of athena_failures_sql (column names as selected)."""
+    row = _lower(row)
     raw: dict[str, Any] = {
         "eventID": row.get("eventid"), "eventTime": row.get("eventtime"),
         "eventName": row.get("eventname"), "eventSource": row.get("eventsource"),
@@ -257,14 +263,15 @@ def athena_row_record(row: dict[str, str | None]) -> TrailRecord | None:
 
 
 def lake_row_record(row: dict[str, str | None]) -> TrailRecord | None:
+    row = _lower(row)
     params = {k: _json_or_none(v) if k in ("code", "content") else v
-              for k in _LAKE_PARAMS if (v := row.get(f"rp_{k}")) not in (None, "")}
+              for k in _LAKE_PARAMS if (v := row.get(f"rp_{k.lower()}")) not in (None, "")}
     raw: dict[str, Any] = {
         # Lake renders eventTime as `YYYY-MM-DD HH:MM:SS.fff` (UTC); parse_event_time reads it
-        "eventID": row.get("eventID"), "eventTime": row.get("eventTime"),
-        "eventName": row.get("eventName"), "eventSource": row.get("eventSource"),
-        "awsRegion": row.get("awsRegion"), "recipientAccountId": row.get("recipientAccountId"),
-        "errorCode": row.get("errorCode"), "errorMessage": row.get("errorMessage"),
+        "eventID": row.get("eventid"), "eventTime": row.get("eventtime"),
+        "eventName": row.get("eventname"), "eventSource": row.get("eventsource"),
+        "awsRegion": row.get("awsregion"), "recipientAccountId": row.get("recipientaccountid"),
+        "errorCode": row.get("errorcode"), "errorMessage": row.get("errormessage"),
         "requestParameters": params, "userIdentity": _identity(row),
     }
     return TrailRecord.from_obj(raw)
