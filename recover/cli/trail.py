@@ -119,14 +119,23 @@ def _human(console: Console, result: Result) -> None:
     if found:
         table = Table(title=f"Lambda code objects missing from S3 ({len(found)})",
                       title_justify="left")
-        for col in ("event time", "function / layer", "bucket", "key", "version", "event",
-                    "region", "account"):
-            table.add_column(col, overflow="fold")
+        accounts = {f["account"] for f in found}
+        many = len(accounts) > 1  # one account: named in the title, not on every row
+        if not many and None not in accounts:
+            table.title = f"{table.title} in account {next(iter(accounts))}"
+        for col in ("event time (UTC)", "event", "region", *(["account"] if many else [])):
+            table.add_column(col, no_wrap=True)
+        longest_key = max(len(f["key"] or "") for f in found)
+        for col in ("function / layer", "bucket", "key", "version"):
+            # the key is what the engineer copies: keep it on one line when it fits
+            table.add_column(col, overflow="fold",
+                             min_width=min(60, longest_key) if col == "key" else None)
         for f in found:
             target = f["function_name"] or (f"layer {f['layer']}" if f["layer"] else "?")
-            table.add_row(*(escape(str(v or "-")) for v in (
-                f["event_time"], target, f["bucket"], f["key"], f["object_version"],
-                f["event_name"], f["region"], f["account"])))
+            when = (f["event_time"] or "-")[:19].replace("T", " ")
+            row = [when, f["event_name"], f["region"], *([f["account"]] if many else []),
+                   target, f["bucket"], f["key"], f["object_version"]]
+            table.add_row(*(escape(str(v or "-")) for v in row))
         console.print(table)
     else:
         console.print("No artifact fetch failures (NoSuchKey) found.")
@@ -138,4 +147,5 @@ def _human(console: Console, result: Result) -> None:
         + (f"; {stats['api_calls']} API call(s)" if stats.get("api_calls") else "") + "[/]")
     for item in stats.get("corrupt", [])[:20]:
         reasons = "; ".join(f"{r} (x{n})" for r, n in item["reasons"].items())
-        console.print(f"[yellow]damaged:[/] {escape(item['file'])}: {escape(reasons)}")
+        console.print(f"[yellow]damaged:[/] {escape(item['file'])}: {escape(reasons)}",
+                      soft_wrap=True)
