@@ -98,9 +98,12 @@ class SourceDeps:
 
 
 def build_source(spec: str, window: Window, event_names: tuple[str, ...], deps: SourceDeps,
-                 *, workers: int = 4, validate: bool = False) -> RecordSource:
-    """The record source a SOURCE string names (see the module doc)."""
-    needles = None if validate else PREFILTER_FAILURES
+                 *, workers: int = 4, validate: bool = False,
+                 prefilter: tuple[bytes, ...] = PREFILTER_FAILURES) -> RecordSource:
+    """The record source a SOURCE string names (see the module doc). File sources decode only
+    records containing one of the `prefilter` byte strings (default: `NoSuchKey`; e.g.
+    extract.PREFILTER_HISTORY for code history), or every record with validate=True."""
+    needles = None if validate else prefilter
     if spec == "-":
         if deps.stdin is None:
             raise UsageError("no standard input to read")
