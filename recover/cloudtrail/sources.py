@@ -139,6 +139,11 @@ class Window:
 FileTask = tuple[str, Callable[[], Iterable[bytes]]]
 
 
+class SkipFile(Exception):
+    """A file that could not be read (gone since it was listed, download cut): reported on the
+    file, the scan goes on."""
+
+
 def read_file(name: str, open_raw: Callable[[], Iterable[bytes]],
               needles: tuple[bytes, ...] | None) -> tuple[FileStats, Iterator[TrailRecord]]:
     fs = FileStats(name)
@@ -148,6 +153,8 @@ def read_file(name: str, open_raw: Callable[[], Iterable[bytes]],
             yield from iter_records(decompressed(open_raw(), fs), fs, needles)
         except OSError as exc:
             fs.problem(f"cannot read: {exc.strerror or exc}")
+        except SkipFile as exc:
+            fs.problem(str(exc))
 
     return fs, gen()
 
@@ -383,9 +390,19 @@ class S3Source:
                 yield key
 
     def _get(self, key: str) -> Iterator[bytes]:
-        body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"]
+        from botocore.exceptions import ClientError, ResponseStreamingError
+
+        try:
+            body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"]
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code in ("NoSuchKey", "404"):  # expired or deleted since it was listed
+                raise SkipFile("gone since it was listed (NoSuchKey)") from None
+            raise  # AccessDenied and the like stop the scan with a clear error
         try:
             yield from body.iter_chunks(READ_SIZE)
+        except ResponseStreamingError as exc:
+            raise SkipFile(f"download interrupted ({exc})") from None
         finally:
             body.close()
 
