@@ -203,3 +203,30 @@ def test_lookup_source_in_process(make_context: Callable[..., RunContext],
     assert code == 0 and [f["key"] for f in data["missing_artifacts"]] == ["o.zip"]
     assert data["stats"]["api_calls"] == 3
     assert [c["calls"] for c in data["lookup_calls"]] == [1, 1, 1]
+
+
+def test_history_json_on_shared_data(shared_data: Path) -> None:
+    fn = "stratus-red-team-olc-func-xhfgzaowxc"
+    proc = run_cli(["--output", "json", "trail", "history", str(shared_data / "cloudtrail"),
+                    "--function", fn])
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)["data"]
+    assert [(h["function_name"], h["code_sha256"], h["version"]) for h in data["code_history"]] == [
+        (fn, "3YIlWyiz6gTvDk01MIlMlJO/NVNlDXCTy7hsM27xthM=", "$LATEST"),
+        (fn, "Pt1c8vVaBygmNtAeSyjlpdy7r8nHRqJAAL++HEGlQkc=", "1"),
+        (fn, "3YIlWyiz6gTvDk01MIlMlJO/NVNlDXCTy7hsM27xthM=", "2")]
+    # the compact invictus files (2,900 records) are prefiltered; pretty and JSON-lines files
+    # (426 records) take the general path and are decoded whole
+    assert data["stats"]["records"] == 3326 and data["stats"]["decoded"] < 500
+
+
+def test_history_human_and_refusals(tmp_path: Path, make_context: Callable[..., RunContext]) -> None:
+    (tmp_path / "t.json").write_bytes(compact([update_ok(ARN, "aGFzaA==", "2026-11-23T01:00:00Z"),
+                                               update_ok("other", "b3RoZXI=",
+                                                         "2026-11-23T01:30:00Z")]))
+    code, rc = invoke(make_context, "trail", "history", str(tmp_path), "--function", ARN)
+    out = rc.out.file.getvalue()  # type: ignore[attr-defined]
+    assert code == 0 and "aGFzaA==" in out and "b3RoZXI=" not in out
+    assert "s3://b/k.zip" in out
+    code, rc = invoke(make_context, "--output", "json", "trail", "history", "athena://w/d.t")
+    assert code == ExitCode.USAGE
