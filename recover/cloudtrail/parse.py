@@ -283,6 +283,8 @@ class _Text:
         if self.eof:
             return False
         chunk = next(self._it, None)
+        while chunk == b"":  # an empty read is not the end
+            chunk = next(self._it, None)
         if chunk is None:
             self.eof = True
             self.buf += self._dec.decode(b"", final=True)
