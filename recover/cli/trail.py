@@ -23,7 +23,7 @@ from recover.cloudtrail.scan import (
     scan_code_history,
     scan_missing_artifacts,
 )
-from recover.cloudtrail.sources import Window
+from recover.cloudtrail.sources import EVENT_HISTORY, Window
 from recover.context import RunContext
 from recover.errors import UsageError
 from recover.result import Result
@@ -65,6 +65,10 @@ def scan(rc: RunContext, source: str, since: str | None, until: str | None,
     outcome = scan_missing_artifacts(src, window, tuple(event_names), source)
     result = Result(command="trail scan", data=outcome.to_dict(), human=_human)
     stats = outcome.stats
+    if source == "lookup" and window.since and window.since < rc.clock() - EVENT_HISTORY:
+        result.messages.append(
+            "[yellow]note:[/] Event history (LookupEvents) keeps 90 days; older events are only "
+            "in a trail's S3 files (s3://...) or in Athena / CloudTrail Lake")
     if stats.corrupt_files:
         result.messages.append(
             f"[yellow]warning:[/] {stats.corrupt_files} file(s) had damage; "

@@ -232,3 +232,31 @@ def test_zlib_is_streamed_in_bounded_steps() -> None:
     fs = FileStats("z")
     sizes = [len(c) for c in decompressed([zlib.compress(body, 9)[:0] or gzip.compress(body)], fs)]
     assert max(sizes) <= p.MAX_OUT and sum(sizes) == len(body)
+
+
+def test_memory_stays_bounded_on_a_large_stream() -> None:
+    """~64 MB of compact trail JSON streamed through the parser: Python's peak allocation stays
+    a few chunks' worth (constant memory), and every record is counted."""
+    import tracemalloc
+
+    rec = compact([create_nosuchkey("f", "b", "k.zip", "2026-11-23T10:00:00Z")])[12:-2]
+    filler = compact([update_ok("g", "c2hh", "2026-11-23T10:00:00Z")])[12:-2]
+    per_chunk = 400
+    chunk = b",".join([filler] * per_chunk)
+    chunks_n = (64 << 20) // len(chunk)
+
+    def stream() -> Iterator[bytes]:
+        yield b'{"Records":[' + rec
+        for _ in range(chunks_n):
+            yield b"," + chunk
+        yield b"]}"
+
+    fs = FileStats("big")
+    tracemalloc.start()
+    try:
+        found = list(iter_records(stream(), fs, NEEDLE))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(found) == 1 and fs.records == 1 + chunks_n * per_chunk
+    assert peak < 8 * len(chunk) < (64 << 20) // 4
