@@ -260,3 +260,28 @@ def test_memory_stays_bounded_on_a_large_stream() -> None:
         tracemalloc.stop()
     assert len(found) == 1 and fs.records == 1 + chunks_n * per_chunk
     assert peak < 8 * len(chunk) < (64 << 20) // 4
+
+
+def test_digest_files_are_skipped_by_name_too(tmp_path: Path) -> None:
+    """A folder given inside CloudTrail-Digest/, or a digest file named directly, is not read
+    as events (§5.4: readers skip digests)."""
+    from datetime import UTC, datetime
+
+    from recover.sandbox.trail import TrailRecorder
+
+    rec = TrailRecorder("123456789012", "us-east-1", lambda: datetime(2026, 11, 23, 10, tzinfo=UTC))
+    rec.record(event_name="X", event_source="s", request_parameters=None)
+
+    def put(key: str, data: bytes) -> None:
+        (tmp_path / key).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / key).write_bytes(data)
+
+    keys = rec.write_trail_files(put)
+    digest = next(k for k in keys if "Digest" in k)
+    for root in (tmp_path / digest.rsplit("/", 1)[0], tmp_path / digest):
+        stats = ScanStats()
+        assert list(LocalSource([root]).iter_records(stats)) == []
+        assert stats.files == 0 and stats.skipped_files["digest or insight file"] == 1
+    stats = ScanStats()
+    assert len(list(LocalSource([tmp_path]).iter_records(stats))) == 1
+    assert stats.skipped_files == {"digest or insight folder": 1}
