@@ -285,3 +285,30 @@ def test_digest_files_are_skipped_by_name_too(tmp_path: Path) -> None:
     stats = ScanStats()
     assert len(list(LocalSource([tmp_path]).iter_records(stats))) == 1
     assert stats.skipped_files == {"digest or insight folder": 1}
+
+
+DAMAGE_BODY = compact([
+    create_nosuchkey(f"fn{i}", "b", f"k{i}.zip", "2026-11-23T10:00:00Z", event_id=f"e{i}")
+    for i in range(3)] + [update_ok("g", "c2hh", "2026-11-23T10:00:00Z", event_id="e9")])
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.data())
+def test_random_damage_never_raises(data: st.DataObject) -> None:
+    """Flipped bytes, cuts and junk anywhere, gzip or not: the parser reports, never raises,
+    and every record it yields is a real record."""
+    body = DAMAGE_BODY  # fixed bytes: hypothesis needs the same draws for the same input
+    if data.draw(st.booleans()):
+        body = json.dumps(json.loads(body)["Records"], indent=1).encode()
+    if data.draw(st.booleans()):
+        body = gzip.compress(body)
+    raw = bytearray(body)
+    for _ in range(data.draw(st.integers(0, 4))):
+        i = data.draw(st.integers(0, len(raw) - 1))
+        raw[i] = data.draw(st.integers(0, 255))
+    cut = data.draw(st.integers(0, len(raw)))
+    damaged = bytes(raw[:cut]) if data.draw(st.booleans()) else bytes(raw)
+    for needles in (NEEDLE, None):
+        got, fs = parse(damaged, needles, chunk=data.draw(st.sampled_from([7, 100, 1 << 16])))
+        assert all(r.event_name for r in got)
+        assert fs.corrupt_records <= fs.records + 1
