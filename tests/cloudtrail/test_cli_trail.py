@@ -14,6 +14,7 @@ from botocore.stub import Stubber
 from click.testing import CliRunner
 from moto import mock_aws
 
+from recover.aws.session import SessionFactory
 from recover.cli import cli
 from recover.context import RunContext
 from recover.exit_codes import ExitCode
@@ -48,8 +49,11 @@ def archive(tmp_path: Path) -> tuple[Path, list[dict]]:
 
 
 def invoke(make_context: Callable[..., RunContext], *args: str, stdin: str = "",
-           **options: Any) -> tuple[int, RunContext]:
+           live_aws: bool = False, **options: Any) -> tuple[int, RunContext]:
     rc = make_context(**options)
+    if live_aws:  # real boto3 clients (inside moto's mock_aws), not the offline stubs
+        rc.session_factory_cls = SessionFactory
+        rc._sessions = None
     if stdin:
         rc.stdin.write(stdin)
         rc.stdin.seek(0)
@@ -170,7 +174,7 @@ def test_s3_source_in_process(make_context: Callable[..., RunContext]) -> None:
             update_nosuchkey(ARN, "deploy", "o.zip", "2026-11-23T02:00:00Z")])))
         code, rc = invoke(make_context, "--output", "json", "trail", "scan", "s3://trail",
                           "--since", "2026-11-23", "--region", "us-east-1",
-                          "--account", "123456789012")
+                          "--account", "123456789012", live_aws=True)
     data = json.loads(rc.stdout.getvalue())["data"]
     assert code == 0 and [f["key"] for f in data["missing_artifacts"]] == ["o.zip"]
     assert data["stats"]["listed_prefixes"] == [
@@ -180,7 +184,8 @@ def test_s3_source_in_process(make_context: Callable[..., RunContext]) -> None:
 
 def test_s3_missing_bucket_is_an_error(make_context: Callable[..., RunContext]) -> None:
     with mock_aws():
-        code, rc = invoke(make_context, "--output", "json", "trail", "scan", "s3://nope/x")
+        code, rc = invoke(make_context, "--output", "json", "trail", "scan", "s3://nope/x",
+                          live_aws=True)
     env = json.loads(rc.stdout.getvalue())
     assert code != 0 and "NoSuchBucket" in env["errors"][0]["message"]
 
