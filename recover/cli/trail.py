@@ -59,6 +59,9 @@ def command() -> None:
 def scan(rc: RunContext, source: str, since: str | None, until: str | None,
          event_names: tuple[str, ...], regions: tuple[str, ...], accounts: tuple[str, ...],
          workers: int, validate: bool) -> Result:
+    """Find Lambda code objects that were missing from S3: UpdateFunctionCode, CreateFunction
+    and PublishLayerVersion calls that failed with NoSuchKey (bucket, key, version, function,
+    time). Read-only."""
     window = _window(rc, since, until, regions, accounts)
     src = build_source(source, window, tuple(event_names), _deps(rc), workers=workers,
                        validate=validate)
