@@ -6,7 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from recover.sandbox.scenarios import cdk_bootstrap_deleted, degap, delete_failed, healthy, nested_skip
+from recover.sandbox.scenarios import (
+    cdk_bootstrap_deleted,
+    degap,
+    delete_failed,
+    healthy,
+    nested_skip,
+)
 from recover.sandbox.world import World
 
 SCENARIOS: dict[str, Callable[[World], None]] = {
