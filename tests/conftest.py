@@ -13,6 +13,8 @@ from rich.console import Console
 
 from recover.context import GlobalOptions, RunContext
 
+pytest_plugins = ["tests.sandbox_fixtures"]
+
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO.parent / "shared" / "data"
 

@@ -19,6 +19,7 @@ from recover.result import Result, dumps
 
 # One module per command (or command group); each exposes `command`.
 COMMAND_MODULES: list[str] = [
+    "sandbox",
 ]
 
 

@@ -20,7 +20,10 @@ INSTALL_HINT = "the sandbox needs moto: pip install 'recover[sandbox]'"
 
 
 def moto_available() -> bool:
-    return importlib.util.find_spec("moto") is not None
+    try:
+        return importlib.util.find_spec("moto") is not None
+    except (ImportError, ValueError):  # a broken or blocked install counts as missing
+        return False
 
 
 def start_sandbox(scenario: str | None = None, port: int = 0, step_delay: float = 0.2,

@@ -45,6 +45,7 @@ class CfnEngine:
         self._tokens: dict[tuple[str, str], str] = {}  # (stack id, token) -> request fingerprint
         self._threads: list[threading.Thread] = []
         self._seeding = True  # steps advance the simulated clock instead of sleeping
+        self.page_size = PAGE  # tests lower it to exercise NextToken
 
     # --- lookup -------------------------------------------------------------------------------
 
@@ -396,20 +397,20 @@ class CfnEngine:
         with self.lock:
             items = [s.summary() for s in reversed(list(self.stacks.values()))
                      if not wanted or s.status in wanted]
-        return _paginate(items, p.get("NextToken"), "StackSummaries")
+        return _paginate(items, p.get("NextToken"), "StackSummaries", self.page_size)
 
     def describe_stack_events(self, p: dict[str, Any]) -> dict[str, Any]:
         name = p.get("StackName") or ""
         stack = self.get(name, "Stack [{}] does not exist")  # echoes the input (§3.3)
         with self.lock:
             events = [e.to_api() for e in reversed(stack.events)]
-        return _paginate(events, p.get("NextToken"), "StackEvents")
+        return _paginate(events, p.get("NextToken"), "StackEvents", self.page_size)
 
     def list_stack_resources(self, p: dict[str, Any]) -> dict[str, Any]:
         stack = self.get(p["StackName"])
         with self.lock:
             items = [_resource_summary(r) for r in stack.resources.values()]
-        return _paginate(items, p.get("NextToken"), "StackResourceSummaries")
+        return _paginate(items, p.get("NextToken"), "StackResourceSummaries", self.page_size)
 
     def describe_stack_resources(self, p: dict[str, Any]) -> dict[str, Any]:
         if p.get("PhysicalResourceId"):
@@ -603,16 +604,16 @@ def _resource(stack: SimStack, r: SimResource) -> dict[str, Any]:
     return out
 
 
-def _paginate(items: list[Any], token: str | None, key: str) -> dict[str, Any]:
+def _paginate(items: list[Any], token: str | None, key: str, size: int) -> dict[str, Any]:
     start = 0
     if token:
         try:
             start = int(base64.b64decode(token).decode())
         except (ValueError, UnicodeDecodeError) as exc:
             raise CfnError("Invalid NextToken") from exc
-    out: dict[str, Any] = {key: items[start:start + PAGE]}
-    if start + PAGE < len(items):
-        out["NextToken"] = base64.b64encode(str(start + PAGE).encode()).decode()
+    out: dict[str, Any] = {key: items[start:start + size]}
+    if start + size < len(items):
+        out["NextToken"] = base64.b64encode(str(start + size).encode()).decode()
     return out
 
 

@@ -88,9 +88,9 @@ def delete(world: World, stack: SimStack, res: SimResource) -> str | None:
         return _delete_bucket(world, res.physical_id)
     if res.type == "AWS::EC2::SecurityGroup" and res.physical_id:
         return _delete_security_group(world, res.physical_id)
-    if res.type == "AWS::Lambda::Function" and res.physical_id:
-        if aws.lambda_function(res.physical_id, world.region) is not None:
-            aws.lambda_delete(res.physical_id, world.region)
+    if (res.type == "AWS::Lambda::Function" and res.physical_id
+            and aws.lambda_function(res.physical_id, world.region) is not None):
+        aws.lambda_delete(res.physical_id, world.region)
     return None
 
 

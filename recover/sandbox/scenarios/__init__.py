@@ -25,7 +25,9 @@ SCENARIOS: dict[str, Callable[[World], None]] = {
 
 
 def describe(name: str) -> str:
-    """The first line of the scenario's docstring."""
+    """The first sentence of the scenario's docstring, without the leading `name:`."""
     module = {"degap": degap, "nested-skip": nested_skip, "delete-failed": delete_failed,
               "cdk-bootstrap-deleted": cdk_bootstrap_deleted, "healthy": healthy}[name]
-    return (module.__doc__ or "").strip().splitlines()[0]
+    first = " ".join((module.__doc__ or "").strip().split("\n\n")[0].split())
+    first = first.removeprefix(f"{name}:").strip()
+    return first.split(". ")[0].rstrip(".") + "."
