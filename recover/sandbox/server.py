@@ -57,7 +57,7 @@ class Sandbox:
     def client(self, service: str, **kwargs: Any) -> Any:
         """A boto3 client bound to this sandbox (test credentials, no retries on throttling so
         fault tests see the error)."""
-        cfg = kwargs.pop("config", Config(retries={"max_attempts": 1, "mode": "standard"}))
+        cfg = kwargs.pop("config", Config(retries={"total_max_attempts": 1, "mode": "standard"}))
         return boto3.client(service, endpoint_url=self.endpoint, region_name=self.region,
                             config=cfg, **CREDENTIALS, **kwargs)
 
