@@ -51,7 +51,12 @@ class SandboxMiddleware:
             return _send(start_response, self._control(environ, path, body))
         service = protocol.service_of(environ)
         if service is None:
-            return self.moto_app(environ, start_response)
+            # unsigned query requests (aws --no-sign-request): CloudFormation by Action + Version
+            values = protocol.query_values(environ, body)
+            if values.get("Version") == "2010-05-15" and values.get("Action") in CFN_ACTIONS:
+                service = "cloudformation"
+            else:
+                return self.moto_app(environ, start_response)
         op = protocol.operation_of(service, environ, body)
         fault = self.world.faults.check(service, op)
         if fault is not None:

@@ -116,6 +116,13 @@ class World:
         """Wait until every running CloudFormation operation reached its terminal status."""
         self.cfn.wait_idle(timeout)
 
+    def hold_operations(self) -> None:
+        """Accepted CloudFormation operations wait (stay *_IN_PROGRESS) until released."""
+        self.cfn.hold()
+
+    def release_operations(self) -> None:
+        self.cfn.release()
+
     def stack(self, name_or_id: str) -> SimStack:
         return self.cfn.get(name_or_id)
 

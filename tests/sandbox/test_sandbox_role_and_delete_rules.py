@@ -159,3 +159,19 @@ def test_nested_child_can_be_deleted_directly_with_retain(sandbox) -> None:
                                                               "SeedData"])
     sb.world.settle()
     assert not [s for s in cfn.describe_stacks()["Stacks"] if s["StackName"] == "legacy-app"]
+
+
+def test_termination_protection_blocks_delete(sandbox) -> None:
+    """§2.1: with termination protection the delete fails and the stack is unchanged (message
+    from the CDK fake, unconfirmed); protection is set on the root."""
+    sb = sandbox("healthy")
+    cfn = sb.client("cloudformation")
+    cfn.update_termination_protection(StackName="shop-batch", EnableTerminationProtection=True)
+    with pytest.raises(ClientError) as exc:
+        cfn.delete_stack(StackName="shop-batch")
+    assert "TerminationProtection is enabled" in _error(exc)[1]
+    assert _status(cfn, "shop-batch") == "CREATE_COMPLETE"
+    child = cfn.describe_stack_resource(StackName="shop-web", LogicalResourceId="Assets")[
+        "StackResourceDetail"]["PhysicalResourceId"]
+    with pytest.raises(ClientError):
+        cfn.update_termination_protection(StackName=child, EnableTerminationProtection=True)

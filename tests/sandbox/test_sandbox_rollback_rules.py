@@ -171,3 +171,45 @@ def test_client_request_token_idempotency(sandbox) -> None:
         cfn.continue_update_rollback(StackName="degap-prod", ClientRequestToken="retry-1",
                                      ResourcesToSkip=["WorkersStack"])
     assert _error(exc)[0] == "TokenAlreadyExistsException"
+
+
+def test_operations_are_asynchronous(sandbox) -> None:
+    """Like AWS, the call returns with the stack *_IN_PROGRESS; the walk happens afterwards."""
+    sb = sandbox("nested-skip", step_delay=0.01)
+    cfn = sb.client("cloudformation")
+    sb.world.hold_operations()
+    try:
+        cfn.continue_update_rollback(StackName="orders-platform",
+                                     ResourcesToSkip=sb.world.ground_truth["skip"])
+        assert _root(cfn, "orders-platform")["StackStatus"] == "UPDATE_ROLLBACK_IN_PROGRESS"
+        with pytest.raises(ClientError) as exc:  # one operation at a time
+            cfn.continue_update_rollback(StackName="orders-platform")
+        assert "UPDATE_ROLLBACK_IN_PROGRESS state" in _error(exc)[1]
+        with pytest.raises(ClientError):
+            cfn.delete_stack(StackName="orders-platform")
+    finally:
+        sb.world.release_operations()
+    sb.world.settle()
+    assert _root(cfn, "orders-platform")["StackStatus"] == "UPDATE_ROLLBACK_COMPLETE"
+    first = cfn.describe_stack_events(StackName="orders-platform")["StackEvents"][-1]
+    assert first["ResourceStatus"] == "CREATE_IN_PROGRESS"  # oldest last
+
+
+def test_role_arn_given_on_continue_sticks_to_the_stack(sandbox) -> None:
+    """§1.5: a RoleARN passed to an operation is used for all future operations."""
+    import json
+
+    sb = sandbox("nested-skip")
+    cfn, iam = sb.client("cloudformation"), sb.client("iam")
+    trust = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Service": "cloudformation.amazonaws.com"},
+        "Action": "sts:AssumeRole"}]}
+    arn = iam.create_role(RoleName="orders-cfn", AssumeRolePolicyDocument=json.dumps(trust))[
+        "Role"]["Arn"]
+    cfn.continue_update_rollback(StackName="orders-platform", RoleARN=arn)
+    sb.world.settle()
+    assert _root(cfn, "orders-platform")["RoleARN"] == arn
+    iam.delete_role(RoleName="orders-cfn")
+    with pytest.raises(ClientError) as exc:
+        cfn.continue_update_rollback(StackName="orders-platform")
+    assert _error(exc)[1] == f"Role {arn} is invalid or cannot be assumed"

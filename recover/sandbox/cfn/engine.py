@@ -46,6 +46,8 @@ class CfnEngine:
         self._threads: list[threading.Thread] = []
         self._seeding = True  # steps advance the simulated clock instead of sleeping
         self.page_size = PAGE  # tests lower it to exercise NextToken
+        self._gate = threading.Event()  # cleared = accepted operations wait before their walk
+        self._gate.set()
 
     # --- lookup -------------------------------------------------------------------------------
 
@@ -342,10 +344,22 @@ class CfnEngine:
         if self._seeding:
             work()
             return
-        thread = threading.Thread(target=work, name="sandbox-cfn-operation", daemon=True)
+        def gated() -> None:
+            self._gate.wait()
+            work()
+
+        thread = threading.Thread(target=gated, name="sandbox-cfn-operation", daemon=True)
         with self.lock:
             self._threads = [t for t in self._threads if t.is_alive()] + [thread]
         thread.start()
+
+    def hold(self) -> None:
+        """Accepted operations stay *_IN_PROGRESS until `release()` (tests of the async
+        behaviour, without timing)."""
+        self._gate.clear()
+
+    def release(self) -> None:
+        self._gate.set()
 
     def wait_idle(self, timeout: float = 60.0) -> None:
         """Join the running operations (tests and `world.settle()`)."""
@@ -543,6 +557,11 @@ class CfnEngine:
                                    "state.")
             if stack.status == "DELETE_IN_PROGRESS":
                 return {}
+            if stack.status.endswith("_IN_PROGRESS"):
+                # AWS refuses to delete a stack with an operation in flight; the exact wording
+                # is not in the fact sheet (guessed, modelled on the CDK fake's phrasing)
+                raise CfnError(f"Stack [{stack.name}] cannot be deleted while in status "
+                               f"{stack.status}")
             if token:
                 self._tokens[(stack.stack_id, token)] = fingerprint
             self._set_status(stack, "DELETE_IN_PROGRESS", "User Initiated", token)
