@@ -153,6 +153,9 @@ class SandboxMiddleware:
             except (ValueError, KeyError, CfnError) as exc:
                 return _json(400, {"error": str(exc)})
             return _json(200, {"ok": True})
+        if path == "/_sandbox/deliver-trail" and method == "POST":
+            return _json(200, {"bucket": self.world.trail_bucket,
+                               "keys": self.world.deliver_trail()})
         if path.startswith("/_sandbox/lambda-code/") and method == "GET":
             name = unquote(path.removeprefix("/_sandbox/lambda-code/"))
             qualifier = parse_qs(environ.get("QUERY_STRING", "")).get("qualifier", [None])[0]

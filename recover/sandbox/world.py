@@ -33,6 +33,7 @@ class World:
         self.faults = FaultInjector(self.account)
         self.roots: list[str] = []  # root stack names the scenario wants the tool to look at
         self.ground_truth: dict[str, Any] = {}
+        self.trail_bucket: str | None = None  # where deliver_trail() writes log files
         # set by the server: a boto3 client factory bound to the served endpoint
         self.client: Callable[[str], Any] = _no_client
 
@@ -109,6 +110,16 @@ class World:
                 "CodeSha256", "Version", "RevisionId", "State", "LastModified", "MemorySize",
                 "Timeout", "PackageType", "Architectures")
         return {k[0].lower() + k[1:]: config[k] for k in keys if k in config}
+
+    def deliver_trail(self) -> list[str]:
+        """Write every CloudTrail record so far as trail log files in the trail bucket (§5.4
+        layout). Delivery is on demand: real CloudTrail delivers in ~5 minutes (§5.3)."""
+        if not self.trail_bucket:
+            return []
+        s3 = self.client("s3")
+        bucket = self.trail_bucket
+        return self.trail.write_trail_files(
+            lambda key, body: s3.put_object(Bucket=bucket, Key=key, Body=body), bucket=bucket)
 
     # --- test helpers -------------------------------------------------------------------------
 

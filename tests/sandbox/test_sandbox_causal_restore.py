@@ -154,3 +154,27 @@ def test_nested_stack_ids_and_names(sandbox) -> None:
     assert child["ParentId"] == child["RootId"] == root["StackId"]
     template = cfn.get_template(StackName="shop-web")["TemplateBody"]
     assert template["Resources"]["Assets"]["Type"] == "AWS::CloudFormation::Stack"
+
+
+def test_new_records_are_delivered_to_the_trail_bucket(sandbox) -> None:
+    """§5.4: records of the tool's own operations reach the trail bucket on delivery."""
+    import gzip
+
+    sb = sandbox("degap")
+    cfn, s3 = sb.client("cloudformation"), sb.client("s3")
+    cfn.continue_update_rollback(StackName="degap-prod")
+    sb.world.settle()
+    req = urllib.request.Request(sb.endpoint + "/_sandbox/deliver-trail", data=b"{}",
+                                 method="POST")
+    with urllib.request.urlopen(req) as resp:
+        delivered = json.loads(resp.read())
+    bucket = sb.world.ground_truth["trail_bucket"]
+    assert delivered["bucket"] == bucket
+    records = []
+    for key in delivered["keys"]:
+        if "/CloudTrail/" in key:
+            body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+            records += json.loads(gzip.decompress(body))["Records"]
+    assert len(records) == len(sb.world.trail.records())
+    failed = [r for r in records if r.get("errorCode") == "InvalidParameterValueException"]
+    assert len(failed) == 8  # 4 functions x (seeded rollback + this continue)

@@ -117,10 +117,10 @@ def deploy_code(world: World, stack_role: str | None, name: str, bucket_name: st
 
 
 def write_trail(world: World, trail_bucket: str) -> list[str]:
-    """Deliver every CloudTrail record so far as trail log files in the trail bucket (§5.4)."""
-    s3 = world.client("s3")
-    return world.trail.write_trail_files(
-        lambda key, body: s3.put_object(Bucket=trail_bucket, Key=key, Body=body))
+    """Deliver every CloudTrail record so far as trail log files in the trail bucket (§5.4);
+    later records are delivered by `world.deliver_trail()` (or POST /_sandbox/deliver-trail)."""
+    world.trail_bucket = trail_bucket
+    return world.deliver_trail()
 
 
 def sha(data: bytes) -> str:
