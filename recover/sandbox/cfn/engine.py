@@ -155,22 +155,26 @@ class CfnEngine:
                 res.properties = dict(new_props)
                 res.status, res.reason = "UPDATE_COMPLETE", None
                 self.event(stack, res, "UPDATE_COMPLETE")
-        for stack in self.tree(root):
-            if stack is not root:
-                self._set_status(stack, "UPDATE_FAILED" if stack.name == fail_stack else
-                                 "UPDATE_COMPLETE", None, token)
-        for stack in self.tree(root)[1:]:
+        # the failure surfaces in every ancestor: its nested-stack resource fails, deepest first
+        on_path = {s.stack_id for s in self.tree(root)
+                   if any(t.name == fail_stack for t in self.tree(s))}
+        root_failed_lid = fail_lid
+        for stack in reversed(self.tree(root)[1:]):
+            parent = self.stacks[stack.parent_id]  # type: ignore[index]
             res = self._parent_resource(stack)
             res.needs_rollback = True
-            if stack.name == fail_stack:
-                res.failed_phase = "update"
+            if stack.stack_id in on_path:
+                self._set_status(stack, "UPDATE_FAILED", None, token)
                 reason = f"Embedded stack {stack.stack_id} was not successfully updated."
-                res.status, res.reason = "UPDATE_FAILED", reason
-                self.event(self.stacks[stack.parent_id], res, "UPDATE_FAILED", reason)  # type: ignore[index]
+                res.status, res.reason, res.failed_phase = "UPDATE_FAILED", reason, "update"
+                self.event(parent, res, "UPDATE_FAILED", reason)
+                if parent is root:
+                    root_failed_lid = res.logical_id
             else:
+                self._set_status(stack, "UPDATE_COMPLETE", None, token)
                 res.status = "UPDATE_COMPLETE"
-                self.event(self.stacks[stack.parent_id], res, "UPDATE_COMPLETE")  # type: ignore[index]
-        reason = f"The following resource(s) failed to update: [{fail_lid}]. "
+                self.event(parent, res, "UPDATE_COMPLETE")
+        reason = f"The following resource(s) failed to update: [{root_failed_lid}]. "
         self._set_status(root, "UPDATE_ROLLBACK_IN_PROGRESS", reason, token)
         self._rollback_stack(root, {}, token)
 
@@ -232,57 +236,52 @@ class CfnEngine:
                         token: str | None) -> bool:
         """Roll `stack` (status already UPDATE_ROLLBACK_IN_PROGRESS) back. Returns success.
 
-        Approximation of AWS's parallel, dependency-ordered rollback: first the resources the
-        update changed (and those whose rollback failed before), nested stacks recursively; if
-        any of them fails, CloudFormation stops and the forward-failed / cancelled resources
-        stay UPDATE_FAILED with their forward reasons (what [OPS] observed, §1.4); only when all
-        succeed are those settled too."""
+        Approximation of AWS's parallel, dependency-ordered rollback in two waves: first the
+        resources the update changed (and those whose rollback failed before), nested stacks
+        recursively; then the forward-failed and cancelled ones. If a wave has a failure,
+        CloudFormation stops there, so after a failed first wave the forward-failed / cancelled
+        resources keep their forward reasons (what [OPS] observed, §1.4 rule 1)."""
         mine = skips.get(stack.name, set())
-        failed: list[str] = []
-        for res in list(stack.resources.values()):
-            if not res.needs_rollback or (res.failed_phase == "update"
-                                          and res.type != NESTED_STACK):
-                continue
-            if res.logical_id in mine:
-                self._skip(stack, res, token)
-                continue
-            if res.type == NESTED_STACK and res.child_stack_id in self.stacks:
-                child = self.stacks[res.child_stack_id]
-                self.event(stack, res, "UPDATE_IN_PROGRESS", token=token)
-                self._set_status(child, "UPDATE_ROLLBACK_IN_PROGRESS", "User Initiated", token)
-                ok = self._rollback_stack(child, skips, token)
-                reason = None if ok else (
-                    # guessed wording ([OPS] paraphrase: "Currently in UPDATE_ROLLBACK_FAILED,
-                    # <Resource> failed"); not verified verbatim (§1.4)
-                    f"Embedded stack {child.stack_id} was not successfully updated. Currently in "
-                    f"UPDATE_ROLLBACK_FAILED, {child.reason or ''}".rstrip())
-            else:
-                self.event(stack, res, "UPDATE_IN_PROGRESS", token=token)
-                self._step()
-                reason = handlers.rollback(self.world, stack, res)
-            if reason is None:
-                self._settle(stack, res, token)
-            else:
-                res.status, res.reason, res.failed_phase = "UPDATE_FAILED", reason, "rollback"
-                self.event(stack, res, "UPDATE_FAILED", reason, token)
-                failed.append(res.logical_id)
-        if failed:
-            self._set_status(stack, "UPDATE_ROLLBACK_FAILED",
-                             f"The following resource(s) failed to update: [{', '.join(failed)}]. ",
-                             token)
-            return False
-        for res in list(stack.resources.values()):
-            if res.needs_rollback:  # forward-failed and cancelled ones
+        pending = [r for r in stack.resources.values() if r.needs_rollback]
+        first = [r for r in pending if r.failed_phase != "update" or r.type == NESTED_STACK]
+        second = [r for r in pending if r not in first]
+        for wave in (first, second):
+            failed: list[str] = []
+            for res in wave:
                 if res.logical_id in mine:
                     self._skip(stack, res, token)
                     continue
                 self.event(stack, res, "UPDATE_IN_PROGRESS", token=token)
-                self._step()
-                self._settle(stack, res, token)
+                reason = self._rollback_resource(stack, res, skips, token)
+                if reason is None:
+                    self._settle(stack, res, token)
+                else:
+                    res.status, res.reason, res.failed_phase = "UPDATE_FAILED", reason, "rollback"
+                    self.event(stack, res, "UPDATE_FAILED", reason, token)
+                    failed.append(res.logical_id)
+            if failed:
+                self._set_status(stack, "UPDATE_ROLLBACK_FAILED", "The following resource(s) "
+                                 f"failed to update: [{', '.join(failed)}]. ", token)
+                return False
         self._set_status(stack, "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS", None, token)
         self._step()
         self._set_status(stack, "UPDATE_ROLLBACK_COMPLETE", None, token)
         return True
+
+    def _rollback_resource(self, stack: SimStack, res: SimResource, skips: dict[str, set[str]],
+                           token: str | None) -> str | None:
+        """Roll one resource back: recurse into a nested stack, else the causal handler."""
+        if res.type == NESTED_STACK and res.child_stack_id in self.stacks:
+            child = self.stacks[res.child_stack_id]
+            self._set_status(child, "UPDATE_ROLLBACK_IN_PROGRESS", "User Initiated", token)
+            if self._rollback_stack(child, skips, token):
+                return None
+            # guessed wording ([OPS] paraphrase: "Currently in UPDATE_ROLLBACK_FAILED,
+            # <Resource> failed"); not verified verbatim (§1.4)
+            return (f"Embedded stack {child.stack_id} was not successfully updated. Currently in "
+                    f"UPDATE_ROLLBACK_FAILED, {child.reason or ''}").rstrip()
+        self._step()
+        return handlers.rollback(self.world, stack, res)
 
     def _settle(self, stack: SimStack, res: SimResource, token: str | None) -> None:
         if res.previous is not None:
