@@ -3,7 +3,7 @@ operation runner that walks resources, emits events and ends in a terminal statu
 
 Operations run like AWS: the call validates synchronously, flips the stack to *_IN_PROGRESS and
 returns; a background thread then walks the resources with `step_delay` seconds between steps.
-Scenarios call the same walks synchronously (`sync=True`) to reach their failure states causally.
+While a scenario is seeded the same walks run inline, so failure states are reached causally.
 """
 
 from __future__ import annotations
@@ -75,9 +75,6 @@ class CfnEngine:
         for child in self.children(root):
             out.extend(self.tree(child))
         return out
-
-    def root_of(self, stack: SimStack) -> SimStack:
-        return self.stacks[stack.root_id] if stack.root_id else stack
 
     # --- seeding API (scenarios) --------------------------------------------------------------
 
@@ -273,7 +270,7 @@ class CfnEngine:
         """Roll one resource back: recurse into a nested stack, else the causal handler."""
         if res.type == NESTED_STACK and res.child_stack_id in self.stacks:
             child = self.stacks[res.child_stack_id]
-            self._set_status(child, "UPDATE_ROLLBACK_IN_PROGRESS", "User Initiated", token)
+            self._set_status(child, "UPDATE_ROLLBACK_IN_PROGRESS", None, token)
             if self._rollback_stack(child, skips, token):
                 return None
             # guessed wording ([OPS] paraphrase: "Currently in UPDATE_ROLLBACK_FAILED,
