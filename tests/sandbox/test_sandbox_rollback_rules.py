@@ -9,6 +9,8 @@ import re
 import pytest
 from botocore.exceptions import ClientError
 
+pytestmark = pytest.mark.e2e  # every test here serves a sandbox on 127.0.0.1
+
 
 def _error(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, str]:
     err = exc.value.response["Error"]
