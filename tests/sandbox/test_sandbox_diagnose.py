@@ -12,10 +12,10 @@ import pytest
 
 from tests.conftest import run_cli
 
-pytestmark = pytest.mark.skipif(
+pytestmark = [pytest.mark.e2e, pytest.mark.skipif(
     importlib.util.find_spec("recover.cli.diagnose") is None
     or importlib.util.find_spec("recover.classify") is None,
-    reason="recover diagnose is not in this checkout yet")
+    reason="recover diagnose is not in this checkout yet")]
 
 
 def _diagnose(sb, root: str, tmp_path: Path) -> dict:

@@ -8,6 +8,8 @@ import json
 import pytest
 from botocore.exceptions import ClientError
 
+pytestmark = pytest.mark.e2e  # every test here serves a sandbox on 127.0.0.1
+
 CFN_TRUST = {"Version": "2012-10-17", "Statement": [{
     "Effect": "Allow", "Principal": {"Service": "cloudformation.amazonaws.com"},
     "Action": "sts:AssumeRole"}]}

@@ -9,6 +9,8 @@ import re
 import pytest
 from botocore.exceptions import ClientError
 
+pytestmark = pytest.mark.e2e  # every test here serves a sandbox on 127.0.0.1
+
 
 def _error(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, str]:
     err = exc.value.response["Error"]
@@ -223,7 +225,7 @@ def _three_levels(sb) -> tuple:
 
     def res(lid: str, type_: str = "AWS::SQS::Queue") -> SimResource:
         return SimResource(logical_id=lid, type=type_, physical_id=None if type_ == NESTED_STACK
-                           else lid.lower(), status="CREATE_IN_PROGRESS", updated=None)  # type: ignore[arg-type]
+                           else lid.lower(), status="CREATE_IN_PROGRESS")
 
     cfn = sb.world.cfn
     root = cfn.add_stack("web-infra", [res("Mid", NESTED_STACK)])

@@ -5,6 +5,10 @@ from __future__ import annotations
 import gzip
 import json
 
+import pytest
+
+pytestmark = pytest.mark.e2e  # every test here serves a sandbox on 127.0.0.1
+
 SKIP_OK = "Only the resources failed during UpdateRollback are allowed to be skipped"
 
 

@@ -465,6 +465,9 @@ class CfnEngine:
     # --- API: operations ------------------------------------------------------------------------
 
     def continue_update_rollback(self, p: dict[str, Any]) -> dict[str, Any]:
+        # Order of the synchronous checks is a guess: front-door pattern validation, existence,
+        # token (an idempotent retry must succeed whatever the status now is), root-only, role
+        # (§1.5), status (§1.2). The skip-list rules come later, asynchronously (§1.4).
         skips = list(p.get("ResourcesToSkip") or [])
         for i, skip in enumerate(skips, 1):
             if not _fullmatch(SKIP_PATTERN, skip):
