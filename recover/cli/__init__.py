@@ -25,6 +25,9 @@ COMMAND_MODULES: list[str] = [
     "explain",
     "trail",
     "sandbox",
+    "rollback_stuck",
+    "apply",
+    "demo",
 ]
 
 
