@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from collections.abc import Callable, Iterable
+from concurrent.futures import Executor
+from contextvars import ContextVar, copy_context
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import boto3
 from botocore.config import Config
@@ -17,6 +20,19 @@ from recover import __version__
 # https://boto3.amazonaws.com/v1/documentation/api/latest/guide/retries.html
 DEFAULT_RETRY = {"mode": "adaptive", "max_attempts": 8}
 
+# The unit of work API calls are attributed to (e.g. one stack of `readiness --all`). Set it
+# with CALL_SCOPE.set(...) and run worker tasks through map_in_context so threads inherit it.
+CALL_SCOPE: ContextVar[str | None] = ContextVar("recover_call_scope", default=None)
+_T = TypeVar("_T")
+_R = TypeVar("_R")
+
+
+def map_in_context(pool: Executor, fn: Callable[[_T], _R], items: Iterable[_T]) -> list[_R]:
+    """pool.map that runs each task in a copy of the caller's context (ContextVars such as
+    CALL_SCOPE follow the work into the pool's threads)."""
+    futures = [pool.submit(copy_context().run, fn, item) for item in items]
+    return [f.result() for f in futures]
+
 
 @dataclass
 class ApiCallCounter:
@@ -24,12 +40,21 @@ class ApiCallCounter:
 
     calls: Counter[str] = field(default_factory=Counter)
     attempts: Counter[str] = field(default_factory=Counter)
+    by_scope: dict[str, Counter[str]] = field(default_factory=dict)  # CALL_SCOPE -> calls
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def on_before_call(self, model: Any, **_: Any) -> None:
         key = f"{model.service_model.endpoint_prefix}:{model.name}"
+        scope = CALL_SCOPE.get()
         with self._lock:
             self.calls[key] += 1
+            if scope is not None:
+                self.by_scope.setdefault(scope, Counter())[key] += 1
+
+    def scope_calls(self, scope: str) -> dict[str, int]:
+        """Calls made while CALL_SCOPE was `scope`, by operation."""
+        with self._lock:
+            return dict(sorted(self.by_scope.get(scope, Counter()).items()))
 
     def on_before_send(self, request: Any, **_: Any) -> None:
         ctx = getattr(request, "context", {}) or {}

@@ -18,7 +18,7 @@ from urllib.parse import unquote
 
 from botocore.exceptions import ClientError
 
-from recover.aws.session import SessionFactory
+from recover.aws.session import SessionFactory, map_in_context
 from recover.errors import translate_aws_error
 from recover.model.stack import (
     RoleCheck,
@@ -29,7 +29,7 @@ from recover.model.stack import (
     StackSnapshot,
 )
 
-EventScope = Literal["all", "last-operation"]
+EventScope = Literal["all", "last-operation", "none"]
 
 # Stack-level statuses that open a new operation (the forward part of it). Events older than
 # the newest of these belong to earlier operations (aws-semantics §3.1/§3.3).
@@ -66,7 +66,9 @@ class _Reader:
                      for r in page.get("StackResourceSummaries", []))
 
     def events(self, info: StackInfo) -> tuple[StackEvent, ...]:
-        """All events (or those of the newest operation), oldest first."""
+        """All events (or those of the newest operation, or none), oldest first."""
+        if self.options.events == "none":
+            return ()
         newest_first: list[StackEvent] = []
         pages = self.cfn.get_paginator("describe_stack_events").paginate(StackName=info.stack_id)
         for page in pages:
@@ -176,13 +178,13 @@ def take_snapshot(aws: SessionFactory, stack: str, *, clock: Callable[[], dateti
             depth += 1
             jobs = [(lid, arn, depth, parent.info) for parent in level
                     for lid, arn in parent.child_stack_ids()]
-            found = list(pool.map(lambda j: reader.child(*j), jobs))
+            found = map_in_context(pool, lambda j: reader.child(*j), jobs)
             level = [n for n in found if n is not None]
             nodes.extend(level)
         roles: tuple[RoleCheck, ...] = ()
         if opts.check_roles:
             arns = sorted({n.info.role_arn for n in nodes if n.info.role_arn})
-            roles = tuple(pool.map(reader.role, arns))
+            roles = tuple(map_in_context(pool, reader.role, arns))
     account, region = _account_region(root.stack_id)
     return StackSnapshot(root_id=root.stack_id, nodes=tuple(nodes), taken_at=clock(),
                          region=region or (aws.region or ""), account=account,

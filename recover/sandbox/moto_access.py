@@ -91,6 +91,19 @@ def lambda_delete(name: str, region: str) -> None:
     lambda_backends[ACCOUNT][region].delete_function(name)
 
 
+# --- ECR --------------------------------------------------------------------------------------
+
+def ecr_set_pushed_at(repository: str, region: str, digest: str, when: float) -> None:
+    """Give an image the push time of the simulated clock (moto stamps the wall clock, so
+    images pushed within one second would tie and lifecycle count rules could not order them)."""
+    from moto.ecr.models import ecr_backends
+
+    repo = ecr_backends[ACCOUNT][region].repositories[repository]
+    for image in repo.images:
+        if image.image_digest == digest:
+            image.image_pushed_at = int(when)
+
+
 # --- IAM --------------------------------------------------------------------------------------
 
 def role_trusts_cloudformation(role_name: str) -> bool:

@@ -175,6 +175,40 @@ class CfnEngine:
         self._set_status(root, "UPDATE_ROLLBACK_IN_PROGRESS", reason, token)
         self._rollback_stack(root, {}, token)
 
+    def complete_update(self, root: SimStack, *, changes: dict[str, dict[str, dict[str, Any]]],
+                        template_bodies: dict[str, str] | None = None) -> None:
+        """Seed a successful update of `root`'s tree: every stack UPDATE_IN_PROGRESS, the
+        changed resources updated ({stack name: {logical id: new properties}}), then
+        UPDATE_COMPLETE_CLEANUP_IN_PROGRESS and UPDATE_COMPLETE, children before parents (a
+        parent completes after its nested stacks, §3.5). New template bodies replace the old."""
+        bodies = template_bodies or {}
+        tree = self.tree(root)
+        for stack in tree:
+            if stack is not root:
+                parent = self.stacks[stack.parent_id]  # type: ignore[index]
+                self.event(parent, self._parent_resource(stack), "UPDATE_IN_PROGRESS")
+            self._set_status(stack, "UPDATE_IN_PROGRESS", "User Initiated", None)
+            for lid, props in changes.get(stack.name, {}).items():
+                res = stack.resources[lid]
+                self.event(stack, res, "UPDATE_IN_PROGRESS")
+                self._step()
+                res.properties = dict(props)
+                res.status = "UPDATE_COMPLETE"
+                self.event(stack, res, "UPDATE_COMPLETE")
+            if stack.name in bodies:
+                stack.template_body = bodies[stack.name]
+            elif stack.template_body is None:
+                stack.template = self._template_of(stack)
+        for stack in reversed(tree):
+            self._set_status(stack, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", None, None)
+            self._step()
+            self._set_status(stack, "UPDATE_COMPLETE", None, None)
+            if stack is not root:
+                parent = self.stacks[stack.parent_id]  # type: ignore[index]
+                res = self._parent_resource(stack)
+                res.status = "UPDATE_COMPLETE"
+                self.event(parent, res, "UPDATE_COMPLETE")
+
     def start_delete(self, stack: SimStack) -> None:
         """Seed: delete `stack` for real (synchronously) through the causal handlers."""
         self._set_status(stack, "DELETE_IN_PROGRESS", "User Initiated", None)
@@ -459,7 +493,8 @@ class CfnEngine:
 
     def get_template(self, p: dict[str, Any]) -> dict[str, Any]:
         stack = self.get(p["StackName"])
-        return {"TemplateBody": json.dumps(stack.template, indent=2),
+        body = stack.template_body or json.dumps(stack.template, indent=2)
+        return {"TemplateBody": body,
                 "StagesAvailable": ["Original", "Processed"]}
 
     # --- API: operations ------------------------------------------------------------------------

@@ -78,6 +78,9 @@ class SimStack:
     created: datetime
     template: dict[str, Any]
     reason: str | None = None
+    # The template as the user wrote it (e.g. YAML with short-form tags); GetTemplate returns
+    # it verbatim when set, else `template` as JSON.
+    template_body: str | None = None
     last_updated: datetime | None = None
     deleted: datetime | None = None
     role_arn: str | None = None

@@ -9,7 +9,9 @@ from collections.abc import Callable
 from recover.sandbox.scenarios import (
     cdk_bootstrap_deleted,
     degap,
+    degap_before,
     delete_failed,
+    ecr_expired,
     healthy,
     nested_skip,
 )
@@ -21,13 +23,16 @@ SCENARIOS: dict[str, Callable[[World], None]] = {
     "delete-failed": delete_failed.seed,
     "cdk-bootstrap-deleted": cdk_bootstrap_deleted.seed,
     "healthy": healthy.seed,
+    "degap-before": degap_before.seed,
+    "ecr-expired": ecr_expired.seed,
 }
 
 
 def describe(name: str) -> str:
     """The first sentence of the scenario's docstring, without the leading `name:`."""
     module = {"degap": degap, "nested-skip": nested_skip, "delete-failed": delete_failed,
-              "cdk-bootstrap-deleted": cdk_bootstrap_deleted, "healthy": healthy}[name]
+              "cdk-bootstrap-deleted": cdk_bootstrap_deleted, "healthy": healthy,
+              "degap-before": degap_before, "ecr-expired": ecr_expired}[name]
     first = " ".join((module.__doc__ or "").strip().split("\n\n")[0].split())
     first = first.removeprefix(f"{name}:").strip()
     return first.split(". ")[0].rstrip(".") + "."

@@ -1,0 +1,281 @@
+"""Gather (read-only): the stack tree, each stack's current template, and the state of every
+S3 object, bucket, ECR image and repository those templates reference.
+
+Cost per stack tree of N stacks referencing K distinct S3 objects in B buckets and I images in
+R repositories (nothing read twice): the snapshot (1 DescribeStacks + 1 ListStackResources per
+stack, 1 iam:GetRole per distinct service role), 1 GetTemplate per stack (2 with a Transform),
+2 calls per bucket (GetBucketVersioning, GetBucketLifecycleConfiguration), 1 HeadObject per
+object (+1 ListObjectVersions for a pinned version, +1 GetObjectTagging when a rule filters on
+tags), 1 DescribeImages per image, 1 GetLifecyclePolicy per repository (+ a full
+DescribeImages listing when a count rule needs the other images).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from recover.aws.session import SessionFactory, map_in_context
+from recover.aws.snapshot import SnapshotOptions, take_snapshot
+from recover.errors import RecoverError
+from recover.model.stack import StackNode, StackSnapshot, parse_time
+from recover.readiness.artifacts import Artifact, references
+from recover.readiness.ecr_lifecycle import ImageInfo
+from recover.readiness.s3_lifecycle import ObjectState, needs_tags
+from recover.templates.load import parse_template
+from recover.templates.resolve import Scope
+
+ObjectId = tuple[str, str, str]  # bucket, key, version ("" = current)
+ImageId = tuple[str, str, str, str, str]  # region, registry, repository, tag, digest
+
+
+@dataclass(frozen=True)
+class TemplateRead:
+    stack_name: str
+    stack_id: str
+    template: dict[str, Any] | None
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class BucketState:
+    name: str
+    exists: bool = True
+    versioning: str = ""  # Enabled | Suspended | "" (never enabled)
+    rules: tuple[dict[str, Any], ...] = ()
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class ImageState:
+    exists: bool
+    info: ImageInfo | None = None
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class RepoState:
+    region: str
+    registry: str
+    name: str
+    policy: str | None = None  # the lifecycle policy text (None: no policy)
+    images: tuple[ImageInfo, ...] | None = None  # every image, when a count rule needs them
+    error: str = ""
+
+
+@dataclass
+class Gathered:
+    snapshot: StackSnapshot
+    templates: list[TemplateRead]
+    artifacts: list[Artifact]
+    buckets: dict[str, BucketState] = field(default_factory=dict)
+    objects: dict[ObjectId, ObjectState] = field(default_factory=dict)
+    images: dict[ImageId, ImageState] = field(default_factory=dict)
+    repos: dict[tuple[str, str, str], RepoState] = field(default_factory=dict)
+
+
+def _code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def _status(exc: ClientError) -> int:
+    return int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+
+
+def _headers(exc: ClientError) -> dict[str, str]:
+    return exc.response.get("ResponseMetadata", {}).get("HTTPHeaders", {}) or {}
+
+
+def _why(exc: Exception) -> str:
+    if isinstance(exc, ClientError):
+        return f"{getattr(exc, 'operation_name', '')}: {_code(exc)} " \
+               f"{exc.response.get('Error', {}).get('Message', '')}".strip()
+    return f"{type(exc).__name__}: {exc}"
+
+
+class _Reader:
+    def __init__(self, aws: SessionFactory) -> None:
+        self.aws = aws
+
+    # --- templates ----------------------------------------------------------------------------
+
+    def template(self, node: StackNode) -> TemplateRead:
+        cfn = self.aws.client("cloudformation")
+        try:
+            body = cfn.get_template(StackName=node.stack_id,
+                                    TemplateStage="Original")["TemplateBody"]
+            template = parse_template(body)
+            if template.get("Transform"):
+                # a transform (SAM, ...) expands at deploy time; the processed template shows
+                # what was really deployed (AWS::Lambda::Function with Code.S3Bucket/S3Key...)
+                processed = cfn.get_template(StackName=node.stack_id,
+                                             TemplateStage="Processed")["TemplateBody"]
+                merged = dict(template)
+                merged["Resources"] = {**(template.get("Resources") or {}),
+                                       **(parse_template(processed).get("Resources") or {})}
+                template = merged
+        except (ClientError, BotoCoreError, RecoverError) as exc:
+            message = exc.message if isinstance(exc, RecoverError) else _why(exc)
+            return TemplateRead(node.name, node.stack_id, None, message)
+        return TemplateRead(node.name, node.stack_id, template)
+
+    # --- S3 -----------------------------------------------------------------------------------
+
+    def bucket(self, name: str) -> BucketState:
+        s3 = self.aws.client("s3")
+        try:
+            versioning = s3.get_bucket_versioning(Bucket=name).get("Status", "")
+        except ClientError as exc:
+            if _code(exc) == "NoSuchBucket":
+                return BucketState(name, exists=False)
+            return BucketState(name, error=_why(exc))
+        try:
+            rules = s3.get_bucket_lifecycle_configuration(Bucket=name).get("Rules", [])
+        except ClientError as exc:
+            if _code(exc) != "NoSuchLifecycleConfiguration":
+                return BucketState(name, versioning=versioning, error=_why(exc))
+            rules = []
+        return BucketState(name, versioning=versioning, rules=tuple(rules))
+
+    def obj(self, oid: ObjectId, bucket: BucketState) -> ObjectState:
+        name, key, version = oid
+        if not bucket.exists:
+            return ObjectState(name, key, version, exists=False)
+        s3 = self.aws.client("s3")
+        params: dict[str, Any] = {"Bucket": name, "Key": key}
+        if version:
+            params["VersionId"] = version
+        try:
+            head = s3.head_object(**params)
+        except ClientError as exc:
+            if _status(exc) in (404, 405) or _code(exc) in ("404", "NoSuchKey", "NotFound",
+                                                             "NoSuchVersion"):
+                marker = _headers(exc).get("x-amz-delete-marker") == "true"
+                return ObjectState(name, key, version, exists=False, delete_marker=marker)
+            return ObjectState(name, key, version, error=_why(exc))
+        state: dict[str, Any] = dict(
+            bucket=name, key=key, version=version, exists=True,
+            last_modified=parse_time(head.get("LastModified")),
+            size=head.get("ContentLength"), storage_class=head.get("StorageClass") or "STANDARD",
+            expiration_header=head.get("Expiration") or "")
+        try:
+            if version and bucket.versioning:
+                state.update(self._version_position(name, key, version))
+            if needs_tags(list(bucket.rules)):
+                tag_params = dict(params)
+                tags = s3.get_object_tagging(**tag_params).get("TagSet", [])
+                state["tags"] = tuple((t["Key"], t["Value"]) for t in tags)
+        except ClientError as exc:
+            state["error"] = _why(exc)
+        return ObjectState(**state)
+
+    def _version_position(self, bucket: str, key: str, version: str) -> dict[str, Any]:
+        """Is the pinned version current, and since when is it noncurrent (the creation time
+        of the next newer version or delete marker of the key)?"""
+        s3 = self.aws.client("s3")
+        entries: list[dict[str, Any]] = []
+        for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=key):
+            entries += [v for v in page.get("Versions", []) or [] if v.get("Key") == key]
+            entries += [m for m in page.get("DeleteMarkers", []) or [] if m.get("Key") == key]
+        entries.sort(key=lambda e: parse_time(e.get("LastModified")) or datetime.min)
+        ids = [e.get("VersionId") for e in entries]
+        if version not in ids:
+            return {}
+        i = ids.index(version)
+        if i == len(entries) - 1:
+            return {"is_latest": True}
+        return {"is_latest": False,
+                "noncurrent_since": parse_time(entries[i + 1].get("LastModified"))}
+
+    # --- ECR ----------------------------------------------------------------------------------
+
+    def image(self, iid: ImageId) -> ImageState:
+        region, registry, repo, tag, digest = iid
+        ecr = self.aws.client("ecr", region=region)
+        ref = {"imageDigest": digest} if digest else {"imageTag": tag}
+        try:
+            found = ecr.describe_images(registryId=registry, repositoryName=repo,
+                                        imageIds=[ref]).get("imageDetails", [])
+        except ClientError as exc:
+            if _code(exc) in ("ImageNotFoundException", "RepositoryNotFoundException"):
+                return ImageState(exists=False, error=_code(exc))
+            return ImageState(exists=False, error=_why(exc))
+        if not found:
+            return ImageState(exists=False, error="ImageNotFoundException")
+        return ImageState(exists=True, info=_image_info(found[0]))
+
+    def repo(self, rid: tuple[str, str, str]) -> RepoState:
+        region, registry, name = rid
+        ecr = self.aws.client("ecr", region=region)
+        try:
+            policy = ecr.get_lifecycle_policy(registryId=registry,
+                                              repositoryName=name)["lifecyclePolicyText"]
+        except ClientError as exc:
+            if _code(exc) in ("LifecyclePolicyNotFoundException", "RepositoryNotFoundException"):
+                return RepoState(region, registry, name)
+            return RepoState(region, registry, name, error=_why(exc))
+        images: tuple[ImageInfo, ...] | None = None
+        if "imageCountMoreThan" in policy:
+            try:
+                listed: list[ImageInfo] = []
+                pages = ecr.get_paginator("describe_images").paginate(registryId=registry,
+                                                                      repositoryName=name)
+                for page in pages:
+                    listed += [_image_info(d) for d in page.get("imageDetails", [])]
+                images = tuple(listed)
+            except ClientError as exc:
+                return RepoState(region, registry, name, policy, error=_why(exc))
+        return RepoState(region, registry, name, policy, images)
+
+
+def _image_info(detail: dict[str, Any]) -> ImageInfo:
+    return ImageInfo(digest=detail.get("imageDigest", ""),
+                     tags=tuple(detail.get("imageTags") or ()),
+                     pushed_at=parse_time(detail.get("imagePushedAt")))
+
+
+def scope_for(node: StackNode, template: dict[str, Any], snapshot: StackSnapshot,
+              default_region: str) -> Scope:
+    arn = node.stack_id.split(":")
+    partition = arn[1] if len(arn) > 5 else "aws"
+    return Scope.for_template(
+        template, account=snapshot.account, region=snapshot.region or default_region,
+        partition=partition, stack_name=node.name, stack_id=node.stack_id,
+        parameters=dict(node.info.parameters),
+        resources={r.logical_id: r.physical_id for r in node.resources})
+
+
+def gather(aws: SessionFactory, stack: str, *, clock: Callable[[], datetime],
+           max_workers: int = 4) -> Gathered:
+    """Everything readiness needs about `stack`'s tree. Raises RecoverError when the stack
+    itself cannot be read; anything narrower is recorded on the piece it concerns."""
+    snap = take_snapshot(aws, stack, clock=clock,
+                         options=SnapshotOptions(events="none", max_workers=max_workers))
+    reader = _Reader(aws)
+    workers = max(1, max_workers)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        templates = map_in_context(pool, reader.template, list(snap.nodes))
+        artifacts: list[Artifact] = []
+        for node, read in zip(snap.nodes, templates, strict=True):
+            if read.template is not None:
+                scope = scope_for(node, read.template, snap, aws.region or "")
+                artifacts += references(read.template, scope, node.stack_id)
+        s3_refs = [a for a in artifacts if a.is_s3 and not a.unresolved]
+        names = sorted({a.bucket for a in s3_refs})
+        buckets = dict(zip(names, map_in_context(pool, reader.bucket, names), strict=True))
+        oids = sorted({(a.bucket, a.key, a.version) for a in s3_refs})
+        objects = dict(zip(oids, map_in_context(
+            pool, lambda o: reader.obj(o, buckets[o[0]]), oids), strict=True))
+        img_refs = [a for a in artifacts if a.is_image and not a.unresolved]
+        iids = sorted({(a.image_region, a.registry, a.repository, a.tag, a.digest)
+                       for a in img_refs})
+        images = dict(zip(iids, map_in_context(pool, reader.image, iids), strict=True))
+        rids = sorted({(i[0], i[1], i[2]) for i in iids})
+        repos = dict(zip(rids, map_in_context(pool, reader.repo, rids), strict=True))
+    return Gathered(snapshot=snap, templates=templates, artifacts=artifacts, buckets=buckets,
+                    objects=objects, images=images, repos=repos)

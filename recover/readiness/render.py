@@ -1,0 +1,87 @@
+"""Human view of readiness reports (rich tables on the console)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from recover.result import Result
+
+SEVERITY_STYLE = {"blocking": "bold red", "warning": "yellow", "advice": "cyan"}
+STATUS_STYLE = {"present": "green", "missing": "bold red", "unresolved": "yellow",
+                "unknown": "yellow"}
+
+
+def render_report(console: Console, data: dict[str, Any]) -> None:
+    verdict = "[bold green]READY[/]" if data["ready"] else "[bold red]NOT READY[/]"
+    s = data["summary"]
+    console.print(f"{verdict} {escape(data['stack'])}: {s['stacks']} stack(s), "
+                  f"{s['artifacts']} artifact(s), {s['missing']} missing, "
+                  f"{s['hazards']} hazard(s)")
+    if data["artifacts"]:
+        t = Table(title="Artifacts the current template needs for a rollback", title_justify="left")
+        for col in ("stack.resource", "kind", "location", "status", "at risk"):
+            t.add_column(col, overflow="fold")
+        for a in data["artifacts"]:
+            risk = ", ".join(f"{r['rule']} {r['action']} {(r['date'] or 'if deleted')[:10]}"
+                             for r in a.get("at_risk", []))
+            style = STATUS_STYLE.get(a["status"], "white")
+            t.add_row(escape(f"{a['stack']}.{a['logical_id']}"), a["kind"],
+                      escape(a["location"]), f"[{style}]{a['status']}[/]", escape(risk))
+        console.print(t)
+    for m in data["missing"]:
+        console.print(f"[bold red]missing[/] {escape(m['stack'])}.{escape(m['logical_id'])} "
+                      f"({escape(m['property'])}): {escape(m['reason'])}\n"
+                      f"  [dim]fix:[/] {escape(m['fix'])}")
+    if data["hazards"]:
+        t = Table(title="Hazards", title_justify="left")
+        for col in ("severity", "kind", "subject", "when", "what and how to fix"):
+            t.add_column(col, overflow="fold")
+        for h in data["hazards"]:
+            what = h["detail"]
+            if h.get("keys"):
+                what += "\nkeys: " + ", ".join(
+                    f"{k['key']} ({(k['date'] or 'if deleted')[:10]})" for k in h["keys"])
+            if h.get("images"):
+                what += "\nimages: " + ", ".join(h["images"])
+            what += f"\nfix: {h['fix']}"
+            rule = f" rule {h['rule']}" if h.get("rule") else ""
+            t.add_row(f"[{SEVERITY_STYLE.get(h['severity'], 'white')}]{h['severity']}[/]",
+                      h["kind"], escape(h["subject"] + rule), (h.get("date") or "")[:10],
+                      escape(what))
+        console.print(t)
+    for n in data.get("notes", []):
+        console.print(f"[yellow]{escape(n)}[/]")
+
+
+def render_result(console: Console, result: Result) -> None:
+    data = result.data
+    if "reports" in data:
+        t = Table(title=f"Readiness of {data['count']} stack(s) in {data.get('region') or '?'}",
+                  title_justify="left")
+        for col in ("stack", "ready", "missing", "hazards", "API calls"):
+            t.add_column(col)
+        for r in data["reports"]:
+            if "error" in r:
+                t.add_row(escape(r["stack"]), "[red]error[/]", "", escape(r["error"]["message"]),
+                          str(r["api_calls_total"]))
+                continue
+            rep = r["report"]
+            t.add_row(escape(r["stack"]), "[green]yes[/]" if rep["ready"] else "[red]no[/]",
+                      str(len(rep["missing"])), str(len([h for h in rep["hazards"]
+                                                          if h["severity"] != "advice"])),
+                      str(r["api_calls_total"]))
+        console.print(t)
+        for r in data["reports"]:
+            if "report" in r and (r["report"]["missing"] or not r["report"]["ready"]):
+                console.print()
+                render_report(console, r["report"])
+        console.print(f"API calls: {data['api_calls']['total']} in total, "
+                      f"{data['api_calls']['per_stack_mean']:.1f} per stack on average")
+    else:
+        render_report(console, data)
+    if data.get("evidence_dir"):
+        console.print(f"[dim]evidence: {escape(data['evidence_dir'])}[/]")

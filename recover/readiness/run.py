@@ -1,0 +1,73 @@
+"""Running readiness checks: one stack, or every root stack of a region with bounded
+concurrency and the API calls of each stack counted separately (CALL_SCOPE)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from recover.aws.session import CALL_SCOPE, SessionFactory, map_in_context
+from recover.errors import RecoverError, translate_aws_error
+from recover.readiness.decide import Options, Report, assess
+from recover.readiness.gather import gather
+
+LIVE_STATUSES = [  # every StackStatus but DELETE_COMPLETE (aws-semantics §3.1)
+    "CREATE_IN_PROGRESS", "CREATE_FAILED", "CREATE_COMPLETE", "ROLLBACK_IN_PROGRESS",
+    "ROLLBACK_FAILED", "ROLLBACK_COMPLETE", "DELETE_IN_PROGRESS", "DELETE_FAILED",
+    "UPDATE_IN_PROGRESS", "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", "UPDATE_COMPLETE",
+    "UPDATE_FAILED", "UPDATE_ROLLBACK_IN_PROGRESS", "UPDATE_ROLLBACK_FAILED",
+    "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS", "UPDATE_ROLLBACK_COMPLETE",
+    "REVIEW_IN_PROGRESS", "IMPORT_IN_PROGRESS", "IMPORT_COMPLETE", "IMPORT_ROLLBACK_IN_PROGRESS",
+    "IMPORT_ROLLBACK_FAILED", "IMPORT_ROLLBACK_COMPLETE"]
+
+
+def check_stack(aws: SessionFactory, stack: str, *, clock: Callable[[], datetime],
+                options: Options, workers: int = 4) -> Report:
+    g = gather(aws, stack, clock=clock, max_workers=workers)
+    return assess(g, clock(), options)
+
+
+def root_stacks(aws: SessionFactory) -> list[str]:
+    """Names of the region's live root stacks (nested ones are checked with their root)."""
+    cfn = aws.client("cloudformation")
+    names: list[str] = []
+    try:
+        for page in cfn.get_paginator("list_stacks").paginate(StackStatusFilter=LIVE_STATUSES):
+            names += [s["StackName"] for s in page.get("StackSummaries", [])
+                      if not s.get("ParentId") and s.get("StackStatus") != "DELETE_COMPLETE"]
+    except (ClientError, BotoCoreError) as exc:
+        raise translate_aws_error(exc, region=aws.region) or exc from exc
+    return sorted(set(names))
+
+
+def check_region(aws: SessionFactory, *, clock: Callable[[], datetime], options: Options,
+                 concurrency: int = 4, progress: Callable[[str], None] | None = None,
+                 ) -> dict[str, Any]:
+    """Every root stack of the region, `concurrency` stacks at a time (one worker inside each,
+    so at most `concurrency` calls are in flight)."""
+    names = root_stacks(aws)
+    done: list[int] = [0]
+
+    def one(name: str) -> dict[str, Any]:
+        CALL_SCOPE.set(name)
+        try:
+            report = check_stack(aws, name, clock=clock, options=options, workers=1)
+            out: dict[str, Any] = {"stack": name, "report": report}
+        except RecoverError as err:
+            out = {"stack": name, "error": err.as_dict()}
+        except (ClientError, BotoCoreError) as exc:
+            err = translate_aws_error(exc, region=aws.region)
+            out = {"stack": name, "error": err.as_dict() if err else {"message": str(exc)}}
+        out["api_calls"] = aws.counter.scope_calls(name)
+        done[0] += 1
+        if progress:
+            progress(f"[{done[0]}/{len(names)}] {name}")
+        return out
+
+    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
+        results = map_in_context(pool, one, names)
+    return {"stacks": results, "count": len(names)}
