@@ -218,19 +218,24 @@ def _lifecycle_hazards(at_risk: dict[tuple[str, str, str], list[dict[str, Any]]]
         if where.startswith("ecr:"):
             repo = where[4:]
             out.append({
-                "kind": "ecr-lifecycle", "severity": WARNING, "stack": items[0]["stack"],
+                "kind": "ecr-lifecycle",
+                "severity": BLOCKING if any(i["overdue"] for i in items) else WARNING, "stack": items[0]["stack"],
                 "subject": f"ECR repository {repo}", "repository": repo, "rule": rule,
                 "action": action, "date": first, "images": [i["key"] for i in items],
                 "resources": sorted({f"{i['stack']}.{i['logical_id']}" for i in items}),
                 "detail": items[0]["detail"],
-                "fix": f"add a lifecycle rule with a lower rulePriority than {rule} that selects "
-                       "the tags your stacks deploy and keeps them (e.g. tagPatternList of "
-                       "those tags with imageCountMoreThan 9999), or raise its countNumber"})
+                "fix": f"add a rule evaluated before {rule} (a smaller rulePriority; renumber "
+                       "if needed) that selects the tags your stacks deploy and keeps them "
+                       "(e.g. their tagPatternList with imageCountMoreThan 9999), or raise "
+                       "its countNumber"})
             continue
         bucket = g.buckets.get(where)
         prefixes = _rule_prefix(bucket.rules if bucket else (), rule)
+        # overdue: the date has passed and the object is still there; S3 acts asynchronously,
+        # so it can disappear at any moment (aws-semantics §6.2)
+        overdue = any(i["overdue"] for i in items)
         out.append({
-            "kind": "lifecycle-rule", "severity": WARNING, "stack": items[0]["stack"],
+            "kind": "lifecycle-rule", "severity": BLOCKING if overdue else WARNING, "stack": items[0]["stack"],
             "subject": f"bucket {where}", "bucket": where, "rule": rule, "action": action,
             "date": first, "keys": [
                 {"key": i["key"], "version": i["version"], "date": i["date"],

@@ -15,6 +15,23 @@ STATUS_STYLE = {"present": "green", "missing": "bold red", "unresolved": "yellow
                 "unknown": "yellow"}
 
 
+def _when(date: str | None, action: str) -> str:
+    if date:
+        return date[:10]
+    return "next push" if action == "image-expiration" else "if deleted"
+
+
+def _short(location: str) -> str:
+    """s3://bucket/key → bucket/…key tail; images → repository:tag|@digest prefix."""
+    if location.startswith("s3://"):
+        bucket, _, key = location[5:].partition("/")
+        return f"{bucket}/{key if len(key) <= 28 else key[:12] + '…' + key[-12:]}"
+    if "/" in location:
+        tail = location.split("/", 1)[1]
+        return tail if len(tail) <= 40 else tail[:40] + "…"
+    return location
+
+
 def render_report(console: Console, data: dict[str, Any]) -> None:
     verdict = "[bold green]READY[/]" if data["ready"] else "[bold red]NOT READY[/]"
     s = data["summary"]
@@ -22,15 +39,15 @@ def render_report(console: Console, data: dict[str, Any]) -> None:
                   f"{s['artifacts']} artifact(s), {s['missing']} missing, "
                   f"{s['hazards']} hazard(s)")
     if data["artifacts"]:
-        t = Table(title="Artifacts the current template needs for a rollback", title_justify="left")
-        for col in ("stack.resource", "kind", "location", "status", "at risk"):
+        t = Table(title="Artifacts a rollback to the current templates needs",
+                  title_justify="left")
+        for col in ("resource", "kind", "location", "status", "at risk"):
             t.add_column(col, overflow="fold")
         for a in data["artifacts"]:
-            risk = ", ".join(f"{r['rule']} {r['action']} {(r['date'] or 'if deleted')[:10]}"
-                             for r in a.get("at_risk", []))
+            risk = ", ".join(f"{_when(r['date'], r['action'])}" for r in a.get("at_risk", []))
             style = STATUS_STYLE.get(a["status"], "white")
-            t.add_row(escape(f"{a['stack']}.{a['logical_id']}"), a["kind"],
-                      escape(a["location"]), f"[{style}]{a['status']}[/]", escape(risk))
+            t.add_row(escape(a["logical_id"]), a["kind"], escape(_short(a["location"])),
+                      f"[{style}]{a['status']}[/]", escape(risk))
         console.print(t)
     for m in data["missing"]:
         console.print(f"[bold red]missing[/] {escape(m['stack'])}.{escape(m['logical_id'])} "
@@ -38,21 +55,22 @@ def render_report(console: Console, data: dict[str, Any]) -> None:
                       f"  [dim]fix:[/] {escape(m['fix'])}")
     if data["hazards"]:
         t = Table(title="Hazards", title_justify="left")
-        for col in ("severity", "kind", "subject", "when", "what and how to fix"):
+        for col in ("#", "severity", "kind", "subject", "rule", "when"):
             t.add_column(col, overflow="fold")
-        for h in data["hazards"]:
-            what = h["detail"]
-            if h.get("keys"):
-                what += "\nkeys: " + ", ".join(
-                    f"{k['key']} ({(k['date'] or 'if deleted')[:10]})" for k in h["keys"])
-            if h.get("images"):
-                what += "\nimages: " + ", ".join(h["images"])
-            what += f"\nfix: {h['fix']}"
-            rule = f" rule {h['rule']}" if h.get("rule") else ""
-            t.add_row(f"[{SEVERITY_STYLE.get(h['severity'], 'white')}]{h['severity']}[/]",
-                      h["kind"], escape(h["subject"] + rule), (h.get("date") or "")[:10],
-                      escape(what))
+        for i, h in enumerate(data["hazards"], 1):
+            t.add_row(str(i), f"[{SEVERITY_STYLE.get(h['severity'], 'white')}]{h['severity']}[/]",
+                      h["kind"], escape(h["subject"]), escape(h.get("rule") or ""),
+                      _when(h.get("date"), h.get("action", "")) if h.get("rule") else "")
         console.print(t)
+        for i, h in enumerate(data["hazards"], 1):
+            console.print(f"[bold]{i}.[/] {escape(h['detail'])}")
+            for k in h.get("keys", []):
+                console.print(f"   {escape(k['resource'])}: s3://{escape(h['bucket'])}/"
+                              f"{escape(k['key'])} on {_when(k['date'], '')}"
+                              + (" [red](overdue)[/]" if k.get("overdue") else ""))
+            for img in h.get("images", []):
+                console.print(f"   {escape(img)}")
+            console.print(f"   [dim]fix:[/] {escape(h['fix'])}")
     for n in data.get("notes", []):
         console.print(f"[yellow]{escape(n)}[/]")
 

@@ -49,9 +49,10 @@ class Scope:
     @classmethod
     def for_template(cls, template: dict[str, Any], **kw: Any) -> Scope:
         params = template.get("Parameters") or {}
-        return cls(parameter_types={k: str((v or {}).get("Type", "String"))
-                                    for k, v in params.items() if isinstance(v, dict)},
-                   mappings=template.get("Mappings") or {},
+        types = {k: str(v.get("Type", "String")) for k, v in params.items()
+                 if isinstance(v, dict)}
+        types.update(kw.pop("parameter_types", {}))
+        return cls(parameter_types=types, mappings=template.get("Mappings") or {},
                    conditions=template.get("Conditions") or {}, **kw)
 
 
