@@ -76,6 +76,19 @@ def build(sb, stacks: int) -> dict[str, int]:  # type: ignore[no-untyped-def]
     return counts
 
 
+def _delayed(app, seconds: float):  # type: ignore[no-untyped-def]
+    """The served WSGI app with a fixed delay per request (threads sleep without the GIL, so
+    concurrent requests overlap as they would against AWS)."""
+    if not seconds:
+        return app
+
+    def wrapped(environ, start_response):  # type: ignore[no-untyped-def]
+        time.sleep(seconds)
+        return app(environ, start_response)
+
+    return wrapped
+
+
 def run(sb, concurrency: int) -> dict:  # type: ignore[no-untyped-def]
     env = {**os.environ, **sb.env(), "PYTHONPATH": str(REPO)}
     with tempfile.TemporaryDirectory() as tmp:
@@ -99,21 +112,28 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--stacks", type=int, default=200)
     ap.add_argument("--concurrency", type=int, nargs="+", default=[1, 4, 8, 16])
+    ap.add_argument("--latency-ms", type=float, nargs="+", default=[0, 50],
+                    help="added to every request the sandbox answers (AWS calls take tens of "
+                         "ms; the sandbox answers in ~1-3 ms)")
     args = ap.parse_args()
     t0 = time.perf_counter()
     sb = start_sandbox(None, step_delay=0)
     try:
         counts = build(sb, args.stacks)
         print(f"built {args.stacks} root stacks ({counts}) in {time.perf_counter() - t0:.1f} s")
-        rows = [run(sb, c) for c in args.concurrency]
+        inner = sb._server.app
+        rows = []
+        for latency in args.latency_ms:
+            sb._server.app = _delayed(inner, latency / 1000)
+            rows += [{**run(sb, c), "latency": latency} for c in args.concurrency]
     finally:
         sb.stop()
     print()
-    print("| stacks | concurrency | wall s | stacks/s | API calls | per stack mean | min | max "
-          "| missing found | not ready | exit |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("| stacks | added latency ms | concurrency | wall s | stacks/s | API calls | "
+          "per stack mean | min | max | missing found | not ready | exit |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
-        print(f"| {r['stacks']} | {r['concurrency']} | {r['wall']:.1f} | "
+        print(f"| {r['stacks']} | {r['latency']:.0f} | {r['concurrency']} | {r['wall']:.1f} | "
               f"{r['stacks'] / r['wall']:.1f} | {r['total']} | {r['mean']:.1f} | {r['min']} | "
               f"{r['max']} | {r['missing']} | {r['not_ready']} | {r['exit']} |")
 

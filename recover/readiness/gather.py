@@ -12,8 +12,9 @@ DescribeImages listing when a count rule needs the other images).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -98,9 +99,37 @@ def _why(exc: Exception) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+class SharedReads:
+    """Bucket and repository facts shared by the stacks of one `--all` run: many stacks deploy
+    from the same bucket, whose versioning and lifecycle rules are read once (by whichever
+    stack asks first; concurrent askers wait for that read)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._futures: dict[Any, Future[Any]] = {}
+
+    def get(self, key: Any, read: Callable[[], Any]) -> Any:
+        with self._lock:
+            future = self._futures.get(key)
+            owner = future is None
+            if owner:
+                future = self._futures[key] = Future()
+        assert future is not None
+        if owner:
+            try:
+                future.set_result(read())
+            except BaseException as exc:
+                future.set_exception(exc)
+        return future.result()
+
+
 class _Reader:
-    def __init__(self, aws: SessionFactory) -> None:
+    def __init__(self, aws: SessionFactory, shared: SharedReads | None = None) -> None:
         self.aws = aws
+        self.shared = shared
+
+    def cached(self, key: Any, read: Callable[[], Any]) -> Any:
+        return self.shared.get(key, read) if self.shared is not None else read()
 
     # --- templates ----------------------------------------------------------------------------
 
@@ -127,6 +156,9 @@ class _Reader:
     # --- S3 -----------------------------------------------------------------------------------
 
     def bucket(self, name: str) -> BucketState:
+        return self.cached(("bucket", name), lambda: self._bucket(name))
+
+    def _bucket(self, name: str) -> BucketState:
         s3 = self.aws.client("s3")
         try:
             versioning = s3.get_bucket_versioning(Bucket=name).get("Status", "")
@@ -210,6 +242,9 @@ class _Reader:
         return ImageState(exists=True, info=_image_info(found[0]))
 
     def repo(self, rid: tuple[str, str, str]) -> RepoState:
+        return self.cached(("repo", rid), lambda: self._repo(rid))
+
+    def _repo(self, rid: tuple[str, str, str]) -> RepoState:
         region, registry, name = rid
         ecr = self.aws.client("ecr", region=region)
         try:
@@ -251,12 +286,12 @@ def scope_for(node: StackNode, template: dict[str, Any], snapshot: StackSnapshot
 
 
 def gather(aws: SessionFactory, stack: str, *, clock: Callable[[], datetime],
-           max_workers: int = 4) -> Gathered:
+           max_workers: int = 4, shared: SharedReads | None = None) -> Gathered:
     """Everything readiness needs about `stack`'s tree. Raises RecoverError when the stack
     itself cannot be read; anything narrower is recorded on the piece it concerns."""
     snap = take_snapshot(aws, stack, clock=clock,
                          options=SnapshotOptions(events="none", max_workers=max_workers))
-    reader = _Reader(aws)
+    reader = _Reader(aws, shared)
     workers = max(1, max_workers)
     with ThreadPoolExecutor(max_workers=workers) as pool:
         templates = map_in_context(pool, reader.template, list(snap.nodes))

@@ -13,7 +13,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from recover.aws.session import CALL_SCOPE, SessionFactory, map_in_context
 from recover.errors import RecoverError, translate_aws_error
 from recover.readiness.decide import Options, Report, assess
-from recover.readiness.gather import gather
+from recover.readiness.gather import SharedReads, gather
 
 LIVE_STATUSES = [  # every StackStatus but DELETE_COMPLETE (aws-semantics §3.1)
     "CREATE_IN_PROGRESS", "CREATE_FAILED", "CREATE_COMPLETE", "ROLLBACK_IN_PROGRESS",
@@ -26,8 +26,8 @@ LIVE_STATUSES = [  # every StackStatus but DELETE_COMPLETE (aws-semantics §3.1)
 
 
 def check_stack(aws: SessionFactory, stack: str, *, clock: Callable[[], datetime],
-                options: Options, workers: int = 4) -> Report:
-    g = gather(aws, stack, clock=clock, max_workers=workers)
+                options: Options, workers: int = 4, shared: SharedReads | None = None) -> Report:
+    g = gather(aws, stack, clock=clock, max_workers=workers, shared=shared)
     return assess(g, clock(), options)
 
 
@@ -48,14 +48,18 @@ def check_region(aws: SessionFactory, *, clock: Callable[[], datetime], options:
                  concurrency: int = 4, progress: Callable[[str], None] | None = None,
                  ) -> dict[str, Any]:
     """Every root stack of the region, `concurrency` stacks at a time (one worker inside each,
-    so at most `concurrency` calls are in flight)."""
+    so at most `concurrency` calls are in flight). Calls are attributed to the stack whose
+    check made them; a shared bucket or repository is read (and counted) once, by the first
+    stack that needs it."""
     names = root_stacks(aws)
     done: list[int] = [0]
+    shared = SharedReads()  # a bucket's rules are read once, not once per stack
 
     def one(name: str) -> dict[str, Any]:
         CALL_SCOPE.set(name)
         try:
-            report = check_stack(aws, name, clock=clock, options=options, workers=1)
+            report = check_stack(aws, name, clock=clock, options=options, workers=1,
+                                 shared=shared)
             out: dict[str, Any] = {"stack": name, "report": report}
         except RecoverError as err:
             out = {"stack": name, "error": err.as_dict()}

@@ -16,8 +16,10 @@ S3 facts (aws-semantics §6.2 and the S3 User Guide's lifecycle pages):
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 ARCHIVE_CLASSES = frozenset({"GLACIER", "DEEP_ARCHIVE"})
@@ -182,7 +184,29 @@ def threats(rules: list[dict[str, Any]], obj: ObjectState, versioned: bool) -> l
                                                      int(tr["NoncurrentDays"])), False,
                                       f"NoncurrentVersionTransition to {tr['StorageClass']}: "
                                       "unreadable until restored"))
+    header = parse_expiration_header(obj.expiration_header)
+    if header and not pinned and not any(t.action == "expiration" and t.rule_id == header[1]
+                                         for t in out):
+        # AWS computed it (HeadObject x-amz-expiration) although our reading of the rules did
+        # not: AWS wins
+        out.append(Threat(header[1], "expiration", header[0], not versioned,
+                          "Expiration announced by S3 itself (HeadObject x-amz-expiration)"))
     return sorted(out, key=lambda t: (t.date is None, t.date or datetime.max.replace(tzinfo=UTC)))
+
+
+_HEADER = re.compile(r'expiry-date="([^"]+)",\s*rule-id="([^"]*)"')
+
+
+def parse_expiration_header(value: str) -> tuple[datetime, str] | None:
+    """HeadObject's `Expiration`: `expiry-date="Sun, 14 Oct 2018 00:00:00 GMT", rule-id="r"`."""
+    m = _HEADER.search(value or "")
+    if not m:
+        return None
+    try:
+        when = parsedate_to_datetime(m.group(1))
+    except (TypeError, ValueError):
+        return None
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)), m.group(2)
 
 
 def _as_dt(value: Any) -> datetime | None:

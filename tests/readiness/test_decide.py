@@ -174,3 +174,23 @@ def test_unresolved_locations_are_said_plainly() -> None:
     [h] = r.hazards
     assert h["kind"] == "unresolved-location" and "app.Fn Code" in h["detail"]
     assert r.artifacts[0]["status"] == "unresolved"
+
+
+def test_shared_reads_read_each_key_once_under_concurrency() -> None:
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from recover.readiness.gather import SharedReads
+
+    shared, calls, gate = SharedReads(), [], threading.Event()
+
+    def read() -> str:
+        calls.append(1)
+        gate.wait(5)
+        return "rules"
+
+    with ThreadPoolExecutor(8) as pool:
+        futures = [pool.submit(shared.get, ("bucket", "b"), read) for _ in range(8)]
+        gate.set()
+        assert [f.result() for f in futures] == ["rules"] * 8
+    assert len(calls) == 1

@@ -126,3 +126,14 @@ def test_untagged_selection() -> None:
         "countNumber": 1}, "action": {"type": "expire"}}]}))
     assert image_threats(rules, [img("d", "v1")], img("d", "v1"), T) == []
     assert image_threats(rules, [img("d")], img("d"), T)[0].date == T + timedelta(days=1)
+
+
+def test_the_expiration_header_from_s3_wins_when_the_rules_did_not_say() -> None:
+    header = 'expiry-date="Sun, 14 Oct 2018 00:00:00 GMT", rule-id="lifecycle-test-rule"'
+    [t] = threats([], obj(expiration_header=header), versioned=False)
+    assert (t.rule_id, t.date, t.permanent) == ("lifecycle-test-rule",
+                                                datetime(2018, 10, 14, tzinfo=UTC), True)
+    # when our computation already has that rule's expiration, no duplicate
+    rule = {**EXPIRE, "ID": "lifecycle-test-rule"}
+    assert [x.action for x in threats([rule], obj(expiration_header=header),
+                                      versioned=True)] == ["expiration", "noncurrent-expiration"]
