@@ -86,5 +86,8 @@ def command(rc: RunContext, stack: str | None, all_stacks: bool, fail_on: str,
         ev.write_json("readiness.json", data)
         code = ExitCode.FAILURE_FOUND if failed else ExitCode.OK
         ev.finish("not_ready" if failed else "ready", int(code))
+    messages = []
+    if failed and data.get("ready"):
+        messages.append("exit 3: hazards found and --fail-on hazards was given")
     return Result(command="readiness", data=data, exit_code=code, human=render_result,
-                  status="ok" if not failed else "partial")
+                  status="ok" if not failed else "partial", messages=messages)

@@ -14,7 +14,7 @@ from recover.model.stack import StackSnapshot
 from recover.readiness.artifacts import Artifact
 from recover.readiness.ecr_lifecycle import PolicyError, image_threats, parse_policy
 from recover.readiness.gather import Gathered
-from recover.readiness.s3_lifecycle import ARCHIVE_CLASSES, Threat, threats
+from recover.readiness.s3_lifecycle import ARCHIVE_CLASSES, rule_id, rule_prefix, threats
 
 BLOCKING, WARNING, ADVICE = "blocking", "warning", "advice"
 CDK_ASSETS_BUCKET = re.compile(r"^cdk-(?P<qualifier>[A-Za-z0-9_-]{1,10})-assets-\d{12}-[a-z0-9-]+$")
@@ -243,7 +243,8 @@ def _lifecycle_hazards(at_risk: dict[tuple[str, str, str], list[dict[str, Any]]]
                 for i in items],
             "permanent": any(i["permanent"] for i in items),
             "detail": items[0]["detail"] + (
-                f" (rule filter prefix {prefixes!r})" if prefixes is not None else ""),
+                "" if prefixes is None else " (the rule covers the whole bucket)"
+                if prefixes == "" else f" (the rule covers prefix {prefixes!r})"),
             "fix": (f"S3 lifecycle filters cannot exclude keys: narrow rule {rule}'s filter "
                     "(a prefix or tag the deployment artifacts do not carry), move deployment "
                     "artifacts under a prefix no expiring rule covers, or raise its days above "
@@ -252,8 +253,6 @@ def _lifecycle_hazards(at_risk: dict[tuple[str, str, str], list[dict[str, Any]]]
 
 
 def _rule_prefix(rules: Iterable[dict[str, Any]], rid: str) -> str | None:
-    from recover.readiness.s3_lifecycle import rule_id, rule_prefix
-
     for r in rules:
         if rule_id(r) == rid:
             return rule_prefix(r)
@@ -310,7 +309,7 @@ def _cdk_hazards(g: Gathered, now: datetime) -> list[dict[str, Any]]:
         retention = [int((r.get("Expiration") or {}).get("Days"))
                      for r in (bucket.rules if bucket else ())
                      if r.get("Status") == "Enabled" and (r.get("Expiration") or {}).get("Days")
-                     and any(a.key.startswith(_prefix(r)) for a in refs)]
+                     and any(a.key.startswith(rule_prefix(r)) for a in refs)]
         if retention and age_days is not None:
             days = min(retention)
             severity = WARNING
@@ -338,12 +337,6 @@ def _cdk_hazards(g: Gathered, now: datetime) -> list[dict[str, Any]]:
                    "plus rollback (and never while a deploy runs); the bootstrap bucket keeps "
                    "deleted versions 30 days (CleanupOldVersions), the window to restore one"})
     return out
-
-
-def _prefix(rule: dict[str, Any]) -> str:
-    from recover.readiness.s3_lifecycle import rule_prefix
-
-    return rule_prefix(rule)
 
 
 def _stack_hazards(snap: StackSnapshot, g: Gathered, opts: Options) -> list[dict[str, Any]]:
@@ -394,5 +387,3 @@ def _stack_hazards(snap: StackSnapshot, g: Gathered, opts: Options) -> list[dict
                    f"--enable-termination-protection --stack-name {root.name}"})
     return out
 
-
-__all__ = ["Options", "Report", "assess", "Threat"]

@@ -199,8 +199,7 @@ class _Reader:
             if version and bucket.versioning:
                 state.update(self._version_position(name, key, version))
             if needs_tags(list(bucket.rules)):
-                tag_params = dict(params)
-                tags = s3.get_object_tagging(**tag_params).get("TagSet", [])
+                tags = s3.get_object_tagging(**params).get("TagSet", [])
                 state["tags"] = tuple((t["Key"], t["Value"]) for t in tags)
         except ClientError as exc:
             state["error"] = _why(exc)
