@@ -56,10 +56,6 @@ class Artifact:
                 f"?versionId={self.version}" if self.version else "")
         return self.image or "(unresolved)"
 
-    @property
-    def resource_path(self) -> str:
-        return f"{self.stack_name}.{self.logical_id}"
-
     def to_dict(self) -> dict[str, Any]:
         out = {k: v for k, v in asdict(self).items() if v}
         out["location"] = self.location

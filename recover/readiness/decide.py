@@ -42,9 +42,6 @@ class Report:
     checked_at: datetime
     notes: list[str] = field(default_factory=list)
 
-    def has_hazards(self) -> bool:
-        return any(h["severity"] in (BLOCKING, WARNING) for h in self.hazards)
-
     def to_dict(self) -> dict[str, Any]:
         return {"stack": self.stack, "root_id": self.root_id, "ready": self.ready,
                 "checked_at": self.checked_at.isoformat(),
