@@ -4,6 +4,7 @@ S3 object, bucket, ECR image and repository those templates reference.
 Cost per stack tree of N stacks referencing K distinct S3 objects in B buckets and I images in
 R repositories (nothing read twice): the snapshot (1 DescribeStacks + 1 ListStackResources per
 stack, 1 iam:GetRole per distinct service role), 1 GetTemplate per stack (2 with a Transform),
+ListExports once when a template uses Fn::ImportValue,
 2 calls per bucket (GetBucketVersioning, GetBucketLifecycleConfiguration), 1 HeadObject per
 object (+1 ListObjectVersions for a pinned version, +1 GetObjectTagging when a rule filters on
 tags), 1 DescribeImages per image, 1 GetLifecyclePolicy per repository (+ a full
@@ -12,6 +13,7 @@ DescribeImages listing when a count rule needs the other images).
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -153,6 +155,19 @@ class _Reader:
             return TemplateRead(node.name, node.stack_id, None, message)
         return TemplateRead(node.name, node.stack_id, template)
 
+    def exports(self) -> dict[str, str] | None:
+        """The region's CloudFormation exports (for Fn::ImportValue); None if unreadable."""
+        def read() -> dict[str, str] | None:
+            out: dict[str, str] = {}
+            try:
+                for page in self.aws.client("cloudformation").get_paginator(
+                        "list_exports").paginate():
+                    out.update({e["Name"]: e["Value"] for e in page.get("Exports", [])})
+            except (ClientError, BotoCoreError):
+                return None
+            return out
+        return self.cached(("exports",), read)
+
     # --- S3 -----------------------------------------------------------------------------------
 
     def bucket(self, name: str) -> BucketState:
@@ -274,14 +289,14 @@ def _image_info(detail: dict[str, Any]) -> ImageInfo:
 
 
 def scope_for(node: StackNode, template: dict[str, Any], snapshot: StackSnapshot,
-              default_region: str) -> Scope:
+              default_region: str, exports: dict[str, str] | None = None) -> Scope:
     arn = node.stack_id.split(":")
     partition = arn[1] if len(arn) > 5 else "aws"
     return Scope.for_template(
         template, account=snapshot.account, region=snapshot.region or default_region,
         partition=partition, stack_name=node.name, stack_id=node.stack_id,
         parameters=dict(node.info.parameters),
-        resources={r.logical_id: r.physical_id for r in node.resources})
+        resources={r.logical_id: r.physical_id for r in node.resources}, exports=exports)
 
 
 def gather(aws: SessionFactory, stack: str, *, clock: Callable[[], datetime],
@@ -294,10 +309,14 @@ def gather(aws: SessionFactory, stack: str, *, clock: Callable[[], datetime],
     workers = max(1, max_workers)
     with ThreadPoolExecutor(max_workers=workers) as pool:
         templates = map_in_context(pool, reader.template, list(snap.nodes))
+        exports = None
+        if any(t.template is not None and "Fn::ImportValue" in json.dumps(t.template)
+               for t in templates):
+            exports = reader.exports()
         artifacts: list[Artifact] = []
         for node, read in zip(snap.nodes, templates, strict=True):
             if read.template is not None:
-                scope = scope_for(node, read.template, snap, aws.region or "")
+                scope = scope_for(node, read.template, snap, aws.region or "", exports)
                 artifacts += references(read.template, scope, node.stack_id)
         s3_refs = [a for a in artifacts if a.is_s3 and not a.unresolved]
         names = sorted({a.bucket for a in s3_refs})

@@ -1,8 +1,8 @@
 """Static resolution of intrinsic functions: what a value in a deployed template evaluates to,
 when that is knowable from the stack's parameters (DescribeStacks, current values), its
 resources' physical ids (ListStackResources; `Ref` of most resource types is the physical id),
-the pseudo parameters, Mappings and Conditions. Anything else (Fn::GetAtt, Fn::ImportValue,
-NoEcho or unread SSM parameter values...) becomes an `Unresolved` value carrying the reason,
+the pseudo parameters, Mappings, Conditions and the region's exports (Fn::ImportValue, when
+read). Anything else (Fn::GetAtt, NoEcho or unread SSM parameter values...) becomes an `Unresolved` value carrying the reason,
 so the caller can say plainly which location it could not work out."""
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ class Scope:
     resources: dict[str, str] = field(default_factory=dict)  # logical id -> physical id
     mappings: dict[str, Any] = field(default_factory=dict)
     conditions: dict[str, Any] = field(default_factory=dict)
+    exports: dict[str, str] | None = None  # the region's exports (ListExports), when read
 
     @property
     def url_suffix(self) -> str:
@@ -202,6 +203,17 @@ def _find_in_map(arg: Any, scope: Scope, depth: int) -> Any:
         return Unresolved(f"Fn::FindInMap {keys}: no such entry")
 
 
+def _import_value(arg: Any, scope: Scope, depth: int) -> Any:
+    name = resolve(arg, scope, depth)
+    if isinstance(name, Unresolved):
+        return name
+    if scope.exports is None:
+        return Unresolved(f"Fn::ImportValue {name}: the region's exports were not read")
+    if name not in scope.exports:
+        return Unresolved(f"Fn::ImportValue {name}: no such export")
+    return scope.exports[name]
+
+
 def _if(arg: Any, scope: Scope, depth: int) -> Any:
     if not (isinstance(arg, list) and len(arg) == 3):
         return Unresolved("malformed Fn::If")
@@ -246,4 +258,4 @@ def _truth(expr: Any, scope: Scope, depth: int) -> Any:
 
 
 _FUNCTIONS = {"Fn::Sub": _sub, "Fn::Join": _join, "Fn::Select": _select, "Fn::Split": _split,
-              "Fn::FindInMap": _find_in_map, "Fn::If": _if}
+              "Fn::FindInMap": _find_in_map, "Fn::If": _if, "Fn::ImportValue": _import_value}

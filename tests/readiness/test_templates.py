@@ -80,7 +80,7 @@ def test_resolves_parameters_pseudo_parameters_and_functions() -> None:
 
 @pytest.mark.parametrize("value, why", [
     ({"Fn::GetAtt": ["Role", "Arn"]}, "Fn::GetAtt"),
-    ({"Fn::ImportValue": "x"}, "Fn::ImportValue"),
+    ({"Fn::ImportValue": "x"}, "exports were not read"),
     ({"Fn::Sub": "${Role.Arn}/x"}, "attribute"),
     ({"Ref": "Nope"}, "no such parameter"),
     ({"Ref": "Secret"}, "NoEcho"),
@@ -91,3 +91,11 @@ def test_what_cannot_be_known_says_why(value: object, why: str) -> None:
               parameter_types={"Version": "AWS::SSM::Parameter::Value<String>"})
     r = resolve({"S3Bucket": value}, s)
     assert isinstance(r, Unresolved) and why in r.reason
+
+
+def test_import_value_uses_the_exports_when_read() -> None:
+    value = {"Fn::ImportValue": {"Fn::Sub": "${Stage}-ArtifactsBucket"}}
+    assert "were not read" in resolve(value, scope()).reason  # type: ignore[union-attr]
+    s = scope(exports={"prod-ArtifactsBucket": "shared-artifacts"})
+    assert resolve(value, s) == "shared-artifacts"
+    assert "no such export" in resolve({"Fn::ImportValue": "x"}, s).reason  # type: ignore[union-attr]
