@@ -74,17 +74,19 @@ def parse_template(body: str | dict[str, Any]) -> dict[str, Any]:
         try:
             doc = json.loads(text)
         except ValueError as exc:
-            raise InputError(f"template is not valid JSON: {exc}") from exc
+            raise InputError(f"template is not valid JSON: {' '.join(str(exc).split())}") from exc
     else:
         try:
             doc = yaml.load(text, Loader=_TemplateLoader)  # noqa: S506 - SafeLoader subclass
         except yaml.YAMLError as exc:
             where = getattr(exc, "problem_mark", None)
             at = f" (line {where.line + 1})" if where is not None else ""
-            raise InputError(f"template is not valid YAML{at}: "
-                             f"{getattr(exc, 'problem', None) or exc}") from exc
+            why = " ".join(str(getattr(exc, "problem", None) or exc).split())
+            raise InputError(f"template is not valid YAML{at}: {why}") from exc
         except RecursionError as exc:
             raise InputError("template is nested too deeply to parse") from exc
+        except (ValueError, TypeError) as exc:  # e.g. an explicit !!timestamp that is no date
+            raise InputError(f"template has an invalid value: {' '.join(str(exc).split())}") from exc
     if not isinstance(doc, dict):
         raise InputError("template is not a mapping (expected Resources at the top level)")
     return doc

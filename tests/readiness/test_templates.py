@@ -99,3 +99,22 @@ def test_import_value_uses_the_exports_when_read() -> None:
     s = scope(exports={"prod-ArtifactsBucket": "shared-artifacts"})
     assert resolve(value, s) == "shared-artifacts"
     assert "no such export" in resolve({"Fn::ImportValue": "x"}, s).reason  # type: ignore[union-attr]
+
+
+def test_any_text_parses_or_gives_an_input_error() -> None:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    pieces = st.sampled_from(["Resources:", "\n", "  ", "- ", "!Ref", "!Sub", "!GetAtt", "!!int",
+                              "!!timestamp", "!!binary", "{", "}", "[", "]", ":", "a", "1",
+                              "2020-13-45", '"', "'", "&x", "*x", "|", ">", "#", ","])
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.lists(pieces, max_size=30).map("".join))
+    def check(text: str) -> None:
+        try:
+            assert isinstance(parse_template(text), dict)
+        except InputError as err:
+            assert "\n" not in err.message
+
+    check()
