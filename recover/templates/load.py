@@ -85,7 +85,8 @@ def parse_template(body: str | dict[str, Any]) -> dict[str, Any]:
             raise InputError(f"template is not valid YAML{at}: {why}") from exc
         except RecursionError as exc:
             raise InputError("template is nested too deeply to parse") from exc
-        except (ValueError, TypeError) as exc:  # e.g. an explicit !!timestamp that is no date
+        except (ValueError, TypeError, IndexError, KeyError, AttributeError) as exc:
+            # PyYAML constructors raise these on malformed explicit tags (`!!int` with no value)
             raise InputError(f"template has an invalid value: {' '.join(str(exc).split())}") from exc
     if not isinstance(doc, dict):
         raise InputError("template is not a mapping (expected Resources at the top level)")
