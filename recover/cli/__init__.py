@@ -28,6 +28,7 @@ COMMAND_MODULES: list[str] = [
     "rollback_stuck",
     "apply",
     "demo",
+    "artifacts",
 ]
 
 
