@@ -30,8 +30,11 @@ UNATTENDED: dict[str, dict[str, Any]] = {
 
 
 def sandbox_context(rc: RunContext, endpoint: str, region: str) -> RunContext:
-    """The same run context, pointed at the sandbox with its test credentials."""
-    options = replace(rc.options, endpoint_url=endpoint, region=region, profile=None)
+    """The same run context, pointed at the sandbox with its test credentials. Without a
+    terminal the demo runs unattended and approves its own confirmations: it only ever
+    changes the local sandbox."""
+    options = replace(rc.options, endpoint_url=endpoint, region=region, profile=None,
+                      yes=rc.options.yes or not rc.interactive)
     return RunContext(options=options, console=rc.console, out=rc.out, stdout=rc.stdout,
                       stdin=rc.stdin, is_tty=rc.is_tty, clock=rc.clock,
                       session_factory_cls=functools.partial(SessionFactory,
@@ -58,6 +61,9 @@ def command(rc: RunContext, scenario: str, step_delay: float) -> Result:
         root = sb.stacks[0]
         rc.progress(f"[bold]sandbox[/] {scenario} on {sb.endpoint} (account {sb.account}, region "
                     f"{sb.region}); stacks: {', '.join(sb.stacks)}")
+        if not rc.interactive:
+            rc.progress("no terminal to ask on: running unattended with the flags an on-call "
+                        "engineer would pass (this changes only the local sandbox)")
         result = _run_scenario(sub, scenario, root)
     finally:
         sb.stop()
