@@ -22,6 +22,7 @@ COMMAND_MODULES: list[str] = [
     "diagnose",
     "runbooks",
     "iam_policy",
+    "trail",
 ]
 
 
