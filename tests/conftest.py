@@ -14,6 +14,8 @@ from rich.console import Console
 from recover.aws.session import SessionFactory
 from recover.context import GlobalOptions, RunContext
 
+pytest_plugins = ["tests.sandbox_fixtures"]
+
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO.parent / "shared" / "data"
 

@@ -23,6 +23,7 @@ COMMAND_MODULES: list[str] = [
     "runbooks",
     "iam_policy",
     "trail",
+    "sandbox",
 ]
 
 

@@ -1,0 +1,216 @@
+"""Our WSGI layer in front of moto's server app.
+
+- /_sandbox/...: the control plane (health, fault injection, Lambda code downloads).
+- every request: fault injection first (answered in the called service's protocol).
+- CloudFormation (all of it): our engine; moto's CloudFormation backend is never reached.
+- CloudTrail LookupEvents: the TrailRecorder.
+- Lambda GetFunction: moto answers, then Code.Location is rewritten to a URL on this server that
+  really returns the zip, and CodeSha256 is recomputed from those bytes (aws-semantics §6.4).
+- anything else: moto.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import traceback
+from collections.abc import Callable, Iterable
+from typing import Any
+from urllib.parse import parse_qs, quote, unquote
+
+from recover.sandbox import moto_access as aws
+from recover.sandbox import protocol
+from recover.sandbox.cfn.model import CfnError
+from recover.sandbox.trail import TrailApiError
+from recover.sandbox.world import World
+
+Response = tuple[int, dict[str, str], bytes]
+CFN_ACTIONS = {
+    "DescribeStacks": "describe_stacks", "ListStacks": "list_stacks",
+    "DescribeStackEvents": "describe_stack_events",
+    "ListStackResources": "list_stack_resources",
+    "DescribeStackResources": "describe_stack_resources",
+    "DescribeStackResource": "describe_stack_resource", "GetTemplate": "get_template",
+    "ContinueUpdateRollback": "continue_update_rollback", "DeleteStack": "delete_stack",
+    "UpdateStack": "update_stack", "UpdateTerminationProtection": "update_termination_protection",
+}
+_STATUS_TEXT = {200: "OK", 204: "No Content", 400: "Bad Request", 403: "Forbidden",
+                404: "Not Found", 429: "Too Many Requests", 500: "Internal Server Error",
+                503: "Service Unavailable"}
+
+
+class SandboxMiddleware:
+    def __init__(self, moto_app: Callable[..., Iterable[bytes]], world: World) -> None:
+        self.moto_app = moto_app
+        self.world = world
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        body = _read_body(environ)
+        path = environ.get("PATH_INFO", "")
+        if path.startswith("/_sandbox/"):
+            return _send(start_response, self._control(environ, path, body))
+        service = protocol.service_of(environ)
+        if service is None:
+            # unsigned query requests (aws --no-sign-request): CloudFormation by Action + Version
+            values = protocol.query_values(environ, body)
+            if values.get("Version") == "2010-05-15" and values.get("Action") in CFN_ACTIONS:
+                service = "cloudformation"
+            else:
+                return self.moto_app(environ, start_response)
+        op = protocol.operation_of(service, environ, body)
+        fault = self.world.faults.check(service, op)
+        if fault is not None:
+            proto = protocol.PROTOCOL.get(service, "query")
+            code, status = protocol.FAULT_CODES[proto][fault.kind]
+            return _send(start_response, protocol.error_response(
+                proto, code, fault.message, status, sender=fault.kind != "server_error"))
+        if service == "cloudformation":
+            return _send(start_response, self._cloudformation(op, environ, body))
+        if service == "cloudtrail" and op == "LookupEvents":
+            return _send(start_response, self._lookup_events(body))
+        if service == "lambda" and op == "GetFunction":
+            return self._get_function(environ, start_response)
+        return self.moto_app(environ, start_response)
+
+    # --- CloudFormation -------------------------------------------------------------------
+
+    def _cloudformation(self, action: str, environ: dict[str, Any], body: bytes) -> Response:
+        method = CFN_ACTIONS.get(action)
+        if method is None:
+            return protocol.error_response(
+                "query", "InvalidAction",
+                f"The recover sandbox does not implement CloudFormation {action or '(no Action)'}",
+                400)
+        try:
+            params = protocol.parse_query("cloudformation", action, environ, body)
+            result = getattr(self.world.cfn, method)(params)
+        except CfnError as err:
+            return protocol.error_response("query", err.code, err.message, err.status)
+        except KeyError as err:
+            return protocol.error_response("query", "ValidationError",
+                                           f"1 validation error detected: Value null at "
+                                           f"'{str(err).strip(chr(39))}' failed to satisfy "
+                                           "constraint: Member must not be null", 400)
+        except Exception as exc:  # noqa: BLE001 - a sandbox bug must still answer like AWS
+            traceback.print_exc()
+            return protocol.error_response("query", "InternalFailure", f"sandbox bug: {exc}", 500,
+                                           sender=False)
+        return protocol.serialize_query("cloudformation", action, result)
+
+    # --- CloudTrail -----------------------------------------------------------------------
+
+    def _lookup_events(self, body: bytes) -> Response:
+        try:
+            request = json.loads(body or b"{}")
+            result = self.world.trail.lookup_events(request)
+        except TrailApiError as err:
+            return protocol.error_response("json", err.code, err.message, 400)
+        except ValueError:
+            return protocol.error_response("json", "SerializationException",
+                                           "request body is not JSON", 400)
+        return 200, {"Content-Type": "application/x-amz-json-1.1"}, json.dumps(result).encode()
+
+    # --- Lambda ---------------------------------------------------------------------------
+
+    def _get_function(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        status, headers, body = _call(self.moto_app, environ)
+        route = protocol.lambda_route(environ)
+        if status != 200 or route is None:
+            return _send(start_response, (status, headers, body))
+        name = unquote(route[1])
+        qualifier = parse_qs(environ.get("QUERY_STRING", "")).get("Qualifier", [None])[0]
+        fn = aws.lambda_function(name, self.world.region, qualifier)
+        doc = json.loads(body)
+        if fn is not None and getattr(fn, "code_bytes", b""):
+            host = environ.get("HTTP_HOST", "127.0.0.1")
+            query = f"?qualifier={quote(qualifier)}" if qualifier else ""
+            doc.setdefault("Code", {})
+            doc["Code"]["RepositoryType"] = "S3"
+            doc["Code"]["Location"] = (f"http://{host}/_sandbox/lambda-code/"
+                                       f"{quote(fn.function_name)}{query}")
+            doc["Configuration"]["CodeSha256"] = aws.code_sha256(fn.code_bytes)
+            doc["Configuration"]["CodeSize"] = len(fn.code_bytes)
+        out = json.dumps(doc).encode()
+        headers = {k: v for k, v in headers.items() if k.lower() != "content-length"}
+        return _send(start_response, (200, headers, out))
+
+    # --- control plane --------------------------------------------------------------------
+
+    def _control(self, environ: dict[str, Any], path: str, body: bytes) -> Response:
+        method = environ.get("REQUEST_METHOD")
+        if path == "/_sandbox/health":
+            return _json(200, {"ok": True, "stacks": self.world.roots})
+        if path == "/_sandbox/faults" and method == "POST":
+            try:
+                self.world.faults.apply(json.loads(body or b"{}"))
+            except (ValueError, TypeError, AttributeError) as exc:
+                return _json(400, {"error": f"bad fault spec: {exc}"})
+            return _json(200, {"ok": True})
+        if path == "/_sandbox/stack-status" and method == "POST":
+            try:
+                spec = json.loads(body or b"{}")
+                self.world.set_stack_status(spec["stack"], spec["status"], spec.get("reason"))
+            except (ValueError, KeyError, CfnError) as exc:
+                return _json(400, {"error": str(exc)})
+            return _json(200, {"ok": True})
+        if path == "/_sandbox/deliver-trail" and method == "POST":
+            return _json(200, {"bucket": self.world.trail_bucket,
+                               "keys": self.world.deliver_trail()})
+        if path.startswith("/_sandbox/lambda-code/") and method == "GET":
+            name = unquote(path.removeprefix("/_sandbox/lambda-code/"))
+            qualifier = parse_qs(environ.get("QUERY_STRING", "")).get("qualifier", [None])[0]
+            fn = aws.lambda_function(name, self.world.region, qualifier)
+            if fn is None or not getattr(fn, "code_bytes", b""):
+                return protocol.error_response("rest-xml", "NoSuchKey",
+                                               "The specified key does not exist.", 404)
+            return 200, {"Content-Type": "application/zip"}, bytes(fn.code_bytes)
+        return _json(404, {"error": f"no sandbox endpoint {method} {path}"})
+
+
+def _read_body(environ: dict[str, Any]) -> bytes:
+    """Read the request body once and put it back for moto."""
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    stream = environ.get("wsgi.input")
+    if stream is None:
+        return b""
+    if length:
+        body = stream.read(length)
+    elif environ.get("HTTP_TRANSFER_ENCODING", "").lower() == "chunked":
+        body = stream.read()
+        environ["CONTENT_LENGTH"] = str(len(body))
+        environ.pop("HTTP_TRANSFER_ENCODING", None)
+    else:
+        body = b""
+    environ["wsgi.input"] = io.BytesIO(body)
+    return body
+
+
+def _call(app: Callable[..., Iterable[bytes]], environ: dict[str, Any]) -> Response:
+    captured: dict[str, Any] = {}
+
+    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> None:
+        captured["status"] = int(status.split()[0])
+        captured["headers"] = dict(headers)
+
+    chunks = app(environ, start_response)
+    try:
+        body = b"".join(chunks)
+    finally:
+        close = getattr(chunks, "close", None)
+        if close:
+            close()
+    return captured["status"], captured["headers"], body
+
+
+def _json(status: int, doc: dict[str, Any]) -> Response:
+    return status, {"Content-Type": "application/json"}, json.dumps(doc).encode()
+
+
+def _send(start_response: Callable[..., Any], response: Response) -> list[bytes]:
+    status, headers, body = response
+    headers = {**headers, "Content-Length": str(len(body))}
+    start_response(f"{status} {_STATUS_TEXT.get(status, 'Status')}", list(headers.items()))
+    return [body]

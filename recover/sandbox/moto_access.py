@@ -1,0 +1,133 @@
+"""In-process access to moto's backends: the few reads and writes the CloudFormation engine's
+resource handlers perform "as the service" (no HTTP, no signatures). Everything moto-internal the
+sandbox relies on is here, so a moto upgrade breaks one small module (moto is pinned, DESIGN §4)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from typing import Any
+
+from moto.awslambda.models import lambda_backends
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.ec2.models import ec2_backends
+from moto.iam.models import iam_backends
+from moto.s3.models import FakeDeleteMarker, s3_backends
+
+ACCOUNT = DEFAULT_ACCOUNT_ID
+PARTITION = "aws"
+
+
+class S3Missing(Exception):
+    """GetObject would fail: code is NoSuchBucket or NoSuchKey."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def reset_all() -> None:
+    """moto's backends are process-global: wipe every one of them (one sandbox per process)."""
+    from moto.moto_api._internal.models import moto_api_backend
+
+    moto_api_backend.reset()
+
+
+def code_sha256(data: bytes) -> str:
+    """Lambda's CodeSha256: base64 of the raw SHA-256 digest of the zip (aws-semantics §6.4)."""
+    return base64.b64encode(hashlib.sha256(data).digest()).decode()
+
+
+# --- S3 ---------------------------------------------------------------------------------------
+
+def s3_get(bucket: str, key: str, version_id: str | None = None) -> bytes:
+    """Object bytes as GetObject sees them: a current delete marker hides the key (§6.1)."""
+    s3 = s3_backends[ACCOUNT][PARTITION]
+    if bucket not in s3.buckets:
+        raise S3Missing("NoSuchBucket")
+    obj = s3.get_object(bucket, key, version_id=version_id, return_delete_marker=True)
+    if obj is None or isinstance(obj, FakeDeleteMarker):
+        raise S3Missing("NoSuchKey")
+    return bytes(obj.value)
+
+
+def bucket_exists(bucket: str) -> bool:
+    return bucket in s3_backends[ACCOUNT][PARTITION].buckets
+
+
+def bucket_is_empty(bucket: str) -> bool:
+    """No object versions and no delete markers left (what DeleteBucket requires)."""
+    b = s3_backends[ACCOUNT][PARTITION].buckets[bucket]
+    return not any(versions for _key, versions in b.keys.iterlists())
+
+
+def delete_bucket(bucket: str) -> None:
+    s3_backends[ACCOUNT][PARTITION].delete_bucket(bucket)
+
+
+# --- Lambda -----------------------------------------------------------------------------------
+
+def lambda_function(name: str, region: str, qualifier: str | None = None) -> Any | None:
+    try:
+        return lambda_backends[ACCOUNT][region].get_function(name, qualifier)
+    except Exception:  # noqa: BLE001 - moto raises several "not found" types
+        return None
+
+
+def lambda_update_code(name: str, region: str, zip_bytes: bytes, *, bucket: str, key: str,
+                       version: str | None) -> dict[str, Any]:
+    """UpdateFunctionCode with bytes CloudFormation already fetched from S3. moto's own S3 path
+    ignores S3ObjectVersion and delete markers, so the handler fetches and passes ZipFile."""
+    fn = lambda_backends[ACCOUNT][region].get_function(name)
+    config = fn.update_function_code({"ZipFile": base64.b64encode(zip_bytes).decode()})
+    fn.code.update({"S3Bucket": bucket, "S3Key": key})
+    if version:
+        fn.code["S3ObjectVersion"] = version
+    return config
+
+
+def lambda_delete(name: str, region: str) -> None:
+    lambda_backends[ACCOUNT][region].delete_function(name)
+
+
+# --- IAM --------------------------------------------------------------------------------------
+
+def role_trusts_cloudformation(role_name: str) -> bool:
+    """The role exists and its trust policy lets cloudformation.amazonaws.com AssumeRole (§1.5)."""
+    try:
+        role = iam_backends[ACCOUNT][PARTITION].get_role(role_name)
+    except Exception:  # noqa: BLE001 - NoSuchEntity
+        return False
+    try:
+        doc = json.loads(role.assume_role_policy_document)
+    except (TypeError, ValueError):
+        return False
+    statements = doc.get("Statement", [])
+    if isinstance(statements, dict):
+        statements = [statements]
+    for st in statements:
+        actions = st.get("Action", [])
+        actions = [actions] if isinstance(actions, str) else actions
+        services = (st.get("Principal") or {}).get("Service", []) if isinstance(
+            st.get("Principal"), dict) else []
+        services = [services] if isinstance(services, str) else services
+        if (st.get("Effect") == "Allow" and "cloudformation.amazonaws.com" in services
+                and any(a in ("sts:AssumeRole", "sts:*", "*") for a in actions)):
+            return True
+    return False
+
+
+# --- EC2 --------------------------------------------------------------------------------------
+
+def security_group_in_use(group_id: str, region: str) -> bool:
+    ec2 = ec2_backends[ACCOUNT][region]
+    return any(group_id in [g.id for g in eni._group_set] for eni in ec2.enis.values())
+
+
+def delete_security_group(group_id: str, region: str) -> None:
+    ec2_backends[ACCOUNT][region].delete_security_group(group_id=group_id)
+
+
+def security_group_exists(group_id: str, region: str) -> bool:
+    return ec2_backends[ACCOUNT][region].get_security_group_from_id(group_id) is not None

@@ -1,0 +1,33 @@
+"""Named, deterministic broken worlds. Each module has a `seed(world)` and a docstring with its
+ground truth (which keys are missing, where the bytes are, what must be skipped); the same facts
+are stored in `world.ground_truth` so tests assert on them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from recover.sandbox.scenarios import (
+    cdk_bootstrap_deleted,
+    degap,
+    delete_failed,
+    healthy,
+    nested_skip,
+)
+from recover.sandbox.world import World
+
+SCENARIOS: dict[str, Callable[[World], None]] = {
+    "degap": degap.seed,
+    "nested-skip": nested_skip.seed,
+    "delete-failed": delete_failed.seed,
+    "cdk-bootstrap-deleted": cdk_bootstrap_deleted.seed,
+    "healthy": healthy.seed,
+}
+
+
+def describe(name: str) -> str:
+    """The first sentence of the scenario's docstring, without the leading `name:`."""
+    module = {"degap": degap, "nested-skip": nested_skip, "delete-failed": delete_failed,
+              "cdk-bootstrap-deleted": cdk_bootstrap_deleted, "healthy": healthy}[name]
+    first = " ".join((module.__doc__ or "").strip().split("\n\n")[0].split())
+    first = first.removeprefix(f"{name}:").strip()
+    return first.split(". ")[0].rstrip(".") + "."

@@ -1,0 +1,177 @@
+"""RoleARN (aws-semantics §1.5) and DeleteStack / RetainResources (§2.1-§2.4) rules through raw
+boto3 against a served sandbox."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from botocore.exceptions import ClientError
+
+CFN_TRUST = {"Version": "2012-10-17", "Statement": [{
+    "Effect": "Allow", "Principal": {"Service": "cloudformation.amazonaws.com"},
+    "Action": "sts:AssumeRole"}]}
+
+
+def _error(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, str]:
+    err = exc.value.response["Error"]
+    return err["Code"], err["Message"]
+
+
+def _status(cfn, name: str) -> str:
+    return cfn.describe_stacks(StackName=name)["Stacks"][0]["StackStatus"]
+
+
+def test_missing_service_role_refuses_delete_and_update(sandbox) -> None:
+    """§1.5 verbatim: `Role arn:aws:iam::<acct>:role/<name> is invalid or cannot be assumed`, a
+    synchronous ValidationError, for DeleteStack and UpdateStack (role checked before status)."""
+    sb = sandbox("cdk-bootstrap-deleted")
+    cfn = sb.client("cloudformation")
+    arn = sb.world.ground_truth["role_arn"]
+    assert arn == (f"arn:aws:iam::{sb.account}:role/cdk-hnb659fds-cfn-exec-role-"
+                   f"{sb.account}-{sb.region}")
+    expected = ("ValidationError", f"Role {arn} is invalid or cannot be assumed")
+    for call in (lambda: cfn.delete_stack(StackName="billing-service"),
+                 lambda: cfn.update_stack(StackName="billing-service", UsePreviousTemplate=True)):
+        with pytest.raises(ClientError) as exc:
+            call()
+        assert _error(exc) == expected
+    assert _status(cfn, "billing-service") == "CREATE_COMPLETE"
+
+
+def test_missing_service_role_refuses_continue_update_rollback(sandbox) -> None:
+    """§1.5: ContinueUpdateRollback is refused the same way while the role is gone."""
+    sb = sandbox("cdk-bootstrap-deleted")
+    cfn = sb.client("cloudformation")
+    sb.world.set_stack_status("billing-service", "UPDATE_ROLLBACK_FAILED")
+    with pytest.raises(ClientError) as exc:
+        cfn.continue_update_rollback(StackName="billing-service")
+    assert _error(exc)[1] == f"Role {sb.world.ground_truth['role_arn']} is invalid or cannot be assumed"
+
+
+def test_role_must_trust_cloudformation_then_delete_works(sandbox) -> None:
+    """§1.5: a role of that name that does not trust cloudformation.amazonaws.com is still
+    refused; once it does, DeleteStack runs (checked live against moto's IAM)."""
+    sb = sandbox("cdk-bootstrap-deleted")
+    cfn, iam = sb.client("cloudformation"), sb.client("iam")
+    name = sb.world.ground_truth["role_name"]
+    wrong = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
+        "Action": "sts:AssumeRole"}]}
+    iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(wrong))
+    with pytest.raises(ClientError) as exc:
+        cfn.delete_stack(StackName="billing-service")
+    assert "is invalid or cannot be assumed" in _error(exc)[1]
+    iam.update_assume_role_policy(RoleName=name, PolicyDocument=json.dumps(CFN_TRUST))
+    cfn.delete_stack(StackName="billing-service")
+    sb.world.settle()
+    stacks = cfn.list_stacks(StackStatusFilter=["DELETE_COMPLETE"])["StackSummaries"]
+    assert "billing-service" in {s["StackName"] for s in stacks}
+
+
+def test_delete_missing_stack_is_a_noop(sandbox) -> None:
+    """§2.1: deleting a stack that does not exist is a no-op success."""
+    sb = sandbox("healthy")
+    sb.client("cloudformation").delete_stack(StackName="never-existed")
+
+
+def test_retain_only_from_delete_failed(sandbox) -> None:
+    """§2.2: RetainResources only for DELETE_FAILED stacks (message unconfirmed: Eucalyptus')."""
+    sb = sandbox("healthy")
+    cfn = sb.client("cloudformation")
+    with pytest.raises(ClientError) as exc:
+        cfn.delete_stack(StackName="shop-batch", RetainResources=["JobQueue"])
+    code, message = _error(exc)
+    assert code == "ValidationError"
+    assert "specify which resources to retain only when the stack is in the DELETE_FAILED" in message
+    assert _status(cfn, "shop-batch") == "CREATE_COMPLETE"
+
+
+def test_retaining_a_delete_complete_resource_is_refused(sandbox) -> None:
+    """§2.3 verbatim: `The specified resources to retain must be in a valid state. Do not specify
+    resources that are in the DELETE_COMPLETE state.`"""
+    sb = sandbox("delete-failed")
+    cfn = sb.client("cloudformation")
+    with pytest.raises(ClientError) as exc:
+        cfn.delete_stack(StackName="legacy-app", RetainResources=["AppBucket", "AppRole"])
+    assert _error(exc) == ("ValidationError",
+                           "The specified resources to retain must be in a valid state. Do not "
+                           "specify resources that are in the DELETE_COMPLETE state.")
+    assert _status(cfn, "legacy-app") == "DELETE_FAILED"
+
+
+def test_retain_failed_resources_deletes_stack_and_keeps_them(sandbox) -> None:
+    """§2.1/§2.3: retaining every failed resource deletes the stack; the retained ones get
+    DELETE_SKIPPED (inferred) and stay in place in S3 / EC2."""
+    sb = sandbox("delete-failed")
+    cfn, s3, ec2 = sb.client("cloudformation"), sb.client("s3"), sb.client("ec2")
+    gt = sb.world.ground_truth
+    stack_id = cfn.describe_stacks(StackName="legacy-app")["Stacks"][0]["StackId"]
+    cfn.delete_stack(StackName="legacy-app", RetainResources=gt["failed"])
+    sb.world.settle()
+    with pytest.raises(ClientError) as exc:
+        cfn.describe_stacks(StackName="legacy-app")
+    assert _error(exc)[1] == "Stack with id legacy-app does not exist"
+    deleted = cfn.describe_stacks(StackName=stack_id)["Stacks"][0]
+    assert deleted["StackStatus"] == "DELETE_COMPLETE"
+    events = cfn.describe_stack_events(StackName=stack_id)["StackEvents"]
+    skipped = {e["LogicalResourceId"] for e in events if e["ResourceStatus"] == "DELETE_SKIPPED"}
+    assert skipped == set(gt["failed"])
+    s3.head_bucket(Bucket=gt["bucket"])
+    assert ec2.describe_security_groups(GroupIds=[gt["security_group"]])["SecurityGroups"]
+
+
+def test_delete_is_causal_once_blockers_are_removed(sandbox) -> None:
+    """§2.4: the bucket delete succeeds once every version and marker is gone, the security group
+    once its ENI is deleted; the custom resource still fails until retained."""
+    sb = sandbox("delete-failed")
+    cfn, s3, ec2 = sb.client("cloudformation"), sb.client("s3"), sb.client("ec2")
+    gt = sb.world.ground_truth
+    listing = s3.list_object_versions(Bucket=gt["bucket"])
+    for v in listing.get("Versions", []) + listing.get("DeleteMarkers", []):
+        s3.delete_object(Bucket=gt["bucket"], Key=v["Key"], VersionId=v["VersionId"])
+    ec2.delete_network_interface(NetworkInterfaceId=gt["eni"])
+    cfn.delete_stack(StackName="legacy-app")
+    sb.world.settle()
+    stack = cfn.describe_stacks(StackName="legacy-app")["Stacks"][0]
+    assert stack["StackStatus"] == "DELETE_FAILED"
+    assert stack["StackStatusReason"] == (
+        "The following resource(s) failed to delete: [SeedData, NetworkStack]. ")
+    assert gt["bucket"] not in {b["Name"] for b in s3.list_buckets()["Buckets"]}
+    with pytest.raises(ClientError):
+        ec2.describe_security_groups(GroupIds=[gt["security_group"]])
+    cfn.delete_stack(StackName="legacy-app", RetainResources=["SeedData", "NetworkStack"])
+    sb.world.settle()
+    assert not [s for s in cfn.describe_stacks()["Stacks"] if s["StackName"] == "legacy-app"]
+
+
+def test_nested_child_can_be_deleted_directly_with_retain(sandbox) -> None:
+    """§2.1 [OPS]: a DELETE_FAILED nested stack deleted directly with RetainResources reaches
+    DELETE_COMPLETE; the root's delete then succeeds for that resource."""
+    sb = sandbox("delete-failed")
+    cfn = sb.client("cloudformation")
+    gt = sb.world.ground_truth
+    cfn.delete_stack(StackName=gt["child"], RetainResources=gt["child_failed"])
+    sb.world.settle()
+    child_id = sb.world.stack(gt["child"]).stack_id if sb.world.cfn.find(gt["child"]) else None
+    assert child_id is None  # by name: gone
+    cfn.delete_stack(StackName="legacy-app", RetainResources=["AppBucket", "AppSecurityGroup",
+                                                              "SeedData"])
+    sb.world.settle()
+    assert not [s for s in cfn.describe_stacks()["Stacks"] if s["StackName"] == "legacy-app"]
+
+
+def test_termination_protection_blocks_delete(sandbox) -> None:
+    """§2.1: with termination protection the delete fails and the stack is unchanged (message
+    from the CDK fake, unconfirmed); protection is set on the root."""
+    sb = sandbox("healthy")
+    cfn = sb.client("cloudformation")
+    cfn.update_termination_protection(StackName="shop-batch", EnableTerminationProtection=True)
+    with pytest.raises(ClientError) as exc:
+        cfn.delete_stack(StackName="shop-batch")
+    assert "TerminationProtection is enabled" in _error(exc)[1]
+    assert _status(cfn, "shop-batch") == "CREATE_COMPLETE"
+    child = cfn.describe_stack_resource(StackName="shop-web", LogicalResourceId="Assets")[
+        "StackResourceDetail"]["PhysicalResourceId"]
+    with pytest.raises(ClientError):
+        cfn.update_termination_protection(StackName=child, EnableTerminationProtection=True)
