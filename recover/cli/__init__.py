@@ -24,6 +24,7 @@ COMMAND_MODULES: list[str] = [
     "iam_policy",
     "trail",
     "sandbox",
+    "evidence",
 ]
 
 
