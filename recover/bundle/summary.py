@@ -8,6 +8,7 @@ ledger entries, and the stacks' current statuses.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
@@ -127,6 +128,46 @@ def _other_notes(runs: Iterable[RunFolder]) -> list[str]:
     return out
 
 
+_IDS = re.compile(r"(Extended Request ID|Request ID|RequestToken|requestId)[: \[]+[^,)\]]*")
+
+
+def _failure_story(entries: list[Entry]) -> list[str]:
+    """The first failure of the window (what set the rest off) and the failure reasons with
+    how many resources each hit (request ids stripped so equal causes group)."""
+    failed = [e for e in entries if e.source == "stack" and e.what != "stack"
+              and e.status.endswith("_FAILED")]
+    out: list[str] = []
+    first = next((e for e in failed if "cancelled" not in e.detail
+                  and not e.detail.startswith("Embedded stack")), None)
+    if first is not None:
+        out.append(short(f"first failure: {first.subject}/{first.what} {first.status} at "
+                         f"{first.time.isoformat()}: {first.detail}", 600))
+    reasons: Counter[str] = Counter()
+    for e in failed:
+        if e.detail and not e.detail.startswith("Embedded stack"):
+            reasons[_IDS.sub(r"\1 …", e.detail)[:220]] += 1
+    for reason, n in reasons.most_common(5):
+        out.append(f"{n} resource failure event(s): {reason}")
+    return out
+
+
+def _out_of_band(c: Collected) -> list[str]:
+    """Successful changes to the tree's resources that CloudFormation did not make (CloudTrail
+    `on_stack_resource`): the stack's view of them may be stale (drift)."""
+    out: list[str] = []
+    for raw, rel in zip(c.trail.records, c.trail.relations, strict=False):
+        rec = TrailRecord(raw)
+        if rel != "on_stack_resource" or rec.failed:
+            continue
+        who = rec.caller or "?"
+        target = rec.function_name or next(
+            (v for v in rec.request_parameters.values() if isinstance(v, str)), "?")
+        when = rec.event_time.isoformat() if rec.event_time else "?"
+        out.append(short(f"{target}: {rec.event_name} by {who} at {when}, outside "
+                         "CloudFormation (the stack may not match it: check for drift)", 400))
+    return out
+
+
 def build_summary(c: Collected, entries: list[Entry]) -> dict[str, Any]:
     snap = c.snapshot
     diag = diagnose(snap)
@@ -147,6 +188,7 @@ def build_summary(c: Collected, entries: list[Entry]) -> dict[str, Any]:
                                   else f.stack_name for f in findings
                                   if f.failure_mode.value == mode}))
         why.append(short(f"{mode}: {n} finding(s) ({where})", 600))
+    why[:0] = _failure_story(entries)
     if diag.runbook:
         why.append(f"runbook {diag.runbook}: {diag.runbook_reason}")
     for raw in c.trail.records:
@@ -171,7 +213,7 @@ def build_summary(c: Collected, entries: list[Entry]) -> dict[str, Any]:
             f"{f'; {dry} dry-run call(s)' if dry else ''}", 600))
     skips, retains = _skips_and_retains(c.runs)
     inconsistent = skips + _plan_followups(c.runs) + retains + _orphans(c.runs) + \
-        _other_notes(c.runs)
+        _other_notes(c.runs) + _out_of_band(c)
     for n in snap.nodes:
         if not n.info.status.endswith(STABLE_SUFFIXES) or n.info.status == "ROLLBACK_COMPLETE":
             inconsistent.append(f"stack {n.name} is {n.info.status}"
