@@ -25,7 +25,7 @@ from recover.bundle.relate import (
     relation,
     subjects_of,
 )
-from recover.cloudtrail.record import TrailRecord
+from recover.cloudtrail.record import TrailRecord, parse_event_time
 from recover.cloudtrail.scan import SourceDeps, build_source
 from recover.cloudtrail.sources import ScanStats
 from recover.cloudtrail.sources import Window as TrailWindow
@@ -147,7 +147,8 @@ def _run_matches(folder: Path, meta: dict[str, Any], names: set[str]) -> bool:
 
 def read_run(folder: Path, meta: dict[str, Any]) -> RunFolder:
     run = RunFolder(name=folder.name, metadata=meta, journal=[], json_files={}, texts={})
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+    # symlinks are not followed: a link to ~/.aws/credentials must not end up in a bundle
+    for path in sorted(p for p in folder.rglob("*") if p.is_file() and not p.is_symlink()):
         rel = path.relative_to(folder).as_posix()
         if rel == "metadata.json":
             continue
@@ -196,6 +197,20 @@ def read_runs(root: Path, snapshot: StackSnapshot, exclude: Path | None = None) 
     return runs
 
 
+def run_overlaps(run: RunFolder, window: Window) -> bool:
+    """Does the run (started_at..ended_at, or its journal's times) touch the window?"""
+    times = [parse_event_time(run.metadata.get("started_at")),
+             parse_event_time(run.metadata.get("ended_at"))]
+    times += [parse_event_time(e.get("time")) for e in run.journal[:1] + run.journal[-1:]]
+    known = [t for t in times if t is not None]
+    if not known:
+        return True  # nothing says when it ran: keep it, the reader decides
+    start, end = min(known), max(known)
+    return (window.until is None or start <= window.until) and \
+        (window.since is None or end >= window.since)
+
+
+
 def collect(aws: SessionFactory, stack: str, *, window: Window, trail: str | None,
             evidence_root: Path, clock: Callable[[], datetime],
             trail_deps: SourceDeps | None = None, exclude_run: Path | None = None,
@@ -207,7 +222,8 @@ def collect(aws: SessionFactory, stack: str, *, window: Window, trail: str | Non
     if trail:
         progress(f"reading CloudTrail from {trail}…")
     trail_outcome = read_trail(trail, window, snapshot, templates, trail_deps)
-    runs = read_runs(evidence_root, snapshot, exclude_run)
+    runs = [r for r in read_runs(evidence_root, snapshot, exclude_run)
+            if run_overlaps(r, window)]
     return Collected(stack=stack, snapshot=snapshot, templates=templates, trail=trail_outcome,
                      runs=runs, window=window, generated_at=clock(),
                      evidence_root=str(evidence_root))

@@ -314,3 +314,24 @@ def test_cloudtrail_origin_of_a_session_is_named(collected: Collected) -> None:
 def test_bundle_is_deterministic_for_the_same_inputs(collected: Collected) -> None:
     a, b = _bundle(collected), _bundle(copy.deepcopy(collected))
     assert a == b
+
+
+def test_symlinks_in_run_folders_are_not_followed(collected: Collected, tmp_path: Path) -> None:
+    root = Path(collected.evidence_root)
+    run = next(root.iterdir())
+    secret = tmp_path / "credentials"
+    secret.write_text("[default]\naws_access_key_id = AKIAFOLLOWEDSYMLINK1\n")
+    (run / "notes.txt").symlink_to(secret)
+    runs = read_runs(root, collected.snapshot)
+    assert "notes.txt" not in runs[0].texts
+
+
+def test_runs_outside_the_window_are_left_out(collected: Collected) -> None:
+    from recover.bundle.collect import run_overlaps
+
+    run = collected.runs[0]
+    start = datetime.fromisoformat(run.metadata["started_at"])
+    assert run_overlaps(run, Window())
+    assert run_overlaps(run, Window(since=start - timedelta(hours=1), until=start))
+    assert not run_overlaps(run, Window(since=start + timedelta(hours=1)))
+    assert not run_overlaps(run, Window(until=start - timedelta(seconds=1)))
