@@ -34,7 +34,7 @@ def _dump(value: Any) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False, default=str) + "\n"
 
 
-def noecho_values(c: Collected) -> set[str]:
+def noecho_values(c: Collected, snapshot_dict: dict[str, Any]) -> set[str]:
     """Every value a NoEcho parameter of the tree is known to have had."""
     names: set[str] = set()
     values: set[str] = set()
@@ -45,14 +45,15 @@ def noecho_values(c: Collected) -> set[str]:
                 values.add(default)
     if not names:
         return values
-    sources: list[Any] = [c.snapshot.to_dict(), c.trail.records]
+    sources: list[Any] = [snapshot_dict, c.trail.records]
     for run in c.runs:
         sources += [run.metadata, run.journal, run.json_files]
     return values | discover_noecho_values(names, sources)
 
 
-def redact_collected(c: Collected, r: Redactor) -> Collected:
-    snap = StackSnapshot.from_dict(r.value(c.snapshot.to_dict()))
+def redact_collected(c: Collected, r: Redactor,
+                     snapshot_dict: dict[str, Any] | None = None) -> Collected:
+    snap = StackSnapshot.from_dict(r.value(snapshot_dict or c.snapshot.to_dict()))
     templates = [replace(t, body=r.json_text(t.body) if t.body is not None else None)
                  for t in c.templates]
     trail = TrailOutcome(source=c.trail.source, records=r.value(c.trail.records),
@@ -73,8 +74,9 @@ def _template_name(t: Any) -> str:
 
 def build_bundle(collected: Collected, *, now: datetime, html: bool = False) -> dict[str, bytes]:
     """The bundle's files (MANIFEST.sha256 excepted: write adds it)."""
-    redactor = Redactor(noecho_values(collected))
-    c = redact_collected(collected, redactor)
+    snapshot_dict = collected.snapshot.to_dict()  # asdict is slow on big trees: once
+    redactor = Redactor(noecho_values(collected, snapshot_dict))
+    c = redact_collected(collected, redactor, snapshot_dict)
     entries = build_timeline(c)
     snap = c.snapshot
     summary = build_summary(c, entries)
