@@ -118,7 +118,10 @@ def build_bundle(collected: Collected, *, now: datetime, html: bool = False) -> 
                     "parent_id": n.info.parent_id or None, "role_arn": n.info.role_arn or None,
                     "resources": len(n.resources), "events": len(n.events),
                     "failed_resources": [r.logical_id for r in n.resources
-                                         if r.status.endswith("_FAILED")]}
+                                         if r.status.endswith("_FAILED")],
+                    "resource_statuses": [{"logical_id": r.logical_id, "type": r.resource_type,
+                                           "status": r.status, "physical_id": r.physical_id,
+                                           "reason": r.reason} for r in n.resources]}
                    for n in snap.nodes],
         "templates": [t.to_dict() | {"file": _template_name(t) if t.body is not None else None}
                       for t in c.templates],

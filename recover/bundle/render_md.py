@@ -63,6 +63,13 @@ def render_markdown(doc: dict[str, Any], entries: list[Entry], chart: str) -> st
         out.append("| " + " | ".join(cell(v) for v in (
             st["name"], st["status"], st["status_reason"] or " ", st["resources"],
             ", ".join(st["failed_resources"]) or " ")) + " |")
+    out += ["", "## Resources", "", "| stack | logical id | type | status | physical id | reason |",
+            "|---|---|---|---|---|---|"]
+    for st in doc["stacks"]:
+        for r in st["resource_statuses"]:
+            out.append("| " + " | ".join(cell(v) for v in (
+                st["name"], r["logical_id"], r["type"], r["status"], r["physical_id"],
+                r["reason"])) + " |")
     out += ["", "## Templates", ""]
     for t in doc["templates"]:
         state = "kept in raw/templates/" if t["available"] else f"not available: {t['error']}"
