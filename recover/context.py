@@ -6,6 +6,7 @@ console writing to a buffer) instead of patching globals.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -53,8 +54,12 @@ class RunContext:
         is_tty = sys.stdin.isatty() and sys.stderr.isatty()
         kw: dict[str, Any] = dict(
             options=options,
-            console=Console(stderr=True, highlight=False),
-            out=Console(highlight=False),
+            # soft_wrap: log-like lines are not hard-wrapped when stderr/stdout is not a terminal
+            # Not a terminal (CI logs, files): wide tables, and log lines not hard-wrapped.
+            console=Console(stderr=True, highlight=False, soft_wrap=not sys.stderr.isatty(),
+                            width=None if sys.stderr.isatty() else 160),
+            out=Console(highlight=False, soft_wrap=not sys.stdout.isatty(),
+                        width=None if sys.stdout.isatty() else 160),
             stdout=sys.stdout,
             stdin=sys.stdin,
             is_tty=is_tty,
@@ -70,8 +75,10 @@ class RunContext:
     @property
     def aws(self) -> SessionFactory:
         if self._sessions is None:
+            # botocore reads AWS_DEFAULT_REGION; the AWS CLI v2 and SDKs also honour AWS_REGION.
+            region = self.options.region or os.environ.get("AWS_REGION") or None
             self._sessions = self.session_factory_cls(
-                profile=self.options.profile, region=self.options.region,
+                profile=self.options.profile, region=region,
                 endpoint_url=self.options.endpoint_url)
         return self._sessions
 

@@ -79,8 +79,15 @@ class Classification:
     # Stable id of the rule that matched, for tests and evidence ("" when nothing matched).
     rule: str = ""
     confidence: str = "high"  # high | medium | low
+    # The failure message as classified (wrappers removed), and, for a paste holding several
+    # failures, the other distinct ones in paste order (each without its own `others`).
+    message: str = ""
+    others: tuple[Classification, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {"failure_mode": self.failure_mode.value, "runbook": self.runbook,
-                "explanation": self.explanation, "extracted": self.extracted,
-                "rule": self.rule, "confidence": self.confidence}
+        out: dict[str, Any] = {
+            "failure_mode": self.failure_mode.value, "runbook": self.runbook,
+            "explanation": self.explanation, "extracted": self.extracted,
+            "rule": self.rule, "confidence": self.confidence, "message": self.message}
+        out["others"] = [o.to_dict() for o in self.others]
+        return out

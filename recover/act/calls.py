@@ -62,14 +62,31 @@ class Call:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Call:
-        params = dict(d["params"])
-        for k, v in list(params.items()):
-            if isinstance(v, dict) and v.get("__blob__"):
-                raise ValueError(f"parameter {k} holds bytes that a plan file does not carry; "
-                                 f"the file {d.get('files', {}).get(k, '?')} must be read again")
-        return cls(service=d["service"], operation=d["operation"], params=params,
-                   description=d.get("description", ""), files=dict(d.get("files") or {}),
+        """A call read back from a plan; blob parameters stay descriptors until
+        `with_blobs_loaded` reads them from `files`."""
+        if not isinstance(d.get("params"), dict) or not isinstance(d.get("operation"), str):
+            raise ValueError("a call needs an operation and a params object")
+        return cls(service=str(d["service"]), operation=d["operation"], params=dict(d["params"]),
+                   description=str(d.get("description", "")), files=dict(d.get("files") or {}),
                    region=d.get("region"))
+
+    def with_blobs_loaded(self) -> Call:
+        """Replace blob descriptors by the bytes of their file, checking size and SHA-256
+        (a plan must run exactly what was reviewed)."""
+        params = dict(self.params)
+        for key, value in self.params.items():
+            if not (isinstance(value, dict) and value.get("__blob__")):
+                continue
+            path = self.files.get(key)
+            if not path:
+                raise ValueError(f"{self.operation}: parameter {key} has no file to read")
+            data = open(path, "rb").read()  # noqa: SIM115 - small artifact, read once
+            if _describe_blob(data) != value:
+                raise ValueError(f"{self.operation}: {path} changed since the plan was made "
+                                 "(size or SHA-256 differ)")
+            params[key] = data
+        return Call(self.service, self.operation, params, self.description, dict(self.files),
+                    self.region)
 
 
 def _describe_blob(data: bytes) -> dict[str, Any]:

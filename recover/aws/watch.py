@@ -43,8 +43,9 @@ class WatchResult:
 
 
 class StackWatcher:
-    def __init__(self, aws: SessionFactory, root_stack_id: str, *, since: datetime,
-                 known: Iterable[tuple[str, str]] = (), poll_interval: float = 3.0,
+    def __init__(self, aws: SessionFactory, root_stack_id: str, *, since: datetime | None = None,
+                 known: Iterable[tuple[str, str, Iterable[str]]] = (),
+                 poll_interval: float = 3.0,
                  sleep: Callable[[float], None] = time.sleep,
                  monotonic: Callable[[], float] = time.monotonic) -> None:
         self.aws = aws
@@ -53,10 +54,14 @@ class StackWatcher:
         self.poll_interval = poll_interval
         self.sleep = sleep
         self.monotonic = monotonic
+        # Events already seen (from the snapshot taken before the call) mark where "new" starts:
+        # event ids, not clocks, so a skewed local clock cannot hide or replay events.
         self.stacks: dict[str, TrackedStack] = {
             root_stack_id: TrackedStack(root_stack_id, stack_name_from_arn(root_stack_id))}
-        for sid, parent in known:
-            self.stacks.setdefault(sid, TrackedStack(sid, stack_name_from_arn(sid), parent))
+        for sid, parent, seen in known:
+            st = self.stacks.setdefault(sid, TrackedStack(sid, stack_name_from_arn(sid), parent))
+            st.parent_id = st.parent_id or parent
+            st.seen.update(seen)
         self.events: list[StackEvent] = []
 
     @property
@@ -82,7 +87,7 @@ class StackWatcher:
                 stop = False
                 for raw in page.get("StackEvents", []):
                     ev = StackEvent.from_api(raw)
-                    if ev.event_id in st.seen or ev.timestamp < self.since:
+                    if ev.event_id in st.seen or (self.since and ev.timestamp < self.since):
                         stop = True
                         break
                     fresh.append(ev)

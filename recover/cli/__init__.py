@@ -22,8 +22,13 @@ COMMAND_MODULES: list[str] = [
     "diagnose",
     "runbooks",
     "iam_policy",
+    "explain",
     "trail",
     "sandbox",
+    "rollback_stuck",
+    "apply",
+    "demo",
+    "artifacts",
     "evidence",
 ]
 

@@ -44,11 +44,11 @@ def command(rc: RunContext, stack: str, all_events: bool) -> Result:
         ev.write_json("diagnosis.json", data)
         code = ExitCode.OK if result.healthy else ExitCode.FAILURE_FOUND
         ev.finish("healthy" if result.healthy else "failure_found", int(code))
-    return Result(command="diagnose", data=data, exit_code=code, human=_render,
+    return Result(command="diagnose", data=data, exit_code=code, human=render_diagnosis,
                   status="ok" if result.healthy else "partial")
 
 
-def _render(console: Console, result: Result) -> None:
+def render_diagnosis(console: Console, result: Result) -> None:
     data = result.data
     by_stack: dict[str, list[dict]] = {}
     for f in data["findings"]:

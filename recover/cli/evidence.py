@@ -16,8 +16,9 @@ from recover.bundle.document import build_bundle
 from recover.bundle.model import Window
 from recover.bundle.write import write_dir, write_zip
 from recover.cli.common import open_evidence, recover_command
-from recover.cli.trail import SOURCE_HELP, _binary_stdin, _lookup_clients, _session_region
-from recover.cloudtrail.scan import SourceDeps, parse_time_spec
+from recover.cli.trail import SOURCE_HELP
+from recover.cli.trail import _deps as trail_deps  # the same SOURCE handling as `trail scan`
+from recover.cloudtrail.scan import parse_time_spec
 from recover.context import RunContext
 from recover.errors import UsageError
 from recover.result import Result
@@ -61,11 +62,9 @@ def command(rc: RunContext, stack: str, out: Path | None, since: str | None, unt
         raise UsageError(f"{target} already exists; pick another --out (a bundle never "
                          "overwrites)")
     with open_evidence(rc, "evidence", stack) as ev:
-        deps = SourceDeps(client=lambda service, region: rc.aws.client(service, region=region),
-                          lookup_client=_lookup_clients(rc), stdin=_binary_stdin(rc),
-                          default_region=rc.options.region or _session_region(rc), now=rc.clock)
         collected = collect(rc.aws, stack, window=window, trail=trail,
-                            evidence_root=rc.evidence_root, clock=rc.clock, trail_deps=deps,
+                            evidence_root=rc.evidence_root, clock=rc.clock,
+                            trail_deps=trail_deps(rc),
                             exclude_run=ev.dir, progress=rc.progress)
         files = build_bundle(collected, now=now, html=html)
         path = write_zip(files, target, now) if fmt == "zip" else write_dir(files, target)

@@ -27,8 +27,8 @@ def style_for(status: str) -> str:
 
 def event_line(ev: StackEvent) -> str:
     reason = f" — {ev.reason}" if ev.reason else ""
-    return (f"{ev.timestamp:%H:%M:%S} {ev.stack_name} {ev.logical_id} "
-            f"{ev.resource_type} {ev.status}{reason}")
+    what = "" if ev.logical_id == ev.stack_name else f" {ev.logical_id} ({ev.resource_type})"
+    return f"{ev.timestamp:%H:%M:%S} {ev.stack_name}{what} {ev.status}{reason}"
 
 
 class ProgressView:

@@ -108,4 +108,4 @@ def _print_human(rc: RunContext, data: dict[str, Any]) -> None:
         rc.progress(f"root stacks: {', '.join(data['stacks'])}")
     rc.progress("export these, then run recover or the aws CLI against it (Ctrl-C stops):")
     for key, value in data["env"].items():
-        rc.out.print(f"export {key}={value}", highlight=False, markup=False)
+        rc.out.print(f"export {key}={value}", highlight=False, markup=False, soft_wrap=True)

@@ -15,13 +15,15 @@ from rich.markup import escape
 from rich.table import Table
 
 from recover.cli.common import recover_command
+from recover.cloudtrail.extract import CODE_HISTORY_EVENTS, PREFILTER_HISTORY
 from recover.cloudtrail.scan import (
     SourceDeps,
     build_source,
     parse_time_spec,
+    scan_code_history,
     scan_missing_artifacts,
 )
-from recover.cloudtrail.sources import Window
+from recover.cloudtrail.sources import EVENT_HISTORY, Window
 from recover.context import RunContext
 from recover.errors import UsageError
 from recover.result import Result
@@ -57,25 +59,66 @@ def command() -> None:
 def scan(rc: RunContext, source: str, since: str | None, until: str | None,
          event_names: tuple[str, ...], regions: tuple[str, ...], accounts: tuple[str, ...],
          workers: int, validate: bool) -> Result:
+    """Find Lambda code objects that were missing from S3: UpdateFunctionCode, CreateFunction
+    and PublishLayerVersion calls that failed with NoSuchKey (bucket, key, version, function,
+    time). Read-only."""
+    window = _window(rc, since, until, regions, accounts)
+    src = build_source(source, window, tuple(event_names), _deps(rc), workers=workers,
+                       validate=validate)
+    outcome = scan_missing_artifacts(src, window, tuple(event_names), source)
+    result = Result(command="trail scan", data=outcome.to_dict(), human=_human)
+    stats = outcome.stats
+    if source == "lookup" and window.since and window.since < rc.clock() - EVENT_HISTORY:
+        result.messages.append(
+            "[yellow]note:[/] Event history (LookupEvents) keeps 90 days; older events are only "
+            "in a trail's S3 files (s3://...) or in Athena / CloudTrail Lake")
+    if stats.corrupt_files:
+        result.messages.append(
+            f"[yellow]warning:[/] {stats.corrupt_files} file(s) had damage; "
+            f"{stats.corrupt_records} record(s) skipped (see data.stats.corrupt in --output json)")
+    return result
+
+
+@command.command(name="history", epilog=SOURCE_HELP)
+@click.argument("source")
+@click.option("--function", "function", help="Only this function (name or ARN).")
+@click.option("--since", help="Only events at or after this time (ISO-8601 or 2h, 3d...).")
+@click.option("--until", help="Only events at or before this time (ISO-8601 or 2h, 3d...).")
+@click.option("--region", "regions", multiple=True, help="Only these Regions (repeatable).")
+@click.option("--account", "accounts", multiple=True, help="Only these account ids.")
+@click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True,
+              help="Files read in parallel (S3 fetches use twice as many).")
+@recover_command("trail history")
+def history(rc: RunContext, source: str, function: str | None, since: str | None,
+            until: str | None, regions: tuple[str, ...], accounts: tuple[str, ...],
+            workers: int) -> Result:
+    """List successful code deployments of Lambda functions with the CodeSha256 Lambda
+    computed: what rebuilt or recovered bytes must hash to."""
+    if source.startswith(("athena://", "lake://")):
+        raise UsageError("trail history reads files, stdin, s3:// or lookup; the Athena and "
+                         "CloudTrail Lake queries select failures only")
+    window = _window(rc, since, until, regions, accounts)
+    src = build_source(source, window, CODE_HISTORY_EVENTS, _deps(rc), workers=workers,
+                       prefilter=PREFILTER_HISTORY)
+    outcome = scan_code_history(src, window, function, source)
+    return Result(command="trail history", data=outcome.to_dict(), human=_human_history)
+
+
+def _window(rc: RunContext, since: str | None, until: str | None, regions: tuple[str, ...],
+            accounts: tuple[str, ...]) -> Window:
     now = rc.clock()
     window = Window(since=parse_time_spec(since, now) if since else None,
                     until=parse_time_spec(until, now) if until else None,
                     accounts=frozenset(accounts), regions=frozenset(regions))
     if window.since and window.until and window.since > window.until:
         raise UsageError("--since is later than --until")
-    deps = SourceDeps(client=lambda service, region: rc.aws.client(service, region=region),
+    return window
+
+
+def _deps(rc: RunContext) -> SourceDeps:
+    return SourceDeps(client=lambda service, region: rc.aws.client(service, region=region),
                       lookup_client=_lookup_clients(rc), stdin=_binary_stdin(rc),
                       default_region=rc.options.region or _session_region(rc), now=rc.clock)
-    src = build_source(source, window, tuple(event_names), deps, workers=workers,
-                       validate=validate)
-    outcome = scan_missing_artifacts(src, window, tuple(event_names), source)
-    result = Result(command="trail scan", data=outcome.to_dict(), human=_human)
-    stats = outcome.stats
-    if stats.corrupt_files:
-        result.messages.append(
-            f"[yellow]warning:[/] {stats.corrupt_files} file(s) had damage; "
-            f"{stats.corrupt_records} record(s) skipped (see data.stats.corrupt in --output json)")
-    return result
 
 
 def _session_region(rc: RunContext) -> str | None:
@@ -149,3 +192,24 @@ def _human(console: Console, result: Result) -> None:
         reasons = "; ".join(f"{r} (x{n})" for r, n in item["reasons"].items())
         console.print(f"[yellow]damaged:[/] {escape(item['file'])}: {escape(reasons)}",
                       soft_wrap=True)
+
+
+def _human_history(console: Console, result: Result) -> None:
+    """One line per deployment (the hash must stay whole and copyable on any terminal)."""
+    rows = result.data["code_history"]
+    if not rows:
+        console.print("No successful code deployments with a CodeSha256 found.")
+    else:
+        console.print(f"[bold]Lambda code deployments ({len(rows)})[/]: time (UTC), function, "
+                      "CodeSha256, version, code location")
+        for h in rows:
+            when = (h["event_time"] or "-")[:19].replace("T", " ")
+            where = (f"s3://{h['bucket']}/{h['key']}" if h["bucket"] and h["key"]
+                     else "(zip upload)")
+            if h["object_version"]:
+                where += f"?versionId={h['object_version']}"
+            console.print(escape(f"{when}  {h['function_name']}  {h['code_sha256']}  "
+                                 f"{h['version'] or '-'}  {where}"), soft_wrap=True)
+    stats = result.data["stats"]
+    console.print(f"[dim]read {stats['files']} file(s), {stats['records']} record(s); "
+                  f"{stats['corrupt_records']} corrupt record(s)[/]")

@@ -29,6 +29,8 @@ PUBLISH_LAYER_EVENTS = ("PublishLayerVersion20181031",)
 # What `trail scan` and LookupEvents ask for by default (LookupEvents matches names exactly).
 DEFAULT_EVENT_NAMES = ("UpdateFunctionCode20150331v2", "CreateFunction20150331",
                        "PublishLayerVersion20181031")
+# What code history asks LookupEvents for (successful creates and code updates).
+CODE_HISTORY_EVENTS = ("UpdateFunctionCode20150331v2", "CreateFunction20150331")
 # Any dated version of the three APIs (not CreateFunctionUrlConfig and friends).
 _CODE_EVENT = re.compile(r"^(UpdateFunctionCode|CreateFunction|PublishLayerVersion)\d{8}(v\d+)?$")
 NOSUCHKEY = "NoSuchKey"

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import codecs
 import json
+import os
 import re
 import zlib
 from collections import Counter
@@ -41,6 +42,24 @@ READ_SIZE = 1 << 20  # compressed bytes per read
 MAX_OUT = 8 << 20  # decompressed bytes per step: bounds memory on highly compressible input
 MAX_VALUE = 16 << 20  # one JSON value larger than this (CloudTrail caps a record near 256 KB)
 _DECODER = json.JSONDecoder()
+
+
+def _inflater() -> tuple[object, tuple[type[BaseException], ...]]:
+    """python-isal's zlib-compatible inflate when it is installed (measured ~2.5x faster than
+    zlib on CloudTrail files, see benchmarks/README.md); the standard zlib otherwise.
+    RECOVER_NO_ISAL=1 forces zlib (for benchmarks)."""
+    if not os.environ.get("RECOVER_NO_ISAL"):
+        try:
+            from isal import isal_zlib  # type: ignore[import-not-found]
+
+            return isal_zlib, (isal_zlib.error, zlib.error)
+        except ImportError:
+            pass
+    return zlib, (zlib.error,)
+
+
+_ZLIB, _ZLIB_ERRORS = _inflater()
+INFLATE = "isal" if _ZLIB is not zlib else "zlib"
 
 
 @dataclass
@@ -83,7 +102,7 @@ def decompressed(raw: Iterable[bytes], stats: FileStats) -> Iterator[bytes]:
             yield chunk
         return
 
-    d = zlib.decompressobj(31)
+    d = _ZLIB.decompressobj(31)  # type: ignore[attr-defined]
     pending, in_member, full = first, True, False
     while True:
         try:
@@ -96,10 +115,10 @@ def decompressed(raw: Iterable[bytes], stats: FileStats) -> Iterator[bytes]:
                     yield out
                 if d.eof:  # concatenated gzip members are one stream (gzip(1) semantics)
                     rest = d.unused_data
-                    d = zlib.decompressobj(31)
+                    d = _ZLIB.decompressobj(31)  # type: ignore[attr-defined]
                     in_member = bool(rest.strip(b"\x00"))
                     pending, full = (rest if in_member else b""), False
-        except zlib.error as exc:
+        except _ZLIB_ERRORS as exc:
             stats.problem(f"damaged gzip data ({exc})")
             return
         chunk = next(it, None)
@@ -109,7 +128,7 @@ def decompressed(raw: Iterable[bytes], stats: FileStats) -> Iterator[bytes]:
         pending, in_member = chunk, True
     try:
         tail = d.flush()
-    except zlib.error as exc:
+    except _ZLIB_ERRORS as exc:
         stats.problem(f"damaged gzip data ({exc})")
         return
     if tail:
@@ -132,18 +151,22 @@ def iter_records(chunks: Iterable[bytes], stats: FileStats,
             break
     m = _HEADER.match(head)
     if m and head.startswith(MARKER, m.end()):
-        yield from _fast(head[m.end():], it, stats, needles)
+        yield from _fast(head, m.end(), it, stats, needles)
     else:
         yield from _general(head, it, stats)
 
 
 # ------------------------------------------------------------------ fast path
+# Offsets instead of slices: a chunk is never copied except to join a partial record with the
+# next chunk.
 
 
-def _fast(buf: bytes, it: Iterator[bytes], stats: FileStats,
+def _fast(buf: bytes, pos: int, it: Iterator[bytes], stats: FileStats,
           needles: tuple[bytes, ...] | None) -> Iterator[TrailRecord]:
+    """buf[pos] starts a record; records are complete once the next marker is seen."""
     for chunk in it:
-        buf += chunk
+        buf = buf[pos:] + chunk if pos < len(buf) else chunk
+        pos = 0
         cut = buf.rfind(MARKER)
         if cut <= 0:
             if len(buf) > MAX_VALUE:  # no record boundary for far too long
@@ -152,23 +175,23 @@ def _fast(buf: bytes, it: Iterator[bytes], stats: FileStats,
                 stats.records += 1
                 return
             continue
-        yield from _spans(buf, cut, stats, needles)
-        buf = buf[cut:]
+        yield from _spans(buf, 0, cut, stats, needles)
+        pos = cut
     # the last record ends with `]}` (end of the Records array and of the file object)
-    body = buf.rstrip()
-    if body.endswith(b"]}"):
-        body = body[:-2].rstrip()
-        if body:
-            yield from _spans(body, len(body), stats, needles)
+    end = _rstrip(buf, pos, len(buf))
+    if buf.endswith(b"]}", pos, end):
+        end = _rstrip(buf, pos, end - 2)
+        if end > pos:
+            yield from _spans(buf, pos, end, stats, needles)
         return
     stats.problem("file ends before the JSON is complete (truncated)")
-    last = body.rfind(MARKER)
-    if last > 0:
-        yield from _spans(body, last, stats, needles)
+    last = buf.rfind(MARKER, pos, end)
+    if last > pos:
+        yield from _spans(buf, pos, last, stats, needles)
     if last >= 0:  # the last record may be whole (cut right after it) or cut in the middle
         stats.records += 1
         try:
-            obj = json.loads(body[last:].rstrip(b" \t\r\n,"))
+            obj = json.loads(buf[last:end].rstrip(b" \t\r\n,"))
         except ValueError:
             stats.corrupt_records += 1
             return
@@ -178,20 +201,25 @@ def _fast(buf: bytes, it: Iterator[bytes], stats: FileStats,
             yield rec
 
 
-def _spans(buf: bytes, end: int, stats: FileStats,
+def _rstrip(buf: bytes, begin: int, end: int) -> int:
+    while end > begin and buf[end - 1] in b" \t\r\n":
+        end -= 1
+    return end
+
+
+def _spans(buf: bytes, begin: int, end: int, stats: FileStats,
            needles: tuple[bytes, ...] | None) -> Iterator[TrailRecord]:
-    """Records starting in buf[0:end] (buf[0] is a record start; the record starting at `end`,
-    if any, is not included)."""
-    stats.records += buf.count(MARKER, 0, end)
+    """Records starting in buf[begin:end] (buf[begin] is a record start; a record starting at
+    `end` is not included)."""
+    stats.records += buf.count(MARKER, begin, end)
     if needles is None:
-        starts = _all_markers(buf, end)
+        starts = _all_markers(buf, begin, end)
     else:
         hit_starts: set[int] = set()
         for needle in needles:
-            pos = buf.find(needle, 0, end)
+            pos = buf.find(needle, begin, end)
             while pos != -1:
-                start = buf.rfind(MARKER, 0, pos)
-                hit_starts.add(max(start, 0))
+                hit_starts.add(max(buf.rfind(MARKER, begin, pos), begin))
                 nxt = buf.find(MARKER, pos, end)
                 if nxt == -1:
                     break
@@ -202,9 +230,9 @@ def _spans(buf: bytes, end: int, stats: FileStats,
         yield from _decode_span(buf[start:end if stop == -1 else stop], stats)
 
 
-def _all_markers(buf: bytes, end: int) -> list[int]:
+def _all_markers(buf: bytes, begin: int, end: int) -> list[int]:
     out = []
-    pos = buf.find(MARKER, 0, end)
+    pos = buf.find(MARKER, begin, end)
     while pos != -1:
         out.append(pos)
         pos = buf.find(MARKER, pos + 1, end)
@@ -255,6 +283,8 @@ class _Text:
         if self.eof:
             return False
         chunk = next(self._it, None)
+        while chunk == b"":  # an empty read is not the end
+            chunk = next(self._it, None)
         if chunk is None:
             self.eof = True
             self.buf += self._dec.decode(b"", final=True)

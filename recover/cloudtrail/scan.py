@@ -28,7 +28,9 @@ from recover.cloudtrail.extract import (
     DEFAULT_EVENT_NAMES,
     PREFILTER_FAILURES,
     ArtifactFetchFailure,
+    CodeUpdate,
     artifact_fetch_failures,
+    code_history,
 )
 from recover.cloudtrail.record import TrailRecord
 from recover.cloudtrail.sources import (
@@ -98,9 +100,12 @@ class SourceDeps:
 
 
 def build_source(spec: str, window: Window, event_names: tuple[str, ...], deps: SourceDeps,
-                 *, workers: int = 4, validate: bool = False) -> RecordSource:
-    """The record source a SOURCE string names (see the module doc)."""
-    needles = None if validate else PREFILTER_FAILURES
+                 *, workers: int = 4, validate: bool = False,
+                 prefilter: tuple[bytes, ...] = PREFILTER_FAILURES) -> RecordSource:
+    """The record source a SOURCE string names (see the module doc). File sources decode only
+    records containing one of the `prefilter` byte strings (default: `NoSuchKey`; e.g.
+    extract.PREFILTER_HISTORY for code history), or every record with validate=True."""
+    needles = None if validate else prefilter
     if spec == "-":
         if deps.stdin is None:
             raise UsageError("no standard input to read")
@@ -156,6 +161,27 @@ def scan_missing_artifacts(source: RecordSource, window: Window, event_names: tu
     if isinstance(source, AthenaSource | LakeSource):
         extra["query"] = source.sql
     return ScanOutcome(failures, stats, label, window, event_names, extra)
+
+
+@dataclass
+class HistoryOutcome:
+    history: list[CodeUpdate]
+    stats: ScanStats
+    source: str
+    function: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"source": self.source, "function": self.function,
+                "code_history": [h.to_dict() for h in self.history],
+                "stats": self.stats.to_dict()}
+
+
+def scan_code_history(source: RecordSource, window: Window, function: str | None,
+                      label: str) -> HistoryOutcome:
+    """Read the source and extract the successful code deployments (with codeSha256)."""
+    stats = ScanStats()
+    history = code_history(filtered(source.iter_records(stats), window, ()), function)
+    return HistoryOutcome(history, stats, label, function)
 
 
 def expected_lookup_calls(matching: int) -> int:

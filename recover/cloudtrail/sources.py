@@ -31,6 +31,12 @@ _TRAIL_FILE = re.compile(
     r"(?P<acct>\d{12})_CloudTrail_(?P<region>[a-z0-9-]+)_(?P<when>\d{8}T\d{4}Z)_[A-Za-z0-9]+"
     r"\.json(?:\.gz)?$")
 _SKIP_DIRS = ("CloudTrail-Digest", "CloudTrail-Insight")  # §5.4: not event records
+
+
+def _digest_or_insight(path: str) -> bool:
+    """A digest or Insights file, by folder or by its `<acct>_CloudTrail-Digest_...` name."""
+    name = path.rsplit("/", 1)[-1]
+    return any(f"/{d}/" in f"/{path}" or f"_{d}_" in name for d in _SKIP_DIRS)
 _EXTENSIONS = (".json", ".json.gz", ".jsonl", ".jsonl.gz", ".ndjson", ".ndjson.gz", ".gz")
 LOOKUP_PAGE = 50  # §5.3: MaxResults at most 50
 LOOKUP_RATE = 2  # §5.3: "two per second, per account, per Region"
@@ -139,6 +145,11 @@ class Window:
 FileTask = tuple[str, Callable[[], Iterable[bytes]]]
 
 
+class SkipFile(Exception):
+    """A file that could not be read (gone since it was listed, download cut): reported on the
+    file, the scan goes on."""
+
+
 def read_file(name: str, open_raw: Callable[[], Iterable[bytes]],
               needles: tuple[bytes, ...] | None) -> tuple[FileStats, Iterator[TrailRecord]]:
     fs = FileStats(name)
@@ -148,6 +159,8 @@ def read_file(name: str, open_raw: Callable[[], Iterable[bytes]],
             yield from iter_records(decompressed(open_raw(), fs), fs, needles)
         except OSError as exc:
             fs.problem(f"cannot read: {exc.strerror or exc}")
+        except SkipFile as exc:
+            fs.problem(str(exc))
 
     return fs, gen()
 
@@ -207,14 +220,23 @@ class LocalSource:
     def tasks(self, stats: ScanStats) -> Iterator[FileTask]:
         for root in self.paths:
             if root.is_file():
+                if _digest_or_insight(root.name):
+                    stats.skip("digest or insight file")
+                    continue
                 yield str(root), lambda p=root: _file_chunks(p)
                 continue
             for dirpath, dirnames, filenames in os.walk(root):
-                dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS)
-                skipped = [d for d in os.listdir(dirpath) if d in _SKIP_DIRS]
-                for _ in skipped:
-                    stats.skip("digest or insight folder")
+                kept = []
+                for d in sorted(dirnames):
+                    if d in _SKIP_DIRS:
+                        stats.skip("digest or insight folder")
+                    else:
+                        kept.append(d)
+                dirnames[:] = kept
                 for fname in sorted(filenames):
+                    if _digest_or_insight(fname):
+                        stats.skip("digest or insight file")
+                        continue
                     if not fname.endswith(_EXTENSIONS):
                         stats.skip("not a .json/.json.gz file")
                         continue
@@ -370,7 +392,7 @@ class S3Source:
     def keys(self, stats: ScanStats) -> Iterator[str]:
         for prefix in self.listing_prefixes(stats):
             for key in self._objects(prefix, stats):
-                if any(f"/{d}/" in key for d in _SKIP_DIRS):
+                if _digest_or_insight(key):
                     stats.skip("digest or insight folder")
                     continue
                 if not key.endswith(_EXTENSIONS):
@@ -383,9 +405,19 @@ class S3Source:
                 yield key
 
     def _get(self, key: str) -> Iterator[bytes]:
-        body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"]
+        from botocore.exceptions import ClientError, ResponseStreamingError
+
+        try:
+            body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"]
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code in ("NoSuchKey", "404"):  # expired or deleted since it was listed
+                raise SkipFile("gone since it was listed (NoSuchKey)") from None
+            raise  # AccessDenied and the like stop the scan with a clear error
         try:
             yield from body.iter_chunks(READ_SIZE)
+        except ResponseStreamingError as exc:
+            raise SkipFile(f"download interrupted ({exc})") from None
         finally:
             body.close()
 

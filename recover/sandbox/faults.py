@@ -8,6 +8,11 @@ import random
 import threading
 from dataclasses import dataclass, field
 
+# API operation -> IAM action where they differ (deny() accepts either; messages name the action)
+IAM_ACTIONS = {"s3:ListObjects": "s3:ListBucket", "s3:ListObjectsV2": "s3:ListBucket",
+               "s3:HeadBucket": "s3:ListBucket", "s3:HeadObject": "s3:GetObject",
+               "s3:ListObjectVersions": "s3:ListBucketVersions"}
+
 
 @dataclass
 class Fault:
@@ -73,14 +78,16 @@ class FaultInjector:
 
     def check(self, service: str, operation: str) -> Fault | None:
         key = f"{service}:{operation}"
+        action = IAM_ACTIONS.get(key, key)
         with self._lock:
             self._calls += 1
             if self._expire_after is not None and self._calls > self._expire_after:
                 return Fault("expired", "The security token included in the request is expired")
-            if key in self._deny or f"{service}:*" in self._deny:
+            if self._deny & {key, action, f"{service}:*"}:
                 return Fault("deny", (
                     f"User: arn:aws:iam::{self.account}:user/sandbox-operator is not authorized "
-                    f"to perform: {key} because no identity-based policy allows the {key} action"))
+                    f"to perform: {action} because no identity-based policy allows the {action} "
+                    "action"))
             for rules, kind, message in ((self._server_error, "server_error",
                                           "We encountered an internal error. Please try again."),
                                          (self._throttle, "throttle", "Rate exceeded")):

@@ -71,6 +71,7 @@ class Sandbox:
         if self._stopped:
             return
         self._stopped = True
+        self.world.release_operations()
         self.world.settle(timeout=10)
         self._server.shutdown()
         self._server.server_close()

@@ -14,6 +14,7 @@ from botocore.stub import Stubber
 from click.testing import CliRunner
 from moto import mock_aws
 
+from recover.aws.session import SessionFactory
 from recover.cli import cli
 from recover.context import RunContext
 from recover.exit_codes import ExitCode
@@ -48,8 +49,11 @@ def archive(tmp_path: Path) -> tuple[Path, list[dict]]:
 
 
 def invoke(make_context: Callable[..., RunContext], *args: str, stdin: str = "",
-           **options: Any) -> tuple[int, RunContext]:
+           live_aws: bool = False, **options: Any) -> tuple[int, RunContext]:
     rc = make_context(**options)
+    if live_aws:  # real boto3 clients (inside moto's mock_aws), not the offline stubs
+        rc.session_factory_cls = SessionFactory
+        rc._sessions = None
     if stdin:
         rc.stdin.write(stdin)
         rc.stdin.seek(0)
@@ -170,7 +174,7 @@ def test_s3_source_in_process(make_context: Callable[..., RunContext]) -> None:
             update_nosuchkey(ARN, "deploy", "o.zip", "2026-11-23T02:00:00Z")])))
         code, rc = invoke(make_context, "--output", "json", "trail", "scan", "s3://trail",
                           "--since", "2026-11-23", "--region", "us-east-1",
-                          "--account", "123456789012")
+                          "--account", "123456789012", live_aws=True)
     data = json.loads(rc.stdout.getvalue())["data"]
     assert code == 0 and [f["key"] for f in data["missing_artifacts"]] == ["o.zip"]
     assert data["stats"]["listed_prefixes"] == [
@@ -180,7 +184,8 @@ def test_s3_source_in_process(make_context: Callable[..., RunContext]) -> None:
 
 def test_s3_missing_bucket_is_an_error(make_context: Callable[..., RunContext]) -> None:
     with mock_aws():
-        code, rc = invoke(make_context, "--output", "json", "trail", "scan", "s3://nope/x")
+        code, rc = invoke(make_context, "--output", "json", "trail", "scan", "s3://nope/x",
+                          live_aws=True)
     env = json.loads(rc.stdout.getvalue())
     assert code != 0 and "NoSuchBucket" in env["errors"][0]["message"]
 
@@ -203,3 +208,30 @@ def test_lookup_source_in_process(make_context: Callable[..., RunContext],
     assert code == 0 and [f["key"] for f in data["missing_artifacts"]] == ["o.zip"]
     assert data["stats"]["api_calls"] == 3
     assert [c["calls"] for c in data["lookup_calls"]] == [1, 1, 1]
+
+
+def test_history_json_on_shared_data(shared_data: Path) -> None:
+    fn = "stratus-red-team-olc-func-xhfgzaowxc"
+    proc = run_cli(["--output", "json", "trail", "history", str(shared_data / "cloudtrail"),
+                    "--function", fn])
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)["data"]
+    assert [(h["function_name"], h["code_sha256"], h["version"]) for h in data["code_history"]] == [
+        (fn, "3YIlWyiz6gTvDk01MIlMlJO/NVNlDXCTy7hsM27xthM=", "$LATEST"),
+        (fn, "Pt1c8vVaBygmNtAeSyjlpdy7r8nHRqJAAL++HEGlQkc=", "1"),
+        (fn, "3YIlWyiz6gTvDk01MIlMlJO/NVNlDXCTy7hsM27xthM=", "2")]
+    # the compact invictus files (2,900 records) are prefiltered; pretty and JSON-lines files
+    # (426 records) take the general path and are decoded whole
+    assert data["stats"]["records"] == 3326 and data["stats"]["decoded"] < 500
+
+
+def test_history_human_and_refusals(tmp_path: Path, make_context: Callable[..., RunContext]) -> None:
+    (tmp_path / "t.json").write_bytes(compact([update_ok(ARN, "aGFzaA==", "2026-11-23T01:00:00Z"),
+                                               update_ok("other", "b3RoZXI=",
+                                                         "2026-11-23T01:30:00Z")]))
+    code, rc = invoke(make_context, "trail", "history", str(tmp_path), "--function", ARN)
+    out = rc.out.file.getvalue()  # type: ignore[attr-defined]
+    assert code == 0 and "aGFzaA==" in out and "b3RoZXI=" not in out
+    assert "s3://b/k.zip" in out
+    code, rc = invoke(make_context, "--output", "json", "trail", "history", "athena://w/d.t")
+    assert code == ExitCode.USAGE

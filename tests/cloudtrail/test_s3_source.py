@@ -160,3 +160,21 @@ def test_since_skips_files_delivered_before_it_by_name(s3) -> None:
     write(s3, rec)
     _, stats = scan(s3, since=T0 + timedelta(minutes=12))
     assert stats.skipped_files["delivered before --since"] >= 1
+
+
+def test_object_gone_between_list_and_get_is_reported(s3) -> None:
+    rec = TrailRecorder(ACCT, "us-east-1", lambda: T0, seed=10)
+    ids = fill(rec, days=2)
+    keys = [k for k in write(s3, rec) if "/CloudTrail/" in k]
+    stats = ScanStats()
+    src = S3Source(s3, "trail", "", Window(), PREFILTER_FAILURES, workers=1)
+    it = src.iter_records(stats)
+    first = next(it)  # day 0 is being read; day 1 expires before it is fetched
+    gone = [k for k in keys if "/2026/11/21/" in k]
+    for k in gone:
+        s3.delete_object(Bucket="trail", Key=k)
+    found = artifact_fetch_failures([first, *it])
+    assert [f.event_id for f in found] == ids[:1]
+    assert stats.corrupt_files == len(gone) >= 1
+    assert all(c["reasons"] == {"gone since it was listed (NoSuchKey)": 1}
+               for c in stats.corrupt)

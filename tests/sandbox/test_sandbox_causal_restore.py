@@ -10,6 +10,11 @@ import json
 import re
 import urllib.request
 
+import pytest
+from botocore.exceptions import ClientError
+
+pytestmark = pytest.mark.e2e  # every test here serves a sandbox on 127.0.0.1
+
 NO_SUCH_KEY = re.compile(
     r'^Resource handler returned message: "Error occurred while GetObject\. S3 Error Code: '
     r"NoSuchKey\. S3 Error Message: The specified key does not exist\. \(Service: Lambda, "
@@ -122,9 +127,6 @@ def test_events_newest_first_with_documented_ids_and_pagination(sandbox) -> None
 
 def test_not_found_messages(sandbox) -> None:
     """§3.3/§3.4/§7 verbatim not-found messages."""
-    import pytest
-    from botocore.exceptions import ClientError
-
     sb = sandbox("healthy")
     cfn = sb.client("cloudformation")
     cases = [(lambda: cfn.describe_stacks(StackName="nope"), "Stack with id nope does not exist"),

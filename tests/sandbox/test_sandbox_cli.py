@@ -13,6 +13,8 @@ import pytest
 
 from tests.conftest import REPO, run_cli
 
+pytestmark = pytest.mark.e2e  # every test here serves a sandbox on 127.0.0.1
+
 pytest.importorskip("moto")
 
 

@@ -9,6 +9,8 @@ import urllib.request
 import pytest
 from botocore.exceptions import ClientError
 
+pytestmark = pytest.mark.e2e  # every test here serves a sandbox on 127.0.0.1
+
 
 def _code(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, int]:
     return (exc.value.response["Error"]["Code"],

@@ -8,6 +8,8 @@ import json
 import pytest
 from botocore.exceptions import ClientError
 
+pytestmark = pytest.mark.e2e  # every test here serves a sandbox on 127.0.0.1
+
 CFN_TRUST = {"Version": "2012-10-17", "Statement": [{
     "Effect": "Allow", "Principal": {"Service": "cloudformation.amazonaws.com"},
     "Action": "sts:AssumeRole"}]}
@@ -175,3 +177,23 @@ def test_termination_protection_blocks_delete(sandbox) -> None:
         "StackResourceDetail"]["PhysicalResourceId"]
     with pytest.raises(ClientError):
         cfn.update_termination_protection(StackName=child, EnableTerminationProtection=True)
+
+
+def test_force_delete_only_from_delete_failed(sandbox) -> None:
+    """§2.2 verbatim: FORCE_DELETE_STACK outside DELETE_FAILED is refused; from DELETE_FAILED it
+    deletes the stack and leaves what cannot be deleted in place."""
+    sb = sandbox("delete-failed")
+    cfn, s3 = sb.client("cloudformation"), sb.client("s3")
+    sb.world.set_stack_status(sb.world.ground_truth["child"], "UPDATE_COMPLETE")
+    healthy_arn = sb.world.stack(sb.world.ground_truth["child"]).stack_id
+    with pytest.raises(ClientError) as exc:
+        cfn.delete_stack(StackName=sb.world.ground_truth["child"], DeletionMode="FORCE_DELETE_STACK")
+    assert _error(exc) == ("ValidationError", (
+        f"Invalid operation on stack [{healthy_arn}]. You can activate DeletionMode "
+        "FORCE_DELETE_STACK in a delete stack operation only when the stack is in the "
+        "DELETE_FAILED state."))
+    sb.world.set_stack_status(sb.world.ground_truth["child"], "DELETE_FAILED")
+    cfn.delete_stack(StackName="legacy-app", DeletionMode="FORCE_DELETE_STACK")
+    sb.world.settle()
+    assert not [s for s in cfn.describe_stacks()["Stacks"] if s["StackName"] == "legacy-app"]
+    s3.head_bucket(Bucket=sb.world.ground_truth["bucket"])  # left in place

@@ -4,8 +4,12 @@ ones where it has them."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from botocore.exceptions import ClientError
+
+pytestmark = pytest.mark.e2e  # every test here serves a sandbox on 127.0.0.1
 
 
 def _error(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, str]:
@@ -213,3 +217,45 @@ def test_role_arn_given_on_continue_sticks_to_the_stack(sandbox) -> None:
     with pytest.raises(ClientError) as exc:
         cfn.continue_update_rollback(StackName="orders-platform")
     assert _error(exc)[1] == f"Role {arn} is invalid or cannot be assumed"
+
+
+def _three_levels(sb) -> tuple:
+    """root -> Mid -> Leaf; Leaf's `Thing` can never roll back; seeded on an empty sandbox."""
+    from recover.sandbox.cfn.model import NESTED_STACK, SimResource
+
+    def res(lid: str, type_: str = "AWS::SQS::Queue") -> SimResource:
+        return SimResource(logical_id=lid, type=type_, physical_id=None if type_ == NESTED_STACK
+                           else lid.lower(), status="CREATE_IN_PROGRESS")
+
+    cfn = sb.world.cfn
+    root = cfn.add_stack("web-infra", [res("Mid", NESTED_STACK)])
+    mid = cfn.add_stack("", [res("Leaf", NESTED_STACK), res("Queue")], parent=root,
+                        logical_id="Mid")
+    thing = res("Thing")
+    leaf = cfn.add_stack("", [thing], parent=mid, logical_id="Leaf")
+    thing.rollback_failure = "Resource handler returned message: \"nope\""
+    cfn.fail_update(root, changes={mid.name: {"Queue": {"DelaySeconds": 5}},
+                                   leaf.name: {"Thing": {"DelaySeconds": 9}}},
+                    failure=(mid.name, "Queue", "forward failure"))
+    return root, mid, leaf
+
+
+def test_multi_level_skip_is_flat_owning_stack_name(sandbox) -> None:
+    """§1.4 rule 4: at any depth the id is `<immediately-owning-stack-name>.<LogicalId>`, all in
+    one call on the root; the middle stack's nested resource cannot be skipped instead."""
+    sb = sandbox(None)
+    root, mid, leaf = _three_levels(sb)
+    cfn = sb.client("cloudformation")
+    assert _root(cfn, "web-infra")["StackStatus"] == "UPDATE_ROLLBACK_FAILED"
+    assert _root(cfn, "web-infra")["StackStatusReason"] == (
+        "The following resource(s) failed to update: [Mid]. ")
+    assert re.fullmatch(r"web-infra-Mid-[A-Z0-9]{12}-Leaf-[A-Z0-9]{12}", leaf.name)
+    assert _root(cfn, leaf.name)["RootId"] == root.stack_id
+    assert _root(cfn, leaf.name)["ParentId"] == mid.stack_id
+    cfn.continue_update_rollback(StackName="web-infra", ResourcesToSkip=[f"{mid.name}.Leaf"])
+    sb.world.settle()
+    assert _root(cfn, "web-infra")["StackStatusReason"] == "Nested stacks could not be skipped"
+    cfn.continue_update_rollback(StackName="web-infra", ResourcesToSkip=[f"{leaf.name}.Thing"])
+    sb.world.settle()
+    for stack in (root, mid, leaf):
+        assert _root(cfn, stack.stack_id)["StackStatus"] == "UPDATE_ROLLBACK_COMPLETE"

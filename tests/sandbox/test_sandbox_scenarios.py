@@ -5,6 +5,10 @@ from __future__ import annotations
 import gzip
 import json
 
+import pytest
+
+pytestmark = pytest.mark.e2e  # every test here serves a sandbox on 127.0.0.1
+
 SKIP_OK = "Only the resources failed during UpdateRollback are allowed to be skipped"
 
 
@@ -42,6 +46,11 @@ def test_degap(sandbox) -> None:
     reasons = {(e["LogicalResourceId"], e["ResourceStatus"]) for e in events}
     assert {("NightlySchedule", "UPDATE_FAILED"), ("DeadLetterQueue", "UPDATE_FAILED"),
             ("IngestFunction", "UPDATE_FAILED"), ("IngestFunction", "UPDATE_COMPLETE")} <= reasons
+    root_events = cfn.describe_stack_events(StackName="degap-prod")["StackEvents"]
+    started = [e for e in root_events if e["LogicalResourceId"] == "degap-prod"
+               and e["ResourceStatus"] == "UPDATE_ROLLBACK_IN_PROGRESS"]
+    assert started[-1]["ResourceStatusReason"] == (
+        "The following resource(s) failed to update: [WorkersStack]. ")
     # CloudTrail: failed rollback calls, earlier successful ones with codeSha256, out-of-band ops
     names = [e["EventName"] for e in ct.lookup_events()["Events"]]
     assert {"CreateFunction20150331", "UpdateFunctionCode20150331v2",

@@ -10,6 +10,8 @@ from datetime import UTC, datetime, timedelta
 import boto3
 import pytest
 from botocore.awsrequest import AWSResponse
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from recover.sandbox.trail import TrailApiError, TrailRecorder
 
@@ -340,3 +342,32 @@ def test_organization_layout() -> None:
     failed_update(rec, "a", "a.zip", T0)
     keys = list(_files(rec, organization_id="o-abc123def4"))
     assert all(k.startswith("AWSLogs/o-abc123def4/123456789012/CloudTrail") for k in keys)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["A1", "B1", "C1"]), st.integers(0, 500),
+                          st.booleans()), max_size=140),
+       st.integers(1, 50), st.sampled_from([None, "A1", "B1"]))
+def test_paging_returns_exactly_the_matching_events_newest_first(
+        calls: list[tuple[str, int, bool]], page: int, name: str | None) -> None:
+    rec = make()
+    for event_name, minute, ro in calls:
+        rec.record(event_name=event_name, event_source="x.amazonaws.com",
+                   request_parameters=None, read_only=ro,
+                   event_time=T0 + timedelta(minutes=minute))
+    base: dict = {"MaxResults": page}
+    if name:
+        base["LookupAttributes"] = [{"AttributeKey": "EventName", "AttributeValue": name}]
+    got: list[dict] = []
+    req = dict(base)
+    while True:
+        out = rec.lookup_events(req)
+        assert len(out["Events"]) <= page
+        got += out["Events"]
+        if "NextToken" not in out:
+            break
+        req = dict(base, NextToken=out["NextToken"])
+    expected = [r for r in rec.records() if name in (None, r["eventName"])]
+    assert sorted(e["EventId"] for e in got) == sorted(r["eventID"] for r in expected)
+    times = [e["EventTime"] for e in got]
+    assert times == sorted(times, reverse=True)

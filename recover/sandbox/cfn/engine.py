@@ -3,7 +3,7 @@ operation runner that walks resources, emits events and ends in a terminal statu
 
 Operations run like AWS: the call validates synchronously, flips the stack to *_IN_PROGRESS and
 returns; a background thread then walks the resources with `step_delay` seconds between steps.
-Scenarios call the same walks synchronously (`sync=True`) to reach their failure states causally.
+While a scenario is seeded the same walks run inline, so failure states are reached causally.
 """
 
 from __future__ import annotations
@@ -75,9 +75,6 @@ class CfnEngine:
         for child in self.children(root):
             out.extend(self.tree(child))
         return out
-
-    def root_of(self, stack: SimStack) -> SimStack:
-        return self.stacks[stack.root_id] if stack.root_id else stack
 
     # --- seeding API (scenarios) --------------------------------------------------------------
 
@@ -155,22 +152,26 @@ class CfnEngine:
                 res.properties = dict(new_props)
                 res.status, res.reason = "UPDATE_COMPLETE", None
                 self.event(stack, res, "UPDATE_COMPLETE")
-        for stack in self.tree(root):
-            if stack is not root:
-                self._set_status(stack, "UPDATE_FAILED" if stack.name == fail_stack else
-                                 "UPDATE_COMPLETE", None, token)
-        for stack in self.tree(root)[1:]:
+        # the failure surfaces in every ancestor: its nested-stack resource fails, deepest first
+        on_path = {s.stack_id for s in self.tree(root)
+                   if any(t.name == fail_stack for t in self.tree(s))}
+        root_failed_lid = fail_lid
+        for stack in reversed(self.tree(root)[1:]):
+            parent = self.stacks[stack.parent_id]  # type: ignore[index]
             res = self._parent_resource(stack)
             res.needs_rollback = True
-            if stack.name == fail_stack:
-                res.failed_phase = "update"
+            if stack.stack_id in on_path:
+                self._set_status(stack, "UPDATE_FAILED", None, token)
                 reason = f"Embedded stack {stack.stack_id} was not successfully updated."
-                res.status, res.reason = "UPDATE_FAILED", reason
-                self.event(self.stacks[stack.parent_id], res, "UPDATE_FAILED", reason)  # type: ignore[index]
+                res.status, res.reason, res.failed_phase = "UPDATE_FAILED", reason, "update"
+                self.event(parent, res, "UPDATE_FAILED", reason)
+                if parent is root:
+                    root_failed_lid = res.logical_id
             else:
+                self._set_status(stack, "UPDATE_COMPLETE", None, token)
                 res.status = "UPDATE_COMPLETE"
-                self.event(self.stacks[stack.parent_id], res, "UPDATE_COMPLETE")  # type: ignore[index]
-        reason = f"The following resource(s) failed to update: [{fail_lid}]. "
+                self.event(parent, res, "UPDATE_COMPLETE")
+        reason = f"The following resource(s) failed to update: [{root_failed_lid}]. "
         self._set_status(root, "UPDATE_ROLLBACK_IN_PROGRESS", reason, token)
         self._rollback_stack(root, {}, token)
 
@@ -232,57 +233,52 @@ class CfnEngine:
                         token: str | None) -> bool:
         """Roll `stack` (status already UPDATE_ROLLBACK_IN_PROGRESS) back. Returns success.
 
-        Approximation of AWS's parallel, dependency-ordered rollback: first the resources the
-        update changed (and those whose rollback failed before), nested stacks recursively; if
-        any of them fails, CloudFormation stops and the forward-failed / cancelled resources
-        stay UPDATE_FAILED with their forward reasons (what [OPS] observed, §1.4); only when all
-        succeed are those settled too."""
+        Approximation of AWS's parallel, dependency-ordered rollback in two waves: first the
+        resources the update changed (and those whose rollback failed before), nested stacks
+        recursively; then the forward-failed and cancelled ones. If a wave has a failure,
+        CloudFormation stops there, so after a failed first wave the forward-failed / cancelled
+        resources keep their forward reasons (what [OPS] observed, §1.4 rule 1)."""
         mine = skips.get(stack.name, set())
-        failed: list[str] = []
-        for res in list(stack.resources.values()):
-            if not res.needs_rollback or (res.failed_phase == "update"
-                                          and res.type != NESTED_STACK):
-                continue
-            if res.logical_id in mine:
-                self._skip(stack, res, token)
-                continue
-            if res.type == NESTED_STACK and res.child_stack_id in self.stacks:
-                child = self.stacks[res.child_stack_id]
-                self.event(stack, res, "UPDATE_IN_PROGRESS", token=token)
-                self._set_status(child, "UPDATE_ROLLBACK_IN_PROGRESS", "User Initiated", token)
-                ok = self._rollback_stack(child, skips, token)
-                reason = None if ok else (
-                    # guessed wording ([OPS] paraphrase: "Currently in UPDATE_ROLLBACK_FAILED,
-                    # <Resource> failed"); not verified verbatim (§1.4)
-                    f"Embedded stack {child.stack_id} was not successfully updated. Currently in "
-                    f"UPDATE_ROLLBACK_FAILED, {child.reason or ''}".rstrip())
-            else:
-                self.event(stack, res, "UPDATE_IN_PROGRESS", token=token)
-                self._step()
-                reason = handlers.rollback(self.world, stack, res)
-            if reason is None:
-                self._settle(stack, res, token)
-            else:
-                res.status, res.reason, res.failed_phase = "UPDATE_FAILED", reason, "rollback"
-                self.event(stack, res, "UPDATE_FAILED", reason, token)
-                failed.append(res.logical_id)
-        if failed:
-            self._set_status(stack, "UPDATE_ROLLBACK_FAILED",
-                             f"The following resource(s) failed to update: [{', '.join(failed)}]. ",
-                             token)
-            return False
-        for res in list(stack.resources.values()):
-            if res.needs_rollback:  # forward-failed and cancelled ones
+        pending = [r for r in stack.resources.values() if r.needs_rollback]
+        first = [r for r in pending if r.failed_phase != "update" or r.type == NESTED_STACK]
+        second = [r for r in pending if r not in first]
+        for wave in (first, second):
+            failed: list[str] = []
+            for res in wave:
                 if res.logical_id in mine:
                     self._skip(stack, res, token)
                     continue
                 self.event(stack, res, "UPDATE_IN_PROGRESS", token=token)
-                self._step()
-                self._settle(stack, res, token)
+                reason = self._rollback_resource(stack, res, skips, token)
+                if reason is None:
+                    self._settle(stack, res, token)
+                else:
+                    res.status, res.reason, res.failed_phase = "UPDATE_FAILED", reason, "rollback"
+                    self.event(stack, res, "UPDATE_FAILED", reason, token)
+                    failed.append(res.logical_id)
+            if failed:
+                self._set_status(stack, "UPDATE_ROLLBACK_FAILED", "The following resource(s) "
+                                 f"failed to update: [{', '.join(failed)}]. ", token)
+                return False
         self._set_status(stack, "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS", None, token)
         self._step()
         self._set_status(stack, "UPDATE_ROLLBACK_COMPLETE", None, token)
         return True
+
+    def _rollback_resource(self, stack: SimStack, res: SimResource, skips: dict[str, set[str]],
+                           token: str | None) -> str | None:
+        """Roll one resource back: recurse into a nested stack, else the causal handler."""
+        if res.type == NESTED_STACK and res.child_stack_id in self.stacks:
+            child = self.stacks[res.child_stack_id]
+            self._set_status(child, "UPDATE_ROLLBACK_IN_PROGRESS", None, token)
+            if self._rollback_stack(child, skips, token):
+                return None
+            # guessed wording ([OPS] paraphrase: "Currently in UPDATE_ROLLBACK_FAILED,
+            # <Resource> failed"); not verified verbatim (§1.4)
+            return (f"Embedded stack {child.stack_id} was not successfully updated. Currently in "
+                    f"UPDATE_ROLLBACK_FAILED, {child.reason or ''}").rstrip()
+        self._step()
+        return handlers.rollback(self.world, stack, res)
 
     def _settle(self, stack: SimStack, res: SimResource, token: str | None) -> None:
         if res.previous is not None:
@@ -299,7 +295,11 @@ class CfnEngine:
             "UPDATE_COMPLETE", None, None, False)
         self.event(stack, res, "UPDATE_COMPLETE", token=token)
 
-    def _delete_stack(self, stack: SimStack, retain: set[str], token: str | None) -> bool:
+    def _delete_stack(self, stack: SimStack, retain: set[str], token: str | None,
+                      force: bool = False) -> bool:
+        """Delete in reverse template order. force = DeletionMode FORCE_DELETE_STACK: a resource
+        that still fails to delete is left in place and the stack is deleted anyway (§2.1; that
+        it shows as DELETE_SKIPPED is a guess, like RetainResources, §2.5)."""
         failed: list[str] = []
         for res in reversed(list(stack.resources.values())):
             if res.status in ("DELETE_COMPLETE", "DELETE_SKIPPED"):
@@ -317,7 +317,7 @@ class CfnEngine:
                     reason = None
                 else:
                     self._set_status(child, "DELETE_IN_PROGRESS", "User Initiated", token)
-                    ok = self._delete_stack(child, set(), token)
+                    ok = self._delete_stack(child, set(), token, force=force)
                     # guessed wording, modelled on the update case
                     reason = None if ok else (f"Embedded stack {child.stack_id} was not "
                                               f"successfully deleted: {child.reason}")
@@ -326,6 +326,9 @@ class CfnEngine:
             if reason is None:
                 res.status, res.reason = "DELETE_COMPLETE", None
                 self.event(stack, res, "DELETE_COMPLETE", token=token)
+            elif force:
+                res.status, res.reason = "DELETE_SKIPPED", reason
+                self.event(stack, res, "DELETE_SKIPPED", reason, token)
             else:
                 res.status, res.reason = "DELETE_FAILED", reason
                 self.event(stack, res, "DELETE_FAILED", reason, token)
@@ -462,6 +465,9 @@ class CfnEngine:
     # --- API: operations ------------------------------------------------------------------------
 
     def continue_update_rollback(self, p: dict[str, Any]) -> dict[str, Any]:
+        # Order of the synchronous checks is a guess: front-door pattern validation, existence,
+        # token (an idempotent retry must succeed whatever the status now is), root-only, role
+        # (§1.5), status (§1.2). The skip-list rules come later, asynchronously (§1.4).
         skips = list(p.get("ResourcesToSkip") or [])
         for i, skip in enumerate(skips, 1):
             if not _fullmatch(SKIP_PATTERN, skip):
@@ -543,6 +549,12 @@ class CfnEngine:
                 # CDK fake's wording, not confirmed as AWS's (§2.1)
                 raise CfnError(f"Stack [{stack.name}] cannot be deleted while "
                                "TerminationProtection is enabled")
+            force = p.get("DeletionMode") == "FORCE_DELETE_STACK"
+            if force and stack.status != "DELETE_FAILED":
+                # verbatim, confirmed (§2.2)
+                raise CfnError(f"Invalid operation on stack [{stack.stack_id}]. You can activate "
+                               "DeletionMode FORCE_DELETE_STACK in a delete stack operation only "
+                               "when the stack is in the DELETE_FAILED state.")
             if retain and stack.status != "DELETE_FAILED":
                 # Unconfirmed (§2.2): the Eucalyptus clone's text
                 raise CfnError(f"Invalid operation on stack {stack.stack_id}. When you delete a "
@@ -565,7 +577,7 @@ class CfnEngine:
             if token:
                 self._tokens[(stack.stack_id, token)] = fingerprint
             self._set_status(stack, "DELETE_IN_PROGRESS", "User Initiated", token)
-        self._launch(lambda: self._delete_stack(stack, set(retain), token))
+        self._launch(lambda: self._delete_stack(stack, set(retain), token, force=force))
         return {}
 
     def update_stack(self, p: dict[str, Any]) -> dict[str, Any]:

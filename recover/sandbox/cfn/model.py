@@ -26,7 +26,7 @@ class SimResource:
     type: str
     physical_id: str | None
     status: str
-    updated: datetime
+    updated: datetime | None = None  # set by every event of the resource
     reason: str | None = None
     properties: dict[str, Any] = field(default_factory=dict)  # what is deployed now
     previous: dict[str, Any] | None = None  # what an update rollback restores

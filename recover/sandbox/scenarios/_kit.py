@@ -73,12 +73,12 @@ def role(world: World, name: str, trust: dict[str, Any], managed: list[str] | No
 
 def res(logical_id: str, type_: str, physical_id: str | None = None, **props: Any) -> SimResource:
     return SimResource(logical_id=logical_id, type=type_, physical_id=physical_id or logical_id,
-                       status="CREATE_IN_PROGRESS", updated=None, properties=props)  # type: ignore[arg-type]
+                       status="CREATE_IN_PROGRESS", properties=props)
 
 
 def nested(logical_id: str) -> SimResource:
     return SimResource(logical_id=logical_id, type=NESTED_STACK, physical_id=None,
-                       status="CREATE_IN_PROGRESS", updated=None)  # type: ignore[arg-type]
+                       status="CREATE_IN_PROGRESS")
 
 
 def go_function(world: World, stack_role: str | None, logical_id: str, name: str, bucket_name: str,

@@ -1,0 +1,86 @@
+"""Which code object each failed function wants (gather + a pure join).
+
+The stack events only say NoSuchKey; the key itself is in CloudTrail: the failed
+UpdateFunctionCode20150331v2 / CreateFunction20150331 record carries s3Bucket/s3Key
+(aws-semantics §5.2). The expected CodeSha256 comes from the function's code history: a
+successful update or create from the same bucket/key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from recover.artifacts.model import WantedArtifact
+from recover.cloudtrail.extract import artifact_fetch_failures, code_history
+from recover.cloudtrail.record import TrailRecord
+from recover.cloudtrail.scan import SourceDeps, build_source
+from recover.cloudtrail.sources import ScanStats, Window
+
+CODE_EVENTS = ("UpdateFunctionCode20150331v2", "CreateFunction20150331")
+# LookupEvents keeps 90 days (§5.3): the code history of the last good deploy is in there.
+HISTORY = timedelta(days=90)
+
+
+@dataclass(frozen=True)
+class FailedFunction:
+    function_name: str
+    logical_id: str
+    stack_name: str
+    skip_id: str
+    failed_at: datetime | None
+
+
+@dataclass
+class TrailRead:
+    records: list[TrailRecord]
+    stats: ScanStats
+    source: str
+
+
+def read_code_records(client: Callable[[str, str | None], Any], source: str, region: str,
+                      functions: Iterable[str], since: datetime | None, until: datetime | None,
+                      now: Callable[[], datetime]) -> TrailRead:
+    """Lambda code records (failed and successful) of these functions from a trail source."""
+    wanted = set(functions)
+    window = Window(since=since, until=until, regions=frozenset({region}) if region else frozenset())
+    deps = SourceDeps(client=client, default_region=region, now=now)
+    src = build_source(source, window, CODE_EVENTS, deps, validate=True)
+    stats = ScanStats()
+    keep = [r for r in src.iter_records(stats)
+            if r.event_name in CODE_EVENTS and r.function_name in wanted
+            and window.keep_record(r)]
+    return TrailRead(keep, stats, source)
+
+
+def wanted_artifacts(failed: Iterable[FailedFunction], records: list[TrailRecord],
+                     ) -> tuple[list[WantedArtifact], list[FailedFunction]]:
+    """Join failed functions with CloudTrail: (artifacts found, functions with no record)."""
+    failures = artifact_fetch_failures(records)
+    history = code_history(records)
+    out: list[WantedArtifact] = []
+    unknown: list[FailedFunction] = []
+    for fn in failed:
+        mine = [f for f in failures if f.function_name == fn.function_name and f.bucket and f.key]
+        if not mine:
+            unknown.append(fn)
+            continue
+        # The newest failure is the rollback's own attempt.
+        last = mine[-1]
+        match = [h for h in history if h.bucket == last.bucket and h.key == last.key
+                 and (last.object_version is None or h.object_version in (None, last.object_version))]
+        expected = match[-1] if match else None
+        out.append(WantedArtifact(
+            function_name=fn.function_name, bucket=last.bucket or "", key=last.key or "",
+            version=last.object_version, logical_id=fn.logical_id, stack_name=fn.stack_name,
+            skip_id=fn.skip_id,
+            found_in=f"cloudtrail {last.event_name} {last.event_id} "
+                     f"{last.event_time.isoformat() if last.event_time else ''}".strip(),
+            failed_at=last.event_time,
+            expected_sha256=expected.code_sha256 if expected else None,
+            expected_from=(f"{expected.event_name} {expected.event_id} of {expected.function_name} "
+                           f"at {expected.event_time.isoformat() if expected.event_time else '?'}"
+                           if expected else "")))
+    return out, unknown

@@ -1,0 +1,90 @@
+"""Plain data of the missing-artifact runbook."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+def code_sha256(data: bytes) -> str:
+    """Lambda's CodeSha256: base64 of the raw SHA-256 digest of the zip (aws-semantics §6.4)."""
+    return base64.b64encode(hashlib.sha256(data).digest()).decode()
+
+
+@dataclass(frozen=True)
+class WantedArtifact:
+    """The code object a failed function asked for."""
+
+    function_name: str
+    bucket: str
+    key: str
+    version: str | None = None  # S3ObjectVersion when the template pins one
+    logical_id: str = ""
+    stack_name: str = ""
+    skip_id: str = ""
+    found_in: str = ""  # e.g. "cloudtrail UpdateFunctionCode20150331v2 <event id> <time>"
+    failed_at: datetime | None = None
+    expected_sha256: str | None = None  # from the code history (a successful update of this key)
+    expected_from: str = ""
+
+    @property
+    def uri(self) -> str:
+        return f"s3://{self.bucket}/{self.key}" + (f"?versionId={self.version}" if self.version else "")
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["failed_at"] = self.failed_at.isoformat() if self.failed_at else None
+        return out
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A place the bytes may come from. `sha256` is known before fetching when AWS says it
+    (a Lambda function's CodeSha256), otherwise computed once the bytes are read."""
+
+    kind: str  # s3-previous-version | lambda | cdk-asset | file | folder
+    description: str
+    trust: int  # lower is more trusted
+    sha256: str | None = None
+    size: int | None = None
+    version_id: str | None = None  # s3-previous-version
+    function: str | None = None  # lambda
+    qualifier: str | None = None  # lambda
+    path: str | None = None  # cdk-asset, file, folder
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+
+@dataclass(frozen=True)
+class Choice:
+    wanted: WantedArtifact
+    candidate: Candidate | None
+    verification: str  # exact | substitute | unverified | none
+    why: str
+    alternatives: tuple[Candidate, ...] = field(default=())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"artifact": self.wanted.to_dict(),
+                "source": self.candidate.to_dict() if self.candidate else None,
+                "verification": self.verification, "why": self.why,
+                "alternatives": [c.to_dict() for c in self.alternatives]}
+
+
+@dataclass(frozen=True)
+class Restored:
+    function_name: str
+    bucket: str
+    key: str
+    source: str
+    verification: str
+    sha256: str | None
+    new_version_id: str | None = None
+    skip_id: str = ""
+    dry_run: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

@@ -1,0 +1,224 @@
+"""Where the bytes of a missing code object can still be found (gather), and reading them.
+
+Source specs (`--artifact-source`, repeatable):
+  file:KEY=PATH      a zip file to upload as KEY
+  folder:KEY=PATH    a folder to zip reproducibly (sorted entries, fixed timestamps) as KEY
+  cdk-out:PATH       a CDK cloud assembly: its *.assets.json maps object keys to asset paths
+  lambda:NAME[:Q]    code deployed in a function (or its version/alias Q), via GetFunction
+Always searched: previous versions of the key in its (versioned) bucket, the failed function's
+own published versions, and any function whose CodeSha256 equals the expected one.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import stat
+import urllib.request
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from recover.artifacts.choose import TRUST
+from recover.artifacts.model import Candidate, WantedArtifact, code_sha256
+from recover.errors import InputError, UsageError
+
+MAX_ZIP = 250 * 1024 * 1024  # Lambda's unzipped limit; nothing legitimate is bigger
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    kind: str  # file | folder | cdk-out | lambda
+    key: str | None
+    value: str
+
+
+def parse_source_spec(spec: str) -> SourceSpec:
+    kind, sep, rest = spec.partition(":")
+    if not sep or not rest:
+        raise UsageError(f"bad --artifact-source {spec!r}: use file:KEY=PATH, folder:KEY=PATH, "
+                         "cdk-out:PATH or lambda:NAME[:QUALIFIER]")
+    if kind in ("file", "folder"):
+        key, eq, path = rest.partition("=")
+        if not eq or not key or not path:
+            raise UsageError(f"bad --artifact-source {spec!r}: {kind}:KEY=PATH")
+        return SourceSpec(kind, key, path)
+    if kind in ("cdk-out", "lambda"):
+        return SourceSpec(kind, None, rest)
+    raise UsageError(f"bad --artifact-source {spec!r}: unknown kind {kind!r}")
+
+
+def object_exists(s3: Any, bucket: str, key: str, version: str | None = None) -> bool:
+    params: dict[str, Any] = {"Bucket": bucket, "Key": key}
+    if version:
+        params["VersionId"] = version
+    try:
+        s3.head_object(**params)
+        return True
+    except ClientError as exc:
+        code = str(exc.response.get("Error", {}).get("Code", ""))
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        if code in ("404", "NoSuchKey", "NotFound", "NoSuchVersion", "405") or status in (404, 405):
+            return False
+        raise
+
+
+def s3_previous_versions(s3: Any, wanted: WantedArtifact) -> list[Candidate]:
+    """Versions of the key still in the bucket, newest first, when the current version is a
+    delete marker (or no current version exists): restore by copying one onto the key (§6.1)."""
+    found: list[dict[str, Any]] = []
+    markers_latest = False
+    paginator = s3.get_paginator("list_object_versions")
+    try:
+        for page in paginator.paginate(Bucket=wanted.bucket, Prefix=wanted.key):
+            for v in page.get("Versions", []) or []:
+                if v.get("Key") == wanted.key:
+                    found.append(v)
+            for m in page.get("DeleteMarkers", []) or []:
+                if m.get("Key") == wanted.key and m.get("IsLatest"):
+                    markers_latest = True
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "NoSuchBucket":
+            return []
+        raise
+    if any(v.get("IsLatest") for v in found) and not markers_latest:
+        return []  # the key has a current version: nothing to restore from here
+    found.sort(key=lambda v: v.get("LastModified") or 0, reverse=True)
+    return [Candidate(kind="s3-previous-version", trust=TRUST["s3-previous-version"],
+                      description=f"previous S3 version {v['VersionId']} of the key",
+                      version_id=v["VersionId"], size=v.get("Size"))
+            for v in found if v.get("VersionId")]
+
+
+def lambda_candidates(lam: Any, wanted: WantedArtifact, extra: list[SourceSpec]) -> list[Candidate]:
+    """Published versions of the failed function, named functions, and (when the expected hash
+    is known) any function in the region deployed with exactly that code."""
+    out: dict[tuple[str, str | None], Candidate] = {}
+
+    def add(fn: str, qualifier: str | None, sha: str | None, size: int | None) -> None:
+        label = fn + (f":{qualifier}" if qualifier and qualifier != "$LATEST" else "")
+        out.setdefault((fn, qualifier), Candidate(
+            kind="lambda", trust=TRUST["lambda"], description=f"code deployed in {label}",
+            sha256=sha, size=size, function=fn, qualifier=qualifier))
+
+    try:
+        for page in lam.get_paginator("list_versions_by_function").paginate(
+                FunctionName=wanted.function_name):
+            for v in page.get("Versions", []):
+                add(wanted.function_name, v.get("Version"), v.get("CodeSha256"), v.get("CodeSize"))
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
+            raise
+    for spec in extra:
+        if spec.kind != "lambda":
+            continue
+        name, _, qualifier = spec.value.partition(":")
+        try:
+            conf = lam.get_function_configuration(FunctionName=name, **(
+                {"Qualifier": qualifier} if qualifier else {}))
+        except ClientError as exc:
+            raise UsageError(f"--artifact-source lambda:{spec.value}: {exc.response['Error'].get('Message')}") from exc
+        add(name, qualifier or None, conf.get("CodeSha256"), conf.get("CodeSize"))
+    if wanted.expected_sha256:
+        for page in lam.get_paginator("list_functions").paginate():
+            for f in page.get("Functions", []):
+                if f.get("CodeSha256") == wanted.expected_sha256:
+                    add(f["FunctionName"], None, f["CodeSha256"], f.get("CodeSize"))
+    return list(out.values())
+
+
+def local_candidates(wanted: WantedArtifact, specs: list[SourceSpec]) -> list[Candidate]:
+    out: list[Candidate] = []
+    for spec in specs:
+        if spec.kind in ("file", "folder") and spec.key == wanted.key:
+            path = Path(spec.value)
+            if spec.kind == "file" and not path.is_file():
+                raise UsageError(f"--artifact-source file:{spec.key}={spec.value}: no such file")
+            if spec.kind == "folder" and not path.is_dir():
+                raise UsageError(f"--artifact-source folder:{spec.key}={spec.value}: no such folder")
+            out.append(Candidate(kind=spec.kind, trust=TRUST[spec.kind], path=str(path),
+                                 description=f"{spec.kind} {path}"))
+        elif spec.kind == "cdk-out":
+            out.extend(cdk_assets(Path(spec.value), wanted))
+    return out
+
+
+def cdk_assets(cdk_out: Path, wanted: WantedArtifact) -> list[Candidate]:
+    """Assets of a CDK cloud assembly whose destination object key is the wanted key.
+    (*.assets.json: files.<hash>.source.path/packaging, destinations.*.objectKey; the key is
+    `<sourceHash>.zip` per aws-semantics §4.)"""
+    if not cdk_out.is_dir():
+        raise UsageError(f"--artifact-source cdk-out:{cdk_out}: no such folder")
+    out: list[Candidate] = []
+    for manifest in sorted(cdk_out.glob("*.assets.json")):
+        try:
+            doc = json.loads(manifest.read_text())
+        except (OSError, ValueError) as exc:
+            raise InputError(f"cannot read CDK asset manifest {manifest}: {exc}") from exc
+        for _hash, asset in (doc.get("files") or {}).items():
+            dests = (asset.get("destinations") or {}).values()
+            if not any(d.get("objectKey") == wanted.key for d in dests):
+                continue
+            src = asset.get("source") or {}
+            path = cdk_out / str(src.get("path", ""))
+            kind = "folder" if src.get("packaging") == "zip" and path.is_dir() else "file"
+            if path.exists():
+                out.append(Candidate(kind="cdk-asset", trust=TRUST["cdk-asset"], path=str(path),
+                                     description=f"CDK asset {path} ({manifest.name}, {kind})"))
+    return out
+
+
+def zip_folder(folder: Path) -> bytes:
+    """A reproducible zip: sorted entries, fixed timestamps, normalised permissions."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for root, dirs, files in os.walk(folder):
+            dirs.sort()
+            for name in sorted(files):
+                full = Path(root) / name
+                rel = full.relative_to(folder).as_posix()
+                info = zipfile.ZipInfo(rel, date_time=(1980, 1, 1, 0, 0, 0))
+                mode = 0o755 if os.stat(full).st_mode & stat.S_IXUSR else 0o644
+                info.external_attr = (stat.S_IFREG | mode) << 16
+                info.compress_type = zipfile.ZIP_DEFLATED
+                zf.writestr(info, full.read_bytes())
+    return buf.getvalue()
+
+
+def fetch(candidate: Candidate, wanted: WantedArtifact, s3: Any, lam: Any,
+          download: Callable[[str], bytes] | None = None) -> bytes:
+    """The candidate's bytes (bounded in size)."""
+    if candidate.kind == "s3-previous-version":
+        body = s3.get_object(Bucket=wanted.bucket, Key=wanted.key,
+                             VersionId=candidate.version_id)["Body"]
+        return body.read(MAX_ZIP + 1)[:MAX_ZIP + 1]
+    if candidate.kind == "lambda":
+        params = {"FunctionName": candidate.function}
+        if candidate.qualifier and candidate.qualifier != "$LATEST":
+            params["Qualifier"] = candidate.qualifier
+        location = lam.get_function(**params)["Code"]["Location"]
+        return (download or _download)(location)
+    path = Path(candidate.path or "")
+    if path.is_dir():
+        return zip_folder(path)
+    return path.read_bytes()
+
+
+def _download(url: str) -> bytes:
+    # The presigned URL GetFunction returns (valid 10 minutes, §6.4).
+    if not url.startswith(("https://", "http://127.0.0.1", "http://localhost")):
+        raise InputError(f"refusing to download code from {url!r}")
+    with urllib.request.urlopen(url, timeout=60) as resp:  # noqa: S310 - scheme checked above
+        data = resp.read(MAX_ZIP + 1)
+    if len(data) > MAX_ZIP:
+        raise InputError(f"code package at {url} is larger than {MAX_ZIP} bytes")
+    return data
+
+
+def with_hash(candidate: Candidate, data: bytes) -> Candidate:
+    return Candidate(**{**candidate.__dict__, "sha256": code_sha256(data), "size": len(data)})

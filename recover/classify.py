@@ -1,0 +1,148 @@
+"""Classify a pasted CloudFormation / Lambda / CDK failure into the taxonomy (pure, no boto3).
+
+`classify(text)` splits the paste into failure messages (recover.message_parse), runs each
+through the rule catalog (recover.failure_rules, first match wins), fills the rule's
+explanation with what was extracted, and picks the most informative failure as the primary
+one; the other distinct failures are listed in `Classification.others`.
+
+Choosing the primary: a rule's `rank` says how informative its kind of failure is (a root
+cause such as NoSuchKey or DependencyViolation outranks the status refusal it leads to, which
+outranks a nested-stack relay, a "The following resource(s) failed" summary and a cascade
+cancellation). Ties go to higher confidence, then to the first in the paste.
+"""
+
+from __future__ import annotations
+
+import string
+from typing import Any
+
+from recover.failure_rules import KEEP, Rule, first_match, rule_by_id
+from recover.message_fields import common_fields
+from recover.message_parse import Message, split_failures
+from recover.taxonomy import Classification, FailureMode, runbook_for
+
+_CONFIDENCE_ORDER = {"high": 2, "medium": 1, "low": 0}
+# An unrecognised reason on a *_FAILED event outranks relays, summaries and cancellations
+# (ranks 20, 15, 5 in recover.failure_rules) but not a recognised root cause.
+_UNRECOGNISED_FAILED_RANK = 25
+
+
+def _opt(key: str, fmt: str) -> Any:
+    return lambda f: fmt.format(f[key]) if f.get(key) else ""
+
+
+# Optional phrases of the explanation templates: empty when the message did not name the thing.
+_PHRASES: dict[str, Any] = {
+    "at": lambda f: (f" s3://{f['bucket']}/{f['key']}" if f.get("key") else
+                     f" in bucket {f['bucket']}" if f.get("bucket") else ""),
+    "bucket_at": _opt("bucket", " {}"),
+    "principal_at": _opt("principal", " {}"),
+    "resource_at": _opt("resource", " on {}"),
+    "denied_at": _opt("denied_by", " ({})"),
+    "op_at": _opt("denied_operation", " ({})"),
+    "what_at": lambda f: _opt("limit", " ({})")(f) or _opt("missing", " ({})")(f),
+    "blocked_at": _opt("blocked_resource_id", " {}"),
+    "dependent_at": _opt("dependent_object", " ({})"),
+    "because": lambda f: " because of " + ", ".join(f["logical_ids"]) if f.get("logical_ids") else "",
+}
+
+
+class _Fill(dict[str, Any]):
+    """format_map source: extracted fields, then rule defaults, then a neutral phrase."""
+
+    def __init__(self, fields: dict[str, Any], defaults: dict[str, str]) -> None:
+        super().__init__()
+        self.fields, self.defaults = fields, defaults
+
+    def __missing__(self, key: str) -> str:
+        if key in _PHRASES:
+            return str(_PHRASES[key](self.fields))
+        value = self.fields.get(key)
+        if value in (None, "", []):
+            return self.defaults.get(key, "(not named in the message)")
+        if isinstance(value, list | tuple):
+            return ", ".join(str(v) for v in value)
+        return str(value)
+
+
+def explain_text(template: str, fields: dict[str, Any], defaults: dict[str, str]) -> str:
+    return string.Formatter().vformat(template, (), _Fill(fields, defaults))
+
+
+def classify_message(msg: Message) -> Classification:
+    """Classify one already-split failure message."""
+    rule, found = first_match(msg)
+    fields: dict[str, Any] = dict(msg.fields)
+    fields.update(common_fields(msg.text + " " + msg.raw, fields))
+    private = {k: found.pop(k) for k in list(found) if k.startswith("_")}
+    fields.update(found)
+    for key in private.get("_drop", ()):
+        if fields.get(key) == fields.get("child_" + key):
+            fields.pop(key, None)
+    confidence = private.get("_confidence", rule.confidence)
+    runbook = _runbook(rule, private, fields)
+    explanation = explain_text(rule.explanation, fields, rule.defaults)
+    extracted = {k: v for k, v in fields.items()
+                 if v not in (None, "", [], {}) and k not in ("reason", "state_advice", "skip_rule")}
+    return Classification(failure_mode=rule.mode, runbook=runbook, explanation=explanation,
+                          extracted=extracted, rule=rule.id, confidence=confidence,
+                          message=msg.text)
+
+
+def _runbook(rule: Rule, private: dict[str, Any], fields: dict[str, Any]) -> str | None:
+    """The mode's runbook, unless the rule (or the stack status it saw) says otherwise."""
+    if "_runbook" in private:
+        return private["_runbook"]
+    if rule.runbook != KEEP:
+        return rule.runbook
+    found = runbook_for(rule.mode)
+    if found is None:
+        # Plain-advice modes still land in a runbook when the failed status selects one
+        # (taxonomy.RUNBOOK_FOR_MODE's comment): a DELETE_FAILED resource → delete-failed.
+        status = str(fields.get("resource_status") or fields.get("status") or "")
+        if status == "DELETE_FAILED" and rule.mode is not FailureMode.UNKNOWN:
+            return "delete-failed"
+    return found
+
+
+def classify(text: str) -> Classification:
+    """Classify a pasted message (one line or many); several failures → primary + others."""
+    results = [classify_message(m) for m in split_failures(text)]
+    if not results:
+        return classify_message(Message(raw=text, text=text.strip()))
+    failures = [r for r in results if _is_failure(r, alone=len(results) == 1)]
+    if not failures:  # nothing recognisable line by line: read the paste as one message
+        return classify_message(Message(raw=text, text=" ".join(text.split())))
+    ranked = sorted(range(len(failures)), key=lambda i: (
+        -_rank(failures[i]), -_CONFIDENCE_ORDER.get(failures[i].confidence, 0), i))
+    primary = failures[ranked[0]]
+    others: list[Classification] = []
+    seen = {_identity(primary)}
+    for i in ranked[1:]:
+        ident = _identity(failures[i])
+        if ident not in seen:
+            seen.add(ident)
+            others.append(failures[i])
+    others.sort(key=lambda c: failures.index(c))  # keep the paste's order
+    return Classification(failure_mode=primary.failure_mode, runbook=primary.runbook,
+                          explanation=primary.explanation, extracted=primary.extracted,
+                          rule=primary.rule, confidence=primary.confidence,
+                          message=primary.message, others=tuple(others))
+
+
+def _rank(c: Classification) -> int:
+    if not c.rule:  # unrecognised, but the event says this resource failed: a root cause
+        return _UNRECOGNISED_FAILED_RANK
+    return rule_by_id(c.rule).rank
+
+
+def _is_failure(c: Classification, alone: bool) -> bool:
+    """Lines of a paste worth reporting: recognised failures, and unrecognised messages only
+    when alone or when their event row says FAILED (not progress, headers, tracebacks)."""
+    if c.rule:
+        return True
+    return alone or str(c.extracted.get("resource_status", "")).endswith("FAILED")
+
+
+def _identity(c: Classification) -> tuple[Any, ...]:
+    return (c.rule, c.message)

@@ -1,0 +1,34 @@
+"""`recover apply PLAN.json`: run a plan saved with --dry-run --plan-out, if the stack has not
+moved since (else exit 6, PRECONDITION_CHANGED)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+
+from recover.act.plan import Plan
+from recover.cli.common import recover_command
+from recover.context import RunContext
+from recover.errors import InputError
+from recover.result import Result
+
+
+def appliers() -> dict[str, Callable[[RunContext, Plan], Result]]:
+    from recover.flows import rollback_stuck
+
+    return {"rollback-stuck": rollback_stuck.apply_plan}
+
+
+@click.command("apply")
+@click.argument("plan_file", type=click.Path(dir_okay=False, path_type=Path))
+@recover_command("apply")
+def command(rc: RunContext, plan_file: Path) -> Result:
+    """Run PLAN_FILE (from `--dry-run --plan-out`) after checking the stack has not moved."""
+    plan = Plan.load(plan_file)
+    known = appliers()
+    if plan.runbook not in known:
+        raise InputError(f"plan {plan_file} is for runbook {plan.runbook!r}, which apply does not "
+                         f"know (known: {', '.join(sorted(known))})")
+    return known[plan.runbook](rc, plan)

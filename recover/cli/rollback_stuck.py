@@ -1,0 +1,51 @@
+"""`recover rollback-stuck STACK`: continue an UPDATE_ROLLBACK_FAILED rollback to the end."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from recover.cli.common import recover_command
+from recover.context import RunContext
+from recover.flows.rollback_stuck import RollbackOptions, run
+from recover.result import Result
+
+
+@click.command("rollback-stuck")
+@click.argument("stack")
+@click.option("--skip", "skip", multiple=True, metavar="ID",
+              help="Skip this resource: LogicalId (root) or <child-stack-name>.<LogicalId>. Repeatable.")
+@click.option("--skip-unrecoverable", is_flag=True,
+              help="Skip every rollback failure recover cannot fix itself.")
+@click.option("--restore-artifacts/--no-restore-artifacts", default=None,
+              help="Restore missing Lambda code objects before continuing (default: ask).")
+@click.option("--artifact-source", "artifact_sources", multiple=True, metavar="SPEC",
+              help="Extra place for code bytes: file:KEY=PATH, folder:KEY=PATH, cdk-out:PATH, "
+                   "lambda:NAME[:QUALIFIER]. Repeatable.")
+@click.option("--accept-substitute", is_flag=True,
+              help="Allow restoring bytes whose SHA-256 differs from the expected CodeSha256.")
+@click.option("--trail", metavar="SOURCE", default=None,
+              help="CloudTrail source for the missing keys (default: lookup = LookupEvents).")
+@click.option("--role-arn", help="Service role for ContinueUpdateRollback (RoleARN).")
+@click.option("--wait/--no-wait", default=True, show_default=True,
+              help="Follow the rollback until it ends.")
+@click.option("--timeout", type=click.FloatRange(min=1), default=3600, show_default=True,
+              help="Seconds to follow the rollback before giving up watching.")
+@click.option("--max-rounds", type=click.IntRange(1, 10), default=3, show_default=True,
+              help="Plan again at most this many times when the rollback fails again.")
+@click.option("--poll-interval", type=click.FloatRange(min=0), default=3.0, show_default=True,
+              help="Seconds between polls while following.")
+@click.option("--plan-out", type=click.Path(dir_okay=False, path_type=Path),
+              help="With --dry-run: save the plan for `recover apply`.")
+@recover_command("rollback-stuck")
+def command(rc: RunContext, stack: str, skip: tuple[str, ...], skip_unrecoverable: bool,
+            restore_artifacts: bool | None, artifact_sources: tuple[str, ...],
+            accept_substitute: bool, trail: str | None, role_arn: str | None, wait: bool,
+            timeout: float, max_rounds: int, poll_interval: float, plan_out: Path | None) -> Result:
+    """Continue the rollback of STACK (root or nested) from UPDATE_ROLLBACK_FAILED to the end."""
+    return run(rc, stack, RollbackOptions(
+        skip=list(skip), skip_unrecoverable=skip_unrecoverable,
+        restore_artifacts=restore_artifacts, artifact_sources=list(artifact_sources),
+        accept_substitute=accept_substitute, trail=trail, role_arn=role_arn, wait=wait,
+        timeout=timeout, max_rounds=max_rounds, poll_interval=poll_interval, plan_out=plan_out))

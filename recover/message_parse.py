@@ -1,0 +1,334 @@
+"""Turn a pasted error text into plain failure messages with their wrappers peeled off (pure).
+
+People paste AWS failures in many wrappers: CLI prefixes (`An error occurred (X) when calling
+the Y operation: ...`), botocore tracebacks, CDK deploy output (`❌ ...`, `Stack | 3/9 | time |
+UPDATE_FAILED | AWS::Lambda::Function | Fn (FnABC) reason`), `describe-stack-events` tables,
+text or JSON, timestamps, and terminal line-wrapping. Inside those, CloudFormation reasons
+carry their own envelopes: the Cloud Control one `Resource handler returned message: "..."
+(RequestToken: ..., HandlerErrorCode: X)` and the SDK one `(Service: X; Status Code: N; Error
+Code: Y; Request ID: ...)` (aws-semantics.md §2.4). This module removes every envelope, keeps
+what it said as fields, and hands `recover.classify` one `Message` per failure.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+# A stack or resource status token (aws-semantics.md §3.1, §3.2).
+STATUS_RE = re.compile(
+    r"\b((?:CREATE|UPDATE|DELETE|ROLLBACK|UPDATE_ROLLBACK|IMPORT|IMPORT_ROLLBACK|EXPORT|"
+    r"EXPORT_ROLLBACK|REVIEW|UPDATE_COMPLETE_CLEANUP|UPDATE_ROLLBACK_COMPLETE_CLEANUP)_"
+    r"(?:IN_PROGRESS|FAILED|COMPLETE|SKIPPED))\b")
+RESOURCE_TYPE_RE = re.compile(r"\b((?:AWS|Alexa)::\w+::\w+(?:::\w+)?|Custom::[\w-]+)")
+TIMESTAMP_RE = re.compile(
+    r"\[?\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:Z|(?: ?UTC)?[+-]\d{2}:?\d{2}| ?UTC)?\]?"
+    r"|\[?\b\d{1,2}:\d{2}:\d{2}(?:[.,]\d+)?(?:\s?[AP]M)?(?: ?UTC(?:[+-]\d{2}:?\d{2})?)?\]?")
+STACK_ARN_RE = re.compile(
+    r"arn:aws[-a-z]*:cloudformation:[-a-z0-9]*:[^:\s]*:stack/([A-Za-z][-\w]*)/[-0-9a-fA-Fx]+")
+# The Cloud Control (registry handler) envelope; the inner message may contain quotes.
+HANDLER_RE = re.compile(r"Resource handler returned message:\s*", re.I)
+HANDLER_TAIL_RE = re.compile(
+    r"\s*\((?:RequestToken:\s*(?P<token>[^,)]*),\s*)?HandlerErrorCode:\s*(?P<code>[\w:.-]+)\)\s*\.?\s*$")
+# The SDK envelope, old `;` form and new `,` form: (Service: S3, Status Code: 0, Request ID: x)
+SDK_RE = re.compile(r"\s*\((?=[^()]*\bService:)(?=[^()]*\bStatus Code:)([^()]*)\)")
+SDK_ATTEMPTS_RE = re.compile(r"\s*\(SDK Attempt Count: \d+\)")
+# Go SDK / older CLI suffix: `ValidationError: ... \n status code: 400, request id: x`
+GO_SUFFIX_RE = re.compile(r"\s+status code: (\d{3})(?:, request id: ([-\w]+))?\s*$", re.I)
+CLI_ERROR_RE = re.compile(
+    r"(?:An error occurred )?\(([\w.]+)\) when calling the (\w+) operation(?: \(reached max retries: \d+\))?:\s*")
+BOTOCORE_RE = re.compile(r"botocore\.(?:exceptions|errorfactory)\.(\w+):\s*")
+# Leading `CodeWord:` (AccessDenied:, ValidationError:, BucketNotEmpty:). Needs two humps so
+# that prose such as `User: arn:...` is not mistaken for an error code.
+CODE_PREFIX_RE = re.compile(r"^([A-Z][a-z0-9]+(?:[A-Z][A-Za-z0-9]*)+|[A-Z]\w*(?:Error|Exception)):\s+")
+STACK_NAMED_RE = re.compile(
+    r"The stack named ([A-Za-z][-A-Za-z0-9]*) failed(?: to deploy| creation| update| deletion)?"
+    r"[:,]?\s*(?:([A-Z_]+)\b)?\s*(?:\(((?:[^()]|\([^()]*\))*)\))?[:.]?\s*")
+TERMINAL_PUNCT = (".", ")", "]", "!", '"', "}")
+
+
+@dataclass
+class Message:
+    """One failure message, its wrappers peeled off. `text` is what rules match against."""
+
+    raw: str
+    text: str
+    fields: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def codes(self) -> set[str]:
+        """Every error code the wrappers carried, lower-cased (HandlerErrorCode, Error Code...)."""
+        keys = ("handler_error_code", "error_code", "s3_error_code", "exception")
+        return {str(self.fields[k]).lower() for k in keys if self.fields.get(k)}
+
+
+def split_failures(paste: str) -> list[Message]:
+    """All failure messages in a paste, in paste order (one for a one-line message)."""
+    events = _json_events(paste)
+    if events is not None:
+        return events
+    return [m for m in (unwrap(seg) for seg in _segments(paste)) if m.text or m.fields]
+
+
+def unwrap(segment: str) -> Message:
+    """Peel the wrappers off one message; what they said goes into `fields`."""
+    fields: dict[str, Any] = {}
+    # The console's event table marks the first failure "Likely root cause" (glued to status).
+    text = re.sub(r"\s*Likely root cause\s*", " ", re.sub(r"[\r\n]+", " ", segment))
+    # Rows are split before whitespace is collapsed: `--output text` separates cells by tabs.
+    text = _strip_row(text.strip(), fields)
+    text = re.sub(r"\s+", " ", text).strip()
+    text = _strip_key_values(text, fields)
+    text = _strip_prefixes(text, fields)
+    text = _strip_handler(text, fields)
+    text = _strip_prefixes(text, fields)  # inner messages may carry their own CLI prefix
+    text = _strip_sdk(text, fields)
+    return Message(raw=segment.strip(), text=text.strip(), fields=fields)
+
+
+# -- segmentation --------------------------------------------------------------------------
+
+_RECORD_START = re.compile(
+    r"^\s*(?:[-*•>]\s|❌|✗|\||\d{4}-\d{2}-\d{2}|\[?\d{1,2}:\d{2}:\d{2}|An error occurred|botocore\.|"
+    r"Traceback|Error:|Resource handler returned|Embedded stack|The following resource|Role arn|"
+    r"CloudFormation did not|Received response status|\"?ResourceStatusReason|STACKEVENTS|"
+    r"[A-Za-z]\w*(?:Error|Exception):)")
+
+
+def _starts_record(line: str) -> bool:
+    return bool(_RECORD_START.match(line) or STATUS_RE.search(line) and ("|" in line or "\t" in line)
+                or STATUS_RE.match(line.strip()))
+
+
+def _row_without_reason(line: str) -> bool:
+    """A failed event row whose reason the terminal put on the next line (CDK does this)."""
+    if line.count("|") < 2 or not re.search(r"_FAILED\b", line):
+        return False
+    return " " not in line.rstrip().rstrip("|").rsplit("|", 1)[-1].strip()
+
+
+_WRAPPED_END = re.compile(
+    r"(?:[:,(/\[-]|\b(?:and|or|the|a|an|to|of|is|are|not|no|for|in|on|by|with|from|because|"
+    r"was|were|has|have|that|this|your|its))$")
+
+
+def _continues(previous: str, line: str) -> bool:
+    """Is `line` the terminal-wrapped rest of `previous`? Yes when `previous` stops mid-phrase
+    (`User:`, `is not`), or is unfinished and `line` starts in lower case or with a symbol."""
+    prev = previous.rstrip()
+    if _WRAPPED_END.search(prev):
+        return True
+    if prev.endswith(TERMINAL_PUNCT):
+        return False
+    first = line.lstrip()[:1]
+    return first.islower() or not first.isalpha()
+
+
+def _segments(paste: str) -> list[str]:
+    """Lines grouped into messages: a terminal-wrapped line joins the one before it."""
+    out: list[str] = []
+    for line in paste.splitlines():
+        if not line.strip():
+            continue
+        if out and _row_without_reason(out[-1]) and not _starts_record(line):
+            out[-1] = out[-1].rstrip() + " | " + line.strip()  # the reason, as the row's last cell
+        elif out and not _starts_record(line) and _continues(out[-1], line):
+            out[-1] = out[-1].rstrip() + " " + line.strip()
+        else:
+            out.append(line)
+    return out
+
+
+def _json_events(paste: str) -> list[Message] | None:
+    """`describe-stack-events` JSON (or one event, or a list): the events' status reasons."""
+    s = paste.strip()
+    if not s.startswith(("{", "[")):
+        return None
+    try:
+        doc = json.loads(s)
+    except ValueError:
+        return None
+    if isinstance(doc, dict):
+        doc = doc.get("StackEvents", doc.get("StackResources", [doc]))
+    if not isinstance(doc, list):
+        return None
+    out: list[Message] = []
+    for ev in doc:
+        if not isinstance(ev, dict) or not ev.get("ResourceStatusReason"):
+            continue
+        msg = unwrap(str(ev["ResourceStatusReason"]))
+        for src, dst in (("LogicalResourceId", "logical_id"), ("ResourceType", "resource_type"),
+                         ("ResourceStatus", "resource_status"), ("Timestamp", "timestamp"),
+                         ("PhysicalResourceId", "physical_id"), ("StackName", "stack_name")):
+            if ev.get(src):
+                msg.fields.setdefault(dst, ev[src])
+        out.append(msg)
+    return out
+
+
+# -- wrappers -------------------------------------------------------------------------------
+
+_CELL_LOGICAL_RE = re.compile(r"^(\S+) \(([A-Za-z][A-Za-z0-9]*)\)\s+(.*)$")
+
+
+def _strip_row(text: str, fields: dict[str, Any]) -> str:
+    """A table/CDK row: keep the reason cell, remember status, type, logical id, time."""
+    sep = "|" if text.count("|") >= 2 else ("\t" if text.count("\t") >= 2 else None)
+    if sep is None:
+        return text
+    cells = [c.strip() for c in text.strip("| ").split(sep)]
+    cells = [c for c in cells if c]
+    if not any(STATUS_RE.fullmatch(c) or RESOURCE_TYPE_RE.fullmatch(c) for c in cells):
+        return text
+    reason_cells: list[str] = []
+    for c in cells:
+        if STATUS_RE.fullmatch(c):
+            fields.setdefault("resource_status", c)
+        elif RESOURCE_TYPE_RE.fullmatch(c):
+            fields.setdefault("resource_type", c)
+        elif TIMESTAMP_RE.fullmatch(c) or re.fullmatch(r"\d+/\d+|STACKEVENTS", c):
+            fields.setdefault("timestamp", c) if TIMESTAMP_RE.fullmatch(c) else None
+        elif STACK_ARN_RE.fullmatch(c) or re.fullmatch(r"[-\w]+-[A-Z_]+-\S+|[0-9a-f-]{36}", c):
+            continue  # stack id, event id
+        else:
+            reason_cells.append(c)
+    if not reason_cells:
+        return ""
+    # The reason is the cell with prose in it; CDK writes `Path (LogicalId) reason`.
+    reason = max(reason_cells, key=lambda c: (" " in c, len(c)))
+    m = _CELL_LOGICAL_RE.match(reason)
+    if m:
+        fields.setdefault("logical_id", m.group(2))
+        reason = m.group(3)
+    else:
+        names = [c for c in reason_cells if c is not reason and re.fullmatch(r"[A-Za-z][-\w.]*", c)]
+        if names:
+            fields.setdefault("logical_id", names[0])
+    return reason
+
+
+_KV_RE = re.compile(
+    r"\b(LogicalResourceId|ResourceLogicalId|ResourceType|ResourceStatus|PhysicalResourceId|StackName)"
+    r"\"?\s*[:=]\s*\"?([^\s\",]+)")
+_KV_FIELDS = {"LogicalResourceId": "logical_id", "ResourceLogicalId": "logical_id",
+              "ResourceType": "resource_type", "ResourceStatus": "resource_status",
+              "PhysicalResourceId": "physical_id", "StackName": "stack_name"}
+
+
+def _strip_key_values(text: str, fields: dict[str, Any]) -> str:
+    """Log lines such as `ResourceType: X, LogicalResourceId: Y, ResourceStatusReason: Z`."""
+    m = re.search(r"\bResourceStatusReason\"?\s*[:=]\s*\"?", text)
+    if not m:
+        return text
+    for key, value in _KV_RE.findall(text[:m.start()]):
+        fields.setdefault(_KV_FIELDS[key], value)
+    reason = text[m.end():]
+    return re.sub(r"\"?\s*,?\s*$", "", reason) if reason.count('"') % 2 else reason
+
+
+def _strip_prefixes(text: str, fields: dict[str, Any]) -> str:
+    while True:
+        before = text
+        text = text.lstrip(" ❌✗-*•>:")
+        m = TIMESTAMP_RE.match(text)
+        if m:
+            fields.setdefault("timestamp", m.group(0).strip("[]"))
+            text = text[m.end():]
+        m = BOTOCORE_RE.match(text)
+        if m:
+            fields.setdefault("exception", m.group(1))
+            text = text[m.end():]
+        m = CLI_ERROR_RE.search(text)
+        if m and m.start() < 200:  # `Error: Failed to create changeset ..., An error occurred`
+            fields.setdefault("error_code", m.group(1))
+            fields.setdefault("operation", m.group(2))
+            head = text[:m.start()]
+            sm = re.search(r"for the stack:\s*([A-Za-z][-A-Za-z0-9]*)", head)
+            if sm:
+                fields.setdefault("stack_name", sm.group(1))
+            text = text[m.end():]
+        m = STACK_NAMED_RE.match(text)
+        if m:
+            fields.setdefault("stack_name", m.group(1))
+            if m.group(2) and STATUS_RE.fullmatch(m.group(2)):
+                fields.setdefault("status", m.group(2))
+            rest = text[m.end():]
+            text = rest if rest.strip() else (m.group(3) or "")
+        m = re.match(r"(?:Error:\s*)?An error occurred:\s*([A-Za-z][A-Za-z0-9]*) - ", text)
+        if m:  # Serverless Framework: `An error occurred: LogicalId - reason`
+            fields.setdefault("logical_id", m.group(1))
+            text = text[m.end():]
+        m = re.match(r"([A-Za-z0-9][A-Za-z0-9]*) - (?=[A-Z])", text)
+        if m and not re.match(r"[A-Z]+$", m.group(1)):
+            fields.setdefault("logical_id", m.group(1))
+            text = text[m.end():]
+        m = re.match(r"(?:Error:\s*)+", text)
+        if m:
+            text = text[m.end():]
+        m = re.match(r"([A-Za-z][-A-Za-z0-9]*) failed:\s+", text)
+        if m:  # CDK: `MyStack failed: Error: ...`
+            if m.group(1).lower() != "deployment":
+                fields.setdefault("stack_name", m.group(1))
+            text = text[m.end():]
+        m = re.match(r"(?:Stack Deployments Failed|Deployment failed):\s*", text, re.I)
+        if m:
+            text = text[m.end():]
+        m = STATUS_RE.match(text)
+        if m and re.match(r"\s*[:|-]|\s+\w", text[m.end():]):
+            fields.setdefault("resource_status", m.group(1))
+            text = text[m.end():].lstrip(" :|-")
+        m = CODE_PREFIX_RE.match(text)
+        if m and not HANDLER_RE.match(text):
+            fields.setdefault("error_code" if "error_code" not in fields else "exception", m.group(1))
+            text = text[m.end():]
+        if text == before:
+            return text
+
+
+def _strip_handler(text: str, fields: dict[str, Any]) -> str:
+    m = HANDLER_RE.search(text)
+    if not m:
+        return text
+    head, inner = text[:m.start()].strip(), text[m.end():]
+    hm = _CELL_LOGICAL_RE.match(head + " x") if head else None
+    if hm:
+        fields.setdefault("logical_id", hm.group(2))
+    tail = HANDLER_TAIL_RE.search(inner)
+    if tail:
+        if tail.group("token"):
+            fields.setdefault("request_token", tail.group("token").strip())
+        fields["handler_error_code"] = tail.group("code")
+        inner = inner[:tail.start()]
+    inner = inner.strip()
+    if inner.startswith('"'):
+        inner = inner[1:]
+    if inner.endswith('"'):
+        inner = inner[:-1]
+    return inner.strip()
+
+
+def _strip_sdk(text: str, fields: dict[str, Any]) -> str:
+    text = SDK_ATTEMPTS_RE.sub("", text)
+    m = SDK_RE.search(text)
+    if m:
+        for part in re.split(r"[;,]\s*", m.group(1)):
+            key, _, value = part.partition(":")
+            key, value = key.strip().lower(), value.strip()
+            if not value or value.lower() == "null":
+                continue
+            name = {"service": "service", "status code": "status_code", "error code": "error_code",
+                    "request id": "request_id"}.get(key)
+            if name == "status_code":
+                value = int(value) if value.isdigit() else value
+            if name:
+                fields[name] = value
+        text = (text[:m.start()] + text[m.end():]).strip()
+    m = GO_SUFFIX_RE.search(text)
+    if m:
+        fields.setdefault("status_code", int(m.group(1)))
+        if m.group(2):
+            fields.setdefault("request_id", m.group(2))
+        text = text[:m.start()]
+    return re.sub(r"\.{2,}$", ".", text.strip())
