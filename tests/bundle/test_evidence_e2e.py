@@ -282,3 +282,35 @@ def test_folder_format_and_default_name(sandbox: Callable[..., Any], tmp_path: P
     runs = list((tmp_path / "ev").iterdir())
     assert len(runs) == 1 and json.loads((runs[0] / "metadata.json").read_text())[
         "command"] == "evidence"
+
+
+def test_bundle_after_the_real_rollback_stuck_runbook(sandbox: Callable[..., Any],
+                                                      tmp_path: Path) -> None:
+    """The runbook itself (recover rollback-stuck --restore-artifacts) in a subprocess, then
+    the export. The CLI journals in real time while the sandbox runs on its simulated clock
+    (a month before), so only the order within each source is asserted here; the tests above
+    share one clock and assert the order across sources."""
+    sb = sandbox("degap")
+    plant_secrets(sb, "degap-prod", "degap-prod-report", None)
+    proc = run_cli(["--endpoint-url", sb.endpoint, "--region", sb.region, "--output", "json",
+                    "--evidence-dir", str(tmp_path / "ev"), "--non-interactive", "--yes",
+                    "rollback-stuck", "degap-prod", "--restore-artifacts", "--poll-interval",
+                    "0.2"], env=sb.env(), timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    sb.world.deliver_trail()
+    envelope, out = _export(sb, tmp_path, "degap-prod")
+    files = bundle_files(out)
+    for name, blob in files.items():
+        assert all(s.encode() not in blob for s in SECRETS), name
+    rows = timeline_rows(files["timeline.md"].decode())
+    assert [r[1] for r in rows] == sorted(r[1] for r in rows)
+    calls = [(r[4], r[5]) for r in rows if r[2] == "recover" and r[4].count(":") == 1
+             and not r[4].startswith(("run ", "would "))]
+    assert calls and calls[-1] == ("cloudformation:ContinueUpdateRollback", "ok")
+    restores = [c for c in calls if c[0] in ("s3:PutObject", "s3:CopyObject")]
+    assert len(restores) == 4 and all(status == "ok" for _, status in restores)
+    doc = json.loads(files["evidence.json"])
+    assert doc["summary"]["root_status"] == "UPDATE_ROLLBACK_COMPLETE"
+    assert any(d.startswith("recover rollback-stuck") for d in doc["summary"]["what_was_done"])
+    assert [r["command"] for r in doc["runs"]] == ["rollback-stuck"]
+    assert any(n.startswith("raw/runs/") and n.endswith("journal.jsonl") for n in files)
