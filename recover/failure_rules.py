@@ -704,3 +704,83 @@ def first_match(msg: Message) -> tuple[Rule, dict[str, Any]]:
         if found is not None:
             return rule, found
     return FALLBACK, {}
+
+
+# One typical message per rule: documentation (docs/reference/failure-modes.md) and the
+# catalog meta-test (each example must classify to its own rule). Ids and accounts are made up.
+EXAMPLES: dict[str, str] = {
+    "execution-role-invalid": "Role arn:aws:iam::123456789012:role/cdk-hnb659fds-cfn-exec-role-"
+                              "123456789012-us-east-1 is invalid or cannot be assumed",
+    "cdk-bootstrap-missing": "Unable to fetch parameters [/cdk-bootstrap/hnb659fds/version] from "
+                             "parameter store for this account.",
+    "custom-resource-no-response": "CloudFormation did not receive a response from your Custom "
+                                   "Resource. Please check your logs for requestId [0b1c...].",
+    "custom-resource-failed": "Received response status [FAILED] from custom resource. Message "
+                              "returned: Error: boom (RequestId: 0b1c...)",
+    "custom-resource-timeout": "Resource timed out waiting for creation of physical resource",
+    "custom-resource-provider-failed": "Failed to delete resource. The repository with name 'x' "
+                                       "does not exist in the registry with id '1'",
+    "artifact-s3-object-missing": "Error occurred while GetObject. S3 Error Code: NoSuchKey. S3 "
+                                  "Error Message: The specified key does not exist.",
+    "artifact-s3-access-denied": "Your access has been denied by S3, please make sure your request "
+                                 "credentials have permission to GetObject for bucket/key.zip. S3 "
+                                 "Error Code: AccessDenied. S3 Error Message: Access Denied",
+    "template-url-unreadable": "S3 error: Access Denied For more information check "
+                               "http://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html",
+    "artifact-image-missing": "Source image 123456789012.dkr.ecr.us-east-1.amazonaws.com/app:v1 "
+                              "does not exist. Provide a valid source image.",
+    "artifact-codeuri-missing": "Parameter CodeUri of resource Fn refers to a file or folder that "
+                                "does not exist /src/fn",
+    "stack-termination-protection": "Stack [prod] cannot be deleted while TerminationProtection is "
+                                    "enabled",
+    "continue-rollback-on-child": "RollbackUpdatedStack cannot be invoked on child stacks",
+    "skip-list-rejected": "Only the resources failed during UpdateRollback are allowed to be skipped",
+    "retain-resources-rejected": "The specified resources to retain must be in a valid state. Do "
+                                 "not specify resources that are in the DELETE_COMPLETE state.",
+    "stack-status-refused": "Stack:arn:aws:cloudformation:us-east-1:123456789012:stack/app/1a2b is "
+                            "in UPDATE_ROLLBACK_FAILED state and can not be updated.",
+    "no-updates": "No updates are to be performed.",
+    "nested-stack-failed": "Embedded stack arn:aws:cloudformation:us-east-1:123456789012:stack/"
+                           "app-Db-1AB2/1a2b was not successfully updated. Currently in "
+                           "UPDATE_ROLLBACK_FAILED with reason: The following resource(s) failed "
+                           "to update: [Table].",
+    "bucket-not-empty": "The bucket you tried to delete is not empty (Service: Amazon S3; Status "
+                        "Code: 409; Error Code: BucketNotEmpty; Request ID: 1A2B)",
+    "container-not-empty": "The repository with name 'app' in registry with id '123456789012' "
+                           "cannot be deleted because it still contains images",
+    "export-in-use": "Export net:VpcId cannot be deleted as it is in use by app-stack",
+    "delete-protection": "Cannot delete protected DB Instance",
+    "dependency-violation": "resource sg-0123456789abcdef0 has a dependent object (Service: "
+                            "AmazonEC2; Status Code: 400; Error Code: DependencyViolation)",
+    "iam-not-authorized": "User: arn:aws:sts::123456789012:assumed-role/Dev/jo is not authorized to "
+                          "perform: iam:PassRole on resource: arn:aws:iam::123456789012:role/x",
+    "credentials-invalid": "The security token included in the request is expired",
+    "access-denied": 'Resource handler returned message: "Access denied for operation '
+                     "'ScheduleKeyDeletion'.\" (RequestToken: 1, HandlerErrorCode: AccessDenied)",
+    "not-stabilized": "Resource of type 'AWS::ECS::Service' with identifier 'svc' did not "
+                      "stabilize.",
+    "insufficient-capacity": "We currently do not have sufficient m5.large capacity in the "
+                             "Availability Zone you requested (us-east-1a).",
+    "api-throttled": "Rate exceeded (Service: AmazonCloudFormation; Status Code: 400; Error Code: "
+                     "Throttling)",
+    "limit-exceeded": "The maximum number of VPCs has been reached.",
+    "client-token-reused": "A client request token already exists.",
+    "already-exists": "orders-table already exists in stack arn:aws:cloudformation:us-east-1:"
+                      "123456789012:stack/old/1a2b",
+    "requires-capabilities": "Requires capabilities : [CAPABILITY_AUTO_EXPAND]",
+    "resource-signal-failure": "Received FAILURE signal with UniqueId i-0123456789abcdef0",
+    "stack-not-found": "Stack with id app does not exist",
+    "lambda-package-invalid": "Could not unzip uploaded file. Please check your file, then try to "
+                              "upload again.",
+    "template-invalid": "Template format error: Unresolved resource dependencies [Foo] in the "
+                        "Resources block of the template",
+    "referenced-object-missing": "Policy arn:aws:iam::aws:policy/Gone does not exist or is not "
+                                 "attachable.",
+    "internal-failure": "Internal Failure",
+    "resource-not-found": 'Resource handler returned message: "Function not found: arn:aws:lambda:'
+                          'us-east-1:123456789012:function:fn" (RequestToken: 1, HandlerErrorCode: '
+                          "NotFound)",
+    "cleanup-delete-failed": "Update successful. One or more resources could not be deleted.",
+    "failure-summary": "The following resource(s) failed to delete: [LogsBucket, WebSG].",
+    "cancelled-by-other-failure": "Resource update cancelled",
+}
