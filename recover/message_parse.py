@@ -159,12 +159,41 @@ def _json_events(paste: str) -> list[Message] | None:
         if not isinstance(ev, dict) or not ev.get("ResourceStatusReason"):
             continue
         msg = unwrap(str(ev["ResourceStatusReason"]))
+        msg.fields.update(_artifact_properties(ev.get("ResourceProperties")))
         for src, dst in (("LogicalResourceId", "logical_id"), ("ResourceType", "resource_type"),
                          ("ResourceStatus", "resource_status"), ("Timestamp", "timestamp"),
                          ("PhysicalResourceId", "physical_id"), ("StackName", "stack_name")):
             if ev.get(src):
                 msg.fields.setdefault(dst, ev[src])
         out.append(msg)
+    return out
+
+
+_PROPERTY_FIELDS = {"S3Bucket": "bucket", "S3Key": "key", "S3ObjectVersion": "version_id",
+                    "TemplateURL": "template_url", "ImageUri": "image"}
+
+
+def _artifact_properties(props: Any) -> dict[str, Any]:
+    """Where the resource's artifact lives, from the event's ResourceProperties (a JSON string):
+    `Code.S3Bucket/S3Key/S3ObjectVersion`, `Content.S3Bucket` (layers), `TemplateURL`."""
+    if isinstance(props, str):
+        try:
+            props = json.loads(props)
+        except ValueError:
+            return {}
+    out: dict[str, Any] = {}
+
+    def walk(node: Any, depth: int) -> None:
+        if depth > 4:
+            return
+        if isinstance(node, dict):
+            for k, v in node.items():
+                if k in _PROPERTY_FIELDS and isinstance(v, str | int):
+                    out.setdefault(_PROPERTY_FIELDS[k], str(v))
+                else:
+                    walk(v, depth + 1)
+
+    walk(props, 0)
     return out
 
 
@@ -184,6 +213,8 @@ def _strip_row(text: str, fields: dict[str, Any]) -> str:
         return text
     reason_cells: list[str] = []
     for c in cells:
+        if c.startswith(("{", "[")) and c.endswith(("}", "]")) and '":' in c:
+            continue  # ResourceProperties JSON in `--output text` rows
         if STATUS_RE.fullmatch(c):
             fields.setdefault("resource_status", c)
         elif RESOURCE_TYPE_RE.fullmatch(c):
