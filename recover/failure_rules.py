@@ -124,8 +124,13 @@ def _s3_code(m: re.Match[str] | None, msg: Message) -> dict[str, Any]:
 def _state(m: re.Match[str] | None, msg: Message) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if m:
-        out["status"] = m.group(2)
-        subject = m.group(1) or ""
+        out["status"] = m.group(1)
+        # The subject is the word before "is in": `Stack:arn:...`, `Stack [name]`, `Stack name`.
+        # (Looked up after the match: a `(\S*)\s+is in` pattern would backtrack quadratically.)
+        words = m.string[max(0, m.start() - 300):m.start()].split()
+        subject = words[-1].removeprefix("Stack:") if words else ""
+        if subject.lower() in ("stack", "stack:"):
+            subject = ""
         arn = STACK_ARN_RE.search(subject)
         if arn:
             out["stack_arn"], out["stack_name"] = arn.group(0), arn.group(1)
@@ -559,9 +564,9 @@ RULES: tuple[Rule, ...] = (
          when(r"only when the stack is in the DELETE_FAILED state",
               r"resources to retain must be in a valid state"), runbook=DELETE_FAILED),
     Rule("stack-status-refused", FailureMode.STACK_STATE_BLOCKED, 40, E_STATE,
-         when(r"(?:(?:Stack:?\s*)?(\S*)\s+)?is in (" + STATUS_RE.pattern[2:-2] + r") state and can ?not",
-              r"(?:(?:Stack:?\s*)?(\S*)\s+)?is (?:currently )?in (" + STATUS_RE.pattern[2:-2]
-              + r") state", extract=_state_advice), defaults={"status": "a status that forbids it"}),
+         when(r"\bis in (" + STATUS_RE.pattern[2:-2] + r") state and can ?not",
+              r"\bis (?:currently )?in (" + STATUS_RE.pattern[2:-2] + r") state",
+              extract=_state_advice), defaults={"status": "a status that forbids it"}),
     Rule("no-updates", FailureMode.UNKNOWN, 3, E_NO_UPDATES,
          when(r"No updates are to be performed")),
     # 5. nested

@@ -118,7 +118,7 @@ _WRAPPED_END = re.compile(
 def _continues(previous: str, line: str) -> bool:
     """Is `line` the terminal-wrapped rest of `previous`? Yes when `previous` stops mid-phrase
     (`User:`, `is not`), or is unfinished and `line` starts in lower case or with a symbol."""
-    prev = previous.rstrip()
+    prev = previous.rstrip()[-40:]
     if _WRAPPED_END.search(prev):
         return True
     if prev.endswith(TERMINAL_PUNCT):
@@ -128,18 +128,22 @@ def _continues(previous: str, line: str) -> bool:
 
 
 def _segments(paste: str) -> list[str]:
-    """Lines grouped into messages: a terminal-wrapped line joins the one before it."""
-    out: list[str] = []
+    """Lines grouped into messages: a terminal-wrapped line joins the one before it.
+    Linear in the paste: each check looks at the previous physical line only."""
+    groups: list[list[str]] = []
     for line in paste.splitlines():
         if not line.strip():
             continue
-        if out and _row_without_reason(out[-1]) and not _starts_record(line):
-            out[-1] = out[-1].rstrip() + " | " + line.strip()  # the reason, as the row's last cell
-        elif out and not _starts_record(line) and _continues(out[-1], line):
-            out[-1] = out[-1].rstrip() + " " + line.strip()
-        else:
-            out.append(line)
-    return out
+        if groups and not _starts_record(line):
+            last = groups[-1]
+            if len(last) == 1 and _row_without_reason(last[0]):
+                last.append("| " + line.strip())  # the reason, as the row's last cell
+                continue
+            if _continues(last[-1], line):
+                last.append(line.strip())
+                continue
+        groups.append([line])
+    return [" ".join(part.strip() for part in g) if len(g) > 1 else g[0] for g in groups]
 
 
 def _json_events(paste: str) -> list[Message] | None:

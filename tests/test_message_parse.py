@@ -100,8 +100,8 @@ def test_any_text_classifies_without_error(text: str) -> None:
 
 
 def test_large_input_stays_linear() -> None:
-    # 20,000 lines of noise plus one real failure: must finish (no catastrophic backtracking).
-    paste = "progress line without a failure\n" * 20_000 + (
+    # 5,000 lines of noise plus one real failure: must finish (no catastrophic backtracking).
+    paste = "progress line without a failure\n" * 5_000 + (
         "resource sg-0123456789abcdef0 has a dependent object\n")
     assert classify(paste).failure_mode is FailureMode.DELETE_BLOCKED_DEPENDENCY
 
@@ -136,3 +136,11 @@ def test_text_output_row_skips_the_properties_cell() -> None:
     c = classify(row)
     assert c.rule == "artifact-s3-object-missing" and c.extracted["logical_id"] == "Fn"
     assert (c.extracted["bucket"], c.extracted["key"]) == ("bkt-1", "fn.zip")
+
+
+def test_pathological_single_segments_classify() -> None:
+    # Long runs without line breaks once made `(\S*)\s+is in` backtrack quadratically.
+    for paste in ("x" * 100_000, "word " * 20_000, "a | " * 25_000, "Stack:" + "s" * 50_000):
+        assert classify(paste).failure_mode is FailureMode.UNKNOWN
+    assert classify("a" * 50_000 + " is in UPDATE_ROLLBACK_FAILED state and can not be updated."
+                    ).rule == "stack-status-refused"
