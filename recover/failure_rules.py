@@ -114,8 +114,8 @@ def _bootstrap(m: re.Match[str] | None, msg: Message) -> dict[str, Any]:
 def _s3_code(m: re.Match[str] | None, msg: Message) -> dict[str, Any]:
     code = re.search(r"S3 Error Code:\s*(\w+)", msg.text)
     out: dict[str, Any] = {"s3_error_code": code.group(1)} if code else {}
-    if re.search(r"layer", msg.text + msg.raw, re.I):
-        out["artifact"] = "lambda layer"
+    if re.search(r"layer", msg.text + msg.raw + str(msg.fields.get("resource_type", "")), re.I):
+        out["artifact"] = "layer version's content"
     return out
 
 
@@ -258,7 +258,7 @@ E_CR_PROVIDER = (
     "what the handler said; read the handler's logs, fix the cause (or make the handler treat an "
     "already-gone target as deleted) and retry, or skip/retain the resource.")
 E_CODE = (
-    "Lambda could not fetch the function's deployment package from S3 (S3 said {s3_error_code}): "
+    "Lambda could not fetch the {artifact} from S3 (S3 said {s3_error_code}): "
     "the object{at} was deleted, expired by a lifecycle rule, or never uploaded. During a "
     "rollback CloudFormation re-deploys the previous code, so a missing old artifact leaves the "
     "stack in UPDATE_ROLLBACK_FAILED. Put the exact bytes back at the exact key (a previous S3 "
@@ -537,7 +537,8 @@ RULES: tuple[Rule, ...] = (
               r"Error occurred while (?:GetObject|getting the object from S3)",
               r"(?:\bcode (?:object|package|artifact)|artifact|asset|layer|\.zip\b).{0,60}"
               r"\b(?:NoSuchKey|NoSuchBucket)\b",
-              extract=_s3_code), defaults={"s3_error_code": "NoSuchKey"}),
+              extract=_s3_code), defaults={"s3_error_code": "NoSuchKey",
+                                          "artifact": "function's deployment package"}),
     Rule("artifact-s3-access-denied", FailureMode.MISSING_ARTIFACT, 55, E_CODE_DENIED,
          when(r"S3 Error Code:\s*AccessDenied", r"Your access has been denied by S3"),
          confidence="medium"),
