@@ -264,6 +264,11 @@ E_CODE = (
     "stack in UPDATE_ROLLBACK_FAILED. Put the exact bytes back at the exact key (a previous S3 "
     "version, the code still deployed in the function, a cdk.out asset), then continue the "
     "rollback: runbook missing-artifact.")
+E_WRONG_REGION = (
+    "Lambda could not fetch the code because the S3 bucket is in another Region: the bucket "
+    "given for a function's code must be in the function's Region (aws-semantics.md §6.4). Copy "
+    "the artifact to a bucket in the stack's Region (or deploy the stack in the bucket's) and "
+    "retry. Nothing is missing.")
 E_CODE_DENIED = (
     "Lambda was denied reading the deployment package{at} from S3. S3 answers AccessDenied "
     "instead of NoSuchKey when the object is gone and the reader lacks s3:ListBucket, so this is "
@@ -357,6 +362,12 @@ E_ACCESS_DENIED = (
     "the caller's) lack a permission, or a resource policy, SCP, permissions boundary or KMS key "
     "policy denies it. Find the denied action in CloudTrail (errorCode AccessDenied) and grant "
     "it, then retry the operation.")
+E_LAMBDA_ROLE = (
+    "The service could not assume the role given to the resource (for Lambda: the function's "
+    "execution role). Its trust policy must allow the service principal (lambda.amazonaws.com) "
+    "to sts:AssumeRole; right after the role is created or changed, IAM may simply not have "
+    "propagated yet. Fix the trust policy (or wait a minute) and retry. This is the resource's "
+    "role, not the stack's CloudFormation service role.")
 E_CREDENTIALS = (
     "The request's credentials were expired or invalid, not missing a permission. Refresh the "
     "credentials (or the role session) and retry; if CloudFormation itself hit this during a "
@@ -529,9 +540,13 @@ RULES: tuple[Rule, ...] = (
               r"custom resource.{0,40}timed? ?out"), confidence="medium"),
     Rule("custom-resource-provider-failed", FailureMode.CUSTOM_RESOURCE_FAILURE, 50, E_CR_PROVIDER,
          when(r"^Failed to (?:create|update|delete) resource\.\s", r"Invalid service token",
+              r"malformed response from your Custom Resource", r"Response object is too long",
+              r"Invalid PhysicalResourceId",
               r"custom resource (?:provider|handler|lambda).{0,40}(?:failed|error)", extract=_reason),
          confidence="medium"),
-    # 3. missing artifacts
+    # 3. missing artifacts (a bucket in another Region is not a missing artifact: §6.4)
+    Rule("artifact-bucket-wrong-region", FailureMode.UNKNOWN, 45, E_WRONG_REGION,
+         when(r"S3 Error Code:\s*(?:PermanentRedirect|AuthorizationHeaderMalformed|IllegalLocationConstraint)")),
     Rule("artifact-s3-object-missing", FailureMode.MISSING_ARTIFACT, 60, E_CODE,
          when(r"S3 Error Code:\s*NoSuch(?:Key|Bucket)",
               r"Error occurred while (?:GetObject|getting the object from S3)",
@@ -569,7 +584,8 @@ RULES: tuple[Rule, ...] = (
               r"\bis (?:currently )?in (" + STATUS_RE.pattern[2:-2] + r") state",
               extract=_state_advice), defaults={"status": "a status that forbids it"}),
     Rule("no-updates", FailureMode.UNKNOWN, 3, E_NO_UPDATES,
-         when(r"No updates are to be performed")),
+         when(r"No updates are to be performed",
+              r"submitted information didn't contain changes")),
     # 5. nested
     Rule("nested-stack-failed", FailureMode.NESTED_STACK_FAILURE, 20, E_EMBEDDED,
          when(r"Embedded stack (\S+) was not successfully (created|updated|deleted)",
@@ -598,14 +614,20 @@ RULES: tuple[Rule, ...] = (
               r"cannot be deleted (?:because|as|while|since) it (?:is|has|still)",
               r"because it is a replicated function", r"must (?:detach|remove|delete) .{0,60} first",
               r"has (?:some )?mapped public address", r"unable to delete .{0,80} in use",
+              r"Cannot delete .{0,60}\battached to\b",
               codes=("DependencyViolation", "DeleteConflict", "ResourceInUse",
                      "ResourceInUseException", "InvalidGroup.InUse"), extract=_dependency)),
     # 7. permissions
     Rule("iam-not-authorized", FailureMode.PERMISSION_DENIED, 55, E_DENIED,
          when(r"not authorized to perform", r"API: [a-z0-9-]+:\w+ ", r"explicit deny",
+              r"(?:do not|don't) have (?:the )?permissions? to",
               r"does not have (?:the )?(?:required |necessary |sufficient )?permissions? to",
               extract=_call_on),
          defaults={"iam_action": "the action"}),
+    Rule("lambda-role-not-assumable", FailureMode.PERMISSION_DENIED, 50, E_LAMBDA_ROLE,
+         when(r"role defined for the function cannot be assumed by Lambda",
+              r"cannot be assumed by (?:Lambda|the service|[\w.]+\.amazonaws\.com)"),
+         confidence="medium"),
     Rule("credentials-invalid", FailureMode.PERMISSION_DENIED, 45, E_CREDENTIALS,
          when(r"security token included in the request is (?:invalid|expired)",
               r"\b(?:ExpiredToken|InvalidClientTokenId|UnrecognizedClientException)\b",
@@ -636,7 +658,9 @@ RULES: tuple[Rule, ...] = (
          when(r"LimitExceeded", r"\blimits? (?:for [\w -]+ )?(?:has been |have been |was |is )?"
               r"(?:exceeded|reached)", r"Limit for [\w -]+ (?:has been |was )?exceeded",
               r"maximum number of", r"\bquota\b", r"exceeds? (?:the |your )?(?:maximum|limit)",
-              r"exceeded (?:the |your )?(?:maximum|limit)", r"\btoo many (?!requests)\w+",
+              r"exceeded (?:the |your )?(?:maximum|limit|number|quota|allowed)",
+              r"\blimit\b.{0,60}\bexceeded\b", r"below its minimum value",
+              r"\btoo many (?!requests)\w+",
               r"vCPU (?:capacity|limit)", r"not eligible for Free Tier", r"storage limit",
               codes=("LimitExceededException", "ServiceQuotaExceededException",
                      "CodeStorageExceededException", "AddressLimitExceeded",
@@ -669,7 +693,7 @@ RULES: tuple[Rule, ...] = (
          when(r"does not exist or is not attachable", r"\bKey ?Id could not be found",
               r"\b(?:image|AMI|snapshot|certificate|hosted zone|key pair|subnet group|parameter)"
               r"\b.{0,60}(?:does not exist|not found|could not be found|is invalid)",
-              r"^Unable to fetch parameters", r"^Invalid \w+ ?(?:id|ID|Id)\b",
+              r"^Unable to fetch parameters", r"^Invalid \w+ ?(?:id|ID|Id)\b", r"No export named",
               extract=_reason)),
     Rule("internal-failure", FailureMode.UNKNOWN, 20, E_INTERNAL,
          when(r"^Internal ?Failure", r"\bInternalFailure\b", r"\bService ?Unavailable\b",
@@ -679,7 +703,7 @@ RULES: tuple[Rule, ...] = (
     # 11. deleted out of band
     Rule("resource-not-found", FailureMode.RESOURCE_DELETED_OUT_OF_BAND, 50, E_NOT_FOUND,
          when(r"\bdoes ?n[o']t exist\b", r"\bnot found\b", r"could not be found", r"\bno such\b",
-              r"\bcannot find\b", r"\bcannot be found\b", r"\bNoSuch[A-Z]\w*", r"NotFound",
+              r"\bcannot find\b", r"\bcannot be found\b", r"\bcould not find\b", r"\bNoSuch[A-Z]\w*", r"NotFound",
               codes=("NotFound", "ResourceNotFoundException", "ResourceNotFound", "NoSuchEntity",
                      "NoSuchBucket", "NotFoundException"), extract=_not_found)),
     # 12. summaries and cascades
@@ -726,6 +750,9 @@ EXAMPLES: dict[str, str] = {
     "custom-resource-timeout": "Resource timed out waiting for creation of physical resource",
     "custom-resource-provider-failed": "Failed to delete resource. The repository with name 'x' "
                                        "does not exist in the registry with id '1'",
+    "artifact-bucket-wrong-region": "Error occurred while GetObject. S3 Error Code: "
+                                    "PermanentRedirect. S3 Error Message: The bucket is in this "
+                                    "region: us-east-1.",
     "artifact-s3-object-missing": "Error occurred while GetObject. S3 Error Code: NoSuchKey. S3 "
                                   "Error Message: The specified key does not exist.",
     "artifact-s3-access-denied": "Your access has been denied by S3, please make sure your request "
@@ -760,6 +787,7 @@ EXAMPLES: dict[str, str] = {
                             "AmazonEC2; Status Code: 400; Error Code: DependencyViolation)",
     "iam-not-authorized": "User: arn:aws:sts::123456789012:assumed-role/Dev/jo is not authorized to "
                           "perform: iam:PassRole on resource: arn:aws:iam::123456789012:role/x",
+    "lambda-role-not-assumable": "The role defined for the function cannot be assumed by Lambda.",
     "credentials-invalid": "The security token included in the request is expired",
     "access-denied": 'Resource handler returned message: "Access denied for operation '
                      "'ScheduleKeyDeletion'.\" (RequestToken: 1, HandlerErrorCode: AccessDenied)",

@@ -162,6 +162,30 @@ VARIANTS: list[tuple[str, str, str]] = [
      "CreateNetworkInterface on EC2", "permission_denied"),
     ("iam-role-cannot-be-found", "The role with name orders-fn-role cannot be found.",
      "resource_deleted_out_of_band"),
+    ("bucket-in-other-region", "Error occurred while GetObject. S3 Error Code: PermanentRedirect. S3 "
+     "Error Message: The bucket is in this region: us-east-1. Please use this region to retry the "
+     "request (Service: AWSLambdaInternal; Status Code: 400; Error Code: "
+     "InvalidParameterValueException)", "unknown"),
+    ("lambda-trust", "The role defined for the function cannot be assumed by Lambda. (Service: "
+     f"AWSLambdaInternal; Status Code: 400; Error Code: InvalidParameterValueException; Request ID: "
+     f"{RID})", "permission_denied"),
+    ("changeset-no-changes", "The submitted information didn't contain changes. Submit different "
+     "information to create a change set.", "unknown"),
+    ("unreserved-concurrency", "Specified ReservedConcurrentExecutions for function decreases "
+     "account's UnreservedConcurrentExecution below its minimum value of [10].", "limit_exceeded"),
+    ("exceeded-number", "You have exceeded the number of VPCs allowed per region.", "limit_exceeded"),
+    ("cr-malformed", "CloudFormation received a malformed response from your Custom Resource",
+     "custom_resource_failure"),
+    ("no-export-is-a-reference", "No export named net-VpcId found. Rollback requested by user.",
+     "unknown"),
+    ("policy-attached", "Cannot delete a policy attached to entities. (Service: "
+     "AmazonIdentityManagement; Status Code: 409; Error Code: DeleteConflict)",
+     "delete_blocked_dependency"),
+    ("igw-mapped-addresses", "Network vpc-0a1b2c3d4e5f67890 has some mapped public address(es). "
+     "Please unmap those public address(es) before detaching the gateway.",
+     "delete_blocked_dependency"),
+    ("type-identifier-not-found", "Resource of type 'AWS::Lambda::Function' with identifier 'orders' "
+     "was not found.", "resource_deleted_out_of_band"),
     ("eni-in-use-by-instance", "Cannot delete ENI eni-0123456789abcdef0 because it is in use by "
      "i-0fedcba9876543210", "delete_blocked_dependency"),
 ]

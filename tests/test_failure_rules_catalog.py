@@ -47,3 +47,14 @@ def test_every_rule_is_documented() -> None:
     missing = [r.id for r in RULES if f"`{r.id}`" not in doc]
     assert not missing
     assert all(f"`{m.value}`" in doc for m in FailureMode)
+
+
+def test_rules_table_in_docs_is_generated_from_the_catalog() -> None:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("gen_doc", REPO / "scripts" / "gen_failure_rules_doc.py")
+    assert spec and spec.loader
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)
+    doc = gen.DOC.read_text(encoding="utf-8")
+    assert gen.render(doc) == doc, "run: python scripts/gen_failure_rules_doc.py"
