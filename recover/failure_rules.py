@@ -101,11 +101,20 @@ def _role(m: re.Match[str] | None, msg: Message) -> dict[str, Any]:
 
 def _bootstrap(m: re.Match[str] | None, msg: Message) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    if m:
+    if m and m.group(1).startswith("/"):
         out["ssm_parameter"] = m.group(1)
         q = re.search(r"/cdk-bootstrap/([^/\s]+)/", m.group(1))
         if q:
             out["cdk_qualifier"] = q.group(1)
+    return out
+
+
+def _bootstrap_role(m: re.Match[str] | None, msg: Message) -> dict[str, Any]:
+    out = _role(m, msg) if m and m.group(1) else {}
+    q = re.search(r"role/cdk-([A-Za-z0-9_-]{1,10})-(?:deploy|lookup|file-publishing|image-publishing|"
+                  r"cfn-exec)-role", msg.text)
+    if q:
+        out["cdk_qualifier"] = q.group(1)
     return out
 
 
@@ -238,6 +247,13 @@ E_BOOTSTRAP = (
     "deployed are blocked too: to deploy again run `cdk bootstrap` with the same qualifier; to "
     "roll back or delete an existing stack, recreate its execution role (runbook "
     "execution-role-missing).")
+E_BOOTSTRAP_ROLE = (
+    "The CDK CLI could not assume the bootstrap role {role_arn}: the role is missing (the "
+    "CDKToolkit bootstrap stack, qualifier {cdk_qualifier}, was deleted or never deployed here) "
+    "or no longer trusts your account. When the bootstrap stack is gone, the cfn-exec-role that "
+    "deployed stacks run as is gone too. To deploy again, re-run `cdk bootstrap` with the same "
+    "qualifier; to roll back or delete a stack blocked by its missing execution role, recreate "
+    "that role (runbook execution-role-missing).")
 E_CR_NO_RESPONSE = (
     "A custom resource's handler never sent its response to CloudFormation, which waited until "
     "its timeout (up to an hour). The handler crashed, timed out, could not reach the response URL, "
@@ -524,8 +540,16 @@ RULES: tuple[Rule, ...] = (
     Rule("cdk-bootstrap-missing", FailureMode.EXECUTION_ROLE_MISSING, 60, E_BOOTSTRAP,
          when(r"Unable to fetch parameters \[(/cdk-bootstrap/[^\]]+)\]",
               r"SSM parameter (/cdk-bootstrap/\S+) not found",
-              r"(/cdk-bootstrap/[^\s\]]+)\S* (?:not found|does not exist)", extract=_bootstrap),
-         confidence="medium", defaults={"cdk_qualifier": "?"}),
+              r"(/cdk-bootstrap/[^\s\]]+)\S* (?:not found|does not exist)",
+              r"doesn't have the CDK toolkit stack \((\S+)\) installed", extract=_bootstrap),
+         confidence="medium", defaults={"cdk_qualifier": "hnb659fds unless customised",
+                                        "ssm_parameter": "/cdk-bootstrap/<qualifier>/version"}),
+    Rule("cdk-bootstrap-role-unassumable", FailureMode.EXECUTION_ROLE_MISSING, 55, E_BOOTSTRAP_ROLE,
+         when(r"could not be used to assume '?(arn:aws[-a-z]*:iam::[^'\s]*:role/cdk-[^'\s]+?)'?[,.\s]",
+              r"assume role in target account.{0,400}?(arn:aws[-a-z]*:iam::\S*:role/cdk-[^\s'.]+)",
+              r"Please make sure that this role exists in the account()",
+              extract=_bootstrap_role), confidence="medium",
+         defaults={"role_arn": "(a CDK bootstrap role)", "cdk_qualifier": "hnb659fds unless customised"}),
     # 2. custom resources
     Rule("custom-resource-no-response", FailureMode.CUSTOM_RESOURCE_FAILURE, 55, E_CR_NO_RESPONSE,
          when(r"did not receive a response from your Custom Resource",
@@ -743,6 +767,10 @@ EXAMPLES: dict[str, str] = {
                               "123456789012-us-east-1 is invalid or cannot be assumed",
     "cdk-bootstrap-missing": "Unable to fetch parameters [/cdk-bootstrap/hnb659fds/version] from "
                              "parameter store for this account.",
+    "cdk-bootstrap-role-unassumable": "current credentials could not be used to assume "
+                                      "'arn:aws:iam::123456789012:role/cdk-hnb659fds-deploy-role-"
+                                      "123456789012-us-east-1', but are for the right account. "
+                                      "Proceeding anyway.",
     "custom-resource-no-response": "CloudFormation did not receive a response from your Custom "
                                    "Resource. Please check your logs for requestId [0b1c...].",
     "custom-resource-failed": "Received response status [FAILED] from custom resource. Message "

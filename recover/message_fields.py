@@ -30,7 +30,7 @@ PRINCIPAL_RE = re.compile(r"\bUser:\s*(arn:aws[-a-z]*:(?:iam|sts)::[^\s]+?)\s+is
 IAM_ACTION_RE = re.compile(
     r"(?:not authorized to perform:?|API:|action|allows the)\s+([a-z0-9][-a-z0-9]*:[A-Za-z0-9*]+)")
 ON_RESOURCE_RE = re.compile(
-    r"on resource:?\s+(.+?)(?:\s+because\b|\s+with an explicit\b|\s*\(|\.?\s*$)")
+    r"on resource:?\s+(.+?)(?:\s+because\b|\s+with an explicit\b|\s*\(|\s*\.(?:\s|$)|\s*$)")
 DENY_RE = re.compile(
     r"with an explicit deny in (?:a|an) ([-\w ]+? policy|permissions boundary)"
     r"|because no ([-\w ]+?) (?:policy )?allows")

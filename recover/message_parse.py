@@ -41,9 +41,14 @@ GO_SUFFIX_RE = re.compile(r"\s+status code: (\d{3})(?:, request id: ([-\w]+))?\s
 CLI_ERROR_RE = re.compile(
     r"(?:An error occurred )?\(([\w.]+)\) when calling the (\w+) operation(?: \(reached max retries: \d+\))?:\s*")
 BOTOCORE_RE = re.compile(r"botocore\.(?:exceptions|errorfactory)\.(\w+):\s*")
-# Leading `CodeWord:` (AccessDenied:, ValidationError:, BucketNotEmpty:). Needs two humps so
-# that prose such as `User: arn:...` is not mistaken for an error code.
-CODE_PREFIX_RE = re.compile(r"^([A-Z][a-z0-9]+(?:[A-Z][A-Za-z0-9]*)+|[A-Z]\w*(?:Error|Exception)):\s+")
+# Leading `CodeWord:` (AccessDenied:, ValidationError:, BucketNotEmpty:): only words shaped like
+# AWS error codes, so that `User: arn:...` or a stack name is not taken for one.
+CODE_PREFIX_RE = re.compile(
+    r"^([A-Z][A-Za-z0-9.]*(?:Error|Exception|Denied|Violation|NotFound|Exceeded|NotEmpty|Conflict|"
+    r"InUse|Failure|Unavailable|Throttling|Expired|Fault|Invalid|Unauthorized\w*|Exists|"
+    r"Operation)|Invalid[A-Z]\w*|NoSuch\w+|Throttling|ValidationError):\s+")
+# CDK prefixes progress and errors with the stack name: `FrontendWafStack: SSM parameter ...`.
+CDK_STACK_PREFIX_RE = re.compile(r"^([A-Za-z][-A-Za-z0-9]*Stack[-A-Za-z0-9]*):\s+")
 STACK_NAMED_RE = re.compile(
     r"The stack named ([A-Za-z][-A-Za-z0-9]*) failed(?: to deploy| creation| update| deletion)?"
     r"[:,]?\s*(?:([A-Z_]+)\b)?\s*(?:\(((?:[^()]|\([^()]*\))*)\))?[:.]?\s*")
@@ -351,6 +356,14 @@ def _status_type(text: str, fields: dict[str, Any]) -> str | None:
     return text
 
 
+def _cdk_stack_prefix(text: str, fields: dict[str, Any]) -> str | None:
+    m = CDK_STACK_PREFIX_RE.match(text)
+    if not m or CODE_PREFIX_RE.match(text):
+        return None
+    fields.setdefault("stack_name", m.group(1))
+    return text[m.end():]
+
+
 def _code_word(text: str, fields: dict[str, Any]) -> str | None:
     """A leading error code: `AccessDenied: `, `ValidationError: `, `BucketNotEmpty: `."""
     m = CODE_PREFIX_RE.match(text)
@@ -362,7 +375,7 @@ def _code_word(text: str, fields: dict[str, Any]) -> str | None:
 
 # Tried in this order, again and again, until none applies (wrappers nest in any order).
 _STRIPPERS: tuple[Stripper, ...] = (_timestamp, _botocore, _cli_error, _stack_named, _logical_dash,
-                                    _stack_failed, _status_type, _code_word)
+                                    _stack_failed, _status_type, _code_word, _cdk_stack_prefix)
 
 
 def _strip_prefixes(text: str, fields: dict[str, Any]) -> str:

@@ -49,6 +49,20 @@ VARIANTS: list[tuple[str, str, str]] = [
     ("bootstrap-unable-to-fetch", "An error occurred (ValidationError) when calling the "
      "CreateChangeSet operation: Unable to fetch parameters [/cdk-bootstrap/abcd1234/version] from "
      "parameter store for this account.", "execution_role_missing"),
+    ("cdk-deploy-role-and-ssm", "current credentials could not be used to assume 'arn:aws:iam::"
+     "111122223333:role/cdk-hnb659fds-deploy-role-111122223333-us-east-1', but are for the right "
+     "account. Proceeding anyway.\nFrontendWafStack: SSM parameter /cdk-bootstrap/hnb659fds/version "
+     "not found. Has the environment been bootstrapped? Please run 'cdk bootstrap'",
+     "execution_role_missing"),
+    ("cdk-toolkit-not-installed", "The environment aws://341538367464/eu-west-2 doesn't have the CDK "
+     "toolkit stack (CDKToolkit) installed. Use cdk bootstrap \"aws://341538367464/eu-west-2\" to "
+     "setup your environment for use with the toolkit.", "execution_role_missing"),
+    ("cdk-cross-account-role", "Could not assume role in target account using current credentials "
+     "(which are for account 111122223333) User: arn:aws:sts::111122223333:assumed-role/Admin/me is "
+     "not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::444455556666:role/"
+     "cdk-abc123-deploy-role-444455556666-eu-west-1 . Please make sure that this role exists in the "
+     "account. If it doesn't exist, (re)-bootstrap the environment with the right '--trust'.",
+     "execution_role_missing"),
     ("embedded-update-currently-in", "Embedded stack arn:aws:cloudformation:sa-east-1:210987654321:"
      "stack/Shop-Payments-1QW2ER3TY4UI/0a1b2c3d-4e5f-11ee-9a8b-0a1b2c3d4e5f was not successfully "
      "updated. Currently in UPDATE_ROLLBACK_FAILED with reason: The following resource(s) failed to "
@@ -274,3 +288,12 @@ def test_iam_action_from_lambda_call_wording() -> None:
     c = classify("The provided execution role does not have permissions to call "
                  "CreateNetworkInterface on EC2")
     assert c.extracted["iam_action"] == "ec2:CreateNetworkInterface"
+
+
+def test_cdk_stack_name_prefix_is_not_an_error_code() -> None:
+    c = classify(dict((i, m) for i, m, _ in VARIANTS)["cdk-deploy-role-and-ssm"])
+    assert c.extracted["stack_name"] == "FrontendWafStack" and "error_code" not in c.extracted
+    assert c.extracted["cdk_qualifier"] == "hnb659fds"
+    assert [o.rule for o in c.others] == ["cdk-bootstrap-role-unassumable"]
+    c = classify(dict((i, m) for i, m, _ in VARIANTS)["cdk-cross-account-role"])
+    assert c.extracted["resource"].endswith("eu-west-1") and c.extracted["cdk_qualifier"] == "abc123"
