@@ -74,7 +74,8 @@ def classify_message(msg: Message) -> Classification:
     """Classify one already-split failure message."""
     rule, found = first_match(msg)
     fields: dict[str, Any] = dict(msg.fields)
-    fields.update(common_fields(msg.text + " " + msg.raw, fields))
+    fields.update(common_fields(msg.text, fields))
+    fields.update(common_fields(msg.raw, fields))  # what only the wrappers named (S3 URLs...)
     private = {k: found.pop(k) for k in list(found) if k.startswith("_")}
     fields.update(found)
     for key in private.get("_drop", ()):

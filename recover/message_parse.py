@@ -144,7 +144,9 @@ def _segments(paste: str) -> list[str]:
             if len(last) == 1 and _row_without_reason(last[0]):
                 last.append("| " + line.strip())  # the reason, as the row's last cell
                 continue
-            if _continues(last[-1], line):
+            # SAM CLI / aws-cli tables wrap a long reason inside its column: the rest comes on
+            # lines indented to that column.
+            if _continues(last[-1], line) or re.match(r"[ ,]{12,}\S", line):
                 last.append(line.strip())
                 continue
         groups.append([line])

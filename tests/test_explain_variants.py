@@ -297,3 +297,35 @@ def test_cdk_stack_name_prefix_is_not_an_error_code() -> None:
     assert [o.rule for o in c.others] == ["cdk-bootstrap-role-unassumable"]
     c = classify(dict((i, m) for i, m, _ in VARIANTS)["cdk-cross-account-role"])
     assert c.extracted["resource"].endswith("eu-west-1") and c.extracted["cdk_qualifier"] == "abc123"
+
+
+# The SAM CLI / aws-cli events table wraps the reason inside its column (shape of the paste in
+# aws/aws-cli#4826; the part the issue cut off was completed by hand).
+SAM_TABLE = """\
+CloudFormation events from changeset
+-------------------------------------------------------------------------------------------------
+ResourceStatus           ResourceType             LogicalResourceId        ResourceStatusReason
+-------------------------------------------------------------------------------------------------
+CREATE_FAILED            AWS::IAM::Role           HelloWorldFunctionRole   API: iam:CreateRole
+                                                                           User: arn:aws:iam::833
+                                                                           914180760:user/netocod
+                                                                           er is not authorized
+                                                                           to perform:
+                                                                           iam:CreateRole on
+                                                                           resource: arn:aws:iam:
+                                                                           :833914180760:role/sam
+ROLLBACK_IN_PROGRESS     AWS::CloudFormation::Stack sam-app                The following
+                                                                           resource(s) failed to
+                                                                           create:
+                                                                           [HelloWorldFunctionRol
+                                                                           e]. Rollback requested
+                                                                           by user.
+"""
+
+
+def test_sam_table_with_column_wrapped_reasons() -> None:
+    c = classify(SAM_TABLE)
+    assert (c.failure_mode.value, c.rule) == ("permission_denied", "iam-not-authorized")
+    assert c.extracted["logical_id"] == "HelloWorldFunctionRole"
+    assert c.extracted["iam_action"] == "iam:CreateRole"
+    assert [o.rule for o in c.others] == ["failure-summary"]
