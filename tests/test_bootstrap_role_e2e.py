@@ -72,6 +72,9 @@ def test_cdk_role_recreated_stack_deleted_role_removed(sandbox, tmp_path: Path) 
     [role] = data["roles"]
     assert role["arn"] == truth["role_arn"] and role["state_before"] == "missing"
     assert role["created"] and role["removed"] and role["role_id"].startswith("AROA")
+    # CloudTrail: the toolkit stack's deletion removed it (CloudFormation on the caller's behalf)
+    assert role["history"]["managed_policies"] == [ADMIN]
+    assert "via cloudformation.amazonaws.com" in role["history"]["deleted_by"]
     assert role_or_none(sb, truth["role_name"]) is None  # removed on request
     # Detection came first: the snapshot saw the role missing, and no CloudFormation operation
     # failed before the role was created (CreateRole is the first change, nothing failed).
@@ -147,6 +150,7 @@ def test_non_cdk_role_needs_policies_then_continues_the_rollback(sandbox, tmp_pa
                            "payments-core", "--then", "continue-rollback", "--keep-role")
     assert code == ExitCode.NEEDS_DECISION
     assert env["errors"][0]["details"]["flag"] == "--policy-arn"
+    assert POWER in env["errors"][0]["message"]  # what CloudTrail says the old role had
     assert role_or_none(sb, truth["role_name"]) is None
     code, env, err = recover(sb, tmp_path, "--non-interactive", "--yes", "bootstrap-role",
                              "payments-core", "--then", "continue-rollback", "--policy-arn", POWER,
@@ -159,6 +163,8 @@ def test_non_cdk_role_needs_policies_then_continues_the_rollback(sandbox, tmp_pa
     [role] = data["roles"]
     assert role["plan"]["path"] == truth["role_path"] and not role["plan"]["cdk"]
     assert role["plan"]["managed_policy_arns"] == [POWER]
+    assert role["history"]["deleted_by"].endswith("user/cleanup-bot")
+    assert role["history"]["path"] == truth["role_path"]
     create = next(e["call"]["params"] for e in journal(data) if e.get("phase") == "before")
     assert create["Path"] == "/deploy/" and create["RoleName"] == truth["role_name"]
     assert role["removed"] and role_or_none(sb, truth["role_name"]) is None

@@ -164,3 +164,39 @@ def test_other_errors_are_not_retried() -> None:
     with pytest.raises(ClientError):
         run_retrying(ex, CALL, backoff=Backoff(), sleep=lambda _: None)  # type: ignore[arg-type]
     assert ex.calls == 1
+
+
+# --- CloudTrail history of the role (gather; failures are notes, not errors) ---------------
+
+def test_role_history_lookup_failure_is_a_note(make_context) -> None:
+    from recover.aws.role_history import lookup_role_history
+
+    rc = make_context()
+    stub = rc.aws.client("cloudtrail", "us-east-1")._recover_stub
+    stub.add_client_error("lookup_events", service_error_code="AccessDeniedException",
+                          service_message="not authorized to perform: cloudtrail:LookupEvents")
+    h = lookup_role_history(rc.aws, "r")
+    assert h.records == 0 and "AccessDeniedException" in h.note
+
+
+def test_role_history_reads_create_attach_delete(make_context) -> None:
+    import json as _json
+
+    from recover.aws.role_history import lookup_role_history
+
+    def ev(name: str, t: str, params: dict[str, Any], who: str) -> dict[str, Any]:
+        rec = {"eventName": name, "eventTime": t, "requestParameters": {"roleName": "r", **params},
+               "userIdentity": {"arn": who}}
+        return {"EventId": name, "CloudTrailEvent": _json.dumps(rec)}
+
+    rc = make_context()
+    stub = rc.aws.client("cloudtrail", "us-east-1")._recover_stub
+    stub.add_response("lookup_events", {"Events": [  # newest first, as AWS answers
+        ev("DeleteRole", "2026-11-02T09:00:00Z", {}, "arn:aws:iam::1:user/bob"),
+        ev("DetachRolePolicy", "2026-11-02T09:00:00Z", {"policyArn": POWER}, "bob"),
+        ev("AttachRolePolicy", "2026-10-01T09:00:00Z", {"policyArn": POWER}, "alice"),
+        ev("CreateRole", "2026-10-01T09:00:00Z", {"path": "/x/",
+                                                  "permissionsBoundary": "arn:b"}, "alice")]})
+    h = lookup_role_history(rc.aws, "r")
+    assert h.managed_policies == (POWER,) and h.path == "/x/" and h.permissions_boundary == "arn:b"
+    assert h.deleted_by == "arn:aws:iam::1:user/bob" and h.created_by == "alice" and not h.note

@@ -25,6 +25,7 @@ from recover.act.calls import Call
 from recover.act.executor import Executor
 from recover.act.plan import Plan, precondition_changes, preconditions_of
 from recover.act.retry import Backoff, run_retrying
+from recover.aws.role_history import RoleHistory, lookup_role_history
 from recover.aws.snapshot import SnapshotOptions, take_snapshot
 from recover.cli import prompts
 from recover.cli.common import open_evidence
@@ -80,6 +81,7 @@ class RoleOutcome:
     removed: bool = False
     kept_because: str = ""
     plan: dict[str, Any] | None = None
+    history: dict[str, Any] | None = None  # what CloudTrail says about the deleted role
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -139,7 +141,10 @@ def _run(rc: RunContext, stack: str, opts: BootstrapRoleOptions, ev: EvidenceRun
         outcomes.append(RoleOutcome(arn=arn, name=arn.rsplit("/", 1)[-1], state_before=state))
     missing = [o for o in outcomes if o.state_before == "missing"]
     for o in missing:
-        plans.append(_plan_for(rc, ev, snap, o, opts))
+        history = lookup_role_history(rc.aws, o.name)
+        o.history = history.to_dict()
+        _show_history(rc, history)
+        plans.append(_plan_for(rc, ev, snap, o, opts, history))
         o.plan = plans[-1].to_dict()
     if not missing:
         rc.progress("the service role exists and trusts CloudFormation: nothing to recreate")
@@ -194,14 +199,14 @@ def _run(rc: RunContext, stack: str, opts: BootstrapRoleOptions, ev: EvidenceRun
 # --- decide ------------------------------------------------------------------------------------
 
 def _plan_for(rc: RunContext, ev: EvidenceRun, snap: StackSnapshot, o: RoleOutcome,
-              opts: BootstrapRoleOptions) -> rp.RolePlan:
+              opts: BootstrapRoleOptions, history: RoleHistory) -> rp.RolePlan:
     try:
         target = rp.parse_role_arn(o.arn)
     except rp.RolePlanError as exc:
         raise RecoverError(str(exc), code="bad_role_arn") from exc
     policies = tuple(opts.policy_arns)
     if not target.cdk and not policies:
-        policies = _ask_policies(rc, ev, target)
+        policies = _ask_policies(rc, ev, target, history)
     request = rp.RoleRequest(stack_name=snap.root.name, run_id=ev.run_id,
                              qualifier=opts.qualifier, policy_arns=policies,
                              permissions_boundary=opts.permissions_boundary)
@@ -211,21 +216,29 @@ def _plan_for(rc: RunContext, ev: EvidenceRun, snap: StackSnapshot, o: RoleOutco
         raise UsageError(str(exc)) from exc
 
 
-def _ask_policies(rc: RunContext, ev: EvidenceRun, target: rp.RoleTarget) -> tuple[str, ...]:
-    """A non-CDK role: its old permissions are unknown, so the engineer names them."""
+def _ask_policies(rc: RunContext, ev: EvidenceRun, target: rp.RoleTarget,
+                  history: RoleHistory) -> tuple[str, ...]:
+    """A non-CDK role: recover cannot know its permissions, so the engineer names them
+    (CloudTrail's record of the old role is offered first when there is one)."""
     question = (f"{target.name} is not a CDK bootstrap role: which policy should the new role "
                 "have?")
     if not rc.interactive:
-        raise NeedsDecisionError(question, flag="--policy-arn")
+        seen = (f" (CloudTrail shows the old role had: {', '.join(history.managed_policies)})"
+                if history.managed_policies else "")
+        raise NeedsDecisionError(question + seen, flag="--policy-arn")
+    options: list[tuple[str, str]] = []
+    if history.managed_policies:
+        options.append((",".join(history.managed_policies), "what the old role had (CloudTrail): "
+                        + ", ".join(history.managed_policies)))
     admin = ADMIN_POLICY.format(partition=target.partition)
-    answer = prompts.choose(rc, ev.journal, question, [
-        (admin, "AdministratorAccess (broad: enough for any stack operation; remove the role "
-                "afterwards)"),
-        ("abort", "abort: I will run again with --policy-arn")], flag="--policy-arn")
+    options += [(admin, "AdministratorAccess (broad: enough for any stack operation; remove the "
+                        "role afterwards)"),
+                ("abort", "abort: I will run again with --policy-arn")]
+    answer = prompts.choose(rc, ev.journal, question, options, flag="--policy-arn")
     if answer == "abort":
         raise RecoverError("aborted: name the role's policies with --policy-arn", code="aborted",
                            exit_code=ExitCode.ABORTED)
-    return (answer,)
+    return tuple(answer.split(","))
 
 
 def _decide_then(rc: RunContext, ev: EvidenceRun, snap: StackSnapshot,
@@ -554,6 +567,19 @@ def apply_plan(rc: RunContext, plan: Plan) -> Result:
 
 
 # --- human output ------------------------------------------------------------------------------
+
+def _show_history(rc: RunContext, h: RoleHistory) -> None:
+    c = rc.console
+    if h.deleted_at:
+        c.print(f"[bold]{escape(h.role_name)}[/] was deleted at {escape(h.deleted_at)} by "
+                f"{escape(h.deleted_by)} (CloudTrail)", highlight=False)
+    if h.managed_policies:
+        c.print("  it had: " + escape(", ".join(h.managed_policies))
+                + (f"; boundary {escape(h.permissions_boundary)}" if h.permissions_boundary
+                   else ""), highlight=False)
+    if h.note:
+        c.print(f"  [dim]{escape(h.note)}[/]", highlight=False)
+
 
 def _show_plans(rc: RunContext, plans: list[rp.RolePlan]) -> None:
     c = rc.console

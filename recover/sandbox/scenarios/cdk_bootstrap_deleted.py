@@ -15,6 +15,9 @@ cfn-exec-role (trust cloudformation.amazonaws.com, AdministratorAccess) unblocks
 
 from __future__ import annotations
 
+import json
+
+from recover.sandbox.cfn.model import SimStack
 from recover.sandbox.scenarios import _kit as kit
 from recover.sandbox.world import World
 
@@ -47,6 +50,13 @@ def build(world: World, *, qualifier: str, root_name: str) -> None:
             kit.role(world, name, kit.CFN_TRUST, managed=[ADMIN_POLICY])
         else:
             kit.role(world, name, account_trust)
+    exec_name = roles["CloudFormationExecutionRole"]
+    bootstrapper = world.cloudformation_identity(SimStack("", "", "", world.clock(), {}))
+    kit.iam_event(world, "CreateRole", world.role_arn(exec_name),
+                  {"roleName": exec_name, "path": "/",
+                   "assumeRolePolicyDocument": json.dumps(kit.CFN_TRUST)}, bootstrapper)
+    kit.iam_event(world, "AttachRolePolicy", world.role_arn(exec_name),
+                  {"roleName": exec_name, "policyArn": ADMIN_POLICY}, bootstrapper)
     kit.bucket(world, staging, versioned=True)
     world.client("ssm").put_parameter(Name=f"/cdk-bootstrap/{QUALIFIER}/version", Value="32",
                                       Type="String")
@@ -83,6 +93,12 @@ def build(world: World, *, qualifier: str, root_name: str) -> None:
         for attached in iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]:
             iam.detach_role_policy(RoleName=name, PolicyArn=attached["PolicyArn"])
         iam.delete_role(RoleName=name)
+        if name == exec_name:  # CloudFormation deleted it for the toolkit stack's deletion
+            for attached in (ADMIN_POLICY,):
+                kit.iam_event(world, "DetachRolePolicy", world.role_arn(name),
+                              {"roleName": name, "policyArn": attached}, bootstrapper)
+            kit.iam_event(world, "DeleteRole", world.role_arn(name), {"roleName": name},
+                          bootstrapper)
     world.client("ssm").delete_parameter(Name=f"/cdk-bootstrap/{QUALIFIER}/version")
     world.ground_truth.update({
         "root": ROOT, "role_arn": exec_role_arn, "role_name": roles["CloudFormationExecutionRole"],

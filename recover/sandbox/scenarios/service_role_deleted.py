@@ -24,6 +24,11 @@ POLICY = "arn:aws:iam::aws:policy/PowerUserAccess"
 
 def seed(world: World) -> None:
     role_arn = kit.role(world, ROLE, kit.CFN_TRUST, managed=[POLICY], path=PATH)
+    admin = world.operator_identity()
+    kit.iam_event(world, "CreateRole", role_arn, {"roleName": ROLE, "path": PATH,
+                                                  "assumeRolePolicyDocument": "{...}"}, admin)
+    kit.iam_event(world, "AttachRolePolicy", role_arn, {"roleName": ROLE, "policyArn": POLICY},
+                  admin)
     topic = kit.res("EventsTopic", "AWS::SNS::Topic",
                     f"arn:aws:sns:{world.region}:{world.account}:payments-events",
                     DisplayName="payments events")
@@ -48,5 +53,11 @@ def seed(world: World) -> None:
     iam = world.client("iam")
     iam.detach_role_policy(RoleName=ROLE, PolicyArn=POLICY)
     iam.delete_role(RoleName=ROLE)
+    cleanup = dict(world.operator_identity(), userName="cleanup-bot",
+                   arn=f"arn:aws:iam::{world.account}:user/cleanup-bot")
+    kit.iam_event(world, "DetachRolePolicy", role_arn, {"roleName": ROLE, "policyArn": POLICY},
+                  cleanup)
+    kit.iam_event(world, "DeleteRole", role_arn, {"roleName": ROLE}, cleanup)
     world.ground_truth.update({"root": ROOT, "child": queues.name, "role_arn": role_arn,
-                               "role_name": ROLE, "role_path": PATH, "policy_arns": [POLICY]})
+                               "role_name": ROLE, "role_path": PATH, "policy_arns": [POLICY],
+                               "deleted_by": "cleanup-bot"})
