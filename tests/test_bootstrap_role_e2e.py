@@ -285,3 +285,29 @@ def test_stack_without_service_role_is_a_clear_error(sandbox, tmp_path: Path) ->
                              "shop-web", "--then", "nothing", "--keep-role")
     assert code == ExitCode.FAILURE_FOUND and "Traceback" not in err
     assert env["errors"][0]["code"] == "no_service_role"
+
+
+def test_rollback_decision_left_to_rollback_stuck_keeps_the_role(sandbox, tmp_path: Path) -> None:
+    """A world built in the test: nested-skip's stacks run as a role nobody recreated. The role
+    is recreated, rollback-stuck then needs a decision (exit 4) and the role stays; the rerun
+    finds recover's role and finishes with the skip."""
+    sb = sandbox("nested-skip")
+    arn = f"arn:aws:iam::{sb.account}:role/orders-cfn-role"
+    for stack in sb.world.cfn.tree(sb.world.stack("orders-platform")):
+        stack.role_arn = arn  # nested stacks inherit the parent's role (§1.5)
+    code, env, _ = recover(sb, tmp_path, "--non-interactive", "--yes", "bootstrap-role",
+                           "orders-platform", "--then", "continue-rollback", "--policy-arn", POWER,
+                           "--keep-role", *FAST)
+    assert code == ExitCode.NEEDS_DECISION
+    assert env["errors"][0]["message"].startswith("rollback-stuck: ")
+    assert env["data"]["roles"][0]["created"] is True
+    assert role_or_none(sb, "orders-cfn-role") is not None
+    code, env, err = recover(sb, tmp_path, "--non-interactive", "--yes", "bootstrap-role",
+                             "orders-platform", "--then", "continue-rollback",
+                             "--skip-unrecoverable", "--remove-role-after", *FAST)
+    assert code == ExitCode.OK, err
+    data = env["data"]
+    assert data["final_status"] == "UPDATE_ROLLBACK_COMPLETE"
+    assert data["handover"]["skipped"][0]["target"] == sb.world.ground_truth["skip"][0]
+    [role] = data["roles"]
+    assert role["state_before"] == "exists" and role["created_by_recover"] and role["removed"]

@@ -185,6 +185,13 @@ def _run(rc: RunContext, stack: str, opts: BootstrapRoleOptions, ev: EvidenceRun
     deleted = final_status == "DELETE_COMPLETE"
     _remove_roles(rc, ev, executor, outcomes, remove_after, stack_deleted=deleted)
     ok = _operation_ok(then, final_status, opts.wait)
+    errors: list[dict[str, Any]] = []
+    code = ExitCode.OK if ok else ExitCode.FAILURE_FOUND
+    if handover and handover["exit_code"] != 0:
+        errors = [dict(e, message=f"rollback-stuck: {e.get('message')} (the role is kept: run "
+                          f"recover rollback-stuck {info.name} when decided)")
+                  for e in handover["errors"]]
+        code = ExitCode(handover["exit_code"])
     data = {"stack": info.name, "stack_id": snap.root_id, "status_before": info.status,
             "final_status": final_status, "then": then,
             "roles": [o.to_dict() for o in outcomes], "handover": handover,
@@ -192,8 +199,8 @@ def _run(rc: RunContext, stack: str, opts: BootstrapRoleOptions, ev: EvidenceRun
             "follow_up": [p.follow_up for p in plans], "evidence_dir": str(ev.dir),
             "api_calls": rc.aws.counter.as_dict()}
     ev.write_json("roles.json", data["roles"])
-    return Result(command=COMMAND, data=data,
-                  exit_code=ExitCode.OK if ok else ExitCode.FAILURE_FOUND, human=_render_done)
+    return Result(command=COMMAND, data=data, exit_code=code, errors=errors,
+                  human=_render_done)
 
 
 # --- decide ------------------------------------------------------------------------------------
@@ -350,10 +357,19 @@ def _finish_operation(rc: RunContext, ev: EvidenceRun, executor: Executor, snap:
 
         ev.journal.append("handover", runbook="rollback-stuck", stack=snap.root.name)
         rc.progress("handing over to rollback-stuck…")
-        result = rollback_stuck.run(rc, snap.root.name, rollback_stuck.RollbackOptions(
-            skip=list(opts.skip), skip_unrecoverable=opts.skip_unrecoverable,
-            restore_artifacts=opts.restore_artifacts, wait=opts.wait, timeout=opts.timeout,
-            poll_interval=opts.poll_interval, role_retry=opts.retry))
+        try:
+            result = rollback_stuck.run(rc, snap.root.name, rollback_stuck.RollbackOptions(
+                skip=list(opts.skip), skip_unrecoverable=opts.skip_unrecoverable,
+                restore_artifacts=opts.restore_artifacts, wait=opts.wait, timeout=opts.timeout,
+                poll_interval=opts.poll_interval, role_retry=opts.retry))
+        except RecoverError as err:
+            # The role exists now: report what rollback-stuck needs, the role stays for a rerun.
+            ev.journal.append("handover_failed", error=err.as_dict())
+            return snap.root.info.status, {"runbook": "rollback-stuck",
+                                           "exit_code": int(err.exit_code),
+                                           "final_status": snap.root.info.status,
+                                           "skipped": [], "evidence_dir": None,
+                                           "errors": [err.as_dict()]}
         summary = {"runbook": "rollback-stuck", "exit_code": int(result.exit_code),
                    "final_status": result.data.get("final_status"),
                    "skipped": result.data.get("skipped", []),
