@@ -311,3 +311,15 @@ def test_rollback_decision_left_to_rollback_stuck_keeps_the_role(sandbox, tmp_pa
     assert data["handover"]["skipped"][0]["target"] == sb.world.ground_truth["skip"][0]
     [role] = data["roles"]
     assert role["state_before"] == "exists" and role["created_by_recover"] and role["removed"]
+
+
+@pytest.mark.parametrize(("scenario", "final"), [("cdk-bootstrap-deleted", "DELETE_COMPLETE"),
+                                                 ("service-role-deleted",
+                                                  "UPDATE_ROLLBACK_COMPLETE")])
+def test_demo_runs_bootstrap_role_unattended(tmp_path: Path, scenario: str, final: str) -> None:
+    proc = run_cli(["--non-interactive", "--yes", "--output", "json", "--evidence-dir",
+                    str(tmp_path), "demo", scenario, "--step-delay", "0"], timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    env = json.loads(proc.stdout)
+    assert env["status"] == "ok" and env["data"]["final_status"] == final
+    assert env["data"]["roles"][0]["created"] is True
