@@ -476,13 +476,19 @@ def _dry_run(rc: RunContext, ev: EvidenceRun, opts: BootstrapRoleOptions, snap: 
     for call in create_calls + ([op_call] if op_call else []):
         executor.run(call)
     if remove_after:
+        removal: list[Call] = []
         for p in plans:  # what removal will be, given the role as planned
-            for arn in p.managed_policy_arns:
-                executor.run(Call("iam", "DetachRolePolicy",
-                                  {"RoleName": p.target.name, "PolicyArn": arn},
-                                  f"detach {arn} from the temporary role"))
-            executor.run(Call("iam", "DeleteRole", {"RoleName": p.target.name},
-                              f"delete the temporary role {p.target.name} (created by recover)"))
+            removal += [Call("iam", "DetachRolePolicy", {"RoleName": p.target.name,
+                                                         "PolicyArn": arn},
+                             f"detach {arn} from the temporary role")
+                        for arn in p.managed_policy_arns]
+            removal.append(Call("iam", "DeleteRole", {"RoleName": p.target.name},
+                                f"delete the temporary role {p.target.name} (created by "
+                                "recover; its tags are checked first)"))
+        if removal:
+            show_calls(rc.console, removal, "Then, with --remove-role-after:")
+        for call in removal:
+            executor.run(call)
     preconditions = preconditions_of(snap)
     preconditions["roles"] = {o.arn: o.state_before for o in outcomes}
     saved = Plan(runbook=EXECUTION_ROLE_MISSING, stack=snap.root.name, stack_id=snap.root_id,
