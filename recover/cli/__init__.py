@@ -26,6 +26,7 @@ COMMAND_MODULES: list[str] = [
     "trail",
     "sandbox",
     "rollback_stuck",
+    "bootstrap_role",
     "apply",
     "demo",
     "artifacts",

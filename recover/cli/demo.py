@@ -27,6 +27,12 @@ UNATTENDED: dict[str, dict[str, Any]] = {
     "degap": {"restore_artifacts": True},
     "nested-skip": {"skip_unrecoverable": True},
 }
+# bootstrap-role scenarios and their unattended flags
+ROLE_UNATTENDED: dict[str, dict[str, Any]] = {
+    "cdk-bootstrap-deleted": {"then": "delete", "remove_role_after": True},
+    "service-role-deleted": {"then": "continue-rollback", "remove_role_after": False,
+                             "policy_arns": ["arn:aws:iam::aws:policy/PowerUserAccess"]},
+}
 
 
 def sandbox_context(rc: RunContext, endpoint: str, region: str) -> RunContext:
@@ -79,6 +85,12 @@ def _run_scenario(rc: RunContext, scenario: str, root: str) -> Result:
     if scenario in UNATTENDED:
         flags = UNATTENDED[scenario] if not rc.interactive else {}
         return run(rc, root, RollbackOptions(poll_interval=0.5, timeout=600, **flags))
+    if scenario in ROLE_UNATTENDED:
+        from recover.flows import bootstrap_role
+
+        flags = ROLE_UNATTENDED[scenario] if not rc.interactive else {}
+        return bootstrap_role.run(rc, root, bootstrap_role.BootstrapRoleOptions(
+            poll_interval=0.5, timeout=600, **flags))
     # Scenarios whose runbook is not built yet: diagnose them (read-only).
     from recover.aws.snapshot import SnapshotOptions, take_snapshot
     from recover.decide.diagnose import diagnose
