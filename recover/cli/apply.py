@@ -16,9 +16,10 @@ from recover.result import Result
 
 
 def appliers() -> dict[str, Callable[[RunContext, Plan], Result]]:
-    from recover.flows import rollback_stuck
+    from recover.flows import bootstrap_role, rollback_stuck
 
-    return {"rollback-stuck": rollback_stuck.apply_plan}
+    return {"rollback-stuck": rollback_stuck.apply_plan,
+            "execution-role-missing": bootstrap_role.apply_plan}
 
 
 @click.command("apply")

@@ -15,13 +15,12 @@ from typing import Any
 from recover.act.calls import Call
 from recover.act.executor import Executor
 from recover.act.plan import Plan, precondition_changes, preconditions_of
+from recover.act.retry import Backoff, run_retrying
 from recover.artifacts.sources import object_exists
 from recover.aws.snapshot import SnapshotOptions, take_snapshot
-from recover.aws.watch import StackWatcher, WatchResult
 from recover.cli import prompts
 from recover.cli.common import open_evidence
 from recover.cli.diagnose import render_diagnosis
-from recover.cli.progress import ProgressView
 from recover.context import RunContext
 from recover.decide.diagnose import Diagnosis, diagnose
 from recover.decide.rollback_plan import (
@@ -41,6 +40,7 @@ from recover.errors import (
 from recover.evidence import EvidenceRun
 from recover.exit_codes import ExitCode
 from recover.flows import artifacts as artifact_flow
+from recover.flows.follow import follow
 from recover.flows.render import decisions_table, show_calls
 from recover.model.stack import StackSnapshot
 from recover.result import Result
@@ -64,6 +64,9 @@ class RollbackOptions:
     poll_interval: float = 3.0
     trail: str | None = None  # CloudTrail source for finding missing keys (default: lookup)
     accept_substitute: bool = False
+    # Set by bootstrap-role after it recreated the service role: IAM is eventually consistent,
+    # so "Role ... is invalid or cannot be assumed" is retried with this backoff (§1.5).
+    role_retry: Backoff | None = None
 
 
 @dataclass
@@ -234,7 +237,11 @@ def _run(rc: RunContext, stack: str, opts: RollbackOptions, ev: EvidenceRun) -> 
         prompts.confirm_or_abort(rc, ev.journal, f"Call ContinueUpdateRollback on {snap.root.name}"
                                  f"{skip_note}?")
         _recheck(rc, stack, snap)
-        executor.run(call)
+        if opts.role_retry is not None:
+            run_retrying(executor, call, backoff=opts.role_retry, on_retry=lambda n, d, m: (
+                rc.progress(f"the role is not usable yet (attempt {n}): retrying in {d:.0f}s")))
+        else:
+            executor.run(call)
         rounds.append(this_round)
         if not opts.wait:
             final_status = "UPDATE_ROLLBACK_IN_PROGRESS"
@@ -261,18 +268,6 @@ def _run(rc: RunContext, stack: str, opts: RollbackOptions, ev: EvidenceRun) -> 
             "skipped": list(skipped.values()), "restored": restored, "timed_out": timed_out,
             "evidence_dir": str(ev.dir), "api_calls": rc.aws.counter.as_dict()}
     return Result(command=ROLLBACK_STUCK, data=data, exit_code=code, human=_render_done)
-
-
-def follow(rc: RunContext, snap: StackSnapshot, *, timeout: float,
-           poll_interval: float) -> WatchResult:
-    """Follow the root and every nested stack live until a terminal status. Events the
-    snapshot already holds are the baseline: anything newer belongs to this operation."""
-    watcher = StackWatcher(rc.aws, snap.root_id,
-                           known=[(n.stack_id, n.info.parent_id, [e.event_id for e in n.events])
-                                  for n in snap.nodes],
-                           poll_interval=poll_interval)
-    with ProgressView(rc.console, live=rc.interactive) as view:
-        return watcher.follow(timeout=timeout, on_poll=view.update)
 
 
 def apply_plan(rc: RunContext, plan: Plan) -> Result:

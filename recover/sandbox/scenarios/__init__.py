@@ -14,6 +14,7 @@ from recover.sandbox.scenarios import (
     ecr_expired,
     healthy,
     nested_skip,
+    service_role_deleted,
 )
 from recover.sandbox.world import World
 
@@ -22,6 +23,7 @@ SCENARIOS: dict[str, Callable[[World], None]] = {
     "nested-skip": nested_skip.seed,
     "delete-failed": delete_failed.seed,
     "cdk-bootstrap-deleted": cdk_bootstrap_deleted.seed,
+    "service-role-deleted": service_role_deleted.seed,
     "healthy": healthy.seed,
     "degap-before": degap_before.seed,
     "ecr-expired": ecr_expired.seed,
@@ -32,7 +34,8 @@ def describe(name: str) -> str:
     """The first sentence of the scenario's docstring, without the leading `name:`."""
     module = {"degap": degap, "nested-skip": nested_skip, "delete-failed": delete_failed,
               "cdk-bootstrap-deleted": cdk_bootstrap_deleted, "healthy": healthy,
-              "degap-before": degap_before, "ecr-expired": ecr_expired}[name]
+              "service-role-deleted": service_role_deleted, "degap-before": degap_before,
+              "ecr-expired": ecr_expired}[name]
     first = " ".join((module.__doc__ or "").strip().split("\n\n")[0].split())
     first = first.removeprefix(f"{name}:").strip()
     return first.split(". ")[0].rstrip(".") + "."
