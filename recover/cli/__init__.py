@@ -26,6 +26,8 @@ COMMAND_MODULES: list[str] = [
     "trail",
     "sandbox",
     "rollback_stuck",
+    "delete_failed",
+    "orphans",
     "apply",
     "demo",
 ]

@@ -17,11 +17,9 @@ from recover.act.executor import Executor
 from recover.act.plan import Plan, precondition_changes, preconditions_of
 from recover.artifacts.sources import object_exists
 from recover.aws.snapshot import SnapshotOptions, take_snapshot
-from recover.aws.watch import StackWatcher, WatchResult
 from recover.cli import prompts
 from recover.cli.common import open_evidence
 from recover.cli.diagnose import render_diagnosis
-from recover.cli.progress import ProgressView
 from recover.context import RunContext
 from recover.decide.diagnose import Diagnosis, diagnose
 from recover.decide.rollback_plan import (
@@ -41,6 +39,7 @@ from recover.errors import (
 from recover.evidence import EvidenceRun
 from recover.exit_codes import ExitCode
 from recover.flows import artifacts as artifact_flow
+from recover.flows.follow import follow
 from recover.flows.render import decisions_table, show_calls
 from recover.model.stack import StackSnapshot
 from recover.result import Result
@@ -261,18 +260,6 @@ def _run(rc: RunContext, stack: str, opts: RollbackOptions, ev: EvidenceRun) -> 
             "skipped": list(skipped.values()), "restored": restored, "timed_out": timed_out,
             "evidence_dir": str(ev.dir), "api_calls": rc.aws.counter.as_dict()}
     return Result(command=ROLLBACK_STUCK, data=data, exit_code=code, human=_render_done)
-
-
-def follow(rc: RunContext, snap: StackSnapshot, *, timeout: float,
-           poll_interval: float) -> WatchResult:
-    """Follow the root and every nested stack live until a terminal status. Events the
-    snapshot already holds are the baseline: anything newer belongs to this operation."""
-    watcher = StackWatcher(rc.aws, snap.root_id,
-                           known=[(n.stack_id, n.info.parent_id, [e.event_id for e in n.events])
-                                  for n in snap.nodes],
-                           poll_interval=poll_interval)
-    with ProgressView(rc.console, live=rc.interactive) as view:
-        return watcher.follow(timeout=timeout, on_poll=view.update)
 
 
 def apply_plan(rc: RunContext, plan: Plan) -> Result:
