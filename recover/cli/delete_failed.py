@@ -21,6 +21,9 @@ from recover.result import Result
                    "Repeatable.")
 @click.option("--retain-all-failed", is_flag=True,
               help="Retain every resource that failed to delete and that no other flag decides.")
+@click.option("--retry", "retry", multiple=True, metavar="ID",
+              help="You fixed this resource's blocker: delete it again instead of retaining it "
+                   "(first round; if it fails again it is decided anew). Repeatable.")
 @click.option("--empty-bucket", "empty_buckets", multiple=True, metavar="NAME",
               help="Delete every object version and delete marker of this bucket, then let the "
                    "stack delete it (stands for typing its name; --yes never implies it). "
@@ -40,12 +43,13 @@ from recover.result import Result
 @click.option("--plan-out", type=click.Path(dir_okay=False, path_type=Path),
               help="With --dry-run: save the plan for `recover apply`.")
 @recover_command("delete-failed")
-def command(rc: RunContext, stack: str, retain: tuple[str, ...], retain_all_failed: bool,
+def command(rc: RunContext, stack: str, retain: tuple[str, ...], retry: tuple[str, ...],
+            retain_all_failed: bool,
             empty_buckets: tuple[str, ...], role_arn: str | None, ledger: Path | None,
             wait: bool, timeout: float, max_rounds: int, poll_interval: float,
             plan_out: Path | None) -> Result:
     """Finish deleting STACK from DELETE_FAILED (root and nested stacks)."""
     return run(rc, stack, DeleteOptions(
-        retain=list(retain), retain_all_failed=retain_all_failed,
+        retain=list(retain), retry=list(retry), retain_all_failed=retain_all_failed,
         empty_buckets=list(empty_buckets), role_arn=role_arn, ledger=ledger, wait=wait,
         timeout=timeout, max_rounds=max_rounds, poll_interval=poll_interval, plan_out=plan_out))

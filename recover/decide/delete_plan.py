@@ -182,6 +182,23 @@ def validate_retains(snapshot: StackSnapshot, requested: Iterable[str]) -> list[
     return errors
 
 
+def validate_retries(snapshot: StackSnapshot, requested: Iterable[str],
+                     retained: Iterable[str]) -> list[str]:
+    """--retry must name a resource that failed to delete, and not one also retained."""
+    errors: list[str] = []
+    keep = {r.strip() for r in retained}
+    for raw in requested:
+        node, logical, err = resolve_target(snapshot, raw)
+        res = node.resource(logical) if node else None
+        if node is None:
+            errors.append(f"--retry {raw}: {err}")
+        elif res is None or res.status != DELETE_FAILED or res.is_nested_stack:
+            errors.append(f"--retry {raw}: not a resource that failed to delete in {node.name}")
+        elif raw.strip() in keep:
+            errors.append(f"--retry {raw}: also given to --retain; choose one")
+    return errors
+
+
 def validate_empty_buckets(snapshot: StackSnapshot, names: Iterable[str]) -> list[str]:
     """--empty-bucket must name a bucket that failed to delete in this stack tree."""
     failed = {r.physical_id for n in snapshot.nodes for r in n.resources

@@ -37,6 +37,7 @@ from recover.decide.delete_plan import (
     target_of,
     validate_empty_buckets,
     validate_retains,
+    validate_retries,
 )
 from recover.decide.diagnose import Diagnosis, diagnose
 from recover.decide.findings import Finding
@@ -65,6 +66,7 @@ DELETE_BATCH = 1000  # DeleteObjects takes at most 1000 keys a request
 @dataclass
 class DeleteOptions:
     retain: list[str] = field(default_factory=list)
+    retry: list[str] = field(default_factory=list)
     retain_all_failed: bool = False
     empty_buckets: list[str] = field(default_factory=list)
     role_arn: str | None = None
@@ -211,7 +213,8 @@ def delete_call(step_stack_id: str, step_name: str, retain: list[str], token: st
 def _run(rc: RunContext, stack: str, opts: DeleteOptions, ev: EvidenceRun) -> Result:
     executor = Executor(rc.aws, ev.journal, dry_run=rc.options.dry_run, log=ev.log)
     choices = DeleteChoices(retain=list(opts.retain), retain_all_failed=opts.retain_all_failed,
-                            empty_buckets=list(opts.empty_buckets))
+                            empty_buckets=list(opts.empty_buckets),
+                            answers={t.strip(): Action.RETRY for t in opts.retry})
     ledger_path = ledger.resolve(opts.ledger)
     rounds: list[Round] = []
     orphans: list[dict[str, Any]] = []
@@ -248,11 +251,14 @@ def _run(rc: RunContext, stack: str, opts: DeleteOptions, ev: EvidenceRun) -> Re
         render_diagnosis(rc.console, Result(command=DELETE_FAILED, data=diag_data))
         if number == 1:
             errors = validate_retains(snap, choices.retain) + \
-                validate_empty_buckets(snap, choices.empty_buckets)
+                validate_empty_buckets(snap, choices.empty_buckets) + \
+                validate_retries(snap, opts.retry, choices.retain)
             if errors:
                 raise UsageError("; ".join(errors))
         else:  # what no longer fails needs no retain any more
             choices.retain = [r for r in choices.retain if not validate_retains(snap, [r])]
+            # a retry that failed again is decided anew (flags or prompt), never retried blindly
+            choices.answers = {t: a for t, a in choices.answers.items() if a != Action.RETRY}
         targets = _leaf_targets(snap, diag)
         blockers, buckets = gather_blockers(rc.aws, targets)
         ev.write_json(f"blockers-round{number}.json", blockers)
