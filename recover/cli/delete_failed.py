@@ -9,7 +9,6 @@ import click
 
 from recover.cli.common import recover_command
 from recover.context import RunContext
-from recover.flows.delete_failed import DeleteOptions, run
 from recover.orphans.ledger import ENV_VAR
 from recover.result import Result
 
@@ -49,6 +48,9 @@ def command(rc: RunContext, stack: str, retain: tuple[str, ...], retry: tuple[st
             wait: bool, timeout: float, max_rounds: int, poll_interval: float,
             plan_out: Path | None) -> Result:
     """Finish deleting STACK from DELETE_FAILED (root and nested stacks)."""
+    # imported here: the flow imports recover.cli (prompts), which registers this module
+    from recover.flows.delete_failed import DeleteOptions, run
+
     return run(rc, stack, DeleteOptions(
         retain=list(retain), retry=list(retry), retain_all_failed=retain_all_failed,
         empty_buckets=list(empty_buckets), role_arn=role_arn, ledger=ledger, wait=wait,
