@@ -154,8 +154,9 @@ def _decide(rc: RunContext, ev: EvidenceRun, snap: StackSnapshot, diag: Diagnosi
         decision_fix = next((d.fix for d in plan.decisions if d.target == u.target), "")
         rc.console.print(f"\n[bold]{u.target}[/] {f.resource_type} ({f.physical_id}) — "
                          f"{f.reason[:300]}", highlight=False)
-        if blockers.get(u.target):
-            rc.console.print(f"  [dim]found: {blockers[u.target]}[/]", highlight=False)
+        found = describe_blocker(blockers.get(u.target, {}))
+        if found:
+            rc.console.print(f"  [dim]found: {found}[/]", highlight=False)
         if decision_fix:
             rc.console.print(f"  [dim]fix: {decision_fix}[/]", highlight=False)
         while True:
@@ -171,6 +172,20 @@ def _decide(rc: RunContext, ev: EvidenceRun, snap: StackSnapshot, diag: Diagnosi
             choices.answers[u.target] = answer
             break
     return plan_delete(snap, diag, choices, blockers, buckets)
+
+
+def describe_blocker(blocker: dict[str, Any]) -> str:
+    """One line for people: what was found blocking the delete."""
+    if "to_delete" in blocker:
+        return (f"{blocker['objects']} current object(s), {blocker['versions']} object "
+                f"version(s), {blocker['delete_markers']} delete marker(s)")
+    if "network_interfaces" in blocker:
+        enis = blocker["network_interfaces"]
+        return ("used by " + ", ".join(f"{e['id']} ({e.get('description') or e.get('status')})"
+                                       for e in enis)) if enis else "no network interface uses it now"
+    if "unreadable" in blocker:
+        return f"could not look: {blocker['unreadable']}"
+    return ""
 
 
 def _confirm_flagged_empties(rc: RunContext, plan: DeletePlan) -> None:
@@ -489,8 +504,9 @@ def _render_done(console: Any, result: Result) -> None:
                       highlight=False)
     for o in d["orphans"]:
         tags = o.get("tags")
+        shown = tags if tags is not None else ("-" if o.get("arn") is None else "unknown")
         console.print(f"[yellow]orphan[/] {o['id']} {o['resource_type']} {o['physical_id']}\n"
-                      f"  arn: {o.get('arn') or '-'}  tags: {tags if tags is not None else '?'}\n"
+                      f"  arn: {o.get('arn') or '-'}  tags: {shown}\n"
                       f"  left {o['left_stack']['name']}; delete later: "
                       f"{o['follow_up']['delete_later'][-1]}", highlight=False)
     if d["orphans"]:
