@@ -298,3 +298,19 @@ def test_wrong_state_and_needs_yes(sandbox, tmp_path: Path) -> None:
     code, env, _ = recover(sb, tmp_path, "--non-interactive", "--yes", "delete-failed",
                            "legacy-app", "--retain-all-failed")
     assert code == ExitCode.FAILURE_FOUND and env["errors"][0]["code"] == "unsupported_state"
+
+
+def test_a_bucket_removed_by_hand_is_retried_not_retained(sandbox, tmp_path: Path) -> None:
+    sb = sandbox("delete-failed")
+    truth = sb.world.ground_truth
+    s3 = sb.client("s3")
+    s3.delete_object(Bucket=truth["logs_bucket"], Key="flowlogs/part-0000.log.gz")
+    s3.delete_bucket(Bucket=truth["logs_bucket"])  # the engineer cleaned it up by hand
+    code, env, err = recover(sb, tmp_path, "--non-interactive", "--yes", "delete-failed",
+                             "legacy-app", "--retain-all-failed", "--poll-interval", "0.05")
+    assert code == ExitCode.OK, err
+    data = env["data"]
+    assert data["rounds"][0]["retried"] == [f"{truth['child']}.FlowLogsBucket"]
+    assert truth["logs_bucket"] not in {o["physical_id"] for o in data["orphans"]}
+    child_call = journal_calls(data["evidence_dir"])[0]["params"]
+    assert "RetainResources" not in child_call and data["final_status"] == "DELETE_COMPLETE"

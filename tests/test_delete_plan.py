@@ -238,3 +238,24 @@ def test_orphan_record_is_complete_and_its_id_stable() -> None:
     assert r["arn"] == "arn:aws:s3:::app-data" and r["costs_money"] is True
     assert r["left_stack"] == {"name": "app", "stack_id": arn("app"), "root": "app"}
     assert r["follow_up"]["delete_later"] and r["follow_up"]["adopt_again"]["importable"]
+
+
+def test_a_resource_removed_by_hand_is_retried() -> None:
+    blockers = {"Data": {"gone": "app-data no longer exists (NoSuchBucket)"}}
+    _, p = plan(DeleteChoices(), blockers=blockers)
+    data = next(d for d in p.decisions if d.target == "Data")
+    assert data.action == Action.RETRY and "no longer exists" in data.why
+    assert "Data" not in {u.target for u in p.undecided}
+    _, p = plan(DeleteChoices(retain=["Data"]), blockers=blockers)
+    assert actions(p)["Data"] == Action.RETAIN  # an explicit decision still wins
+
+
+def test_describe_blocker_lines() -> None:
+    from recover.flows.delete_failed import describe_blocker
+
+    assert describe_blocker(BucketContents("b", 1, 2, 1).to_dict()) == (
+        "1 current object(s), 2 object version(s), 1 delete marker(s)")
+    assert describe_blocker({"network_interfaces": [{"id": "eni-1", "description": "lambda"}]}) \
+        == "used by eni-1 (lambda)"
+    assert describe_blocker({"network_interfaces": []}) == "no network interface uses it now"
+    assert describe_blocker({}) == ""

@@ -52,6 +52,7 @@ def gather_blockers(aws: SessionFactory, targets: dict[str, Finding]
     (access denied, already gone) becomes a note, not an error: the plan can go on without it."""
     blockers: dict[str, dict[str, Any]] = {}
     buckets: dict[str, BucketContents] = {}
+    gone_codes = {"NoSuchBucket", "InvalidGroup.NotFound"}
     for target, f in targets.items():
         try:
             if f.resource_type == "AWS::S3::Bucket" and f.physical_id:
@@ -61,6 +62,11 @@ def gather_blockers(aws: SessionFactory, targets: dict[str, Finding]
             elif f.resource_type == "AWS::EC2::SecurityGroup" and f.physical_id:
                 blockers[target] = {"network_interfaces": security_group_users(aws, f.physical_id)}
         except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code in gone_codes:
+                # removed by hand since the delete failed: a plain retry now succeeds
+                blockers[target] = {"gone": f"{f.physical_id} no longer exists ({code})"}
+                continue
             err = translate_aws_error(exc)
             blockers[target] = {"unreadable": err.message if err else str(exc)}
     return blockers, buckets

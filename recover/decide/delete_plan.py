@@ -291,6 +291,11 @@ def plan_delete(snapshot: StackSnapshot, diagnosis: Diagnosis, choices: DeleteCh
                                       "and delete marker is deleted, then the bucket with the "
                                       "stack", fix, blocker))
             continue
+        if answer is None and blocker.get("gone"):
+            decisions.append(Decision(f, target, Action.RETRY,
+                                      f"{blocker['gone']}: deleting again finds nothing to "
+                                      "delete and succeeds", fix, blocker))
+            continue
         if answer == Action.RETRY or (answer is None and TRANSIENT.search(f.reason)):
             decisions.append(Decision(f, target, Action.RETRY,
                                       "fixed outside recover: delete it again" if answer else

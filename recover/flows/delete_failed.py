@@ -183,6 +183,8 @@ def describe_blocker(blocker: dict[str, Any]) -> str:
         enis = blocker["network_interfaces"]
         return ("used by " + ", ".join(f"{e['id']} ({e.get('description') or e.get('status')})"
                                        for e in enis)) if enis else "no network interface uses it now"
+    if "gone" in blocker:
+        return blocker["gone"]
     if "unreadable" in blocker:
         return f"could not look: {blocker['unreadable']}"
     return ""
