@@ -110,14 +110,7 @@ def test_retain_all_failed_deletes_the_tree_and_writes_the_ledger(sandbox, tmp_p
     # the evidence folder holds the same records
     evidence = json.loads((Path(data["evidence_dir"]) / "orphans.json").read_text())
     assert {o["id"] for o in evidence} == {o["id"] for o in ledger["orphans"]}
-
-
-def test_orphans_list_and_show_accumulate_across_runs(sandbox, tmp_path: Path) -> None:
-    sb = sandbox("delete-failed")
-    truth = sb.world.ground_truth
-    code, _, err = recover(sb, tmp_path, "--non-interactive", "--yes", "delete-failed",
-                           "legacy-app", "--retain-all-failed", "--poll-interval", "0.05")
-    assert code == ExitCode.OK, err
+    # `recover orphans list|show` read the same ledger
     code, env, _ = recover(sb, tmp_path, "orphans", "list")
     assert code == ExitCode.OK and env["data"]["count"] == 4
     code, env, _ = recover(sb, tmp_path, "orphans", "list", "--stack", truth["child"])
@@ -130,8 +123,6 @@ def test_orphans_list_and_show_accumulate_across_runs(sandbox, tmp_path: Path) -
         "Status": "Enabled"}
     code, env, _ = recover(sb, tmp_path, "orphans", "show", orphan["id"][:9])
     assert code == ExitCode.OK and env["data"]["orphan"]["id"] == orphan["id"]
-    code, env, _ = recover(sb, tmp_path, "orphans", "show", "nothing-like-this")
-    assert code == ExitCode.NOT_FOUND and env["errors"][0]["code"] == "orphan_not_found"
 
 
 @pytest.mark.parametrize("bad", ["AppRole", "AppQueue", "{child}.FlowLogsRole"])

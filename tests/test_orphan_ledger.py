@@ -97,6 +97,9 @@ def test_orphans_commands(tmp_path: Path) -> None:
     proc = run_cli(["orphans", "show", "bucket-2"], env=env)
     assert proc.returncode == 0
     assert "arn:aws:s3:::bucket-2" in proc.stdout and "delete-bucket" in proc.stdout
+    proc = run_cli(["--output", "json", "orphans", "show", "nothing-like-this"], env=env)
+    assert proc.returncode == ExitCode.NOT_FOUND
+    assert json.loads(proc.stdout)["errors"][0]["code"] == "orphan_not_found"
     proc = run_cli(["orphans", "list"], env=env)
     assert "bucket-1" in proc.stdout
     path.write_text("{torn")

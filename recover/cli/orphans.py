@@ -67,13 +67,14 @@ def _render_list(console: Console, result: Result) -> None:
         console.print(f"no orphans in {d['ledger']}")
         return
     table = Table(title=f"{d['count']} orphan(s) in {d['ledger']}", title_justify="left")
-    for col in ("id", "type", "physical id", "left stack", "state", "retained at"):
+    table.add_column("id", no_wrap=True)
+    for col in ("type", "physical id", "left stack", "state", "retained at"):
         table.add_column(col, overflow="fold")
     for o in d["orphans"]:
         money = " [red]$[/]" if o.get("costs_money") else ""
         table.add_row(o["id"], escape(o["resource_type"]) + money, escape(o["physical_id"] or ""),
                       escape(o.get("stack") or ""), escape(o.get("state") or ""),
-                      escape(o.get("retained_at") or ""))
+                      escape((o.get("retained_at") or "")[:16].replace("T", " ")))
     console.print(table)
 
 
