@@ -259,3 +259,11 @@ def test_describe_blocker_lines() -> None:
         == "used by eni-1 (lambda)"
     assert describe_blocker({"network_interfaces": []}) == "no network interface uses it now"
     assert describe_blocker({}) == ""
+
+
+def test_undecided_carries_the_fix() -> None:
+    blockers = {"Sg": {"network_interfaces": [{"id": "eni-9", "description": "lambda"}]}}
+    _, p = plan(DeleteChoices(), blockers=blockers)
+    sg = next(u for u in p.undecided if u.target == "Sg")
+    assert "eni-9 (lambda)" in sg.fix
+    assert p.to_dict()["undecided"][1]["fix"] == sg.fix

@@ -95,6 +95,7 @@ class Undecided:
     question: str
     flags: tuple[str, ...]
     options: tuple[str, ...]  # Action.* values that make sense here
+    fix: str = ""  # what would let a retry succeed
 
 
 @dataclass(frozen=True)
@@ -131,7 +132,8 @@ class DeletePlan:
                 "empty_buckets": [b.to_dict() for b in self.empty],
                 "decisions": [d.to_dict() for d in self.decisions],
                 "undecided": [{"target": u.target, "question": u.question, "flags": list(u.flags),
-                               "options": list(u.options)} for u in self.undecided],
+                               "options": list(u.options), "fix": u.fix or None}
+                              for u in self.undecided],
                 "blocked": self.blocked or None}
 
 
@@ -313,7 +315,7 @@ def plan_delete(snapshot: StackSnapshot, diagnosis: Diagnosis, choices: DeleteCh
         undecided.append(Undecided(target, f"{target} failed to delete ({f.failure_mode.value}): "
                                    "retain it, fix it and retry, or "
                                    + ("empty it?" if is_bucket else "abort?"),
-                                   tuple(flags), tuple(options)))
+                                   tuple(flags), tuple(options), fix))
     by_node: dict[str, list[str]] = {}
     for d in decisions:
         if d.action == Action.RETAIN:

@@ -43,7 +43,6 @@ from recover.decide.diagnose import Diagnosis, diagnose
 from recover.decide.findings import Finding
 from recover.errors import (
     AbortedError,
-    InputError,
     NeedsDecisionError,
     PreconditionChangedError,
     RecoverError,
@@ -92,7 +91,7 @@ class Round:
         return dict(self.__dict__)
 
 
-def _snapshot(rc: RunContext, stack: str) -> StackSnapshot:
+def snapshot_of(rc: RunContext, stack: str) -> StackSnapshot:
     return take_snapshot(rc.aws, stack, clock=rc.clock,
                          options=SnapshotOptions(events="last-operation"))
 
@@ -118,7 +117,7 @@ def _leaf_targets(snap: StackSnapshot, diag: Diagnosis) -> dict[str, Finding]:
     return out
 
 
-def _ask_empty(rc: RunContext, ev: EvidenceRun, contents: BucketContents | None,
+def ask_empty(rc: RunContext, ev: EvidenceRun, contents: BucketContents | None,
                bucket: str) -> bool:
     """Counts first, then the typed bucket name (--yes never answers this)."""
     if contents is not None:
@@ -151,14 +150,13 @@ def _decide(rc: RunContext, ev: EvidenceRun, snap: StackSnapshot, diag: Diagnosi
               Action.EMPTY: "empty the bucket (every version, typed confirmation), then delete it"}
     for u in plan.undecided:
         f = targets[u.target]
-        decision_fix = next((d.fix for d in plan.decisions if d.target == u.target), "")
         rc.console.print(f"\n[bold]{u.target}[/] {f.resource_type} ({f.physical_id}) — "
                          f"{f.reason[:300]}", highlight=False)
         found = describe_blocker(blockers.get(u.target, {}))
         if found:
             rc.console.print(f"  [dim]found: {found}[/]", highlight=False)
-        if decision_fix:
-            rc.console.print(f"  [dim]fix: {decision_fix}[/]", highlight=False)
+        if u.fix:
+            rc.console.print(f"  [dim]to retry, first: {u.fix}[/]", highlight=False)
         while True:
             options = [(o, labels[o]) for o in u.options] + [("abort", "abort: change nothing")]
             answer = prompts.choose(rc, ev.journal, u.question, options,
@@ -166,7 +164,7 @@ def _decide(rc: RunContext, ev: EvidenceRun, snap: StackSnapshot, diag: Diagnosi
             if answer == "abort":
                 raise AbortedError("aborted by the operator; nothing was changed")
             if answer == Action.EMPTY:
-                if not _ask_empty(rc, ev, buckets.get(f.physical_id), f.physical_id):
+                if not ask_empty(rc, ev, buckets.get(f.physical_id), f.physical_id):
                     continue
                 choices.empty_buckets.append(f.physical_id)
             choices.answers[u.target] = answer
@@ -240,7 +238,7 @@ def _run(rc: RunContext, stack: str, opts: DeleteOptions, ev: EvidenceRun) -> Re
     subject = stack
     for number in range(1, opts.max_rounds + 1):
         rc.progress(f"round {number}: reading {stack} and its nested stacks…")
-        snap = _snapshot(rc, subject)
+        snap = snapshot_of(rc, subject)
         subject = snap.root_id  # a deleted stack is found by its id only (§3.3)
         ev.write_json(f"snapshot-round{number}.json", snap)
         status = final_status = snap.root.info.status
@@ -309,11 +307,11 @@ def _run(rc: RunContext, stack: str, opts: DeleteOptions, ev: EvidenceRun) -> Re
                                  f"{snap.root.name}{retained_note}?")
         _recheck(rc, snap.root_id, snap)
         for call in calls_empty:
-            _run_delete_objects(executor, call)
+            run_delete_objects(executor, call)
         rounds.append(this_round)
         shown: list[StackEvent] = []
         for step, call in zip(plan.steps, calls_delete, strict=True):
-            _recheck_step(rc, step.stack_id, step.stack_name, list(step.retain))
+            recheck_step(rc, step.stack_id, step.stack_name, list(step.retain))
             executor.run(call)
             if not opts.wait:
                 this_round.steps.append({"stack": step.stack_name, "final_status":
@@ -355,7 +353,7 @@ def _run(rc: RunContext, stack: str, opts: DeleteOptions, ev: EvidenceRun) -> Re
                   exit_code=ExitCode.OK if ok else ExitCode.FAILURE_FOUND, human=_render_done)
 
 
-def _run_delete_objects(executor: Executor, call: Call) -> None:
+def run_delete_objects(executor: Executor, call: Call) -> None:
     response = executor.run(call)
     errors = response.get("Errors") or []
     if errors:
@@ -368,13 +366,13 @@ def _run_delete_objects(executor: Executor, call: Call) -> None:
 
 def _recheck(rc: RunContext, stack: str, planned: StackSnapshot) -> None:
     """Right before the first change: the stack tree must be as planned."""
-    now = _snapshot(rc, stack)
+    now = snapshot_of(rc, stack)
     changes = precondition_changes(preconditions_of(planned), preconditions_of(now))
     if changes:
         raise PreconditionChangedError("the stack changed since it was read: " + "; ".join(changes))
 
 
-def _recheck_step(rc: RunContext, stack_id: str, name: str, retain: list[str]) -> None:
+def recheck_step(rc: RunContext, stack_id: str, name: str, retain: list[str]) -> None:
     """Right before each DeleteStack: RetainResources is accepted only from DELETE_FAILED (§2.2)
     and never for a DELETE_COMPLETE resource (§2.3)."""
     cfn = rc.aws.client("cloudformation")
@@ -418,82 +416,6 @@ def _dry_run_result(rc: RunContext, ev: EvidenceRun, opts: DeleteOptions, snap: 
     return Result(command=DELETE_FAILED, data=data, exit_code=ExitCode.OK,
                   messages=["dry run: nothing was changed and nothing was added to the ledger"
                             + (f"; plan written to {opts.plan_out}" if opts.plan_out else "")])
-
-
-def apply_plan(rc: RunContext, plan: Plan) -> Result:
-    """`recover apply`: run exactly the saved plan if the stack has not moved since. A plan that
-    empties buckets needs each bucket's name again (typed, or `apply --empty-bucket NAME`)."""
-    with open_evidence(rc, "apply", plan.stack) as ev:
-        ev.write_json("plan.json", plan.to_dict())
-        snap = _snapshot(rc, plan.stack_id)
-        changes = precondition_changes(plan.preconditions, preconditions_of(snap))
-        if changes:
-            raise PreconditionChangedError("the stack changed since the plan was made: "
-                                           + "; ".join(changes),
-                                           hint=f"plan again: recover delete-failed {plan.stack}")
-        try:
-            calls = [c.with_blobs_loaded() for c in plan.calls]
-        except (OSError, ValueError) as exc:
-            raise InputError(f"cannot run the plan: {exc}") from exc
-        show_calls(rc.console, calls, f"Plan made {plan.created_at:%Y-%m-%d %H:%M:%SZ} for "
-                                      f"{plan.stack}:")
-        flagged = set(plan.settings.get("apply_empty_buckets") or [])
-        for b in plan.settings.get("empty_buckets") or []:
-            name = b["bucket"]
-            if name in flagged:
-                continue
-            contents = BucketContents(name, b["objects"], b["versions"], b["delete_markers"])
-            if not _ask_empty(rc, ev, contents, name):
-                raise AbortedError(f"bucket {name} not confirmed: nothing was changed")
-        prompts.confirm_or_abort(rc, ev.journal, f"Run these {len(calls)} call(s)?")
-        executor = Executor(rc.aws, ev.journal, dry_run=rc.options.dry_run, log=ev.log)
-        ledger_path = ledger.resolve(Path(plan.settings["ledger"])
-                                     if plan.settings.get("ledger") else None)
-        records = [dict(r, run_id=ev.run_id, evidence_dir=str(ev.dir))
-                   for r in plan.settings.get("orphans") or []]
-        steps = {s["stack_id"]: s for s in plan.settings.get("steps") or []}
-        final_status = snap.root.info.status
-        recorded: list[dict[str, Any]] = []
-        shown: list[StackEvent] = []
-        for call in calls:
-            if call.operation == "DeleteObjects":
-                _run_delete_objects(executor, call)
-                continue
-            sid = call.params["StackName"]
-            step = steps.get(sid, {"stack_name": sid, "retain": []})
-            if not rc.options.dry_run:
-                _recheck_step(rc, sid, step["stack_name"], list(step["retain"]))
-            executor.run(call)
-            if rc.options.dry_run or not plan.settings.get("wait", True):
-                final_status = snap.root.info.status if rc.options.dry_run else \
-                    "DELETE_IN_PROGRESS"
-                if not rc.options.dry_run:
-                    break
-                continue
-            watch = follow(rc, snap, timeout=float(plan.settings.get("timeout", 3600)),
-                           poll_interval=float(plan.settings.get("poll_interval", 3.0)),
-                           stack_id=sid, seen=shown)
-            shown.extend(watch.events)
-            final_status = watch.final_status
-            mine = [r for r in records if r["left_stack"]["stack_id"] == sid]
-            for r in mine:
-                r["state"] = "retained" if final_status == DONE else \
-                    f"retain requested; stack ended {final_status}"
-            if mine:
-                ledger.record(ledger_path, mine)
-                recorded.extend(mine)
-            if final_status != DONE:
-                break
-        if recorded:
-            ev.write_json("orphans.json", recorded)
-        ok = final_status == DONE or rc.options.dry_run or not plan.settings.get("wait", True)
-        code = ExitCode.OK if ok else ExitCode.FAILURE_FOUND
-        ev.finish(final_status, int(code))
-        data = {"final_status": final_status, "dry_run": rc.options.dry_run,
-                "runbook": plan.runbook, "calls": [c.to_dict() for c in calls],
-                "orphans": recorded, "ledger": str(ledger_path), "evidence_dir": str(ev.dir),
-                "api_calls": rc.aws.counter.as_dict()}
-        return Result(command="apply", data=data, exit_code=code)
 
 
 def _render_done(console: Any, result: Result) -> None:
