@@ -61,6 +61,28 @@ def tags_by_arn(aws: SessionFactory, arns: Sequence[str]) -> tuple[dict[str, dic
     return out, ""
 
 
+def own_service_tags(aws: SessionFactory, resource_type: str, physical_id: str
+                     ) -> dict[str, str] | None:
+    """Fallback when the Tagging API cannot be used: the service's own tag read (S3 and EC2
+    security groups, the types recover retains most). None when unsupported or unreadable."""
+    try:
+        if resource_type == "AWS::S3::Bucket":
+            try:
+                tag_set = aws.client("s3").get_bucket_tagging(Bucket=physical_id)["TagSet"]
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") == "NoSuchTagSet":
+                    return {}
+                raise
+            return {t["Key"]: t["Value"] for t in tag_set}
+        if resource_type == "AWS::EC2::SecurityGroup":
+            found = aws.client("ec2").describe_tags(
+                Filters=[{"Name": "resource-id", "Values": [physical_id]}])["Tags"]
+            return {t["Key"]: t["Value"] for t in found}
+    except ClientError:
+        return None
+    return None
+
+
 def capture_orphans(aws: SessionFactory, snapshot: StackSnapshot, retained: Sequence[Decision], *,
                     retained_at: str, run_id: str, evidence_dir: str) -> list[dict[str, Any]]:
     """One ledger record per retained resource (read-only calls only)."""
@@ -80,7 +102,9 @@ def capture_orphans(aws: SessionFactory, snapshot: StackSnapshot, retained: Sequ
         if arn is None:
             resource_tags, source = None, "no ARN: the resource type has no taggable AWS object"
         elif tag_note:
-            resource_tags, source = None, tag_note
+            resource_tags = own_service_tags(aws, f.resource_type, f.physical_id)
+            source = (f"{tag_note}; read with the service's own API instead"
+                      if resource_tags is not None else tag_note)
         else:
             resource_tags, source = tags.get(arn, {}), "tag:GetResources"
         record = orphan_record(
