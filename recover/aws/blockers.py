@@ -41,8 +41,8 @@ def security_group_users(aws: SessionFactory, group_id: str) -> list[dict[str, A
             out.append({"id": eni["NetworkInterfaceId"],
                         "description": eni.get("Description") or "",
                         "status": eni.get("Status") or "",
-                        "attached_to": (eni.get("Attachment") or {}).get("InstanceId")
-                        or (eni.get("RequesterId") or "")})
+                        "attached_to": (eni.get("Attachment") or {}).get("InstanceId") or None,
+                        "interface_type": eni.get("InterfaceType") or None})
     return out
 
 
