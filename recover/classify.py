@@ -13,6 +13,7 @@ cancellation). Ties go to higher confidence, then to the first in the paste.
 
 from __future__ import annotations
 
+import dataclasses
 import string
 from typing import Any
 
@@ -73,7 +74,8 @@ def classify_message(msg: Message) -> Classification:
     """Classify one already-split failure message."""
     rule, found = first_match(msg)
     fields: dict[str, Any] = dict(msg.fields)
-    fields.update(common_fields(msg.text + " " + msg.raw, fields))
+    fields.update(common_fields(msg.text, fields))
+    fields.update(common_fields(msg.raw, fields))  # what only the wrappers named (S3 URLs...)
     private = {k: found.pop(k) for k in list(found) if k.startswith("_")}
     fields.update(found)
     for key in private.get("_drop", ()):
@@ -113,21 +115,16 @@ def classify(text: str) -> Classification:
     failures = [r for r in results if _is_failure(r, alone=len(results) == 1)]
     if not failures:  # nothing recognisable line by line: read the paste as one message
         return classify_message(Message(raw=text, text=" ".join(text.split())))
-    ranked = sorted(range(len(failures)), key=lambda i: (
+    order = sorted(range(len(failures)), key=lambda i: (
         -_rank(failures[i]), -_CONFIDENCE_ORDER.get(failures[i].confidence, 0), i))
-    primary = failures[ranked[0]]
-    others: list[Classification] = []
+    primary = failures[order[0]]
     seen = {_identity(primary)}
-    for i in ranked[1:]:
-        ident = _identity(failures[i])
-        if ident not in seen:
-            seen.add(ident)
-            others.append(failures[i])
-    others.sort(key=lambda c: failures.index(c))  # keep the paste's order
-    return Classification(failure_mode=primary.failure_mode, runbook=primary.runbook,
-                          explanation=primary.explanation, extracted=primary.extracted,
-                          rule=primary.rule, confidence=primary.confidence,
-                          message=primary.message, others=tuple(others))
+    kept: list[int] = []
+    for i in sorted(order[1:]):  # the others keep the paste's order
+        if _identity(failures[i]) not in seen:
+            seen.add(_identity(failures[i]))
+            kept.append(i)
+    return dataclasses.replace(primary, others=tuple(failures[i] for i in kept))
 
 
 def _rank(c: Classification) -> int:

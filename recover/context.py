@@ -55,8 +55,11 @@ class RunContext:
         kw: dict[str, Any] = dict(
             options=options,
             # soft_wrap: log-like lines are not hard-wrapped when stderr/stdout is not a terminal
-            console=Console(stderr=True, highlight=False, soft_wrap=not sys.stderr.isatty()),
-            out=Console(highlight=False, soft_wrap=not sys.stdout.isatty()),
+            # Not a terminal (CI logs, files): wide tables, and log lines not hard-wrapped.
+            console=Console(stderr=True, highlight=False, soft_wrap=not sys.stderr.isatty(),
+                            width=None if sys.stderr.isatty() else 160),
+            out=Console(highlight=False, soft_wrap=not sys.stdout.isatty(),
+                        width=None if sys.stdout.isatty() else 160),
             stdout=sys.stdout,
             stdin=sys.stdin,
             is_tty=is_tty,

@@ -101,11 +101,20 @@ def _role(m: re.Match[str] | None, msg: Message) -> dict[str, Any]:
 
 def _bootstrap(m: re.Match[str] | None, msg: Message) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    if m:
+    if m and m.group(1).startswith("/"):
         out["ssm_parameter"] = m.group(1)
         q = re.search(r"/cdk-bootstrap/([^/\s]+)/", m.group(1))
         if q:
             out["cdk_qualifier"] = q.group(1)
+    return out
+
+
+def _bootstrap_role(m: re.Match[str] | None, msg: Message) -> dict[str, Any]:
+    out = _role(m, msg) if m and m.group(1) else {}
+    q = re.search(r"role/cdk-([A-Za-z0-9_-]{1,10})-(?:deploy|lookup|file-publishing|image-publishing|"
+                  r"cfn-exec)-role", msg.text)
+    if q:
+        out["cdk_qualifier"] = q.group(1)
     return out
 
 
@@ -114,8 +123,8 @@ def _bootstrap(m: re.Match[str] | None, msg: Message) -> dict[str, Any]:
 def _s3_code(m: re.Match[str] | None, msg: Message) -> dict[str, Any]:
     code = re.search(r"S3 Error Code:\s*(\w+)", msg.text)
     out: dict[str, Any] = {"s3_error_code": code.group(1)} if code else {}
-    if re.search(r"layer", msg.text + msg.raw, re.I):
-        out["artifact"] = "lambda layer"
+    if re.search(r"layer", msg.text + msg.raw + str(msg.fields.get("resource_type", "")), re.I):
+        out["artifact"] = "layer version's content"
     return out
 
 
@@ -124,8 +133,13 @@ def _s3_code(m: re.Match[str] | None, msg: Message) -> dict[str, Any]:
 def _state(m: re.Match[str] | None, msg: Message) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if m:
-        out["status"] = m.group(2)
-        subject = m.group(1) or ""
+        out["status"] = m.group(1)
+        # The subject is the word before "is in": `Stack:arn:...`, `Stack [name]`, `Stack name`.
+        # (Looked up after the match: a `(\S*)\s+is in` pattern would backtrack quadratically.)
+        words = m.string[max(0, m.start() - 300):m.start()].split()
+        subject = words[-1].removeprefix("Stack:") if words else ""
+        if subject.lower() in ("stack", "stack:"):
+            subject = ""
         arn = STACK_ARN_RE.search(subject)
         if arn:
             out["stack_arn"], out["stack_name"] = arn.group(0), arn.group(1)
@@ -233,6 +247,13 @@ E_BOOTSTRAP = (
     "deployed are blocked too: to deploy again run `cdk bootstrap` with the same qualifier; to "
     "roll back or delete an existing stack, recreate its execution role (runbook "
     "execution-role-missing).")
+E_BOOTSTRAP_ROLE = (
+    "The CDK CLI could not assume the bootstrap role {role_arn}: the role is missing (the "
+    "CDKToolkit bootstrap stack, qualifier {cdk_qualifier}, was deleted or never deployed here) "
+    "or no longer trusts your account. When the bootstrap stack is gone, the cfn-exec-role that "
+    "deployed stacks run as is gone too. To deploy again, re-run `cdk bootstrap` with the same "
+    "qualifier; to roll back or delete a stack blocked by its missing execution role, recreate "
+    "that role (runbook execution-role-missing).")
 E_CR_NO_RESPONSE = (
     "A custom resource's handler never sent its response to CloudFormation, which waited until "
     "its timeout (up to an hour). The handler crashed, timed out, could not reach the response URL, "
@@ -253,12 +274,17 @@ E_CR_PROVIDER = (
     "what the handler said; read the handler's logs, fix the cause (or make the handler treat an "
     "already-gone target as deleted) and retry, or skip/retain the resource.")
 E_CODE = (
-    "Lambda could not fetch the function's deployment package from S3 (S3 said {s3_error_code}): "
+    "Lambda could not fetch the {artifact} from S3 (S3 said {s3_error_code}): "
     "the object{at} was deleted, expired by a lifecycle rule, or never uploaded. During a "
     "rollback CloudFormation re-deploys the previous code, so a missing old artifact leaves the "
     "stack in UPDATE_ROLLBACK_FAILED. Put the exact bytes back at the exact key (a previous S3 "
     "version, the code still deployed in the function, a cdk.out asset), then continue the "
     "rollback: runbook missing-artifact.")
+E_WRONG_REGION = (
+    "Lambda could not fetch the code because the S3 bucket is in another Region: the bucket "
+    "given for a function's code must be in the function's Region (aws-semantics.md §6.4). Copy "
+    "the artifact to a bucket in the stack's Region (or deploy the stack in the bucket's) and "
+    "retry. Nothing is missing.")
 E_CODE_DENIED = (
     "Lambda was denied reading the deployment package{at} from S3. S3 answers AccessDenied "
     "instead of NoSuchKey when the object is gone and the reader lacks s3:ListBucket, so this is "
@@ -352,6 +378,12 @@ E_ACCESS_DENIED = (
     "the caller's) lack a permission, or a resource policy, SCP, permissions boundary or KMS key "
     "policy denies it. Find the denied action in CloudTrail (errorCode AccessDenied) and grant "
     "it, then retry the operation.")
+E_LAMBDA_ROLE = (
+    "The service could not assume the role given to the resource (for Lambda: the function's "
+    "execution role). Its trust policy must allow the service principal (lambda.amazonaws.com) "
+    "to sts:AssumeRole; right after the role is created or changed, IAM may simply not have "
+    "propagated yet. Fix the trust policy (or wait a minute) and retry. This is the resource's "
+    "role, not the stack's CloudFormation service role.")
 E_CREDENTIALS = (
     "The request's credentials were expired or invalid, not missing a permission. Refresh the "
     "credentials (or the role session) and retry; if CloudFormation itself hit this during a "
@@ -508,8 +540,16 @@ RULES: tuple[Rule, ...] = (
     Rule("cdk-bootstrap-missing", FailureMode.EXECUTION_ROLE_MISSING, 60, E_BOOTSTRAP,
          when(r"Unable to fetch parameters \[(/cdk-bootstrap/[^\]]+)\]",
               r"SSM parameter (/cdk-bootstrap/\S+) not found",
-              r"(/cdk-bootstrap/[^\s\]]+)\S* (?:not found|does not exist)", extract=_bootstrap),
-         confidence="medium", defaults={"cdk_qualifier": "?"}),
+              r"(/cdk-bootstrap/[^\s\]]+)\S* (?:not found|does not exist)",
+              r"doesn't have the CDK toolkit stack \((\S+)\) installed", extract=_bootstrap),
+         confidence="medium", defaults={"cdk_qualifier": "hnb659fds unless customised",
+                                        "ssm_parameter": "/cdk-bootstrap/<qualifier>/version"}),
+    Rule("cdk-bootstrap-role-unassumable", FailureMode.EXECUTION_ROLE_MISSING, 55, E_BOOTSTRAP_ROLE,
+         when(r"could not be used to assume '?(arn:aws[-a-z]*:iam::[^'\s]*:role/cdk-[^'\s]+?)'?[,.\s]",
+              r"assume role in target account.{0,400}?(arn:aws[-a-z]*:iam::\S*:role/cdk-[^\s'.]+)",
+              r"Please make sure that this role exists in the account()",
+              extract=_bootstrap_role), confidence="medium",
+         defaults={"role_arn": "(a CDK bootstrap role)", "cdk_qualifier": "hnb659fds unless customised"}),
     # 2. custom resources
     Rule("custom-resource-no-response", FailureMode.CUSTOM_RESOURCE_FAILURE, 55, E_CR_NO_RESPONSE,
          when(r"did not receive a response from your Custom Resource",
@@ -524,15 +564,20 @@ RULES: tuple[Rule, ...] = (
               r"custom resource.{0,40}timed? ?out"), confidence="medium"),
     Rule("custom-resource-provider-failed", FailureMode.CUSTOM_RESOURCE_FAILURE, 50, E_CR_PROVIDER,
          when(r"^Failed to (?:create|update|delete) resource\.\s", r"Invalid service token",
+              r"malformed response from your Custom Resource", r"Response object is too long",
+              r"Invalid PhysicalResourceId",
               r"custom resource (?:provider|handler|lambda).{0,40}(?:failed|error)", extract=_reason),
          confidence="medium"),
-    # 3. missing artifacts
+    # 3. missing artifacts (a bucket in another Region is not a missing artifact: §6.4)
+    Rule("artifact-bucket-wrong-region", FailureMode.UNKNOWN, 45, E_WRONG_REGION,
+         when(r"S3 Error Code:\s*(?:PermanentRedirect|AuthorizationHeaderMalformed|IllegalLocationConstraint)")),
     Rule("artifact-s3-object-missing", FailureMode.MISSING_ARTIFACT, 60, E_CODE,
          when(r"S3 Error Code:\s*NoSuch(?:Key|Bucket)",
               r"Error occurred while (?:GetObject|getting the object from S3)",
               r"(?:\bcode (?:object|package|artifact)|artifact|asset|layer|\.zip\b).{0,60}"
               r"\b(?:NoSuchKey|NoSuchBucket)\b",
-              extract=_s3_code), defaults={"s3_error_code": "NoSuchKey"}),
+              extract=_s3_code), defaults={"s3_error_code": "NoSuchKey",
+                                          "artifact": "function's deployment package"}),
     Rule("artifact-s3-access-denied", FailureMode.MISSING_ARTIFACT, 55, E_CODE_DENIED,
          when(r"S3 Error Code:\s*AccessDenied", r"Your access has been denied by S3"),
          confidence="medium"),
@@ -559,11 +604,12 @@ RULES: tuple[Rule, ...] = (
          when(r"only when the stack is in the DELETE_FAILED state",
               r"resources to retain must be in a valid state"), runbook=DELETE_FAILED),
     Rule("stack-status-refused", FailureMode.STACK_STATE_BLOCKED, 40, E_STATE,
-         when(r"(?:(?:Stack:?\s*)?(\S*)\s+)?is in (" + STATUS_RE.pattern[2:-2] + r") state and can ?not",
-              r"(?:(?:Stack:?\s*)?(\S*)\s+)?is (?:currently )?in (" + STATUS_RE.pattern[2:-2]
-              + r") state", extract=_state_advice), defaults={"status": "a status that forbids it"}),
+         when(r"\bis in (" + STATUS_RE.pattern[2:-2] + r") state and can ?not",
+              r"\bis (?:currently )?in (" + STATUS_RE.pattern[2:-2] + r") state",
+              extract=_state_advice), defaults={"status": "a status that forbids it"}),
     Rule("no-updates", FailureMode.UNKNOWN, 3, E_NO_UPDATES,
-         when(r"No updates are to be performed")),
+         when(r"No updates are to be performed",
+              r"submitted information didn't contain changes")),
     # 5. nested
     Rule("nested-stack-failed", FailureMode.NESTED_STACK_FAILURE, 20, E_EMBEDDED,
          when(r"Embedded stack (\S+) was not successfully (created|updated|deleted)",
@@ -592,14 +638,20 @@ RULES: tuple[Rule, ...] = (
               r"cannot be deleted (?:because|as|while|since) it (?:is|has|still)",
               r"because it is a replicated function", r"must (?:detach|remove|delete) .{0,60} first",
               r"has (?:some )?mapped public address", r"unable to delete .{0,80} in use",
+              r"Cannot delete .{0,60}\battached to\b",
               codes=("DependencyViolation", "DeleteConflict", "ResourceInUse",
                      "ResourceInUseException", "InvalidGroup.InUse"), extract=_dependency)),
     # 7. permissions
     Rule("iam-not-authorized", FailureMode.PERMISSION_DENIED, 55, E_DENIED,
          when(r"not authorized to perform", r"API: [a-z0-9-]+:\w+ ", r"explicit deny",
+              r"(?:do not|don't) have (?:the )?permissions? to",
               r"does not have (?:the )?(?:required |necessary |sufficient )?permissions? to",
               extract=_call_on),
          defaults={"iam_action": "the action"}),
+    Rule("lambda-role-not-assumable", FailureMode.PERMISSION_DENIED, 50, E_LAMBDA_ROLE,
+         when(r"role defined for the function cannot be assumed by Lambda",
+              r"cannot be assumed by (?:Lambda|the service|[\w.]+\.amazonaws\.com)"),
+         confidence="medium"),
     Rule("credentials-invalid", FailureMode.PERMISSION_DENIED, 45, E_CREDENTIALS,
          when(r"security token included in the request is (?:invalid|expired)",
               r"\b(?:ExpiredToken|InvalidClientTokenId|UnrecognizedClientException)\b",
@@ -630,7 +682,9 @@ RULES: tuple[Rule, ...] = (
          when(r"LimitExceeded", r"\blimits? (?:for [\w -]+ )?(?:has been |have been |was |is )?"
               r"(?:exceeded|reached)", r"Limit for [\w -]+ (?:has been |was )?exceeded",
               r"maximum number of", r"\bquota\b", r"exceeds? (?:the |your )?(?:maximum|limit)",
-              r"exceeded (?:the |your )?(?:maximum|limit)", r"\btoo many (?!requests)\w+",
+              r"exceeded (?:the |your )?(?:maximum|limit|number|quota|allowed)",
+              r"\blimit\b.{0,60}\bexceeded\b", r"below its minimum value",
+              r"\btoo many (?!requests)\w+",
               r"vCPU (?:capacity|limit)", r"not eligible for Free Tier", r"storage limit",
               codes=("LimitExceededException", "ServiceQuotaExceededException",
                      "CodeStorageExceededException", "AddressLimitExceeded",
@@ -663,7 +717,7 @@ RULES: tuple[Rule, ...] = (
          when(r"does not exist or is not attachable", r"\bKey ?Id could not be found",
               r"\b(?:image|AMI|snapshot|certificate|hosted zone|key pair|subnet group|parameter)"
               r"\b.{0,60}(?:does not exist|not found|could not be found|is invalid)",
-              r"^Unable to fetch parameters", r"^Invalid \w+ ?(?:id|ID|Id)\b",
+              r"^Unable to fetch parameters", r"^Invalid \w+ ?(?:id|ID|Id)\b", r"No export named",
               extract=_reason)),
     Rule("internal-failure", FailureMode.UNKNOWN, 20, E_INTERNAL,
          when(r"^Internal ?Failure", r"\bInternalFailure\b", r"\bService ?Unavailable\b",
@@ -673,7 +727,7 @@ RULES: tuple[Rule, ...] = (
     # 11. deleted out of band
     Rule("resource-not-found", FailureMode.RESOURCE_DELETED_OUT_OF_BAND, 50, E_NOT_FOUND,
          when(r"\bdoes ?n[o']t exist\b", r"\bnot found\b", r"could not be found", r"\bno such\b",
-              r"\bcannot find\b", r"\bcannot be found\b", r"\bNoSuch[A-Z]\w*", r"NotFound",
+              r"\bcannot find\b", r"\bcannot be found\b", r"\bcould not find\b", r"\bNoSuch[A-Z]\w*", r"NotFound",
               codes=("NotFound", "ResourceNotFoundException", "ResourceNotFound", "NoSuchEntity",
                      "NoSuchBucket", "NotFoundException"), extract=_not_found)),
     # 12. summaries and cascades
@@ -704,3 +758,91 @@ def first_match(msg: Message) -> tuple[Rule, dict[str, Any]]:
         if found is not None:
             return rule, found
     return FALLBACK, {}
+
+
+# One typical message per rule: documentation (docs/reference/failure-modes.md) and the
+# catalog meta-test (each example must classify to its own rule). Ids and accounts are made up.
+EXAMPLES: dict[str, str] = {
+    "execution-role-invalid": "Role arn:aws:iam::123456789012:role/cdk-hnb659fds-cfn-exec-role-"
+                              "123456789012-us-east-1 is invalid or cannot be assumed",
+    "cdk-bootstrap-missing": "Unable to fetch parameters [/cdk-bootstrap/hnb659fds/version] from "
+                             "parameter store for this account.",
+    "cdk-bootstrap-role-unassumable": "current credentials could not be used to assume "
+                                      "'arn:aws:iam::123456789012:role/cdk-hnb659fds-deploy-role-"
+                                      "123456789012-us-east-1', but are for the right account. "
+                                      "Proceeding anyway.",
+    "custom-resource-no-response": "CloudFormation did not receive a response from your Custom "
+                                   "Resource. Please check your logs for requestId [0b1c...].",
+    "custom-resource-failed": "Received response status [FAILED] from custom resource. Message "
+                              "returned: Error: boom (RequestId: 0b1c...)",
+    "custom-resource-timeout": "Resource timed out waiting for creation of physical resource",
+    "custom-resource-provider-failed": "Failed to delete resource. The repository with name 'x' "
+                                       "does not exist in the registry with id '1'",
+    "artifact-bucket-wrong-region": "Error occurred while GetObject. S3 Error Code: "
+                                    "PermanentRedirect. S3 Error Message: The bucket is in this "
+                                    "region: us-east-1.",
+    "artifact-s3-object-missing": "Error occurred while GetObject. S3 Error Code: NoSuchKey. S3 "
+                                  "Error Message: The specified key does not exist.",
+    "artifact-s3-access-denied": "Your access has been denied by S3, please make sure your request "
+                                 "credentials have permission to GetObject for bucket/key.zip. S3 "
+                                 "Error Code: AccessDenied. S3 Error Message: Access Denied",
+    "template-url-unreadable": "S3 error: Access Denied For more information check "
+                               "http://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html",
+    "artifact-image-missing": "Source image 123456789012.dkr.ecr.us-east-1.amazonaws.com/app:v1 "
+                              "does not exist. Provide a valid source image.",
+    "artifact-codeuri-missing": "Parameter CodeUri of resource Fn refers to a file or folder that "
+                                "does not exist /src/fn",
+    "stack-termination-protection": "Stack [prod] cannot be deleted while TerminationProtection is "
+                                    "enabled",
+    "continue-rollback-on-child": "RollbackUpdatedStack cannot be invoked on child stacks",
+    "skip-list-rejected": "Only the resources failed during UpdateRollback are allowed to be skipped",
+    "retain-resources-rejected": "The specified resources to retain must be in a valid state. Do "
+                                 "not specify resources that are in the DELETE_COMPLETE state.",
+    "stack-status-refused": "Stack:arn:aws:cloudformation:us-east-1:123456789012:stack/app/1a2b is "
+                            "in UPDATE_ROLLBACK_FAILED state and can not be updated.",
+    "no-updates": "No updates are to be performed.",
+    "nested-stack-failed": "Embedded stack arn:aws:cloudformation:us-east-1:123456789012:stack/"
+                           "app-Db-1AB2/1a2b was not successfully updated. Currently in "
+                           "UPDATE_ROLLBACK_FAILED with reason: The following resource(s) failed "
+                           "to update: [Table].",
+    "bucket-not-empty": "The bucket you tried to delete is not empty (Service: Amazon S3; Status "
+                        "Code: 409; Error Code: BucketNotEmpty; Request ID: 1A2B)",
+    "container-not-empty": "The repository with name 'app' in registry with id '123456789012' "
+                           "cannot be deleted because it still contains images",
+    "export-in-use": "Export net:VpcId cannot be deleted as it is in use by app-stack",
+    "delete-protection": "Cannot delete protected DB Instance",
+    "dependency-violation": "resource sg-0123456789abcdef0 has a dependent object (Service: "
+                            "AmazonEC2; Status Code: 400; Error Code: DependencyViolation)",
+    "iam-not-authorized": "User: arn:aws:sts::123456789012:assumed-role/Dev/jo is not authorized to "
+                          "perform: iam:PassRole on resource: arn:aws:iam::123456789012:role/x",
+    "lambda-role-not-assumable": "The role defined for the function cannot be assumed by Lambda.",
+    "credentials-invalid": "The security token included in the request is expired",
+    "access-denied": 'Resource handler returned message: "Access denied for operation '
+                     "'ScheduleKeyDeletion'.\" (RequestToken: 1, HandlerErrorCode: AccessDenied)",
+    "not-stabilized": "Resource of type 'AWS::ECS::Service' with identifier 'svc' did not "
+                      "stabilize.",
+    "insufficient-capacity": "We currently do not have sufficient m5.large capacity in the "
+                             "Availability Zone you requested (us-east-1a).",
+    "api-throttled": "Rate exceeded (Service: AmazonCloudFormation; Status Code: 400; Error Code: "
+                     "Throttling)",
+    "limit-exceeded": "The maximum number of VPCs has been reached.",
+    "client-token-reused": "A client request token already exists.",
+    "already-exists": "orders-table already exists in stack arn:aws:cloudformation:us-east-1:"
+                      "123456789012:stack/old/1a2b",
+    "requires-capabilities": "Requires capabilities : [CAPABILITY_AUTO_EXPAND]",
+    "resource-signal-failure": "Received FAILURE signal with UniqueId i-0123456789abcdef0",
+    "stack-not-found": "Stack with id app does not exist",
+    "lambda-package-invalid": "Could not unzip uploaded file. Please check your file, then try to "
+                              "upload again.",
+    "template-invalid": "Template format error: Unresolved resource dependencies [Foo] in the "
+                        "Resources block of the template",
+    "referenced-object-missing": "Policy arn:aws:iam::aws:policy/Gone does not exist or is not "
+                                 "attachable.",
+    "internal-failure": "Internal Failure",
+    "resource-not-found": 'Resource handler returned message: "Function not found: arn:aws:lambda:'
+                          'us-east-1:123456789012:function:fn" (RequestToken: 1, HandlerErrorCode: '
+                          "NotFound)",
+    "cleanup-delete-failed": "Update successful. One or more resources could not be deleted.",
+    "failure-summary": "The following resource(s) failed to delete: [LogsBucket, WebSG].",
+    "cancelled-by-other-failure": "Resource update cancelled",
+}

@@ -20,9 +20,9 @@ S3_HOST_URL_RE = re.compile(
     r"https?://([a-z0-9][-a-z0-9.]{1,61}[a-z0-9])\.s3(?:[.-][-a-z0-9]+)?\.amazonaws\.com(?:\.cn)?/([^\s\"',;)?]+)")
 # Lambda: `... permission to GetObject for <bucket>/<key>`; CloudTrail-ish `s3Bucket`/`s3Key`.
 GETOBJECT_FOR_RE = re.compile(r"GetObject (?:for|on) (?:bucket )?([a-z0-9][-a-z0-9.]{1,61}[a-z0-9])/(\S+?)[.,;]?(?:\s|$)")
-KV_BUCKET_RE = re.compile(r"\b(?:S3Bucket|s3Bucket|Bucket)\s*[:=]\s*\"?([a-z0-9][-a-z0-9.]{1,61}[a-z0-9])")
-KV_KEY_RE = re.compile(r"\b(?:S3Key|s3Key|Key)\s*[:=]\s*\"?([^\s\",;)]+)")
-VERSION_RE = re.compile(r"\b(?:versionId|S3ObjectVersion|s3ObjectVersion|VersionId)\s*[:=]\s*\"?([\w.-]+)")
+KV_BUCKET_RE = re.compile(r"\b(?:S3Bucket|s3Bucket|Bucket)\"?\s*[:=]\s*\"?([a-z0-9][-a-z0-9.]{1,61}[a-z0-9])")
+KV_KEY_RE = re.compile(r"\b(?:S3Key|s3Key|Key)\"?\s*[:=]\s*\"?([^\s\",;)]+)")
+VERSION_RE = re.compile(r"\b(?:versionId|S3ObjectVersion|s3ObjectVersion|VersionId)\"?\s*[:=]\s*\"?([\w.-]+)")
 EC2_ID_RE = re.compile(
     r"\b(?:sg|eni|vpc|subnet|igw|eigw|rtb|nat|eipalloc|eipassoc|vol|i|acl|vpce|tgw|tgw-attach|lt|"
     r"ami|snap|pcx|dopt|vgw|cgw|pl|elb|cvpn-endpoint)-[0-9a-f]{8,17}\b")
@@ -30,7 +30,7 @@ PRINCIPAL_RE = re.compile(r"\bUser:\s*(arn:aws[-a-z]*:(?:iam|sts)::[^\s]+?)\s+is
 IAM_ACTION_RE = re.compile(
     r"(?:not authorized to perform:?|API:|action|allows the)\s+([a-z0-9][-a-z0-9]*:[A-Za-z0-9*]+)")
 ON_RESOURCE_RE = re.compile(
-    r"on resource:?\s+(.+?)(?:\s+because\b|\s+with an explicit\b|\s*\(|\.?\s*$)")
+    r"on resource:?\s+(.+?)(?:\s+because\b|\s+with an explicit\b|\s*\(|\s*\.(?:\s|$)|\s*$)")
 DENY_RE = re.compile(
     r"with an explicit deny in (?:a|an) ([-\w ]+? policy|permissions boundary)"
     r"|because no ([-\w ]+?) (?:policy )?allows")

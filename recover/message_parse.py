@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,9 +41,14 @@ GO_SUFFIX_RE = re.compile(r"\s+status code: (\d{3})(?:, request id: ([-\w]+))?\s
 CLI_ERROR_RE = re.compile(
     r"(?:An error occurred )?\(([\w.]+)\) when calling the (\w+) operation(?: \(reached max retries: \d+\))?:\s*")
 BOTOCORE_RE = re.compile(r"botocore\.(?:exceptions|errorfactory)\.(\w+):\s*")
-# Leading `CodeWord:` (AccessDenied:, ValidationError:, BucketNotEmpty:). Needs two humps so
-# that prose such as `User: arn:...` is not mistaken for an error code.
-CODE_PREFIX_RE = re.compile(r"^([A-Z][a-z0-9]+(?:[A-Z][A-Za-z0-9]*)+|[A-Z]\w*(?:Error|Exception)):\s+")
+# Leading `CodeWord:` (AccessDenied:, ValidationError:, BucketNotEmpty:): only words shaped like
+# AWS error codes, so that `User: arn:...` or a stack name is not taken for one.
+CODE_PREFIX_RE = re.compile(
+    r"^([A-Z][A-Za-z0-9.]*(?:Error|Exception|Denied|Violation|NotFound|Exceeded|NotEmpty|Conflict|"
+    r"InUse|Failure|Unavailable|Throttling|Expired|Fault|Invalid|Unauthorized\w*|Exists|"
+    r"Operation)|Invalid[A-Z]\w*|NoSuch\w+|Throttling|ValidationError):\s+")
+# CDK prefixes progress and errors with the stack name: `FrontendWafStack: SSM parameter ...`.
+CDK_STACK_PREFIX_RE = re.compile(r"^([A-Za-z][-A-Za-z0-9]*Stack[-A-Za-z0-9]*):\s+")
 STACK_NAMED_RE = re.compile(
     r"The stack named ([A-Za-z][-A-Za-z0-9]*) failed(?: to deploy| creation| update| deletion)?"
     r"[:,]?\s*(?:([A-Z_]+)\b)?\s*(?:\(((?:[^()]|\([^()]*\))*)\))?[:.]?\s*")
@@ -117,7 +123,7 @@ _WRAPPED_END = re.compile(
 def _continues(previous: str, line: str) -> bool:
     """Is `line` the terminal-wrapped rest of `previous`? Yes when `previous` stops mid-phrase
     (`User:`, `is not`), or is unfinished and `line` starts in lower case or with a symbol."""
-    prev = previous.rstrip()
+    prev = previous.rstrip()[-40:]
     if _WRAPPED_END.search(prev):
         return True
     if prev.endswith(TERMINAL_PUNCT):
@@ -127,18 +133,24 @@ def _continues(previous: str, line: str) -> bool:
 
 
 def _segments(paste: str) -> list[str]:
-    """Lines grouped into messages: a terminal-wrapped line joins the one before it."""
-    out: list[str] = []
+    """Lines grouped into messages: a terminal-wrapped line joins the one before it.
+    Linear in the paste: each check looks at the previous physical line only."""
+    groups: list[list[str]] = []
     for line in paste.splitlines():
         if not line.strip():
             continue
-        if out and _row_without_reason(out[-1]) and not _starts_record(line):
-            out[-1] = out[-1].rstrip() + " | " + line.strip()  # the reason, as the row's last cell
-        elif out and not _starts_record(line) and _continues(out[-1], line):
-            out[-1] = out[-1].rstrip() + " " + line.strip()
-        else:
-            out.append(line)
-    return out
+        if groups and not _starts_record(line):
+            last = groups[-1]
+            if len(last) == 1 and _row_without_reason(last[0]):
+                last.append("| " + line.strip())  # the reason, as the row's last cell
+                continue
+            # SAM CLI / aws-cli tables wrap a long reason inside its column: the rest comes on
+            # lines indented to that column.
+            if _continues(last[-1], line) or re.match(r"[ ,]{12,}\S", line):
+                last.append(line.strip())
+                continue
+        groups.append([line])
+    return [" ".join(part.strip() for part in g) if len(g) > 1 else g[0] for g in groups]
 
 
 def _json_events(paste: str) -> list[Message] | None:
@@ -159,12 +171,41 @@ def _json_events(paste: str) -> list[Message] | None:
         if not isinstance(ev, dict) or not ev.get("ResourceStatusReason"):
             continue
         msg = unwrap(str(ev["ResourceStatusReason"]))
+        msg.fields.update(_artifact_properties(ev.get("ResourceProperties")))
         for src, dst in (("LogicalResourceId", "logical_id"), ("ResourceType", "resource_type"),
                          ("ResourceStatus", "resource_status"), ("Timestamp", "timestamp"),
                          ("PhysicalResourceId", "physical_id"), ("StackName", "stack_name")):
             if ev.get(src):
                 msg.fields.setdefault(dst, ev[src])
         out.append(msg)
+    return out
+
+
+_PROPERTY_FIELDS = {"S3Bucket": "bucket", "S3Key": "key", "S3ObjectVersion": "version_id",
+                    "TemplateURL": "template_url", "ImageUri": "image"}
+
+
+def _artifact_properties(props: Any) -> dict[str, Any]:
+    """Where the resource's artifact lives, from the event's ResourceProperties (a JSON string):
+    `Code.S3Bucket/S3Key/S3ObjectVersion`, `Content.S3Bucket` (layers), `TemplateURL`."""
+    if isinstance(props, str):
+        try:
+            props = json.loads(props)
+        except ValueError:
+            return {}
+    out: dict[str, Any] = {}
+
+    def walk(node: Any, depth: int) -> None:
+        if depth > 4:
+            return
+        if isinstance(node, dict):
+            for k, v in node.items():
+                if k in _PROPERTY_FIELDS and isinstance(v, str | int):
+                    out.setdefault(_PROPERTY_FIELDS[k], str(v))
+                else:
+                    walk(v, depth + 1)
+
+    walk(props, 0)
     return out
 
 
@@ -184,12 +225,16 @@ def _strip_row(text: str, fields: dict[str, Any]) -> str:
         return text
     reason_cells: list[str] = []
     for c in cells:
+        if c.startswith(("{", "[")) and c.endswith(("}", "]")) and '":' in c:
+            continue  # ResourceProperties JSON in `--output text` rows
         if STATUS_RE.fullmatch(c):
             fields.setdefault("resource_status", c)
         elif RESOURCE_TYPE_RE.fullmatch(c):
             fields.setdefault("resource_type", c)
-        elif TIMESTAMP_RE.fullmatch(c) or re.fullmatch(r"\d+/\d+|STACKEVENTS", c):
-            fields.setdefault("timestamp", c) if TIMESTAMP_RE.fullmatch(c) else None
+        elif TIMESTAMP_RE.fullmatch(c):
+            fields.setdefault("timestamp", c)
+        elif re.fullmatch(r"\d+/\d+|STACKEVENTS", c):
+            continue  # CDK progress counter, text-output record tag
         elif STACK_ARN_RE.fullmatch(c) or re.fullmatch(r"[-\w]+-[A-Z_]+-\S+|[0-9a-f-]{36}", c):
             continue  # stack id, event id
         else:
@@ -228,63 +273,124 @@ def _strip_key_values(text: str, fields: dict[str, Any]) -> str:
     return re.sub(r"\"?\s*,?\s*$", "", reason) if reason.count('"') % 2 else reason
 
 
+Stripper = Callable[[str, dict[str, Any]], "str | None"]
+
+
+def _timestamp(text: str, fields: dict[str, Any]) -> str | None:
+    m = TIMESTAMP_RE.match(text)
+    if not m:
+        return None
+    fields.setdefault("timestamp", m.group(0).strip("[]"))
+    return text[m.end():]
+
+
+def _botocore(text: str, fields: dict[str, Any]) -> str | None:
+    m = BOTOCORE_RE.match(text)
+    if not m:
+        return None
+    fields.setdefault("exception", m.group(1))
+    return text[m.end():]
+
+
+def _cli_error(text: str, fields: dict[str, Any]) -> str | None:
+    """`An error occurred (Code) when calling the Op operation: ...`, also after a short head
+    such as SAM's `Error: Failed to create changeset for the stack: NAME, `."""
+    m = CLI_ERROR_RE.search(text)
+    if not m or m.start() > 200:
+        return None
+    fields.setdefault("error_code", m.group(1))
+    fields.setdefault("operation", m.group(2))
+    sm = re.search(r"for the stack:\s*([A-Za-z][-A-Za-z0-9]*)", text[:m.start()])
+    if sm:
+        fields.setdefault("stack_name", sm.group(1))
+    return text[m.end():]
+
+
+def _stack_named(text: str, fields: dict[str, Any]) -> str | None:
+    """CDK: `The stack named X failed to deploy: STATUS (summary): reason`."""
+    m = STACK_NAMED_RE.match(text)
+    if not m:
+        return None
+    fields.setdefault("stack_name", m.group(1))
+    if m.group(2) and STATUS_RE.fullmatch(m.group(2)):
+        fields.setdefault("status", m.group(2))
+    rest = text[m.end():]
+    return rest if rest.strip() else (m.group(3) or "")
+
+
+def _logical_dash(text: str, fields: dict[str, Any]) -> str | None:
+    """Serverless Framework: `An error occurred: LogicalId - reason`, or `LogicalId - reason`."""
+    m = re.match(r"(?:Error:\s*)?An error occurred:\s*([A-Za-z][A-Za-z0-9]*) - ", text)
+    m = m or re.match(r"([A-Za-z0-9][A-Za-z0-9]*) - (?=[A-Z])", text)
+    if not m or re.fullmatch(r"[A-Z]+", m.group(1)):
+        return None
+    fields.setdefault("logical_id", m.group(1))
+    return text[m.end():]
+
+
+def _stack_failed(text: str, fields: dict[str, Any]) -> str | None:
+    """CDK: `MyStack failed: Error: ...`, `Deployment failed: ...`, bare `Error: `."""
+    m = re.match(r"(?:Error:\s*)+|(?:Stack Deployments Failed|Deployment failed):\s*", text, re.I)
+    if m:
+        return text[m.end():]
+    m = re.match(r"([A-Za-z][-A-Za-z0-9]*) failed:\s+", text)
+    if not m:
+        return None
+    fields.setdefault("stack_name", m.group(1))
+    return text[m.end():]
+
+
+def _status_type(text: str, fields: dict[str, Any]) -> str | None:
+    """`UPDATE_FAILED AWS::Lambda::Function Fn reason` (space-separated event lines)."""
+    m = STATUS_RE.match(text)
+    if not m or not re.match(r"\s*[:|-]|\s+\w", text[m.end():]):
+        return None
+    fields.setdefault("resource_status", m.group(1))
+    text = text[m.end():].lstrip(" :|-")
+    t = RESOURCE_TYPE_RE.match(text)
+    if t:
+        fields.setdefault("resource_type", t.group(1))
+        text = text[t.end():].lstrip()
+        lid = re.match(r"([A-Za-z][A-Za-z0-9]*)\s+(?=\S+\s)", text)
+        if lid:
+            fields.setdefault("logical_id", lid.group(1))
+            text = text[lid.end():]
+    return text
+
+
+def _cdk_stack_prefix(text: str, fields: dict[str, Any]) -> str | None:
+    m = CDK_STACK_PREFIX_RE.match(text)
+    if not m or CODE_PREFIX_RE.match(text):
+        return None
+    fields.setdefault("stack_name", m.group(1))
+    return text[m.end():]
+
+
+def _code_word(text: str, fields: dict[str, Any]) -> str | None:
+    """A leading error code: `AccessDenied: `, `ValidationError: `, `BucketNotEmpty: `."""
+    m = CODE_PREFIX_RE.match(text)
+    if not m or HANDLER_RE.match(text):
+        return None
+    fields.setdefault("error_code" if "error_code" not in fields else "exception", m.group(1))
+    return text[m.end():]
+
+
+# Tried in this order, again and again, until none applies (wrappers nest in any order).
+_STRIPPERS: tuple[Stripper, ...] = (_timestamp, _botocore, _cli_error, _stack_named, _logical_dash,
+                                    _stack_failed, _status_type, _code_word, _cdk_stack_prefix)
+
+
 def _strip_prefixes(text: str, fields: dict[str, Any]) -> str:
-    while True:
+    for _ in range(50):  # bounded: each pass removes at least one character
         before = text
         text = text.lstrip(" ❌✗-*•>:")
-        m = TIMESTAMP_RE.match(text)
-        if m:
-            fields.setdefault("timestamp", m.group(0).strip("[]"))
-            text = text[m.end():]
-        m = BOTOCORE_RE.match(text)
-        if m:
-            fields.setdefault("exception", m.group(1))
-            text = text[m.end():]
-        m = CLI_ERROR_RE.search(text)
-        if m and m.start() < 200:  # `Error: Failed to create changeset ..., An error occurred`
-            fields.setdefault("error_code", m.group(1))
-            fields.setdefault("operation", m.group(2))
-            head = text[:m.start()]
-            sm = re.search(r"for the stack:\s*([A-Za-z][-A-Za-z0-9]*)", head)
-            if sm:
-                fields.setdefault("stack_name", sm.group(1))
-            text = text[m.end():]
-        m = STACK_NAMED_RE.match(text)
-        if m:
-            fields.setdefault("stack_name", m.group(1))
-            if m.group(2) and STATUS_RE.fullmatch(m.group(2)):
-                fields.setdefault("status", m.group(2))
-            rest = text[m.end():]
-            text = rest if rest.strip() else (m.group(3) or "")
-        m = re.match(r"(?:Error:\s*)?An error occurred:\s*([A-Za-z][A-Za-z0-9]*) - ", text)
-        if m:  # Serverless Framework: `An error occurred: LogicalId - reason`
-            fields.setdefault("logical_id", m.group(1))
-            text = text[m.end():]
-        m = re.match(r"([A-Za-z0-9][A-Za-z0-9]*) - (?=[A-Z])", text)
-        if m and not re.match(r"[A-Z]+$", m.group(1)):
-            fields.setdefault("logical_id", m.group(1))
-            text = text[m.end():]
-        m = re.match(r"(?:Error:\s*)+", text)
-        if m:
-            text = text[m.end():]
-        m = re.match(r"([A-Za-z][-A-Za-z0-9]*) failed:\s+", text)
-        if m:  # CDK: `MyStack failed: Error: ...`
-            if m.group(1).lower() != "deployment":
-                fields.setdefault("stack_name", m.group(1))
-            text = text[m.end():]
-        m = re.match(r"(?:Stack Deployments Failed|Deployment failed):\s*", text, re.I)
-        if m:
-            text = text[m.end():]
-        m = STATUS_RE.match(text)
-        if m and re.match(r"\s*[:|-]|\s+\w", text[m.end():]):
-            fields.setdefault("resource_status", m.group(1))
-            text = text[m.end():].lstrip(" :|-")
-        m = CODE_PREFIX_RE.match(text)
-        if m and not HANDLER_RE.match(text):
-            fields.setdefault("error_code" if "error_code" not in fields else "exception", m.group(1))
-            text = text[m.end():]
+        for strip in _STRIPPERS:
+            out = strip(text, fields)
+            if out is not None:
+                text = out.lstrip()
         if text == before:
-            return text
+            break
+    return text
 
 
 def _strip_handler(text: str, fields: dict[str, Any]) -> str:

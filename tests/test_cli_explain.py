@@ -122,3 +122,15 @@ def test_subprocess_empty_stdin_exits_2_without_traceback() -> None:
     proc = run_cli(["explain", "-"], input="")
     assert proc.returncode == 2
     assert "empty message" in proc.stderr + proc.stdout and "Traceback" not in proc.stderr
+
+
+def test_binary_input_is_a_usage_error(make_context: Callable[..., RunContext]) -> None:
+    rc = make_context(output="json")
+    rc.stdin = io.StringIO("PK\x03\x04\x00\x00binary\udcff")
+    code, out = invoke(rc, "--output", "json", "explain", "-")
+    assert code == 2 and "not text" in json.loads(out)["errors"][0]["message"]
+
+
+def test_subprocess_binary_stdin_exits_2() -> None:
+    proc = run_cli(["explain", "-"], input="\x00\x01\x02 zip bytes")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr

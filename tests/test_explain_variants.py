@@ -49,6 +49,20 @@ VARIANTS: list[tuple[str, str, str]] = [
     ("bootstrap-unable-to-fetch", "An error occurred (ValidationError) when calling the "
      "CreateChangeSet operation: Unable to fetch parameters [/cdk-bootstrap/abcd1234/version] from "
      "parameter store for this account.", "execution_role_missing"),
+    ("cdk-deploy-role-and-ssm", "current credentials could not be used to assume 'arn:aws:iam::"
+     "111122223333:role/cdk-hnb659fds-deploy-role-111122223333-us-east-1', but are for the right "
+     "account. Proceeding anyway.\nFrontendWafStack: SSM parameter /cdk-bootstrap/hnb659fds/version "
+     "not found. Has the environment been bootstrapped? Please run 'cdk bootstrap'",
+     "execution_role_missing"),
+    ("cdk-toolkit-not-installed", "The environment aws://341538367464/eu-west-2 doesn't have the CDK "
+     "toolkit stack (CDKToolkit) installed. Use cdk bootstrap \"aws://341538367464/eu-west-2\" to "
+     "setup your environment for use with the toolkit.", "execution_role_missing"),
+    ("cdk-cross-account-role", "Could not assume role in target account using current credentials "
+     "(which are for account 111122223333) User: arn:aws:sts::111122223333:assumed-role/Admin/me is "
+     "not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::444455556666:role/"
+     "cdk-abc123-deploy-role-444455556666-eu-west-1 . Please make sure that this role exists in the "
+     "account. If it doesn't exist, (re)-bootstrap the environment with the right '--trust'.",
+     "execution_role_missing"),
     ("embedded-update-currently-in", "Embedded stack arn:aws:cloudformation:sa-east-1:210987654321:"
      "stack/Shop-Payments-1QW2ER3TY4UI/0a1b2c3d-4e5f-11ee-9a8b-0a1b2c3d4e5f was not successfully "
      "updated. Currently in UPDATE_ROLLBACK_FAILED with reason: The following resource(s) failed to "
@@ -162,6 +176,30 @@ VARIANTS: list[tuple[str, str, str]] = [
      "CreateNetworkInterface on EC2", "permission_denied"),
     ("iam-role-cannot-be-found", "The role with name orders-fn-role cannot be found.",
      "resource_deleted_out_of_band"),
+    ("bucket-in-other-region", "Error occurred while GetObject. S3 Error Code: PermanentRedirect. S3 "
+     "Error Message: The bucket is in this region: us-east-1. Please use this region to retry the "
+     "request (Service: AWSLambdaInternal; Status Code: 400; Error Code: "
+     "InvalidParameterValueException)", "unknown"),
+    ("lambda-trust", "The role defined for the function cannot be assumed by Lambda. (Service: "
+     f"AWSLambdaInternal; Status Code: 400; Error Code: InvalidParameterValueException; Request ID: "
+     f"{RID})", "permission_denied"),
+    ("changeset-no-changes", "The submitted information didn't contain changes. Submit different "
+     "information to create a change set.", "unknown"),
+    ("unreserved-concurrency", "Specified ReservedConcurrentExecutions for function decreases "
+     "account's UnreservedConcurrentExecution below its minimum value of [10].", "limit_exceeded"),
+    ("exceeded-number", "You have exceeded the number of VPCs allowed per region.", "limit_exceeded"),
+    ("cr-malformed", "CloudFormation received a malformed response from your Custom Resource",
+     "custom_resource_failure"),
+    ("no-export-is-a-reference", "No export named net-VpcId found. Rollback requested by user.",
+     "unknown"),
+    ("policy-attached", "Cannot delete a policy attached to entities. (Service: "
+     "AmazonIdentityManagement; Status Code: 409; Error Code: DeleteConflict)",
+     "delete_blocked_dependency"),
+    ("igw-mapped-addresses", "Network vpc-0a1b2c3d4e5f67890 has some mapped public address(es). "
+     "Please unmap those public address(es) before detaching the gateway.",
+     "delete_blocked_dependency"),
+    ("type-identifier-not-found", "Resource of type 'AWS::Lambda::Function' with identifier 'orders' "
+     "was not found.", "resource_deleted_out_of_band"),
     ("eni-in-use-by-instance", "Cannot delete ENI eni-0123456789abcdef0 because it is in use by "
      "i-0fedcba9876543210", "delete_blocked_dependency"),
 ]
@@ -250,3 +288,44 @@ def test_iam_action_from_lambda_call_wording() -> None:
     c = classify("The provided execution role does not have permissions to call "
                  "CreateNetworkInterface on EC2")
     assert c.extracted["iam_action"] == "ec2:CreateNetworkInterface"
+
+
+def test_cdk_stack_name_prefix_is_not_an_error_code() -> None:
+    c = classify(dict((i, m) for i, m, _ in VARIANTS)["cdk-deploy-role-and-ssm"])
+    assert c.extracted["stack_name"] == "FrontendWafStack" and "error_code" not in c.extracted
+    assert c.extracted["cdk_qualifier"] == "hnb659fds"
+    assert [o.rule for o in c.others] == ["cdk-bootstrap-role-unassumable"]
+    c = classify(dict((i, m) for i, m, _ in VARIANTS)["cdk-cross-account-role"])
+    assert c.extracted["resource"].endswith("eu-west-1") and c.extracted["cdk_qualifier"] == "abc123"
+
+
+# The SAM CLI / aws-cli events table wraps the reason inside its column (shape of the paste in
+# aws/aws-cli#4826; the part the issue cut off was completed by hand).
+SAM_TABLE = """\
+CloudFormation events from changeset
+-------------------------------------------------------------------------------------------------
+ResourceStatus           ResourceType             LogicalResourceId        ResourceStatusReason
+-------------------------------------------------------------------------------------------------
+CREATE_FAILED            AWS::IAM::Role           HelloWorldFunctionRole   API: iam:CreateRole
+                                                                           User: arn:aws:iam::833
+                                                                           914180760:user/netocod
+                                                                           er is not authorized
+                                                                           to perform:
+                                                                           iam:CreateRole on
+                                                                           resource: arn:aws:iam:
+                                                                           :833914180760:role/sam
+ROLLBACK_IN_PROGRESS     AWS::CloudFormation::Stack sam-app                The following
+                                                                           resource(s) failed to
+                                                                           create:
+                                                                           [HelloWorldFunctionRol
+                                                                           e]. Rollback requested
+                                                                           by user.
+"""
+
+
+def test_sam_table_with_column_wrapped_reasons() -> None:
+    c = classify(SAM_TABLE)
+    assert (c.failure_mode.value, c.rule) == ("permission_denied", "iam-not-authorized")
+    assert c.extracted["logical_id"] == "HelloWorldFunctionRole"
+    assert c.extracted["iam_action"] == "iam:CreateRole"
+    assert [o.rule for o in c.others] == ["failure-summary"]

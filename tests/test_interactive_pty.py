@@ -56,3 +56,44 @@ def test_interactive_decline_changes_nothing(sandbox, tmp_path: Path) -> None:
     status = sb.client("cloudformation").describe_stacks(
         StackName="orders-platform")["Stacks"][0]["StackStatus"]
     assert status == "UPDATE_ROLLBACK_FAILED"
+
+
+def test_interactive_bootstrap_role_delete_and_remove(sandbox, tmp_path: Path) -> None:
+    sb = sandbox("cdk-bootstrap-deleted", step_delay=0.01)
+    role = sb.world.ground_truth["role_name"]
+    child = spawn(sb, tmp_path, "bootstrap-role", "billing-service", "--poll-interval", "0.2",
+                  "--retry-delay", "0.01")
+    child.expect("what should recover do with billing-service")
+    child.expect("delete the stack")
+    child.send("\r")  # first choice: delete
+    child.expect("Type billing-service to confirm")
+    child.send("billing-service\r")
+    child.expect(r"Create role cdk-hnb659fds-cfn-exec-role-\S+ as shown\?")
+    child.send("y")
+    child.expect("Delete role cdk-", timeout=180)
+    child.expect("to confirm:")  # the long prompt wraps at the terminal width
+    child.send(role + "\r")
+    child.expect(r"CREATE_COMPLETE → \S*DELETE_COMPLETE")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    iam = sb.client("iam")
+    assert role not in [r["RoleName"] for r in iam.list_roles()["Roles"]]
+
+
+def test_interactive_bootstrap_role_wrong_stack_name_changes_nothing(sandbox,
+                                                                     tmp_path: Path) -> None:
+    sb = sandbox("cdk-bootstrap-deleted", step_delay=0.01)
+    child = spawn(sb, tmp_path, "bootstrap-role", "billing-service")
+    child.expect("delete the stack")
+    child.send("\r")
+    child.expect("Type billing-service to confirm")
+    child.send("billing\r")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 5  # ABORTED
+    assert sb.client("cloudformation").describe_stacks(
+        StackName="billing-service")["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
+    iam = sb.client("iam")
+    assert sb.world.ground_truth["role_name"] not in [r["RoleName"] for r in
+                                                      iam.list_roles()["Roles"]]

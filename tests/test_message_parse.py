@@ -100,7 +100,47 @@ def test_any_text_classifies_without_error(text: str) -> None:
 
 
 def test_large_input_stays_linear() -> None:
-    # 20,000 lines of noise plus one real failure: must finish (no catastrophic backtracking).
-    paste = "progress line without a failure\n" * 20_000 + (
+    # 5,000 lines of noise plus one real failure: must finish (no catastrophic backtracking).
+    paste = "progress line without a failure\n" * 5_000 + (
         "resource sg-0123456789abcdef0 has a dependent object\n")
     assert classify(paste).failure_mode is FailureMode.DELETE_BLOCKED_DEPENDENCY
+
+
+def test_json_event_properties_name_the_artifact() -> None:
+    event = {
+        "StackName": "api", "LogicalResourceId": "Fn", "ResourceType": "AWS::Lambda::Function",
+        "ResourceStatus": "UPDATE_FAILED", "Timestamp": "2024-01-01T00:00:01Z",
+        "ResourceStatusReason": (
+            'Resource handler returned message: "Error occurred while GetObject. S3 Error Code: '
+            'NoSuchKey. S3 Error Message: The specified key does not exist. (Service: Lambda, '
+            'Status Code: 400, Request ID: 1)" (RequestToken: 2, HandlerErrorCode: InvalidRequest)'),
+        "ResourceProperties": json.dumps({"Code": {
+            "S3Bucket": "cdk-hnb659fds-assets-111122223333-eu-west-1", "S3Key": "3f2a1b.zip",
+            "S3ObjectVersion": "v7"}, "Runtime": "nodejs20.x"}),
+    }
+    noise = {"StackName": "api", "ResourceStatus": "UPDATE_IN_PROGRESS",
+             "ResourceStatusReason": "User Initiated"}
+    c = classify(json.dumps({"StackEvents": [event, noise]}))
+    assert c.rule == "artifact-s3-object-missing" and c.others == ()
+    assert (c.extracted["bucket"], c.extracted["key"], c.extracted["version_id"]) == (
+        "cdk-hnb659fds-assets-111122223333-eu-west-1", "3f2a1b.zip", "v7")
+    assert "s3://cdk-hnb659fds-assets-111122223333-eu-west-1/3f2a1b.zip" in c.explanation
+
+
+def test_text_output_row_skips_the_properties_cell() -> None:
+    row = ("STACKEVENTS\tFn-UPDATE_FAILED-2024\tFn\tapi-Fn-1\t"
+           '{"Code":{"S3Bucket":"bkt-1","S3Key":"fn.zip"},"Description":"my function does things"}'
+           "\tUPDATE_FAILED\tError occurred while GetObject. S3 Error Code: NoSuchKey. S3 Error "
+           "Message: The specified key does not exist.\tAWS::Lambda::Function\t"
+           "arn:aws:cloudformation:eu-west-1:1:stack/api/1\tapi\t2024-01-01T00:00:01Z")
+    c = classify(row)
+    assert c.rule == "artifact-s3-object-missing" and c.extracted["logical_id"] == "Fn"
+    assert (c.extracted["bucket"], c.extracted["key"]) == ("bkt-1", "fn.zip")
+
+
+def test_pathological_single_segments_classify() -> None:
+    # Long runs without line breaks once made `(\S*)\s+is in` backtrack quadratically.
+    for paste in ("x" * 100_000, "word " * 20_000, "a | " * 25_000, "Stack:" + "s" * 50_000):
+        assert classify(paste).failure_mode is FailureMode.UNKNOWN
+    assert classify("a" * 50_000 + " is in UPDATE_ROLLBACK_FAILED state and can not be updated."
+                    ).rule == "stack-status-refused"

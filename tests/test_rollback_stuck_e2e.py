@@ -160,3 +160,13 @@ def test_demo_degap_json(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     env = json.loads(proc.stdout)
     assert env["status"] == "ok" and env["data"]["final_status"] == "UPDATE_ROLLBACK_COMPLETE"
+
+
+def test_demo_without_a_terminal_runs_unattended(tmp_path: Path) -> None:
+    """`python3 scripts/dev.py demo` piped or in CI: no prompt can be answered, so the demo
+    (which only touches the local sandbox) runs unattended instead of stopping."""
+    proc = run_cli(["--evidence-dir", str(tmp_path), "demo", "nested-skip", "--step-delay", "0"],
+                   timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "running unattended" in proc.stderr
+    assert "final status: UPDATE_ROLLBACK_COMPLETE" in proc.stdout

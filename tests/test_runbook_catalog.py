@@ -322,6 +322,8 @@ DESIGN_FLAGS = {
     "--trail", "--since", "--until", "--restore",
     "--retain", "--retain-all-failed", "--retry", "--empty-bucket",
     "--qualifier", "--policy-arn", "--remove-role-after/--keep-role",
+    # bootstrap-role (issue 7): the operation to finish, and a boundary some accounts require
+    "--then", "--permissions-boundary",
 }
 
 

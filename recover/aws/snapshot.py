@@ -19,6 +19,7 @@ from urllib.parse import unquote
 from botocore.exceptions import ClientError
 
 from recover.aws.session import SessionFactory
+from recover.decide.phases import OPERATION_START  # statuses that open an operation
 from recover.errors import translate_aws_error
 from recover.model.stack import (
     RoleCheck,
@@ -31,10 +32,6 @@ from recover.model.stack import (
 
 EventScope = Literal["all", "last-operation"]
 
-# Stack-level statuses that open a new operation (the forward part of it). Events older than
-# the newest of these belong to earlier operations (aws-semantics §3.1/§3.3).
-OPERATION_START = frozenset({"CREATE_IN_PROGRESS", "UPDATE_IN_PROGRESS", "DELETE_IN_PROGRESS",
-                             "IMPORT_IN_PROGRESS", "REVIEW_IN_PROGRESS"})
 CLOUDFORMATION_PRINCIPAL = "cloudformation.amazonaws.com"
 
 

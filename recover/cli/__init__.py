@@ -26,10 +26,13 @@ COMMAND_MODULES: list[str] = [
     "trail",
     "sandbox",
     "rollback_stuck",
+    "bootstrap_role",
     "delete_failed",
     "orphans",
     "apply",
     "demo",
+    "artifacts",
+    "evidence",
 ]
 
 
@@ -75,7 +78,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(ExitCode.INTERRUPTED)
     except click.ClickException as exc:
         if "json" in _output_choice(args):
-            result = Result(command=" ".join(a for a in args[:1]), exit_code=ExitCode.USAGE,
+            result = Result(command=_command_name(args), exit_code=ExitCode.USAGE,
                             errors=[{"code": "usage", "message": exc.format_message()}])
             sys.stdout.write(dumps(result.envelope()) + "\n")
         else:
@@ -85,6 +88,11 @@ def main(argv: list[str] | None = None) -> None:
         click.echo("interrupted", err=True)
         sys.exit(ExitCode.INTERRUPTED)
     sys.exit(int(rv) if isinstance(rv, int) else 0)
+
+
+def _command_name(args: list[str]) -> str:
+    """The first argument that is a known command (global options and their values skipped)."""
+    return next((a for a in args if a in cli.commands), "")
 
 
 def _output_choice(args: list[str]) -> str:

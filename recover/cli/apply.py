@@ -16,9 +16,10 @@ from recover.result import Result
 
 
 def appliers() -> dict[str, Callable[[RunContext, Plan], Result]]:
-    from recover.flows import delete_failed_apply, rollback_stuck
+    from recover.flows import bootstrap_role, delete_failed_apply, rollback_stuck
 
     return {"rollback-stuck": rollback_stuck.apply_plan,
+            "execution-role-missing": bootstrap_role.apply_plan,
             "delete-failed": delete_failed_apply.apply_plan}
 
 

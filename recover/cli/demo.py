@@ -28,11 +28,20 @@ UNATTENDED: dict[str, dict[str, Any]] = {
     "nested-skip": {"skip_unrecoverable": True},
     "delete-failed": {"retain_all_failed": True},
 }
+# bootstrap-role scenarios and their unattended flags
+ROLE_UNATTENDED: dict[str, dict[str, Any]] = {
+    "cdk-bootstrap-deleted": {"then": "delete", "remove_role_after": True},
+    "service-role-deleted": {"then": "continue-rollback", "remove_role_after": False,
+                             "policy_arns": ["arn:aws:iam::aws:policy/PowerUserAccess"]},
+}
 
 
 def sandbox_context(rc: RunContext, endpoint: str, region: str) -> RunContext:
-    """The same run context, pointed at the sandbox with its test credentials."""
-    options = replace(rc.options, endpoint_url=endpoint, region=region, profile=None)
+    """The same run context, pointed at the sandbox with its test credentials. Without a
+    terminal the demo runs unattended and approves its own confirmations: it only ever
+    changes the local sandbox."""
+    options = replace(rc.options, endpoint_url=endpoint, region=region, profile=None,
+                      yes=rc.options.yes or not rc.interactive)
     return RunContext(options=options, console=rc.console, out=rc.out, stdout=rc.stdout,
                       stdin=rc.stdin, is_tty=rc.is_tty, clock=rc.clock,
                       session_factory_cls=functools.partial(SessionFactory,
@@ -59,6 +68,9 @@ def command(rc: RunContext, scenario: str, step_delay: float) -> Result:
         root = sb.stacks[0]
         rc.progress(f"[bold]sandbox[/] {scenario} on {sb.endpoint} (account {sb.account}, region "
                     f"{sb.region}); stacks: {', '.join(sb.stacks)}")
+        if not rc.interactive:
+            rc.progress("no terminal to ask on: running unattended with the flags an on-call "
+                        "engineer would pass (this changes only the local sandbox)")
         result = _run_scenario(sub, scenario, root)
     finally:
         sb.stop()
@@ -82,6 +94,12 @@ def _run_scenario(rc: RunContext, scenario: str, root: str) -> Result:
     if scenario in UNATTENDED:
         flags = UNATTENDED[scenario] if not rc.interactive else {}
         return run(rc, root, RollbackOptions(poll_interval=0.5, timeout=600, **flags))
+    if scenario in ROLE_UNATTENDED:
+        from recover.flows import bootstrap_role
+
+        flags = ROLE_UNATTENDED[scenario] if not rc.interactive else {}
+        return bootstrap_role.run(rc, root, bootstrap_role.BootstrapRoleOptions(
+            poll_interval=0.5, timeout=600, **flags))
     # Scenarios whose runbook is not built yet: diagnose them (read-only).
     from recover.aws.snapshot import SnapshotOptions, take_snapshot
     from recover.decide.diagnose import diagnose

@@ -7,6 +7,7 @@ answers "what is this?", and "recover does not recognise it" is an answer, not a
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import click
@@ -40,6 +41,9 @@ def read_message(rc: RunContext, message: str | None) -> str:
                              "failure lines only")
     if not message.strip():
         raise UsageError("empty message: nothing to explain")
+    if "\x00" in message or re.search("[\udc80-\udcff\ufffd]", message):
+        # NUL bytes, or bytes stdin could not decode (surrogate-escaped or replaced).
+        raise UsageError("the input is not text (binary data?); paste the error message itself")
     return message
 
 

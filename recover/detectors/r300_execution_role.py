@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from recover.cdk.bootstrap import EXEC_ROLE_NAME_PATTERN
 from recover.decide.findings import Finding
 from recover.detectors._common import Classifier
 from recover.model.stack import StackSnapshot
@@ -18,8 +19,7 @@ ID = "R300"
 TITLE = "Stack service role missing or not assumable"
 PERMISSIONS = ("cloudformation:DescribeStacks", "iam:GetRole")
 
-CDK_EXEC_ROLE = re.compile(r"^cdk-(?P<qualifier>[A-Za-z0-9_-]{1,10})-cfn-exec-role-"
-                           r"(?P<account>\d{12})-(?P<region>[a-z0-9-]+)$")
+CDK_EXEC_ROLE = EXEC_ROLE_NAME_PATTERN  # any qualifier (bootstrap template v32, §4)
 ROLE_MESSAGE = re.compile(r"Role (arn:aws[\w-]*:iam::\d{12}:role/[\w+=,.@/-]+) is invalid or "
                           r"cannot be assumed")
 
@@ -45,7 +45,9 @@ def detect(snapshot: StackSnapshot, classify: Classifier) -> list[Finding]:
         reported.add((node.stack_id, arn))
         name = arn.rsplit("/", 1)[-1]
         cdk = CDK_EXEC_ROLE.match(name)
-        extracted = {"role_arn": arn, "role_name": name, "cdk": bool(cdk)}
+        path = "/" + arn.split(":role/", 1)[-1].rpartition("/")[0] + "/" if ":role/" in arn else "/"
+        extracted = {"role_arn": arn, "role_name": name, "role_path": path.replace("//", "/"),
+                     "cdk": bool(cdk), "role_state": check.state if check else "reported"}
         if cdk:
             extracted["qualifier"] = cdk.group("qualifier")
         findings.append(Finding(

@@ -15,6 +15,7 @@ from typing import Any
 from recover.act.calls import Call
 from recover.act.executor import Executor
 from recover.act.plan import Plan, precondition_changes, preconditions_of
+from recover.act.retry import Backoff, run_retrying
 from recover.artifacts.sources import object_exists
 from recover.aws.snapshot import SnapshotOptions, take_snapshot
 from recover.cli import prompts
@@ -63,6 +64,9 @@ class RollbackOptions:
     poll_interval: float = 3.0
     trail: str | None = None  # CloudTrail source for finding missing keys (default: lookup)
     accept_substitute: bool = False
+    # Set by bootstrap-role after it recreated the service role: IAM is eventually consistent,
+    # so "Role ... is invalid or cannot be assumed" is retried with this backoff (§1.5).
+    role_retry: Backoff | None = None
 
 
 @dataclass
@@ -233,7 +237,11 @@ def _run(rc: RunContext, stack: str, opts: RollbackOptions, ev: EvidenceRun) -> 
         prompts.confirm_or_abort(rc, ev.journal, f"Call ContinueUpdateRollback on {snap.root.name}"
                                  f"{skip_note}?")
         _recheck(rc, stack, snap)
-        executor.run(call)
+        if opts.role_retry is not None:
+            run_retrying(executor, call, backoff=opts.role_retry, on_retry=lambda n, d, m: (
+                rc.progress(f"the role is not usable yet (attempt {n}): retrying in {d:.0f}s")))
+        else:
+            executor.run(call)
         rounds.append(this_round)
         if not opts.wait:
             final_status = "UPDATE_ROLLBACK_IN_PROGRESS"

@@ -87,6 +87,8 @@ _ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("s3.empty_bucket", "Delete every object version and delete marker of a bucket "
                "(DeleteObjects, 1000 a call)", "act",
                ("s3:ListBucketVersions", "s3:DeleteObject", "s3:DeleteObjectVersion")),
+    ActionSpec("stack.delete", "DeleteStack (the stack and the resources it does not retain)",
+               "act", ("cloudformation:DeleteStack", "iam:PassRole")),
     ActionSpec("s3.restore_object", "Write the artifact to its exact key, never overwriting",
                "act", ("s3:PutObject", "s3:GetObject", "s3:GetObjectVersion", "kms:Decrypt",
                        "kms:GenerateDataKey")),
@@ -94,11 +96,12 @@ _ACTIONS: tuple[ActionSpec, ...] = (
                "act", ("iam:CreateRole", "iam:TagRole", "iam:AttachRolePolicy")),
     ActionSpec("role.remove", "Detach the policies of the temporary role and delete it", "act",
                ("iam:ListAttachedRolePolicies", "iam:DetachRolePolicy", "iam:ListRolePolicies",
-                "iam:DeleteRolePolicy", "iam:DeleteRole")),
+                "iam:DeleteRolePolicy", "iam:DeleteRole", "iam:ListRoleTags")),
     # follow: watch what an act started
     ActionSpec("stack.follow", "Follow the root and nested stacks until a terminal status",
                "follow", ("cloudformation:DescribeStacks", "cloudformation:DescribeStackEvents")),
-    ActionSpec("role.wait_usable", "Wait until the new role is visible to IAM readers", "follow",
+    ActionSpec("role.wait_usable", "Wait until the new role is visible to IAM readers (the "
+               "blocked operation then retries 'cannot be assumed' with backoff)", "follow",
                ("iam:GetRole",)),
     ActionSpec("s3.verify_object", "Read a restored object back and check its SHA-256", "follow",
                ("s3:GetObject",)),

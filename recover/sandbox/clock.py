@@ -35,7 +35,12 @@ class SimClock:
             self._last = max(self._last, self._base)
             return self._base
 
-    def go_live(self) -> None:
+    def go_live(self, catch_up: bool = True) -> None:
+        """Start running in real time. With catch_up, a seed that ended in the past jumps to
+        the wall clock, so what happens live (the operator's recovery) carries real times and
+        sorts correctly against recover's own journal (which uses the wall clock)."""
         with self._lock:
             self._base = max(self._base, self._last)
+            if catch_up:
+                self._base = max(self._base, datetime.now(UTC))
             self._live_since = time.monotonic()

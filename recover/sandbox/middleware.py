@@ -153,6 +153,13 @@ class SandboxMiddleware:
             except (ValueError, KeyError, CfnError) as exc:
                 return _json(400, {"error": str(exc)})
             return _json(200, {"ok": True})
+        if path == "/_sandbox/role-propagation" and method == "POST":
+            try:
+                checks = int(json.loads(body or b"{}")["checks"])
+            except (ValueError, KeyError, TypeError) as exc:
+                return _json(400, {"error": f"bad spec, want {{\"checks\": N}}: {exc}"})
+            self.world.delay_role_propagation(max(0, checks))
+            return _json(200, {"ok": True})
         if path == "/_sandbox/deliver-trail" and method == "POST":
             return _json(200, {"bucket": self.world.trail_bucket,
                                "keys": self.world.deliver_trail()})

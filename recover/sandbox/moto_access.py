@@ -118,6 +118,44 @@ def role_trusts_cloudformation(role_name: str) -> bool:
     return False
 
 
+def role_arn(role_name: str) -> str | None:
+    """The role's ARN (its path included), or None when there is no such role."""
+    try:
+        return str(iam_backends[ACCOUNT][PARTITION].get_role(role_name).arn)
+    except Exception:  # noqa: BLE001 - NoSuchEntity
+        return None
+
+
+def role_id(role_name: str) -> str | None:
+    """The role's unique id (AROA...), or None when there is no such role."""
+    try:
+        return str(iam_backends[ACCOUNT][PARTITION].get_role(role_name).id)
+    except Exception:  # noqa: BLE001 - NoSuchEntity
+        return None
+
+
+# AWS managed policies the sandbox offers (moto loads none by default, and all ~1,300 are slow
+# to load): the ones the CDK bootstrap template and the scenarios attach.
+SANDBOX_AWS_MANAGED_POLICIES = ("AdministratorAccess", "PowerUserAccess", "ReadOnlyAccess",
+                                "AWSCloudFormationReadOnlyAccess")
+
+
+def install_aws_managed_policies(names: tuple[str, ...] = SANDBOX_AWS_MANAGED_POLICIES) -> None:
+    """Make `arn:aws:iam::aws:policy/<name>` attachable, with AWS's own documents (moto's copy)."""
+    from moto.iam.aws_managed_policies import aws_managed_policies_data
+    from moto.iam.models import AWSManagedPolicy
+
+    backend = iam_backends[ACCOUNT][PARTITION]
+    data = json.loads(aws_managed_policies_data)
+    for name in names:
+        if name not in data:
+            continue
+        policy = AWSManagedPolicy.from_data(name, ACCOUNT, backend.region_name, data[name])
+        if policy.arn not in backend.managed_policies:
+            backend.aws_managed_policies.append(policy)
+            backend.managed_policies[policy.arn] = policy
+
+
 # --- EC2 --------------------------------------------------------------------------------------
 
 def security_group_in_use(group_id: str, region: str) -> bool:

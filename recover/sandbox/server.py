@@ -98,6 +98,7 @@ def start(scenario: str | None = None, port: int = 0, step_delay: float = 0.2,
             raise RuntimeError("a sandbox is already running in this process (moto's backends "
                                "are process-global): stop it first")
         moto_access.reset_all()
+        moto_access.install_aws_managed_policies()
         world = World(seed=seed, step_delay=step_delay)
         app = SandboxMiddleware(DomainDispatcherApplication(create_backend_app), world)
         server = make_server(HOST, port, app, threaded=True, request_handler=_QuietHandler)

@@ -387,7 +387,10 @@ def _matches(record: dict[str, Any], key: str, value: str) -> bool:
     if key == "ResourceType":
         return any(r["ResourceType"] == value for r in _resources(record))
     if key == "ResourceName":
+        # IAM roles are matched by role name too (how event history names them: a guess)
         return any(r["ResourceName"] == value or r["ResourceName"].rsplit(":", 1)[-1] == value
+                   or (r["ResourceType"] == "AWS::IAM::Role"
+                       and r["ResourceName"].rsplit("/", 1)[-1] == value)
                    for r in _resources(record))
     return False
 

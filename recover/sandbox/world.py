@@ -140,6 +140,11 @@ class World:
     def set_stack_status(self, stack: str, status: str, reason: str | None = None) -> None:
         self.cfn.force_status(stack, status, reason)
 
+    def delay_role_propagation(self, checks: int) -> None:
+        """IAM eventual consistency: CloudFormation refuses each newly created role `checks`
+        times ("is invalid or cannot be assumed") before it can assume it."""
+        self.cfn.role_propagation_checks = checks
+
     def throttle(self, operation: str, percent: float = 100.0, seed: int = 0) -> None:
         self.faults.throttle(operation, percent, seed)
 

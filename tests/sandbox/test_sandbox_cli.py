@@ -22,7 +22,8 @@ def test_scenarios_list_json() -> None:
     proc = run_cli(["--output", "json", "sandbox", "scenarios"])
     assert proc.returncode == 0, proc.stderr
     names = [s["name"] for s in json.loads(proc.stdout)["data"]["scenarios"]]
-    assert names == ["cdk-bootstrap-deleted", "degap", "delete-failed", "healthy", "nested-skip"]
+    assert names == ["cdk-bootstrap-deleted", "degap", "delete-failed", "healthy", "nested-skip",
+                     "service-role-deleted"]
 
 
 def test_unknown_scenario_is_a_usage_error() -> None:

@@ -71,6 +71,57 @@ def test_role_must_trust_cloudformation_then_delete_works(sandbox) -> None:
     assert "billing-service" in {s["StackName"] for s in stacks}
 
 
+def test_role_is_found_by_its_full_arn_path_included(sandbox) -> None:
+    """§1.5: the RoleARN carries the path; the same name under another path is another role."""
+    sb = sandbox("service-role-deleted")
+    cfn, iam = sb.client("cloudformation"), sb.client("iam")
+    truth = sb.world.ground_truth
+    iam.create_role(RoleName=truth["role_name"], AssumeRolePolicyDocument=json.dumps(CFN_TRUST))
+    with pytest.raises(ClientError) as exc:  # created under "/" instead of "/deploy/"
+        cfn.continue_update_rollback(StackName="payments-core")
+    assert _error(exc)[1] == f"Role {truth['role_arn']} is invalid or cannot be assumed"
+    iam.delete_role(RoleName=truth["role_name"])
+    iam.create_role(RoleName=truth["role_name"], Path=truth["role_path"],
+                    AssumeRolePolicyDocument=json.dumps(CFN_TRUST))
+    cfn.continue_update_rollback(StackName="payments-core")
+    sb.world.settle()
+    assert _status(cfn, "payments-core") == "UPDATE_ROLLBACK_COMPLETE"  # throttling was transient
+
+
+def test_new_role_propagation_delay_is_counted_per_role(sandbox) -> None:
+    """IAM eventual consistency knob: a new role is refused N times, then usable."""
+    import urllib.request
+
+    sb = sandbox("cdk-bootstrap-deleted")
+    req = urllib.request.Request(f"{sb.endpoint}/_sandbox/role-propagation", method="POST",
+                                 data=json.dumps({"checks": 2}).encode())
+    assert json.loads(urllib.request.urlopen(req).read())["ok"] is True  # noqa: S310 - 127.0.0.1
+    cfn, iam = sb.client("cloudformation"), sb.client("iam")
+    stack_id = cfn.describe_stacks(StackName="billing-service")["Stacks"][0]["StackId"]
+    iam.create_role(RoleName=sb.world.ground_truth["role_name"],
+                    AssumeRolePolicyDocument=json.dumps(CFN_TRUST))
+    for _ in range(2):
+        with pytest.raises(ClientError) as exc:
+            cfn.delete_stack(StackName="billing-service")
+        assert "is invalid or cannot be assumed" in _error(exc)[1]
+    cfn.delete_stack(StackName="billing-service")
+    sb.world.settle()
+    assert _status(cfn, stack_id) == "DELETE_COMPLETE"
+
+
+def test_aws_managed_policies_are_attachable_and_role_events_recorded(sandbox) -> None:
+    sb = sandbox("cdk-bootstrap-deleted")
+    iam = sb.client("iam")
+    arns = {p["Arn"] for p in iam.list_policies(Scope="AWS")["Policies"]}
+    assert {"arn:aws:iam::aws:policy/AdministratorAccess",
+            "arn:aws:iam::aws:policy/PowerUserAccess"} <= arns
+    name = sb.world.ground_truth["role_name"]
+    events = sb.client("cloudtrail").lookup_events(LookupAttributes=[
+        {"AttributeKey": "ResourceName", "AttributeValue": name}])["Events"]
+    assert [e["EventName"] for e in events] == ["DeleteRole", "DetachRolePolicy",
+                                                "AttachRolePolicy", "CreateRole"]
+
+
 def test_delete_missing_stack_is_a_noop(sandbox) -> None:
     """§2.1: deleting a stack that does not exist is a no-op success."""
     sb = sandbox("healthy")

@@ -48,6 +48,10 @@ class CfnEngine:
         self.page_size = PAGE  # tests lower it to exercise NextToken
         self._gate = threading.Event()  # cleared = accepted operations wait before their walk
         self._gate.set()
+        # IAM eventual consistency (§1.5): a role CloudFormation has not seen before (by unique
+        # id) is refused this many times before it can be assumed. 0 = at once (the default).
+        self.role_propagation_checks = 0
+        self._role_checks: dict[str, int] = {}
 
     # --- lookup -------------------------------------------------------------------------------
 
@@ -378,7 +382,15 @@ class CfnEngine:
         if arn is None:
             return  # CloudFormation uses the caller's credentials
         name = arn.rsplit("/", 1)[-1]
-        if not aws.role_trusts_cloudformation(name):
+        # the ARN carries the path: a role of that name under another path is another role
+        if aws.role_arn(name) != arn or not aws.role_trusts_cloudformation(name):
+            raise CfnError(f"Role {arn} is invalid or cannot be assumed")
+        unique_id = aws.role_id(name) or name
+        seen = self._role_checks.get(unique_id, 0)
+        if seen < self.role_propagation_checks:
+            # a new role is not assumable yet; AWS answers as for a missing role (the delay
+            # itself is not documented: the count is a test knob, not a measured value)
+            self._role_checks[unique_id] = seen + 1
             raise CfnError(f"Role {arn} is invalid or cannot be assumed")
         if role_arn:
             stack.role_arn = role_arn  # "always uses this role for all future operations" (§1.5)

@@ -12,6 +12,7 @@ from recover.sandbox.scenarios import (
     delete_failed,
     healthy,
     nested_skip,
+    service_role_deleted,
 )
 from recover.sandbox.world import World
 
@@ -20,6 +21,7 @@ SCENARIOS: dict[str, Callable[[World], None]] = {
     "nested-skip": nested_skip.seed,
     "delete-failed": delete_failed.seed,
     "cdk-bootstrap-deleted": cdk_bootstrap_deleted.seed,
+    "service-role-deleted": service_role_deleted.seed,
     "healthy": healthy.seed,
 }
 
@@ -27,7 +29,8 @@ SCENARIOS: dict[str, Callable[[World], None]] = {
 def describe(name: str) -> str:
     """The first sentence of the scenario's docstring, without the leading `name:`."""
     module = {"degap": degap, "nested-skip": nested_skip, "delete-failed": delete_failed,
-              "cdk-bootstrap-deleted": cdk_bootstrap_deleted, "healthy": healthy}[name]
+              "cdk-bootstrap-deleted": cdk_bootstrap_deleted, "healthy": healthy,
+              "service-role-deleted": service_role_deleted}[name]
     first = " ".join((module.__doc__ or "").strip().split("\n\n")[0].split())
     first = first.removeprefix(f"{name}:").strip()
     return first.split(". ")[0].rstrip(".") + "."

@@ -71,6 +71,18 @@ def role(world: World, name: str, trust: dict[str, Any], managed: list[str] | No
     return arn
 
 
+def iam_event(world: World, event_name: str, role_arn: str, params: dict[str, Any],
+              identity: dict[str, Any]) -> None:
+    """A CloudTrail record of an IAM call on a role (IAM events are recorded in us-east-1,
+    aws-semantics §5.3; the sandbox records them in its one region)."""
+    world.trail.record(event_name=event_name, event_source="iam.amazonaws.com",
+                       request_parameters=params, user_identity=identity,
+                       resources=[{"ARN": role_arn, "accountId": world.account,
+                                   "type": "AWS::IAM::Role"}],
+                       source_ip="AWS Internal" if identity.get("invokedBy") else "203.0.113.10",
+                       user_agent="AWS Internal" if identity.get("invokedBy") else "aws-cli/2.15.0")
+
+
 def res(logical_id: str, type_: str, physical_id: str | None = None, **props: Any) -> SimResource:
     return SimResource(logical_id=logical_id, type=type_, physical_id=physical_id or logical_id,
                        status="CREATE_IN_PROGRESS", properties=props)

@@ -15,16 +15,24 @@ cfn-exec-role (trust cloudformation.amazonaws.com, AdministratorAccess) unblocks
 
 from __future__ import annotations
 
+import json
+
+from recover.sandbox.cfn.model import SimStack
 from recover.sandbox.scenarios import _kit as kit
 from recover.sandbox.world import World
 
 ROOT = "billing-service"
 QUALIFIER = "hnb659fds"
-ADMIN_DOC = ('{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", '
-             '"Resource": "*"}]}')
+ADMIN_POLICY = "arn:aws:iam::aws:policy/AdministratorAccess"
 
 
 def seed(world: World) -> None:
+    build(world, qualifier=QUALIFIER, root_name=ROOT)
+
+
+def build(world: World, *, qualifier: str, root_name: str) -> None:
+    """The same broken world for any bootstrap qualifier (tests build a custom-qualifier one)."""
+    QUALIFIER, ROOT = qualifier, root_name  # noqa: N806 - same names as the default world
     acct, region = world.account, world.region
     suffix = f"{acct}-{region}"
     staging = f"cdk-{QUALIFIER}-assets-{suffix}"
@@ -38,13 +46,17 @@ def seed(world: World) -> None:
              "LookupRole": f"cdk-{QUALIFIER}-lookup-role-{suffix}"}
     for lid, name in roles.items():
         if lid == "CloudFormationExecutionRole":
-            kit.role(world, name, kit.CFN_TRUST)
-            # the template attaches AdministratorAccess; moto does not load AWS managed policies
-            # by default (slow), so the sandbox puts the same document inline
-            world.client("iam").put_role_policy(RoleName=name, PolicyName="AdministratorAccess",
-                                                PolicyDocument=ADMIN_DOC)
+            # the template's trust and managed policy (§4); the sandbox installs AWS's document
+            kit.role(world, name, kit.CFN_TRUST, managed=[ADMIN_POLICY])
         else:
             kit.role(world, name, account_trust)
+    exec_name = roles["CloudFormationExecutionRole"]
+    bootstrapper = world.cloudformation_identity(SimStack("", "", "", world.clock(), {}))
+    kit.iam_event(world, "CreateRole", world.role_arn(exec_name),
+                  {"roleName": exec_name, "path": "/",
+                   "assumeRolePolicyDocument": json.dumps(kit.CFN_TRUST)}, bootstrapper)
+    kit.iam_event(world, "AttachRolePolicy", world.role_arn(exec_name),
+                  {"roleName": exec_name, "policyArn": ADMIN_POLICY}, bootstrapper)
     kit.bucket(world, staging, versioned=True)
     world.client("ssm").put_parameter(Name=f"/cdk-bootstrap/{QUALIFIER}/version", Value="32",
                                       Type="String")
@@ -78,10 +90,19 @@ def seed(world: World) -> None:
     for name in roles.values():
         for policy in iam.list_role_policies(RoleName=name)["PolicyNames"]:
             iam.delete_role_policy(RoleName=name, PolicyName=policy)
+        for attached in iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]:
+            iam.detach_role_policy(RoleName=name, PolicyArn=attached["PolicyArn"])
         iam.delete_role(RoleName=name)
+        if name == exec_name:  # CloudFormation deleted it for the toolkit stack's deletion
+            for attached in (ADMIN_POLICY,):
+                kit.iam_event(world, "DetachRolePolicy", world.role_arn(name),
+                              {"roleName": name, "policyArn": attached}, bootstrapper)
+            kit.iam_event(world, "DeleteRole", world.role_arn(name), {"roleName": name},
+                          bootstrapper)
     world.client("ssm").delete_parameter(Name=f"/cdk-bootstrap/{QUALIFIER}/version")
     world.ground_truth.update({
         "root": ROOT, "role_arn": exec_role_arn, "role_name": roles["CloudFormationExecutionRole"],
         "deleted_roles": sorted(roles.values()), "toolkit_stack_id": toolkit.stack_id,
-        "staging_bucket": staging, "asset_key": key,
+        "staging_bucket": staging, "asset_key": key, "qualifier": QUALIFIER,
+        "policy_arns": [ADMIN_POLICY],
     })

@@ -1,0 +1,229 @@
+"""Gather everything a postmortem bundle holds: the stack tree with all its events, the
+templates CloudFormation still gives back, related CloudTrail records, and recover's own
+evidence folders for the stack. Read-only; the decisions about what it means are pure
+functions elsewhere in recover.bundle."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from recover.aws.session import SessionFactory
+from recover.aws.snapshot import SnapshotOptions, take_snapshot
+from recover.bundle.model import Collected, RunFolder, TemplateCopy, TrailOutcome, Window
+from recover.bundle.redact import parse_template
+from recover.bundle.relate import (
+    LOOKUP_EVENT_NAMES,
+    caller_key_id,
+    issued_key_id,
+    relation,
+    subjects_of,
+)
+from recover.cloudtrail.record import TrailRecord, parse_event_time
+from recover.cloudtrail.scan import SourceDeps, build_source
+from recover.cloudtrail.sources import ScanStats
+from recover.cloudtrail.sources import Window as TrailWindow
+from recover.errors import NotFoundError, RecoverError, UsageError, translate_aws_error
+from recover.evidence import read_journal
+from recover.model.stack import StackSnapshot
+
+MAX_CHANGE_SET_TEMPLATES = 3
+MAX_ISSUERS = 100_000  # STS records kept while scanning, to name the origin of sessions
+MAX_RUN_FILE = 20 * 1024 * 1024  # bigger files in a run folder are listed, not copied
+_SAFE = re.compile(r"[^A-Za-z0-9._-]+")  # recover.evidence names folders with this
+_STAMP = r"-\d{8}T\d{6}Z(?:-\d+)?$"
+_DATA_EVENT_NAMES = frozenset({"GetObject", "PutObject", "DeleteObject", "DeleteObjects",
+                               "CopyObject", "HeadObject"})
+
+
+def _aws_error(exc: BaseException) -> str:
+    err = translate_aws_error(exc)
+    return err.message if err else f"{type(exc).__name__}: {exc}"
+
+
+def _body_text(body: Any) -> str:
+    # botocore decodes JSON template bodies into dicts; YAML stays text.
+    return body if isinstance(body, str) else json.dumps(body, indent=2, ensure_ascii=False)
+
+
+def read_templates(aws: SessionFactory, snapshot: StackSnapshot) -> list[TemplateCopy]:
+    """The current template (TemplateStage Original) of every stack of the tree, and the
+    templates of change sets that still exist (CloudFormation keeps no other history)."""
+    cfn = aws.client("cloudformation")
+    out: list[TemplateCopy] = []
+    for node in snapshot.nodes:
+        sid, name = node.stack_id, node.name
+        try:
+            resp = cfn.get_template(StackName=sid, TemplateStage="Original")
+            out.append(TemplateCopy(sid, name, "current", _body_text(resp.get("TemplateBody")),
+                                    stages=tuple(resp.get("StagesAvailable") or ())))
+        except (ClientError, BotoCoreError) as exc:
+            out.append(TemplateCopy(sid, name, "current", error=_aws_error(exc)))
+        try:
+            summaries = cfn.list_change_sets(StackName=sid).get("Summaries") or []
+        except (ClientError, BotoCoreError) as exc:
+            out.append(TemplateCopy(sid, name, "change sets", error=_aws_error(exc)))
+            continue
+        for cs in summaries[:MAX_CHANGE_SET_TEMPLATES]:
+            label = f"change set {cs.get('ChangeSetName')}"
+            try:
+                resp = cfn.get_template(StackName=sid, ChangeSetName=cs["ChangeSetId"],
+                                        TemplateStage="Original")
+                out.append(TemplateCopy(sid, name, label, _body_text(resp.get("TemplateBody"))))
+            except (ClientError, BotoCoreError) as exc:
+                out.append(TemplateCopy(sid, name, label, error=_aws_error(exc)))
+    return out
+
+
+def parsed_templates(templates: Iterable[TemplateCopy]) -> dict[str, dict[str, Any] | None]:
+    return {t.stack_id: parse_template(t.body) for t in templates if t.label == "current"}
+
+
+def read_trail(spec: str | None, window: Window, snapshot: StackSnapshot,
+               templates: Iterable[TemplateCopy], deps: SourceDeps | None) -> TrailOutcome:
+    """Stream every record of the source (no prefilter: validate=True) and keep the related
+    ones; memory grows with the related records only."""
+    if not spec:
+        return TrailOutcome()
+    if deps is None:
+        raise UsageError("no way to read CloudTrail here")
+    subj = subjects_of(snapshot, parsed_templates(templates))
+    trail_window = TrailWindow(since=window.since, until=window.until)
+    names = LOOKUP_EVENT_NAMES if spec == "lookup" else ()
+    outcome = TrailOutcome(source=spec)
+    stats = ScanStats()
+    seen: set[str] = set()
+    issuers: dict[str, dict[str, Any]] = {}  # issued access key id -> the STS record
+    try:
+        source = build_source(spec, trail_window, names, deps, validate=True)
+        for rec in source.iter_records(stats):
+            outcome.scanned += 1
+            if not trail_window.keep_record(rec):
+                continue
+            if rec.event_category == "Data" or rec.event_name in _DATA_EVENT_NAMES:
+                outcome.data_events_seen += 1
+            why = relation(rec, subj)
+            if why is None:
+                issued = issued_key_id(rec)
+                if issued and len(issuers) < MAX_ISSUERS:
+                    issuers.setdefault(issued, dict(rec.raw))
+                continue
+            key = rec.event_id or json.dumps(rec.raw, sort_keys=True, default=str)
+            if key in seen:  # CloudTrail can deliver a record twice (§5.2)
+                continue
+            seen.add(key)
+            outcome.records.append(dict(rec.raw))
+            outcome.relations.append(why)
+        # who was behind the temporary credentials of related calls
+        for key_id in sorted({k for r in outcome.records
+                              if (k := caller_key_id(TrailRecord(r))) is not None}):
+            origin = issuers.get(key_id)
+            if origin is not None:
+                outcome.records.append(origin)
+                outcome.relations.append("credentials_origin")
+    except (UsageError, NotFoundError):
+        raise
+    except (RecoverError, ClientError, BotoCoreError) as exc:
+        outcome.error = _aws_error(exc)
+    order = sorted(range(len(outcome.records)),
+                   key=lambda i: str(outcome.records[i].get("eventTime") or ""))
+    outcome.records = [outcome.records[i] for i in order]
+    outcome.relations = [outcome.relations[i] for i in order]
+    outcome.stats = stats.to_dict()
+    return outcome
+
+
+def _run_matches(folder: Path, meta: dict[str, Any], names: set[str]) -> bool:
+    if meta.get("subject") in names:
+        return True
+    return any(re.match(re.escape(_SAFE.sub("_", n)) + _STAMP, folder.name) for n in names)
+
+
+def read_run(folder: Path, meta: dict[str, Any]) -> RunFolder:
+    run = RunFolder(name=folder.name, metadata=meta, journal=[], json_files={}, texts={})
+    # symlinks are not followed: a link to ~/.aws/credentials must not end up in a bundle
+    for path in sorted(p for p in folder.rglob("*") if p.is_file() and not p.is_symlink()):
+        rel = path.relative_to(folder).as_posix()
+        if rel == "metadata.json":
+            continue
+        if path.stat().st_size > MAX_RUN_FILE:
+            run.unreadable.append(f"{rel}: larger than {MAX_RUN_FILE} bytes, not copied")
+            continue
+        if rel == "journal.jsonl":
+            run.journal = read_journal(path)
+            continue
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            run.unreadable.append(f"{rel}: {type(exc).__name__}")
+            continue
+        if rel.endswith(".json"):
+            try:
+                run.json_files[rel] = json.loads(text)
+                continue
+            except ValueError:
+                run.unreadable.append(f"{rel}: not valid JSON (kept as text)")
+        run.texts[rel] = text
+    return run
+
+
+def read_runs(root: Path, snapshot: StackSnapshot, exclude: Path | None = None) -> list[RunFolder]:
+    """recover's evidence folders for any stack of the tree (by metadata subject or folder
+    name), except `recover evidence` runs themselves; oldest first."""
+    if not root.is_dir():
+        return []
+    names = {n.name for n in snapshot.nodes} | {n.stack_id for n in snapshot.nodes}
+    if snapshot.requested:
+        names.add(snapshot.requested)
+    runs: list[RunFolder] = []
+    for folder in sorted(p for p in root.iterdir() if p.is_dir()):
+        if exclude is not None and folder.resolve() == exclude.resolve():
+            continue
+        try:
+            meta = json.loads((folder / "metadata.json").read_text(encoding="utf-8"))
+            meta = meta if isinstance(meta, dict) else {}
+        except (OSError, ValueError):
+            meta = {}
+        if meta.get("command") == "evidence" or not _run_matches(folder, meta, names):
+            continue
+        runs.append(read_run(folder, meta))
+    runs.sort(key=lambda r: (str(r.metadata.get("started_at") or ""), r.name))
+    return runs
+
+
+def run_overlaps(run: RunFolder, window: Window) -> bool:
+    """Does the run (started_at..ended_at, or its journal's times) touch the window?"""
+    times = [parse_event_time(run.metadata.get("started_at")),
+             parse_event_time(run.metadata.get("ended_at"))]
+    times += [parse_event_time(e.get("time")) for e in run.journal[:1] + run.journal[-1:]]
+    known = [t for t in times if t is not None]
+    if not known:
+        return True  # nothing says when it ran: keep it, the reader decides
+    start, end = min(known), max(known)
+    return (window.until is None or start <= window.until) and \
+        (window.since is None or end >= window.since)
+
+
+
+def collect(aws: SessionFactory, stack: str, *, window: Window, trail: str | None,
+            evidence_root: Path, clock: Callable[[], datetime],
+            trail_deps: SourceDeps | None = None, exclude_run: Path | None = None,
+            progress: Callable[[str], None] = lambda _m: None) -> Collected:
+    progress(f"reading stack {stack}, its nested stacks and all their events…")
+    snapshot = take_snapshot(aws, stack, clock=clock, options=SnapshotOptions(events="all"))
+    progress(f"reading the templates of {len(snapshot.nodes)} stack(s)…")
+    templates = read_templates(aws, snapshot)
+    if trail:
+        progress(f"reading CloudTrail from {trail}…")
+    trail_outcome = read_trail(trail, window, snapshot, templates, trail_deps)
+    runs = [r for r in read_runs(evidence_root, snapshot, exclude_run)
+            if run_overlaps(r, window)]
+    return Collected(stack=stack, snapshot=snapshot, templates=templates, trail=trail_outcome,
+                     runs=runs, window=window, generated_at=clock(),
+                     evidence_root=str(evidence_root))

@@ -1,0 +1,85 @@
+"""timeline.html: the same timeline as one self-contained page (inline CSS, no script, no
+link to anything: it opens offline and from an attachment)."""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+
+from recover.bundle.model import Entry
+from recover.bundle.render_md import time_cell
+
+_CSS = """
+body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem;color:#1f2328}
+h1{font-size:1.6rem}h2{margin-top:2rem;border-bottom:1px solid #d0d7de}
+table{border-collapse:collapse;width:100%;font-size:12.5px}
+th,td{border:1px solid #d0d7de;padding:3px 6px;vertical-align:top;text-align:left}
+th{background:#f6f8fa;position:sticky;top:0}
+tr.stack td.src{color:#0550ae}tr.cloudtrail td.src{color:#8250df}tr.recover td.src{color:#1a7f37}
+tr.failed td.st{color:#cf222e;font-weight:600}
+td.t{white-space:nowrap;font-family:ui-monospace,monospace}
+.bar{display:inline-block;height:10px;background:#0969da;vertical-align:middle}
+.bar.failed{background:#cf222e}
+"""
+
+
+def _list(items: list[str], empty: str) -> str:
+    if not items:
+        return f"<ul><li>{escape(empty)}</li></ul>"
+    return "<ul>" + "".join(f"<li>{escape(str(i))}</li>" for i in items) + "</ul>"
+
+
+def _density(entries: list[Entry]) -> str:
+    """A small per-hour activity strip (failures in red): what Mermaid shows in timeline.md,
+    without any script."""
+    if not entries:
+        return ""
+    buckets: dict[str, list[int]] = {}
+    for e in entries:
+        hour = e.time.strftime("%Y-%m-%d %H:00")
+        b = buckets.setdefault(hour, [0, 0])
+        b[1 if e.failed else 0] += 1
+    top = max(a + f for a, f in buckets.values())
+    rows = []
+    for hour, (ok, bad) in buckets.items():
+        rows.append(f"<tr><td class='t'>{escape(hour)}</td><td>"
+                    f"<span class='bar' style='width:{int(300 * ok / top)}px'></span>"
+                    f"<span class='bar failed' style='width:{int(300 * bad / top)}px'></span> "
+                    f"{ok + bad} ({bad} failed)</td></tr>")
+    return ("<h2>Activity by hour (UTC)</h2><table><tr><th>hour</th><th>entries</th></tr>"
+            + "".join(rows) + "</table>")
+
+
+def render_html(doc: dict[str, Any], entries: list[Entry]) -> str:
+    s = doc["summary"]
+    parts = ["<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
+             "<meta http-equiv='Content-Security-Policy' content=\"default-src 'none'; "
+             "style-src 'unsafe-inline'\">",
+             f"<title>Postmortem evidence: {escape(doc['stack'])}</title>",
+             f"<style>{_CSS}</style></head><body>",
+             f"<h1>Postmortem evidence: {escape(doc['stack'])}</h1>",
+             f"<p>Generated {escape(doc['generated_at'])} by recover "
+             f"{escape(doc['recover_version'])}. Root stack status now: "
+             f"<strong>{escape(s['root_status'])}</strong>.</p>",
+             "<h2>What failed</h2>", _list(s["what_failed"], "nothing failed"),
+             "<h2>Why</h2>", _list(s["why"], "no cause identified"),
+             "<h2>What was done</h2>", _list(s["what_was_done"], "no recover run found"),
+             "<h2>What is still inconsistent</h2>",
+             _list(s["still_inconsistent"], "nothing known to be inconsistent"),
+             _density(entries),
+             f"<h2>Timeline ({len(entries)} entries, oldest first)</h2>",
+             "<table><tr><th>#</th><th>time (UTC)</th><th>source</th><th>stack / actor</th>"
+             "<th>what</th><th>status</th><th>detail</th></tr>"]
+    for i, e in enumerate(entries, 1):
+        cls = f"{e.source}{' failed' if e.failed else ''}"
+        parts.append(f"<tr class='{cls}'><td>{i}</td><td class='t'>{escape(time_cell(e))}</td>"
+                     f"<td class='src'>{escape(e.source)}</td><td>{escape(e.subject)}</td>"
+                     f"<td>{escape(e.what)}</td><td class='st'>{escape(e.status)}</td>"
+                     f"<td>{escape(e.detail)}</td></tr>")
+    parts.append("</table>")
+    parts += ["<h2>Coverage: what this evidence cannot show</h2>", _list(doc["coverage"], "-"),
+              "<h2>Redaction</h2>",
+              _list([f"{k}: {n}" for k, n in doc["redaction"]["by_kind"].items()],
+                    "nothing matched a secret shape"),
+              "</body></html>"]
+    return "\n".join(parts) + "\n"

@@ -1,0 +1,102 @@
+"""timeline.md: the page a postmortem author pastes (GitHub-flavoured Markdown)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from recover.bundle.model import Entry
+
+TABLE_HEADER = ("#", "time (UTC)", "source", "stack / actor", "what", "status", "detail")
+
+
+def cell(value: Any) -> str:
+    """A table cell: one line, `|` escaped, no raw HTML."""
+    s = " ".join(str(value).split())
+    return (s.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;")
+            .replace(">", "&gt;")) or " "
+
+
+def text(value: Any) -> str:
+    """Prose: one line, no raw HTML."""
+    return " ".join(str(value).split()).replace("<", "&lt;").replace(">", "&gt;")
+
+
+def time_cell(e: Entry) -> str:
+    return e.time.strftime("%Y-%m-%d %H:%M:%S.") + f"{e.time.microsecond // 1000:03d}"
+
+
+def _bullets(items: Iterable[str], empty: str) -> list[str]:
+    items = list(items)
+    if not items:
+        return [f"- {empty}"]
+    return [f"- {text(i)}" for i in items]
+
+
+def render_markdown(doc: dict[str, Any], entries: list[Entry], chart: str) -> str:
+    s = doc["summary"]
+    w = doc["window"]
+    out = [f"# Postmortem evidence: {doc['stack']}", "",
+           f"Generated {doc['generated_at']} by recover {doc['recover_version']}. "
+           f"Region {doc.get('region') or '?'}, account {doc.get('account') or '?'}. "
+           f"Window: {w.get('since') or 'the beginning'} to {w.get('until') or 'now'}. "
+           f"Root stack status now: **{s['root_status']}**.", "",
+           "## Summary", "", "### What failed", *_bullets(s["what_failed"], "nothing failed"),
+           "", "### Why", *_bullets(s["why"], "no cause identified"),
+           "", "### What was done", *_bullets(s["what_was_done"],
+                                              "no recover run found for this stack"),
+           "", "### What is still inconsistent",
+           *_bullets(s["still_inconsistent"], "nothing known to be inconsistent"), ""]
+    if chart:
+        out += ["## Timeline chart", "", "```mermaid", chart, "```", ""]
+    out += ["## Timeline", "",
+            f"{len(entries)} entries, oldest first: stack events of every stack of the tree, "
+            "related CloudTrail records and recover's own actions and operator answers.", "",
+            "| " + " | ".join(TABLE_HEADER) + " |",
+            "|" + "|".join("---" for _ in TABLE_HEADER) + "|"]
+    for i, e in enumerate(entries, 1):
+        out.append("| " + " | ".join(cell(v) for v in (
+            i, time_cell(e), e.source, e.subject, e.what, e.status, e.detail)) + " |")
+    out += ["", "## Stacks", "", "| stack | status | reason | resources | failed |",
+            "|---|---|---|---|---|"]
+    for st in doc["stacks"]:
+        out.append("| " + " | ".join(cell(v) for v in (
+            st["name"], st["status"], st["status_reason"] or " ", st["resources"],
+            ", ".join(st["failed_resources"]) or " ")) + " |")
+    out += ["", "## Resources", "", "| stack | logical id | type | status | physical id | reason |",
+            "|---|---|---|---|---|---|"]
+    for st in doc["stacks"]:
+        for r in st["resource_statuses"]:
+            out.append("| " + " | ".join(cell(v) for v in (
+                st["name"], r["logical_id"], r["type"], r["status"], r["physical_id"],
+                r["reason"])) + " |")
+    out += ["", "## Templates", ""]
+    for t in doc["templates"]:
+        state = "kept in raw/templates/" if t["available"] else f"not available: {t['error']}"
+        out.append(f"- {cell(t['stack'])} ({cell(t['label'])}): {cell(state)}")
+    ct = doc["cloudtrail"]
+    out += ["", "## CloudTrail", ""]
+    if ct["source"]:
+        rel = ", ".join(f"{k} {v}" for k, v in ct["related_by_kind"].items()) or "none"
+        out.append(f"- source `{ct['source']}`: {ct['records_read']} record(s) read, "
+                   f"{ct['related']} related ({rel})")
+        if ct.get("error"):
+            out.append(f"- error: {cell(ct['error'])}")
+    else:
+        out.append("- no source given (--trail)")
+    out += ["", "## Coverage: what this evidence cannot show", "",
+            *_bullets(doc["coverage"], "-"), "", "## Redaction", ""]
+    red = doc["redaction"]
+    if red["total"]:
+        out.append(f"{red['total']} value(s) were replaced by `[REDACTED:<kind>]` in every file "
+                   "of this bundle:")
+        out += [f"- {k}: {n}" for k, n in red["by_kind"].items()]
+    else:
+        out.append("Nothing matched a secret shape; NoEcho parameters, CloudTrail credentials "
+                   "and secret-looking values would have been replaced by `[REDACTED:<kind>]`.")
+    out += ["", "## Files", "",
+            "- `evidence.json`: this page as data (`schema_version`), with every entry",
+            "- `raw/`: the inputs (stack snapshot, templates, related CloudTrail records, "
+            "recover's evidence folders), redacted",
+            "- `MANIFEST.sha256`: SHA-256 of every file (`sha256sum -c MANIFEST.sha256`)", ""]
+    return "\n".join(out)

@@ -1,0 +1,1 @@
+"""Facts about the AWS CDK that recover relies on (bootstrap template, naming)."""

@@ -1,0 +1,642 @@
+"""bootstrap-role (runbook execution-role-missing): recreate a deleted stack service role and
+finish the operation it blocked.
+
+snapshot (DescribeStacks + iam:GetRole of every RoleARN, before any CloudFormation operation)
+→ plan the role (name and path from the ARN; trust and policies from the CDK bootstrap template
+or the engineer) → decisions (flags or prompts) → show the exact documents and calls → confirm
+→ re-check → CreateRole (tagged) + AttachRolePolicy → wait until IAM shows it → the chosen
+operation (DeleteStack / hand over to rollback-stuck / nothing), retrying "is invalid or cannot
+be assumed" with bounded backoff (IAM is eventually consistent, §1.5) → offer to delete the
+temporary role, only if its tags say recover created it.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from botocore.exceptions import ClientError
+from rich.markup import escape
+
+from recover.act.calls import Call
+from recover.act.executor import Executor
+from recover.act.plan import Plan, precondition_changes, preconditions_of
+from recover.act.retry import Backoff, run_retrying
+from recover.aws.role_history import RoleHistory, lookup_role_history
+from recover.aws.snapshot import SnapshotOptions, take_snapshot
+from recover.cli import prompts
+from recover.cli.common import open_evidence
+from recover.context import RunContext
+from recover.decide import role_plan as rp
+from recover.decide.diagnose import diagnose
+from recover.errors import (
+    NeedsDecisionError,
+    PreconditionChangedError,
+    RecoverError,
+    UsageError,
+)
+from recover.evidence import EvidenceRun
+from recover.exit_codes import ExitCode
+from recover.flows.follow import follow
+from recover.flows.render import show_calls
+from recover.model.stack import StackSnapshot
+from recover.result import Result
+from recover.taxonomy import EXECUTION_ROLE_MISSING
+
+COMMAND = "bootstrap-role"
+CREATE_OPS = ("CreateRole", "AttachRolePolicy")
+REMOVE_OPS = ("DetachRolePolicy", "DeleteRolePolicy", "DeleteRole")
+ADMIN_POLICY = "arn:{partition}:iam::aws:policy/AdministratorAccess"
+
+
+@dataclass
+class BootstrapRoleOptions:
+    qualifier: str | None = None
+    policy_arns: list[str] = field(default_factory=list)
+    permissions_boundary: str | None = None
+    then: str | None = None  # delete | continue-rollback | nothing (None: ask)
+    remove_role_after: bool | None = None  # None: ask
+    wait: bool = True
+    timeout: float = 3600.0
+    poll_interval: float = 3.0
+    retry: Backoff = field(default_factory=Backoff)
+    plan_out: Path | None = None
+    # handed over to rollback-stuck with --then continue-rollback
+    skip: list[str] = field(default_factory=list)
+    skip_unrecoverable: bool = False
+    restore_artifacts: bool | None = None
+
+
+@dataclass
+class RoleOutcome:
+    arn: str
+    name: str
+    state_before: str  # missing | exists
+    created: bool = False
+    role_id: str = ""
+    created_by_recover: bool = False
+    removed: bool = False
+    kept_because: str = ""
+    plan: dict[str, Any] | None = None
+    history: dict[str, Any] | None = None  # what CloudTrail says about the deleted role
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def run(rc: RunContext, stack: str, opts: BootstrapRoleOptions) -> Result:
+    with open_evidence(rc, EXECUTION_ROLE_MISSING, stack) as ev:
+        result = _run(rc, stack, opts, ev)
+        ev.finish(result.data.get("final_status") or "finished", int(result.exit_code))
+        return result
+
+
+def _snapshot(rc: RunContext, stack: str) -> StackSnapshot:
+    return take_snapshot(rc.aws, stack, clock=rc.clock,
+                         options=SnapshotOptions(events="last-operation"))
+
+
+def _stack_role_arns(snap: StackSnapshot) -> list[str]:
+    """Distinct RoleARNs of the tree, the root's first (operations run on the root)."""
+    out: list[str] = []
+    for n in snap.nodes:
+        if n.info.role_arn and n.info.role_arn not in out:
+            out.append(n.info.role_arn)
+    return out
+
+
+def _run(rc: RunContext, stack: str, opts: BootstrapRoleOptions, ev: EvidenceRun) -> Result:
+    rc.progress(f"reading {stack}, its nested stacks and its service role…")
+    snap = _snapshot(rc, stack)
+    ev.write_json("snapshot.json", snap)
+    diag = diagnose(snap)
+    role_findings = [f for f in diag.findings if f.detector == "R300"]
+    ev.write_json("diagnosis.json", dict(diag.to_dict(snap), evidence_dir=str(ev.dir)))
+    arns = _stack_role_arns(snap) or [str(f.extracted["role_arn"]) for f in role_findings]
+    if not arns:
+        raise RecoverError(f"stack {snap.root.name} has no service role (RoleARN): CloudFormation "
+                           "uses the caller's credentials, so there is no role to recreate",
+                           code="no_service_role", exit_code=ExitCode.FAILURE_FOUND,
+                           hint=f"recover diagnose {stack}")
+    outcomes: list[RoleOutcome] = []
+    plans: list[rp.RolePlan] = []
+    for arn in arns:
+        check = snap.role(arn)
+        state = check.state if check else "missing"
+        if state == "untrusting":
+            name = arn.rsplit("/", 1)[-1]
+            raise RecoverError(
+                f"role {name} exists but does not trust cloudformation.amazonaws.com: fix its "
+                "trust policy rather than recreating it", code="role_untrusting",
+                exit_code=ExitCode.FAILURE_FOUND,
+                hint=f"aws iam update-assume-role-policy --role-name {name} --policy-document "
+                     f"'{json.dumps(rp.cdk.EXEC_ROLE_TRUST, separators=(',', ':'))}'")
+        if state == "unknown":
+            raise RecoverError(f"cannot tell whether role {arn} exists: "
+                               f"{check.detail if check else ''}", code="role_check_failed",
+                               hint="the caller needs iam:GetRole")
+        outcomes.append(RoleOutcome(arn=arn, name=arn.rsplit("/", 1)[-1], state_before=state))
+    missing = [o for o in outcomes if o.state_before == "missing"]
+    for o in missing:
+        history = lookup_role_history(rc.aws, o.name)
+        o.history = history.to_dict()
+        _show_history(rc, history)
+        plans.append(_plan_for(rc, ev, snap, o, opts, history))
+        o.plan = plans[-1].to_dict()
+    if not missing:
+        rc.progress("the service role exists and trusts CloudFormation: nothing to recreate")
+    info = snap.root.info
+    then = _decide_then(rc, ev, snap, opts, bool(missing))
+    existing_ours = [o for o in outcomes if o.state_before == "exists"
+                     and _tags_say_recover(rc, o.name)]
+    for o in existing_ours:
+        o.created_by_recover = True
+    removable = bool(missing or existing_ours)
+    remove_after = opts.remove_role_after
+    if remove_after is None and removable and not rc.interactive:
+        raise NeedsDecisionError("delete the temporary role once the operation is done, or keep "
+                                 "it?", flag="--remove-role-after or --keep-role")
+    executor = Executor(rc.aws, ev.journal, dry_run=rc.options.dry_run, log=ev.log)
+    create_calls = [c for p in plans for c in role_calls(p)]
+    op_call = _operation_call(snap, then, ev.run_id)
+    if plans:
+        _show_plans(rc, plans)
+    shown = create_calls + ([op_call] if op_call else [])
+    if shown:
+        show_calls(rc.console, shown, "The calls:")
+    if then == rp.THEN_CONTINUE:
+        rc.console.print("  • then hand over to rollback-stuck (it plans its ContinueUpdateRollback"
+                         " once the role exists)", highlight=False)
+    if rc.options.dry_run:
+        return _dry_run(rc, ev, opts, snap, plans, outcomes, then, remove_after, executor,
+                        create_calls, op_call)
+    if plans:
+        names = ", ".join(p.target.name for p in plans)
+        prompts.confirm_or_abort(rc, ev.journal, f"Create role {names} as shown?")
+        _recheck(rc, stack, snap, [p.target for p in plans])
+        for p, o in zip(plans, missing, strict=True):
+            o.role_id = _create_role(rc, executor, p)
+            o.created = o.created_by_recover = True
+        _wait_visible(rc, [p.target.name for p in plans], opts.retry)
+    final_status, handover = _finish_operation(rc, ev, executor, snap, then, op_call, opts)
+    deleted = final_status == "DELETE_COMPLETE"
+    _remove_roles(rc, ev, executor, outcomes, remove_after, stack_deleted=deleted)
+    ok = _operation_ok(then, final_status, opts.wait)
+    errors: list[dict[str, Any]] = []
+    code = ExitCode.OK if ok else ExitCode.FAILURE_FOUND
+    if handover and handover["exit_code"] != 0:
+        errors = [dict(e, message=f"rollback-stuck: {e.get('message')} (the role is kept: run "
+                          f"recover rollback-stuck {info.name} when decided)")
+                  for e in handover["errors"]]
+        code = ExitCode(handover["exit_code"])
+    data = {"stack": info.name, "stack_id": snap.root_id, "status_before": info.status,
+            "final_status": final_status, "then": then,
+            "roles": [o.to_dict() for o in outcomes], "handover": handover,
+            "warnings": sorted({w for p in plans for w in p.warnings}),
+            "follow_up": [p.follow_up for p in plans], "evidence_dir": str(ev.dir),
+            "api_calls": rc.aws.counter.as_dict()}
+    ev.write_json("roles.json", data["roles"])
+    return Result(command=COMMAND, data=data, exit_code=code, errors=errors,
+                  human=_render_done)
+
+
+# --- decide ------------------------------------------------------------------------------------
+
+def _plan_for(rc: RunContext, ev: EvidenceRun, snap: StackSnapshot, o: RoleOutcome,
+              opts: BootstrapRoleOptions, history: RoleHistory) -> rp.RolePlan:
+    try:
+        target = rp.parse_role_arn(o.arn)
+    except rp.RolePlanError as exc:
+        raise RecoverError(str(exc), code="bad_role_arn") from exc
+    policies = tuple(opts.policy_arns)
+    if not target.cdk and not policies:
+        policies = _ask_policies(rc, ev, target, history)
+    request = rp.RoleRequest(stack_name=snap.root.name, run_id=ev.run_id,
+                             qualifier=opts.qualifier, policy_arns=policies,
+                             permissions_boundary=opts.permissions_boundary)
+    try:
+        return rp.plan_role(target, request)
+    except rp.RolePlanError as exc:
+        raise UsageError(str(exc)) from exc
+
+
+def _ask_policies(rc: RunContext, ev: EvidenceRun, target: rp.RoleTarget,
+                  history: RoleHistory) -> tuple[str, ...]:
+    """A non-CDK role: recover cannot know its permissions, so the engineer names them
+    (CloudTrail's record of the old role is offered first when there is one)."""
+    question = (f"{target.name} is not a CDK bootstrap role: which policy should the new role "
+                "have?")
+    if not rc.interactive:
+        seen = (f" (CloudTrail shows the old role had: {', '.join(history.managed_policies)})"
+                if history.managed_policies else "")
+        raise NeedsDecisionError(question + seen, flag="--policy-arn")
+    options: list[tuple[str, str]] = []
+    if history.managed_policies:
+        options.append((",".join(history.managed_policies), "what the old role had (CloudTrail): "
+                        + ", ".join(history.managed_policies)))
+    admin = ADMIN_POLICY.format(partition=target.partition)
+    options += [(admin, "AdministratorAccess (broad: enough for any stack operation; remove the "
+                        "role afterwards)"),
+                ("abort", "abort: I will run again with --policy-arn")]
+    answer = prompts.choose(rc, ev.journal, question, options, flag="--policy-arn")
+    if answer == "abort":
+        raise RecoverError("aborted: name the role's policies with --policy-arn", code="aborted",
+                           exit_code=ExitCode.ABORTED)
+    return tuple(answer.split(","))
+
+
+def _decide_then(rc: RunContext, ev: EvidenceRun, snap: StackSnapshot,
+                 opts: BootstrapRoleOptions, creating: bool) -> str:
+    info = snap.root.info
+    if opts.then is not None:
+        err = rp.then_error(opts.then, info.status, info.termination_protection)
+        if err:
+            raise UsageError(err)
+        return opts.then
+    if not creating:
+        return rp.THEN_NOTHING  # the role is fine: run an operation only when asked by flag
+    choices = rp.then_choices(info.status, info.termination_protection)
+    question = (f"Once the role exists, what should recover do with {info.name} "
+                f"({info.status})?")
+    if not rc.interactive:
+        raise NeedsDecisionError(question, flag="--then " + "|".join(v for v, _ in choices))
+    answer = prompts.choose(rc, ev.journal, question, choices,
+                            flag="--then " + "|".join(v for v, _ in choices))
+    if answer == rp.THEN_DELETE and not prompts.typed_confirmation(
+            rc, ev.journal, f"Deleting {info.name} deletes its resources (except those its "
+            "template retains).", info.name, flag="--then delete"):
+        raise RecoverError("the stack name was not typed: nothing was changed", code="aborted",
+                           exit_code=ExitCode.ABORTED)
+    return answer
+
+
+def _operation_ok(then: str, final_status: str, wait: bool) -> bool:
+    if then == rp.THEN_NOTHING or not wait:
+        return True
+    if then == rp.THEN_DELETE:
+        return final_status == "DELETE_COMPLETE"
+    return final_status == "UPDATE_ROLLBACK_COMPLETE"
+
+
+# --- act ---------------------------------------------------------------------------------------
+
+def role_calls(plan: rp.RolePlan) -> list[Call]:
+    t = plan.target
+    params: dict[str, Any] = {"RoleName": t.name, "Path": t.path,
+                              "AssumeRolePolicyDocument": plan.trust_json(),
+                              "Description": plan.description}
+    if plan.permissions_boundary:
+        params["PermissionsBoundary"] = plan.permissions_boundary
+    params["Tags"] = [{"Key": k, "Value": v} for k, v in plan.tags]
+    calls = [Call("iam", "CreateRole", params,
+                  f"recreate {t.name} under path {t.path}, trusting cloudformation.amazonaws.com "
+                  f"({plan.source})")]
+    for arn in plan.managed_policy_arns:
+        calls.append(Call("iam", "AttachRolePolicy", {"RoleName": t.name, "PolicyArn": arn},
+                          f"attach {arn} to {t.name}"))
+    return calls
+
+
+def _operation_call(snap: StackSnapshot, then: str, run_id: str) -> Call | None:
+    if then != rp.THEN_DELETE:
+        return None
+    return Call("cloudformation", "DeleteStack",
+                {"StackName": snap.root_id, "ClientRequestToken": f"recover-{run_id[:8]}-delete"},
+                f"delete {snap.root.name} (the operation the missing role blocked)")
+
+
+def _create_role(rc: RunContext, executor: Executor, plan: rp.RolePlan) -> str:
+    role_id = ""
+    for call in role_calls(plan):
+        response = executor.run(call)
+        if call.operation == "CreateRole":
+            role_id = str(response.get("Role", {}).get("RoleId", ""))
+            rc.progress(f"created {plan.target.arn} (new unique id {role_id})")
+    return role_id
+
+
+def _wait_visible(rc: RunContext, names: list[str], backoff: Backoff) -> None:
+    """`aws iam wait role-exists`, bounded: GetRole until every new role is visible."""
+    iam = rc.aws.client("iam")
+    for name in names:
+        for delay in [*backoff.delays(), None]:
+            try:
+                iam.get_role(RoleName=name)
+                break
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") != "NoSuchEntity" or delay is None:
+                    raise
+                time.sleep(delay)
+
+
+def _recheck(rc: RunContext, stack: str, planned: StackSnapshot,
+             targets: list[rp.RoleTarget]) -> None:
+    """Right before the change: the stack has not moved and the roles are still missing."""
+    now = _snapshot(rc, stack)
+    changes = precondition_changes(preconditions_of(planned), preconditions_of(now))
+    for t in targets:
+        check = now.role(t.arn)
+        if check is not None and check.state != "missing":
+            changes.append(f"role {t.name} exists now ({check.state})")
+    if changes:
+        raise PreconditionChangedError("changed since it was read: " + "; ".join(changes),
+                                       hint=f"run recover bootstrap-role {stack} again")
+
+
+def _finish_operation(rc: RunContext, ev: EvidenceRun, executor: Executor, snap: StackSnapshot,
+                      then: str, op_call: Call | None, opts: BootstrapRoleOptions
+                      ) -> tuple[str, dict[str, Any] | None]:
+    """Run the blocked operation; returns (final status, handover summary)."""
+    if then == rp.THEN_NOTHING:
+        return snap.root.info.status, None
+    if then == rp.THEN_CONTINUE:
+        from recover.flows import rollback_stuck
+
+        ev.journal.append("handover", runbook="rollback-stuck", stack=snap.root.name)
+        rc.progress("handing over to rollback-stuck…")
+        try:
+            result = rollback_stuck.run(rc, snap.root.name, rollback_stuck.RollbackOptions(
+                skip=list(opts.skip), skip_unrecoverable=opts.skip_unrecoverable,
+                restore_artifacts=opts.restore_artifacts, wait=opts.wait, timeout=opts.timeout,
+                poll_interval=opts.poll_interval, role_retry=opts.retry))
+        except RecoverError as err:
+            # The role exists now: report what rollback-stuck needs, the role stays for a rerun.
+            ev.journal.append("handover_failed", error=err.as_dict())
+            return snap.root.info.status, {"runbook": "rollback-stuck",
+                                           "exit_code": int(err.exit_code),
+                                           "final_status": snap.root.info.status,
+                                           "skipped": [], "evidence_dir": None,
+                                           "errors": [err.as_dict()]}
+        summary = {"runbook": "rollback-stuck", "exit_code": int(result.exit_code),
+                   "final_status": result.data.get("final_status"),
+                   "skipped": result.data.get("skipped", []),
+                   "evidence_dir": result.data.get("evidence_dir"), "errors": result.errors}
+        return str(result.data.get("final_status") or ""), summary
+    assert op_call is not None
+    run_retrying(executor, op_call, backoff=opts.retry, on_retry=lambda n, d, m: rc.progress(
+        f"CloudFormation cannot assume the new role yet (attempt {n}): retrying in {d:.0f}s"))
+    if not opts.wait:
+        return "DELETE_IN_PROGRESS", None
+    watch = follow(rc, snap, timeout=opts.timeout, poll_interval=opts.poll_interval)
+    if watch.final_status == "DELETE_FAILED":
+        rc.progress(f"the delete failed: run `recover delete-failed {snap.root.name}` to retain "
+                    "what cannot be deleted")
+    return watch.final_status, None
+
+
+def _role_tags(rc: RunContext, name: str) -> dict[str, str] | None:
+    """The role's tags, or None when it does not exist."""
+    iam = rc.aws.client("iam")
+    try:
+        pages = iam.get_paginator("list_role_tags").paginate(RoleName=name)
+        return {t["Key"]: t["Value"] for page in pages for t in page.get("Tags", [])}
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "NoSuchEntity":
+            return None
+        raise
+
+
+def _tags_say_recover(rc: RunContext, name: str) -> bool:
+    try:
+        tags = _role_tags(rc, name)
+    except ClientError:
+        return False
+    return bool(tags) and rp.created_by_recover(tags or {})
+
+
+def _remove_roles(rc: RunContext, ev: EvidenceRun, executor: Executor,
+                  outcomes: list[RoleOutcome], remove_after: bool | None, *,
+                  stack_deleted: bool) -> None:
+    for o in outcomes:
+        if not o.created_by_recover:
+            if remove_after:
+                o.kept_because = (f"refused: {o.name} was not created by recover (no "
+                                  f"{rp.TAG_CREATED_BY}={rp.TAG_CREATED_BY_VALUE} tag)")
+                rc.console.print(f"[yellow]{escape(o.kept_because)}[/]", highlight=False)
+            continue
+        cdk_role = bool(rp.cdk.EXEC_ROLE_NAME_PATTERN.match(o.name))
+        blocked_again = ("" if stack_deleted else " The stack is blocked again until a role of "
+                         "that name exists" + (" (cdk bootstrap recreates it)." if cdk_role
+                                               else "."))
+        decision = remove_after
+        if decision is None:
+            rc.console.print(f"Delete the temporary role {escape(o.name)} now?"
+                             f"{escape(blocked_again)}", highlight=False)
+            decision = prompts.typed_confirmation(
+                rc, ev.journal, f"Delete role {o.name}?", o.name,
+                flag="--remove-role-after or --keep-role")
+        if not decision:
+            o.kept_because = "kept as asked"
+            continue
+        tags = _role_tags(rc, o.name)
+        if tags is None:
+            o.kept_because = "already gone"
+            continue
+        if not rp.created_by_recover(tags):  # re-checked live: never trust the earlier read
+            o.kept_because = (f"refused: {o.name} was not created by recover (no "
+                              f"{rp.TAG_CREATED_BY}={rp.TAG_CREATED_BY_VALUE} tag)")
+            rc.console.print(f"[yellow]{escape(o.kept_because)}[/]", highlight=False)
+            continue
+        for call in removal_calls(rc, o.name):
+            executor.run(call)
+        o.removed = True
+        if blocked_again:
+            rc.console.print(f"[yellow]removed {escape(o.name)}.{escape(blocked_again)}[/]",
+                             highlight=False)
+
+
+def removal_calls(rc: RunContext, name: str) -> list[Call]:
+    """Detach every managed policy, delete every inline policy, then delete the role (IAM
+    refuses DeleteRole while policies are attached)."""
+    iam = rc.aws.client("iam")
+    calls: list[Call] = []
+    for page in iam.get_paginator("list_attached_role_policies").paginate(RoleName=name):
+        for p in page.get("AttachedPolicies", []):
+            calls.append(Call("iam", "DetachRolePolicy",
+                              {"RoleName": name, "PolicyArn": p["PolicyArn"]},
+                              f"detach {p['PolicyArn']} from the temporary role"))
+    for page in iam.get_paginator("list_role_policies").paginate(RoleName=name):
+        for policy in page.get("PolicyNames", []):
+            calls.append(Call("iam", "DeleteRolePolicy", {"RoleName": name, "PolicyName": policy},
+                              f"delete inline policy {policy} of the temporary role"))
+    calls.append(Call("iam", "DeleteRole", {"RoleName": name},
+                      f"delete the temporary role {name} (created by recover)"))
+    return calls
+
+
+# --- dry run, plan and apply ---------------------------------------------------------------
+
+def _dry_run(rc: RunContext, ev: EvidenceRun, opts: BootstrapRoleOptions, snap: StackSnapshot,
+             plans: list[rp.RolePlan], outcomes: list[RoleOutcome], then: str,
+             remove_after: bool | None, executor: Executor, create_calls: list[Call],
+             op_call: Call | None) -> Result:
+    for call in create_calls + ([op_call] if op_call else []):
+        executor.run(call)
+    if remove_after:
+        removal: list[Call] = []
+        for p in plans:  # what removal will be, given the role as planned
+            removal += [Call("iam", "DetachRolePolicy", {"RoleName": p.target.name,
+                                                         "PolicyArn": arn},
+                             f"detach {arn} from the temporary role")
+                        for arn in p.managed_policy_arns]
+            removal.append(Call("iam", "DeleteRole", {"RoleName": p.target.name},
+                                f"delete the temporary role {p.target.name} (created by "
+                                "recover; its tags are checked first)"))
+        if removal:
+            show_calls(rc.console, removal, "Then, with --remove-role-after:")
+        for call in removal:
+            executor.run(call)
+    preconditions = preconditions_of(snap)
+    preconditions["roles"] = {o.arn: o.state_before for o in outcomes}
+    saved = Plan(runbook=EXECUTION_ROLE_MISSING, stack=snap.root.name, stack_id=snap.root_id,
+                 region=snap.region, account=snap.account, created_at=rc.clock(),
+                 preconditions=preconditions, calls=list(executor.would_run),
+                 decisions=[p.to_dict() for p in plans],
+                 settings={"then": then, "remove_role_after": bool(remove_after),
+                           "wait": opts.wait, "timeout": opts.timeout,
+                           "poll_interval": opts.poll_interval,
+                           "retry": {"first": opts.retry.first, "factor": opts.retry.factor,
+                                     "cap": opts.retry.cap,
+                                     "max_attempts": opts.retry.max_attempts},
+                           "skip": list(opts.skip), "skip_unrecoverable": opts.skip_unrecoverable,
+                           "restore_artifacts": opts.restore_artifacts})
+    ev.write_json("plan.json", saved.to_dict())
+    if opts.plan_out:
+        saved.save(opts.plan_out)
+    data = {"dry_run": True, "stack": snap.root.name, "stack_id": snap.root_id,
+            "status_before": snap.root.info.status, "final_status": snap.root.info.status,
+            "then": then, "roles": [o.to_dict() for o in outcomes],
+            "calls": [c.to_dict() for c in executor.would_run],
+            "warnings": sorted({w for p in plans for w in p.warnings}),
+            "follow_up": [p.follow_up for p in plans],
+            "plan_file": str(opts.plan_out) if opts.plan_out else None,
+            "evidence_dir": str(ev.dir)}
+    return Result(command=COMMAND, data=data, messages=[
+        "dry run: nothing was changed" + (f"; plan written to {opts.plan_out}"
+                                          if opts.plan_out else "")])
+
+
+def apply_plan(rc: RunContext, plan: Plan) -> Result:
+    """`recover apply`: create the role(s) and run the operation exactly as planned, if neither
+    the stack nor the roles moved since."""
+    settings = plan.settings
+    opts = BootstrapRoleOptions(
+        then=str(settings.get("then", rp.THEN_NOTHING)),
+        remove_role_after=bool(settings.get("remove_role_after")),
+        wait=bool(settings.get("wait", True)), timeout=float(settings.get("timeout", 3600)),
+        poll_interval=float(settings.get("poll_interval", 3.0)),
+        retry=Backoff(**settings.get("retry", {})), skip=list(settings.get("skip", [])),
+        skip_unrecoverable=bool(settings.get("skip_unrecoverable")),
+        restore_artifacts=settings.get("restore_artifacts"))
+    if opts.then not in rp.THEN_CHOICES:
+        raise UsageError(f"plan setting then={opts.then!r} is not one of {rp.THEN_CHOICES}")
+    with open_evidence(rc, "apply", plan.stack) as ev:
+        ev.write_json("plan.json", plan.to_dict())
+        snap = _snapshot(rc, plan.stack_id)
+        changes = precondition_changes(plan.preconditions, preconditions_of(snap))
+        for arn, state in dict(plan.preconditions.get("roles", {})).items():
+            check = snap.role(arn)
+            now = check.state if check else "missing"
+            if now != state:
+                changes.append(f"role {arn.rsplit('/', 1)[-1]} is {now} (plan expected {state})")
+        if changes:
+            raise PreconditionChangedError("changed since the plan was made: " + "; ".join(changes),
+                                           hint=f"plan again: recover bootstrap-role {plan.stack}")
+        create = [c for c in plan.calls if c.service == "iam" and c.operation in CREATE_OPS]
+        op_calls = [c for c in plan.calls if c.service == "cloudformation"]
+        show_calls(rc.console, create + op_calls,
+                   f"Plan made {plan.created_at:%Y-%m-%d %H:%M:%SZ} for {plan.stack}:")
+        prompts.confirm_or_abort(rc, ev.journal, f"Run these {len(create + op_calls)} call(s)?")
+        executor = Executor(rc.aws, ev.journal, dry_run=rc.options.dry_run, log=ev.log)
+        outcomes = [RoleOutcome(arn=arn, name=arn.rsplit("/", 1)[-1], state_before=state)
+                    for arn, state in dict(plan.preconditions.get("roles", {})).items()]
+        created = [c.params["RoleName"] for c in create if c.operation == "CreateRole"]
+        for call in create:
+            response = executor.run(call)
+            if call.operation == "CreateRole":
+                o = next(o for o in outcomes if o.name == call.params["RoleName"])
+                o.created = o.created_by_recover = True
+                o.role_id = str(response.get("Role", {}).get("RoleId", ""))
+        for o in outcomes:
+            if not o.created and o.state_before == "exists":
+                o.created_by_recover = _tags_say_recover(rc, o.name)
+        if rc.options.dry_run:
+            for call in op_calls:
+                executor.run(call)
+            ev.finish("dry-run", 0)
+            return Result(command="apply", data={
+                "dry_run": True, "calls": [c.to_dict() for c in executor.would_run],
+                "evidence_dir": str(ev.dir)})
+        _wait_visible(rc, created, opts.retry)
+        op_call = op_calls[0] if op_calls else None
+        if opts.then == rp.THEN_DELETE and op_call is None:
+            raise UsageError("the plan says then=delete but holds no DeleteStack call")
+        final_status, handover = _finish_operation(rc, ev, executor, snap, opts.then, op_call,
+                                                   opts)
+        _remove_roles(rc, ev, executor, outcomes, opts.remove_role_after,
+                      stack_deleted=final_status == "DELETE_COMPLETE")
+        ok = _operation_ok(opts.then, final_status, opts.wait)
+        code = ExitCode.OK if ok else ExitCode.FAILURE_FOUND
+        ev.finish(final_status, int(code))
+        data = {"stack": plan.stack, "final_status": final_status, "then": opts.then,
+                "runbook": plan.runbook, "roles": [o.to_dict() for o in outcomes],
+                "handover": handover, "calls": [c.to_dict() for c in create + op_calls],
+                "evidence_dir": str(ev.dir), "api_calls": rc.aws.counter.as_dict()}
+        return Result(command="apply", data=data, exit_code=code)
+
+
+# --- human output ------------------------------------------------------------------------------
+
+def _show_history(rc: RunContext, h: RoleHistory) -> None:
+    c = rc.console
+    if h.deleted_at:
+        c.print(f"[bold]{escape(h.role_name)}[/] was deleted at {escape(h.deleted_at)} by "
+                f"{escape(h.deleted_by)} (CloudTrail)", highlight=False)
+    if h.managed_policies:
+        c.print("  it had: " + escape(", ".join(h.managed_policies))
+                + (f"; boundary {escape(h.permissions_boundary)}" if h.permissions_boundary
+                   else ""), highlight=False)
+    if h.note:
+        c.print(f"  [dim]{escape(h.note)}[/]", highlight=False)
+
+
+def _show_plans(rc: RunContext, plans: list[rp.RolePlan]) -> None:
+    c = rc.console
+    for p in plans:
+        t = p.target
+        c.print(f"[bold]Role to recreate:[/] {escape(t.arn)}", highlight=False)
+        c.print(f"  name {escape(t.name)}, path {escape(t.path)}"
+                + (f", CDK qualifier {escape(t.qualifier)}" if t.cdk else ", not a CDK role"),
+                highlight=False)
+        c.print(f"  source: {escape(p.source)}", highlight=False)
+        c.print("  trust policy (AssumeRolePolicyDocument):", highlight=False)
+        for line in json.dumps(p.trust_policy, indent=2).splitlines():
+            c.print(f"    {escape(line)}", highlight=False)
+        c.print("  managed policies: " + ", ".join(p.managed_policy_arns), highlight=False)
+        c.print(f"  permissions boundary: {escape(p.permissions_boundary or 'none')}",
+                highlight=False)
+        c.print("  tags: " + ", ".join(f"{k}={v}" for k, v in p.tags), highlight=False)
+        for note in p.notes:
+            c.print(f"  [dim]note: {escape(note)}[/]", highlight=False)
+        for w in p.warnings:
+            c.print(f"[yellow]warning:[/] {escape(w)}", highlight=False)
+
+
+def _render_done(console: Any, result: Result) -> None:
+    d = result.data
+    console.print(f"[bold]{escape(d['stack'])}:[/] {d['status_before']} → "
+                  f"[bold]{d['final_status']}[/] (then: {d['then']})", highlight=False)
+    for r in d["roles"]:
+        state = ("created" if r["created"] else "already there") + (
+            ", removed" if r["removed"] else "") + (
+            f" ({r['kept_because']})" if r["kept_because"] else "")
+        console.print(f"  role {escape(r['name'])}: {escape(state)}"
+                      + (f" [dim]new id {r['role_id']}[/]" if r["role_id"] else ""),
+                      highlight=False)
+    for f in d.get("follow_up") or []:
+        console.print(f"[bold]long-term fix:[/] {escape(f)}", highlight=False)
+    console.print(f"[dim]evidence: {escape(d['evidence_dir'])}[/]", highlight=False)
+
