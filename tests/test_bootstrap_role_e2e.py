@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from recover import cfn_yaml
 from recover.evidence import read_journal
 from recover.exit_codes import ExitCode
+from recover.model.cfn_template import parse_template
 from tests.conftest import SHARED_DATA, run_cli
 
 pytestmark = pytest.mark.e2e
@@ -55,7 +55,7 @@ def calls(entries: list[dict], phase: str = "before") -> list[str]:
 def template_trust() -> dict:
     if not SHARED_DATA.is_dir():
         pytest.skip("../shared/data is not beside the repository")
-    t = cfn_yaml.load((SHARED_DATA / "cdk" / "bootstrap-template.yaml").read_text())
+    t = parse_template((SHARED_DATA / "cdk" / "bootstrap-template.yaml").read_text())
     return t["Resources"]["CloudFormationExecutionRole"]["Properties"]["AssumeRolePolicyDocument"]
 
 

@@ -8,13 +8,13 @@ from typing import Any
 
 import pytest
 
-from recover import cfn_yaml
 from recover.cdk import bootstrap as cdk
+from recover.model.cfn_template import parse_template
 
 
 @pytest.fixture
 def template(shared_data: Path) -> dict[str, Any]:
-    return cfn_yaml.load((shared_data / "cdk" / "bootstrap-template.yaml").read_text())
+    return parse_template((shared_data / "cdk" / "bootstrap-template.yaml").read_text())
 
 
 def _sub(value: Any) -> str:
@@ -86,7 +86,7 @@ def test_bootstrap_command() -> None:
 
 
 def test_loader_reads_short_form_intrinsics() -> None:
-    doc = cfn_yaml.load("A: !Ref X\nB: !Sub 'a-${X}'\nC: !GetAtt R.Arn.Deep\n"
+    doc = parse_template("A: !Ref X\nB: !Sub 'a-${X}'\nC: !GetAtt R.Arn.Deep\n"
                         "D: !If [Cond, !Ref Y, !Ref 'AWS::NoValue']\nE: !Join [',', [a, b]]\n"
                         "F: !Condition IsProd\nG: !GetAZs ''\n")
     assert doc == {"A": {"Ref": "X"}, "B": {"Fn::Sub": "a-${X}"},

@@ -154,6 +154,7 @@ IAM_FOR_OPERATION = {
     ("s3", "ListObjectVersions"): {"s3:ListBucketVersions"},
     ("s3", "CopyObject"): {"s3:PutObject", "s3:GetObjectVersion"},
     ("s3", "HeadObject"): {"s3:GetObject"},
+    ("s3", "DeleteObjects"): {"s3:DeleteObject", "s3:DeleteObjectVersion"},
 }
 SESSION = botocore.session.get_session()
 
@@ -319,7 +320,7 @@ DESIGN_FLAGS = {
     "--skip", "--skip-unrecoverable", "--restore-artifacts/--no-restore-artifacts",
     "--artifact-source", "--role-arn", "--wait/--no-wait", "--timeout",
     "--trail", "--since", "--until", "--restore",
-    "--retain", "--retain-all-failed",
+    "--retain", "--retain-all-failed", "--retry", "--empty-bucket",
     "--qualifier", "--policy-arn", "--remove-role-after/--keep-role",
     # bootstrap-role (issue 7): the operation to finish, and a boundary some accounts require
     "--then", "--permissions-boundary",

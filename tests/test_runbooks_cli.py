@@ -107,7 +107,7 @@ def test_check_good_and_bad_files(make_context: Callable[..., RunContext], tmp_p
     assert code == ExitCode.USAGE
     assert [f["ok"] for f in doc["data"]["files"]] == [True, False]
     messages = [e["message"] for e in doc["errors"]]
-    assert any("bad.yaml: steps[5].permissions: action 'stack.delete_retaining' needs iam:PassRole"
+    assert any("bad.yaml: steps[6].permissions: action 'stack.delete_retaining' needs iam:PassRole"
                in m for m in messages)
 
 
@@ -141,11 +141,14 @@ def test_iam_policy_includes_handovers_unless_told_not_to(make_context: Callable
                                               "RecoverKms", "RecoverLambda", "RecoverS3"]
 
 
-def test_iam_policy_delete_failed_has_no_s3_writes(make_context: Callable[..., RunContext]) -> None:
+def test_iam_policy_delete_failed_writes_no_s3_objects(make_context: Callable[..., RunContext]) -> None:
     _, doc = envelope(make_context, "iam-policy", "--no-handovers", "delete-failed")
     perms = set(doc["data"]["permissions"])
     assert {"cloudformation:DeleteStack", "iam:PassRole", "tag:GetResources"} <= perms
-    assert not {p for p in perms if p.startswith("s3:Put") or p.startswith("s3:Delete")}
+    # emptying a bucket (typed confirmation) deletes versions; nothing ever writes objects
+    assert not {p for p in perms if p.startswith("s3:Put")}
+    assert {p for p in perms if p.startswith("s3:Delete")} == {"s3:DeleteObject",
+                                                               "s3:DeleteObjectVersion"}
 
 
 def test_iam_policy_unknown_runbook_exit_8(make_context: Callable[..., RunContext]) -> None:

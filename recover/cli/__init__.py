@@ -27,6 +27,8 @@ COMMAND_MODULES: list[str] = [
     "sandbox",
     "rollback_stuck",
     "bootstrap_role",
+    "delete_failed",
+    "orphans",
     "apply",
     "demo",
     "artifacts",

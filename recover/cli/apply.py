@@ -16,20 +16,25 @@ from recover.result import Result
 
 
 def appliers() -> dict[str, Callable[[RunContext, Plan], Result]]:
-    from recover.flows import bootstrap_role, rollback_stuck
+    from recover.flows import bootstrap_role, delete_failed_apply, rollback_stuck
 
     return {"rollback-stuck": rollback_stuck.apply_plan,
-            "execution-role-missing": bootstrap_role.apply_plan}
+            "execution-role-missing": bootstrap_role.apply_plan,
+            "delete-failed": delete_failed_apply.apply_plan}
 
 
 @click.command("apply")
 @click.argument("plan_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--empty-bucket", "empty_buckets", multiple=True, metavar="NAME",
+              help="Confirm emptying this bucket when the plan does (stands for typing its "
+                   "name; --yes never implies it). Repeatable.")
 @recover_command("apply")
-def command(rc: RunContext, plan_file: Path) -> Result:
+def command(rc: RunContext, plan_file: Path, empty_buckets: tuple[str, ...]) -> Result:
     """Run PLAN_FILE (from `--dry-run --plan-out`) after checking the stack has not moved."""
     plan = Plan.load(plan_file)
     known = appliers()
     if plan.runbook not in known:
         raise InputError(f"plan {plan_file} is for runbook {plan.runbook!r}, which apply does not "
                          f"know (known: {', '.join(sorted(known))})")
+    plan.settings["apply_empty_buckets"] = list(empty_buckets)
     return known[plan.runbook](rc, plan)

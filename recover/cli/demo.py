@@ -26,6 +26,7 @@ SANDBOX_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": 
 UNATTENDED: dict[str, dict[str, Any]] = {
     "degap": {"restore_artifacts": True},
     "nested-skip": {"skip_unrecoverable": True},
+    "delete-failed": {"retain_all_failed": True},
 }
 # bootstrap-role scenarios and their unattended flags
 ROLE_UNATTENDED: dict[str, dict[str, Any]] = {
@@ -82,6 +83,14 @@ def _run_scenario(rc: RunContext, scenario: str, root: str) -> Result:
     from recover.cli.common import open_evidence
     from recover.flows.rollback_stuck import RollbackOptions, run
 
+    if scenario == "delete-failed":
+        from recover.flows import delete_failed
+
+        flags = UNATTENDED[scenario] if not rc.interactive else {}
+        # the demo's orphans go beside its evidence, never into the user's real ledger
+        return delete_failed.run(rc, root, delete_failed.DeleteOptions(
+            poll_interval=0.5, timeout=600, ledger=rc.evidence_root / "demo-orphans.json",
+            **flags))
     if scenario in UNATTENDED:
         flags = UNATTENDED[scenario] if not rc.interactive else {}
         return run(rc, root, RollbackOptions(poll_interval=0.5, timeout=600, **flags))

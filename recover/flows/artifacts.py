@@ -8,8 +8,7 @@ HeadObject shows the key is still missing.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from pathlib import Path
+from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -175,10 +174,3 @@ def restore_for_rollback(rc: RunContext, ev: EvidenceRun, executor: Executor,
                      ", ".join(f.function_name for f in loc.unknown))
     return RestoreOutcome(restored, unrecoverable, loc.choices, "; ".join(parts))
 
-
-def evidence_artifacts_dir(ev: EvidenceRun) -> Path:
-    return ev.dir / "artifacts"
-
-
-def window_from(since: datetime | None, until: datetime | None, now: datetime) -> tuple[datetime, datetime]:
-    return since or now - timedelta(days=90), until or now

@@ -1,20 +1,42 @@
-"""Follow a stack operation live (shared by the runbook flows)."""
+"""Follow a stack operation live (shared by the runbook flows): the stack and every nested
+stack below it, until a terminal status. Events the snapshot already holds are the baseline:
+anything newer belongs to this operation."""
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 from recover.aws.watch import StackWatcher, WatchResult
 from recover.cli.progress import ProgressView
 from recover.context import RunContext
-from recover.model.stack import StackSnapshot
+from recover.model.stack import StackEvent, StackSnapshot
 
 
-def follow(rc: RunContext, snap: StackSnapshot, *, timeout: float,
-           poll_interval: float) -> WatchResult:
-    """Follow the root and every nested stack live until a terminal status. Events the
-    snapshot already holds are the baseline: anything newer belongs to this operation."""
-    watcher = StackWatcher(rc.aws, snap.root_id,
-                           known=[(n.stack_id, n.info.parent_id, [e.event_id for e in n.events])
-                                  for n in snap.nodes],
+def follow(rc: RunContext, snap: StackSnapshot, *, timeout: float, poll_interval: float,
+           stack_id: str | None = None, seen: Iterable[StackEvent] = ()) -> WatchResult:
+    """Follow `stack_id` (default: the snapshot's root) and its nested stacks. `seen`: events
+    an earlier follow of this run already showed (not new again)."""
+    top = stack_id or snap.root_id
+    below = _subtree(snap, top)
+    earlier: dict[str, list[str]] = {}
+    for e in seen:
+        earlier.setdefault(e.stack_id, []).append(e.event_id)
+    watcher = StackWatcher(rc.aws, top,
+                           known=[(n.stack_id, n.info.parent_id,
+                                   [e.event_id for e in n.events] + earlier.get(n.stack_id, []))
+                                  for n in snap.nodes if n.stack_id in below],
                            poll_interval=poll_interval)
     with ProgressView(rc.console, live=rc.interactive) as view:
         return watcher.follow(timeout=timeout, on_poll=view.update)
+
+
+def _subtree(snap: StackSnapshot, top: str) -> set[str]:
+    ids = {top}
+    changed = True
+    while changed:
+        changed = False
+        for n in snap.nodes:
+            if n.info.parent_id in ids and n.stack_id not in ids:
+                ids.add(n.stack_id)
+                changed = True
+    return ids

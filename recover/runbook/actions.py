@@ -62,6 +62,9 @@ _ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("lambda.find_deployed_code", "Read the code a Lambda function and its published "
                "versions still run", "gather",
                ("lambda:GetFunction", "lambda:ListVersionsByFunction")),
+    ActionSpec("delete.find_blockers", "Count the versions of non-empty buckets and find the "
+               "network interfaces that use a security group", "gather",
+               ("s3:ListBucketVersions", "ec2:DescribeNetworkInterfaces")),
     ActionSpec("orphans.capture", "Capture template snippet, ARN and tags of resources to "
                "retain", "gather", ("cloudformation:GetTemplate",
                                     "cloudformation:DescribeStackResources", "tag:GetResources")),
@@ -81,6 +84,9 @@ _ACTIONS: tuple[ActionSpec, ...] = (
                "act", ("cloudformation:ContinueUpdateRollback", "iam:PassRole")),
     ActionSpec("stack.delete_retaining", "DeleteStack with RetainResources", "act",
                ("cloudformation:DeleteStack", "iam:PassRole")),
+    ActionSpec("s3.empty_bucket", "Delete every object version and delete marker of a bucket "
+               "(DeleteObjects, 1000 a call)", "act",
+               ("s3:ListBucketVersions", "s3:DeleteObject", "s3:DeleteObjectVersion")),
     ActionSpec("stack.delete", "DeleteStack (the stack and the resources it does not retain)",
                "act", ("cloudformation:DeleteStack", "iam:PassRole")),
     ActionSpec("s3.restore_object", "Write the artifact to its exact key, never overwriting",
@@ -101,6 +107,8 @@ _ACTIONS: tuple[ActionSpec, ...] = (
                ("s3:GetObject",)),
     # record: the local evidence folder
     ActionSpec("evidence.record", "Write the ledger of what was done and what it left behind",
+               "record"),
+    ActionSpec("orphans.record", "Add the retained resources to the orphan ledger file",
                "record"),
     # flow
     ActionSpec(HANDOVER, "Continue in another runbook", "flow"),

@@ -51,9 +51,12 @@ def test_collect_with_event_history(sandbox: Callable[..., Any], tmp_path: Path)
 def test_window_is_applied_to_cloudtrail(sandbox: Callable[..., Any], tmp_path: Path) -> None:
     sb = sandbox("degap")
     aws = SessionFactory(region=sb.region, endpoint_url=sb.endpoint)
-    now = sb.world.clock()
+    # The seed ends with the failed update; live time then catches up with the wall clock,
+    # so the window is anchored on the newest stack event, not on "now".
+    newest = sb.client("cloudformation").describe_stack_events(
+        StackName="degap-prod")["StackEvents"][0]["Timestamp"]
     # the last day only: the failed update, not the creation nor the day-12 hand edit
-    window = Window(since=now - timedelta(days=1))
+    window = Window(since=newest - timedelta(days=1))
     c = collect(aws, "degap-prod", window=window, trail="lookup", evidence_root=tmp_path,
                 clock=sb.world.clock, trail_deps=_deps(sb, aws))
     names = {r["eventName"] for r in c.trail.records}

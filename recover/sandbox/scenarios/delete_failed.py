@@ -26,16 +26,24 @@ def seed(world: World) -> None:
     acct = world.account
     app_bucket, logs_bucket = f"legacy-app-data-{acct}", f"legacy-app-flowlogs-{acct}"
     kit.bucket(world, app_bucket, versioned=True)
+    s3 = world.client("s3")
+    # Tags a team puts on its resources; the orphan ledger must carry them (read back through
+    # the Resource Groups Tagging API).
+    s3.put_bucket_tagging(Bucket=app_bucket, Tagging={"TagSet": [
+        {"Key": "team", "Value": "payments"}, {"Key": "cost-center", "Value": "cc-4711"}]})
     kit.put(world, app_bucket, "exports/2026-10.csv", b"id,total\n1,10\n")
     kit.put(world, app_bucket, "exports/2026-10.csv", b"id,total\n1,12\n")
     world.client("s3").delete_object(Bucket=app_bucket, Key="exports/2026-10.csv")
     kit.bucket(world, logs_bucket)
     kit.put(world, logs_bucket, "flowlogs/part-0000.log.gz", b"\x1f\x8b sandbox flow log")
+    s3.put_bucket_tagging(Bucket=logs_bucket, Tagging={"TagSet": [
+        {"Key": "team", "Value": "network"}]})
     ec2 = world.client("ec2")
     vpc = ec2.create_vpc(CidrBlock="10.20.0.0/16")["Vpc"]["VpcId"]
     subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.20.1.0/24")["Subnet"]["SubnetId"]
     sg = ec2.create_security_group(GroupName="legacy-app-sg", Description="legacy app",
                                    VpcId=vpc)["GroupId"]
+    ec2.create_tags(Resources=[sg], Tags=[{"Key": "team", "Value": "payments"}])
     eni = ec2.create_network_interface(SubnetId=subnet, Groups=[sg],
                                        Description="attached by hand")["NetworkInterface"]
     seeder = kit.res("SeedData", "Custom::Seeder", "legacy-app-SeedData-1XK2P9Q",
@@ -45,12 +53,13 @@ def seed(world: World) -> None:
         kit.res("AppRole", "AWS::IAM::Role", "legacy-app-role"),
         kit.res("AppQueue", "AWS::SQS::Queue",
                 f"https://sqs.{world.region}.amazonaws.com/{acct}/legacy-app-queue"),
-        kit.res("AppBucket", "AWS::S3::Bucket", app_bucket),
+        kit.res("AppBucket", "AWS::S3::Bucket", app_bucket, BucketName=app_bucket,
+                VersioningConfiguration={"Status": "Enabled"}),
         kit.res("AppSecurityGroup", "AWS::EC2::SecurityGroup", sg, VpcId=vpc),
         seeder, kit.nested("NetworkStack")], description="Legacy app")
     child = world.cfn.add_stack("", [
         kit.res("FlowLogsRole", "AWS::IAM::Role", "legacy-app-flowlogs-role"),
-        kit.res("FlowLogsBucket", "AWS::S3::Bucket", logs_bucket)],
+        kit.res("FlowLogsBucket", "AWS::S3::Bucket", logs_bucket, BucketName=logs_bucket)],
         parent=root, logical_id="NetworkStack")
     world.roots.append(ROOT)
     world.clock.advance(30 * 86400)
@@ -62,4 +71,6 @@ def seed(world: World) -> None:
         "deleted": ["AppRole", "AppQueue"], "child_deleted": ["FlowLogsRole"],
         "bucket": app_bucket, "logs_bucket": logs_bucket, "security_group": sg,
         "eni": eni["NetworkInterfaceId"], "vpc": vpc,
+        "tags": {app_bucket: {"team": "payments", "cost-center": "cc-4711"},
+                 logs_bucket: {"team": "network"}, sg: {"team": "payments"}},
     })
