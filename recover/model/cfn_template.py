@@ -70,6 +70,13 @@ def parse_template(body: Any) -> dict[str, Any]:
             data = yaml.load(text, Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
         except yaml.YAMLError as exc:
             raise TemplateError(f"template is not valid YAML: {exc}".splitlines()[0]) from exc
+        except RecursionError as exc:
+            raise TemplateError("template is nested too deeply to parse") from exc
+        except (ValueError, TypeError, IndexError, KeyError, AttributeError) as exc:
+            # PyYAML's constructors raise these on malformed explicit tags (`!!int` with no
+            # value, `!!timestamp` that is no date), found by a property test
+            raise TemplateError(f"template has an invalid value: {' '.join(str(exc).split())}"
+                                ) from exc
     if not isinstance(data, dict):
         raise TemplateError("template top level is not a mapping")
     # YAML may produce dates or other scalars; keep the snippet JSON-safe

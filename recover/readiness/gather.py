@@ -26,11 +26,11 @@ from botocore.exceptions import BotoCoreError, ClientError
 from recover.aws.session import SessionFactory, map_in_context
 from recover.aws.snapshot import SnapshotOptions, take_snapshot
 from recover.errors import RecoverError
+from recover.model.cfn_template import TemplateError, parse_template
 from recover.model.stack import StackNode, StackSnapshot, parse_time
 from recover.readiness.artifacts import Artifact, references
 from recover.readiness.ecr_lifecycle import ImageInfo
 from recover.readiness.s3_lifecycle import ObjectState, needs_tags
-from recover.templates.load import parse_template
 from recover.templates.resolve import Scope
 
 ObjectId = tuple[str, str, str]  # bucket, key, version ("" = current)
@@ -150,8 +150,9 @@ class _Reader:
                 merged["Resources"] = {**(template.get("Resources") or {}),
                                        **(parse_template(processed).get("Resources") or {})}
                 template = merged
-        except (ClientError, BotoCoreError, RecoverError) as exc:
-            message = exc.message if isinstance(exc, RecoverError) else _why(exc)
+        except (ClientError, BotoCoreError, RecoverError, TemplateError) as exc:
+            message = (exc.message if isinstance(exc, RecoverError)
+                       else str(exc) if isinstance(exc, TemplateError) else _why(exc))
             return TemplateRead(node.name, node.stack_id, None, message)
         return TemplateRead(node.name, node.stack_id, template)
 

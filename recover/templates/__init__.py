@@ -1,2 +1,1 @@
-"""CloudFormation templates: a safe loader (JSON, YAML with short-form intrinsic tags) and a
-static resolver for the intrinsic functions whose value is known without deploying."""
+"""Static evaluation of CloudFormation templates (parsing lives in recover.model.cfn_template)."""

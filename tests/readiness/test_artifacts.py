@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from recover.model.cfn_template import parse_template
 from recover.readiness.artifacts import references, s3_from_url
-from recover.templates.load import parse_template
 from recover.templates.resolve import Scope
 
 TEMPLATE = """\

@@ -1,11 +1,11 @@
-"""Template loader (JSON, YAML short forms) and the static resolver."""
+"""Template loader (JSON, YAML short forms; recover.model.cfn_template) as readiness uses it,
+and the static resolver."""
 
 from __future__ import annotations
 
 import pytest
 
-from recover.errors import InputError
-from recover.templates.load import parse_template
+from recover.model.cfn_template import TemplateError, parse_template
 from recover.templates.resolve import NO_VALUE, Scope, Unresolved, resolve
 
 YAML = """\
@@ -47,10 +47,10 @@ def test_json_and_dict_bodies() -> None:
 
 @pytest.mark.parametrize("body", ["Resources: [unclosed", "- a list", '{"bad json": }',
                                   "!!python/object:os.system ls"])
-def test_bad_templates_are_one_line_input_errors(body: str) -> None:
-    with pytest.raises(InputError) as err:
+def test_bad_templates_are_one_line_template_errors(body: str) -> None:
+    with pytest.raises(TemplateError) as err:
         parse_template(body)
-    assert "\n" not in err.value.message
+    assert "\n" not in str(err.value)
 
 
 def scope(**kw: object) -> Scope:
@@ -101,7 +101,7 @@ def test_import_value_uses_the_exports_when_read() -> None:
     assert "no such export" in resolve({"Fn::ImportValue": "x"}, s).reason  # type: ignore[union-attr]
 
 
-def test_any_text_parses_or_gives_an_input_error() -> None:
+def test_any_text_parses_or_gives_a_template_error() -> None:
     from hypothesis import given, settings
     from hypothesis import strategies as st
 
@@ -114,7 +114,7 @@ def test_any_text_parses_or_gives_an_input_error() -> None:
     def check(text: str) -> None:
         try:
             assert isinstance(parse_template(text), dict)
-        except InputError as err:
-            assert "\n" not in err.message
+        except TemplateError as err:
+            assert "\n" not in str(err)
 
     check()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from botocore.exceptions import ClientError
 
-from recover.templates.load import parse_template
+from recover.model.cfn_template import parse_template
 
 pytestmark = pytest.mark.e2e
 
