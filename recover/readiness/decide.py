@@ -358,11 +358,12 @@ def _stack_hazards(snap: StackSnapshot, g: Gathered, opts: Options) -> list[dict
                 "stacks": users, "detail": f"{check.detail or check.state}: every update, "
                 "rollback or delete of the stack will fail with 'Role ... is invalid or "
                 "cannot be assumed' (aws-semantics §1.5)",
-                "fix": ("re-bootstrap the environment (cdk bootstrap) or recreate the role "
-                        "(recover bootstrap-role, runbook execution-role-missing)")
+                "fix": ("re-bootstrap the environment (cdk bootstrap) or recreate the role: "
+                        f"recover bootstrap-role {users[0]} (runbook execution-role-missing)")
                 if "-cfn-exec-role-" in check.name else
                 "recreate the role with the same name and path, trusting "
-                "cloudformation.amazonaws.com (runbook execution-role-missing)"})
+                f"cloudformation.amazonaws.com: recover bootstrap-role {users[0]} (runbook "
+                "execution-role-missing)"})
         elif check.state == "unknown":
             out.append({"kind": "service-role-unchecked", "severity": WARNING,
                         "stack": users[0], "subject": f"service role {check.name}",
