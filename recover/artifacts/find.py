@@ -8,10 +8,9 @@ successful update or create from the same bucket/key.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from recover.artifacts.model import WantedArtifact
 from recover.cloudtrail.extract import artifact_fetch_failures, code_history
@@ -40,13 +39,13 @@ class TrailRead:
     source: str
 
 
-def read_code_records(client: Callable[[str, str | None], Any], source: str, region: str,
-                      functions: Iterable[str], since: datetime | None, until: datetime | None,
-                      now: Callable[[], datetime]) -> TrailRead:
-    """Lambda code records (failed and successful) of these functions from a trail source."""
+def read_code_records(deps: SourceDeps, source: str, region: str, functions: Iterable[str],
+                      since: datetime | None, until: datetime | None) -> TrailRead:
+    """Lambda code records (failed and successful) of these functions from a trail source.
+    `deps` is the run's SourceDeps (recover.cli.trail.source_deps): LookupEvents then goes
+    through the rate-limited client, at most 2 calls/s per account and region (§5.3)."""
     wanted = set(functions)
     window = Window(since=since, until=until, regions=frozenset({region}) if region else frozenset())
-    deps = SourceDeps(client=client, default_region=region, now=now)
     src = build_source(source, window, CODE_EVENTS, deps, validate=True)
     stats = ScanStats()
     keep = [r for r in src.iter_records(stats)

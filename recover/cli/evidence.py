@@ -17,7 +17,7 @@ from recover.bundle.model import Window
 from recover.bundle.write import write_dir, write_zip
 from recover.cli.common import open_evidence, recover_command
 from recover.cli.trail import SOURCE_HELP
-from recover.cli.trail import _deps as trail_deps  # the same SOURCE handling as `trail scan`
+from recover.cli.trail import source_deps as trail_deps  # the same SOURCE handling as `trail scan`
 from recover.cloudtrail.scan import parse_time_spec
 from recover.context import RunContext
 from recover.errors import UsageError

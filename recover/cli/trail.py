@@ -63,7 +63,7 @@ def scan(rc: RunContext, source: str, since: str | None, until: str | None,
     and PublishLayerVersion calls that failed with NoSuchKey (bucket, key, version, function,
     time). Read-only."""
     window = _window(rc, since, until, regions, accounts)
-    src = build_source(source, window, tuple(event_names), _deps(rc), workers=workers,
+    src = build_source(source, window, tuple(event_names), source_deps(rc), workers=workers,
                        validate=validate)
     outcome = scan_missing_artifacts(src, window, tuple(event_names), source)
     result = Result(command="trail scan", data=outcome.to_dict(), human=_human)
@@ -98,7 +98,7 @@ def history(rc: RunContext, source: str, function: str | None, since: str | None
         raise UsageError("trail history reads files, stdin, s3:// or lookup; the Athena and "
                          "CloudTrail Lake queries select failures only")
     window = _window(rc, since, until, regions, accounts)
-    src = build_source(source, window, CODE_HISTORY_EVENTS, _deps(rc), workers=workers,
+    src = build_source(source, window, CODE_HISTORY_EVENTS, source_deps(rc), workers=workers,
                        prefilter=PREFILTER_HISTORY)
     outcome = scan_code_history(src, window, function, source)
     return Result(command="trail history", data=outcome.to_dict(), human=_human_history)
@@ -115,7 +115,8 @@ def _window(rc: RunContext, since: str | None, until: str | None, regions: tuple
     return window
 
 
-def _deps(rc: RunContext) -> SourceDeps:
+def source_deps(rc: RunContext) -> SourceDeps:
+    """What building a CloudTrail source needs from this run (shared by every --trail option)."""
     return SourceDeps(client=lambda service, region: rc.aws.client(service, region=region),
                       lookup_client=_lookup_clients(rc), stdin=_binary_stdin(rc),
                       default_region=rc.options.region or _session_region(rc), now=rc.clock)

@@ -29,6 +29,7 @@ from recover.artifacts.sources import (
     with_hash,
 )
 from recover.cli import prompts
+from recover.cli.trail import source_deps
 from recover.context import RunContext
 from recover.decide.diagnose import Diagnosis
 from recover.decide.findings import Finding
@@ -67,9 +68,9 @@ def locate(rc: RunContext, ev: EvidenceRun, functions: list[FailedFunction], *, 
     """Gather: keys from CloudTrail, existence, and every byte source with its hash."""
     now = rc.clock()
     oldest = min((f.failed_at for f in functions if f.failed_at), default=now)
-    read = read_code_records(lambda s, r: rc.aws.client(s, r), trail or "lookup", region,
+    read = read_code_records(source_deps(rc), trail or "lookup", region,
                              [f.function_name for f in functions],
-                             since or (oldest - HISTORY), until or now, lambda: now)
+                             since or (oldest - HISTORY), until or now)
     ev.write_json("cloudtrail-code-records.json", [r.raw for r in read.records])
     wanted, unknown = wanted_artifacts(functions, read.records)
     s3, lam = rc.aws.client("s3"), rc.aws.client("lambda")
