@@ -216,3 +216,47 @@ def test_credentials_expiring_mid_run_stop_with_a_clear_message(sandbox, tmp_pat
     afters = [e for e in call_entries(env, tmp_path) if e["phase"] == "after"]
     assert all(e["ok"] for e in afters[:-1])
     assert_nothing_lost(before, world_state(sb))
+
+
+# --- the stack moved between plan and act, in one interactive run ---------------------------
+
+# runbook -> (answers before the last question as (expect, send) pairs, the last question).
+# rollback-stuck restores the missing artifacts (the engineer asked: --restore-artifacts) before
+# it asks to continue the rollback, so the 4 uploads (new versions, nothing overwritten) precede
+# the question; nothing may be sent after it.
+SENT_BEFORE_QUESTION = {"rollback-stuck": ["s3:PutObject"] * 4}
+INTERACTIVE = {
+    "rollback-stuck": ((), r"Call ContinueUpdateRollback on degap-prod \(no skips\)\?"),
+    "delete-failed": ((), r"Delete 2 stack\(s\) of legacy-app, retaining 4 resource\(s\)\?"),
+    "bootstrap-role": ((), r"Create role cdk-hnb659fds-cfn-exec-role-\S+ as shown\?"),
+}
+
+
+@pytest.mark.parametrize("name", list(INTERACTIVE))
+def test_status_changed_at_the_confirmation_sends_nothing(sandbox, tmp_path: Path,
+                                                          name: str) -> None:
+    pexpect = pytest.importorskip("pexpect")
+    from tests.test_interactive_pty import spawn
+
+    rb = RUNBOOKS[name]
+    sb, before = start(sandbox, rb)
+    answers, question = INTERACTIVE[name]
+    child = spawn(sb, tmp_path, *rb.args)
+    for expect, send in answers:
+        child.expect(expect, timeout=30)
+        child.send(send)
+    child.expect(question, timeout=30)
+    sb.world.set_stack_status(rb.stack, rb.moved_to)  # another actor, while the engineer reads
+    child.send("y")
+    child.expect(pexpect.EOF, timeout=60)
+    child.close()
+    transcript = (tmp_path / "transcript.txt").read_text()
+    assert child.exitstatus == ExitCode.PRECONDITION_CHANGED, transcript
+    assert rb.moved_to in transcript
+    entries = [e for j in tmp_path.rglob("journal.jsonl") for e in read_journal(j)
+               if e.get("kind") == "call"]
+    sent = [op_of(e) for e in entries if e["phase"] == "before"]
+    assert sent == SENT_BEFORE_QUESTION.get(name, [])  # nothing sent after the question
+    assert all(e["ok"] for e in entries if e["phase"] == "after")
+    assert final_status(sb, rb.stack) == rb.moved_to
+    assert_nothing_lost(before, world_state(sb))
