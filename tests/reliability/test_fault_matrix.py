@@ -1,0 +1,272 @@
+"""The fault matrix (issue 9, part 1): every runbook against the sandbox's fault injection.
+
+Runbooks x faults. Each cell runs the CLI as a subprocess against a served sandbox and checks
+the outcome the fault allows: completes (throttling and transient 5xx: botocore's adaptive
+retries absorb them), or stops safely with the right exit code, error code and journal
+(AccessDenied on each mutating action in turn, a status changed behind the tool's back between
+plan and apply, credentials expiring mid-run). Every cell also checks nothing was lost: no S3
+object version or delete marker that existed before disappeared or changed, and no IAM role
+that existed before was deleted (the roles that exist before a run were not created by it).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from recover.evidence import read_journal
+from recover.exit_codes import ExitCode
+from tests.conftest import run_cli
+
+pytestmark = pytest.mark.e2e
+
+
+@dataclass(frozen=True)
+class Runbook:
+    scenario: str
+    stack: str
+    args: tuple[str, ...]
+    final_status: str
+    # the IAM actions of the changes the runbook makes on this scenario, in order
+    mutating: tuple[str, ...]
+    # a status another actor could put the stack in between plan and apply
+    moved_to: str
+
+
+RUNBOOKS = {
+    "rollback-stuck": Runbook(
+        "degap", "degap-prod",
+        ("rollback-stuck", "degap-prod", "--restore-artifacts", "--poll-interval", "0.1"),
+        "UPDATE_ROLLBACK_COMPLETE",
+        # CopyObject (restoring an old version in place) is authorised as s3:PutObject on the
+        # target, like PutObject itself: there is no s3:CopyObject IAM action (IAM_ACTIONS in
+        # recover/sandbox/faults.py), so denying s3:PutObject stops the first restore.
+        ("s3:PutObject", "cloudformation:ContinueUpdateRollback"),
+        "UPDATE_ROLLBACK_IN_PROGRESS"),
+    "delete-failed": Runbook(
+        "delete-failed", "legacy-app",
+        ("delete-failed", "legacy-app", "--retain-all-failed", "--poll-interval", "0.1"),
+        "DELETE_COMPLETE",
+        ("cloudformation:DeleteStack",),
+        "DELETE_IN_PROGRESS"),
+    "bootstrap-role": Runbook(
+        "cdk-bootstrap-deleted", "billing-service",
+        ("bootstrap-role", "billing-service", "--then", "delete", "--remove-role-after",
+         "--poll-interval", "0.1", "--retry-delay", "0.01"),
+        "DELETE_COMPLETE",
+        ("iam:CreateRole", "iam:AttachRolePolicy", "cloudformation:DeleteStack",
+         "iam:DetachRolePolicy", "iam:DeleteRole"),
+        "UPDATE_IN_PROGRESS"),
+}
+
+
+# The changes of a clean run (tests/test_*_e2e.py), as IAM actions: rollback-stuck restores 4
+# code objects (3 CopyObject + 1 PutObject, both s3:PutObject) then continues the rollback once;
+# delete-failed deletes the nested child then the root.
+CLEAN_RUN_CHANGES = {
+    "rollback-stuck": ["s3:PutObject"] * 4 + ["cloudformation:ContinueUpdateRollback"],
+    "delete-failed": ["cloudformation:DeleteStack"] * 2,
+    "bootstrap-role": list(RUNBOOKS["bootstrap-role"].mutating),
+}
+
+
+def recover(sb: Any, tmp_path: Path, *args: str) -> tuple[int, dict, str]:
+    env = dict(sb.env(), RECOVER_ORPHAN_LEDGER=str(tmp_path / "ledger" / "orphans.json"))
+    proc = run_cli(["--endpoint-url", sb.endpoint, "--region", sb.region, "--output", "json",
+                    "--non-interactive", "--yes", "--evidence-dir", str(tmp_path / "ev"), *args],
+                   env=env, timeout=300)
+    assert "Traceback" not in proc.stderr, proc.stderr
+    return proc.returncode, json.loads(proc.stdout), proc.stderr
+
+
+def world_state(sb: Any) -> tuple[dict[tuple[str, str, str], str], set[str]]:
+    """Every object version and delete marker of every bucket ((bucket, key, version) -> ETag
+    or "delete-marker"), and the names of every IAM role."""
+    s3, iam = sb.client("s3"), sb.client("iam")
+    objects: dict[tuple[str, str, str], str] = {}
+    for bucket in (b["Name"] for b in s3.list_buckets()["Buckets"]):
+        for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
+            for v in page.get("Versions", []):
+                objects[(bucket, v["Key"], v["VersionId"])] = v["ETag"]
+            for m in page.get("DeleteMarkers", []):
+                objects[(bucket, m["Key"], m["VersionId"])] = "delete-marker"
+    roles = {r["RoleName"] for page in iam.get_paginator("list_roles").paginate()
+             for r in page["Roles"]}
+    return objects, roles
+
+
+def assert_nothing_lost(before: tuple[dict, set[str]], after: tuple[dict, set[str]]) -> None:
+    objects_before, roles_before = before
+    objects_after, roles_after = after
+    lost = {k: v for k, v in objects_before.items() if objects_after.get(k) != v}
+    assert lost == {}, f"object versions lost or changed: {lost}"
+    assert roles_before <= roles_after, f"roles deleted: {roles_before - roles_after}"
+
+
+def call_entries(data_or_error_env: dict, tmp_path: Path) -> list[dict]:
+    """The journal's call entries of the (only) run in the evidence folder."""
+    [journal] = list((tmp_path / "ev").rglob("journal.jsonl"))
+    return [e for e in read_journal(journal) if e.get("kind") == "call"]
+
+
+# API operation -> the IAM action that authorises it, where they differ
+IAM_ACTION = {"s3:CopyObject": "s3:PutObject"}
+
+
+def op_of(entry: dict) -> str:
+    """The IAM action of a journaled call."""
+    call = entry["call"]
+    op = f"{call['service']}:{call['operation']}"
+    return IAM_ACTION.get(op, op)
+
+
+def final_status(sb: Any, stack: str) -> str:
+    cfn = sb.client("cloudformation")
+    return next(s["StackStatus"] for s in cfn.list_stacks()["StackSummaries"]
+                if s["StackName"] == stack)
+
+
+def start(sandbox: Any, rb: Runbook) -> tuple[Any, tuple[dict, set[str]]]:
+    sb = sandbox(rb.scenario)
+    return sb, world_state(sb)
+
+
+# --- faults the run must absorb -----------------------------------------------------------
+
+@pytest.mark.parametrize("fault", ["throttle", "server_error"])
+@pytest.mark.parametrize("name", list(RUNBOOKS))
+def test_completes_under_30_percent_transient_faults(sandbox, tmp_path: Path, name: str,
+                                                     fault: str) -> None:
+    rb = RUNBOOKS[name]
+    sb, before = start(sandbox, rb)
+    # 30% of the calls of every operation (each operation the runbook uses included) fail with
+    # a throttling error or a 500; botocore's adaptive retries (recover/aws/session.py) retry.
+    getattr(sb.world, fault)("*", 30.0, seed=9)
+    code, env, err = recover(sb, tmp_path, *rb.args)
+    sb.world.faults.clear()
+    assert code == ExitCode.OK, err
+    assert env["data"]["final_status"] == rb.final_status
+    assert final_status(sb, rb.stack) == rb.final_status
+    # Each change was sent exactly once, as in a clean run (retries happen below the journal).
+    ops = [op_of(e) for e in call_entries(env, tmp_path) if e["phase"] == "before"]
+    assert sorted(ops) == sorted(CLEAN_RUN_CHANGES[name])
+    assert_nothing_lost(before, world_state(sb))
+
+
+# --- AccessDenied on each mutating action in turn ------------------------------------------
+
+DENY_CELLS = [(name, action) for name, rb in RUNBOOKS.items() for action in rb.mutating]
+
+
+@pytest.mark.parametrize(("name", "action"), DENY_CELLS, ids=[f"{n}-{a}" for n, a in DENY_CELLS])
+def test_access_denied_stops_at_that_call(sandbox, tmp_path: Path, name: str,
+                                          action: str) -> None:
+    rb = RUNBOOKS[name]
+    sb, before = start(sandbox, rb)
+    sb.world.deny(action)
+    code, env, err = recover(sb, tmp_path, *rb.args)
+    sb.world.faults.clear()
+    assert code == ExitCode.AWS_AUTH, err
+    [error] = env["errors"]
+    assert error["code"] == "access_denied"
+    assert action in error["message"]
+    entries = call_entries(env, tmp_path)
+    # The journal shows the denied call as the last thing sent, failed, and nothing after it.
+    assert entries[-2]["phase"] == "before" and op_of(entries[-2]) == action
+    assert entries[-1]["phase"] == "after" and entries[-1]["ok"] is False
+    assert entries[-1]["ref"] == entries[-2]["seq"]
+    sent = [op_of(e) for e in entries if e["phase"] == "before"]
+    assert set(sent) <= set(rb.mutating[:rb.mutating.index(action) + 1])
+    assert all(e["ok"] for e in entries[:-1] if e["phase"] == "after")
+    assert_nothing_lost(before, world_state(sb))
+
+
+# --- the stack moved between plan and apply ------------------------------------------------
+
+@pytest.mark.parametrize("name", list(RUNBOOKS))
+def test_status_changed_between_plan_and_apply_sends_nothing(sandbox, tmp_path: Path,
+                                                             name: str) -> None:
+    rb = RUNBOOKS[name]
+    sb, before = start(sandbox, rb)
+    plan = tmp_path / "plan.json"
+    code, _, err = recover(sb, tmp_path, "--dry-run", *rb.args, "--plan-out", str(plan))
+    assert code == ExitCode.OK, err
+    sb.world.set_stack_status(rb.stack, rb.moved_to)  # another actor
+    code, env, err = recover(sb, tmp_path / "apply", "apply", str(plan))
+    assert code == ExitCode.PRECONDITION_CHANGED, err
+    [error] = env["errors"]
+    assert error["code"] == "precondition_changed" and rb.moved_to in error["message"]
+    journals = list((tmp_path / "apply" / "ev").rglob("journal.jsonl"))
+    sent = [e for j in journals for e in read_journal(j) if e.get("kind") == "call"]
+    assert sent == []  # nothing sent
+    assert final_status(sb, rb.stack) == rb.moved_to
+    assert_nothing_lost(before, world_state(sb))
+
+
+# --- credentials expiring mid-run ----------------------------------------------------------
+
+@pytest.mark.parametrize("name", list(RUNBOOKS))
+def test_credentials_expiring_mid_run_stop_with_a_clear_message(sandbox, tmp_path: Path,
+                                                                name: str) -> None:
+    rb = RUNBOOKS[name]
+    sb, before = start(sandbox, rb)
+    sb.world.expire_credentials(after_calls=20)  # past the first reads, before the end
+    code, env, err = recover(sb, tmp_path, *rb.args)
+    sb.world.faults.clear()
+    assert code == ExitCode.AWS_AUTH, err
+    [error] = env["errors"]
+    assert error["code"] == "expired_token"
+    assert "ExpiredToken" in error["message"] and "refresh them and run again" in error["message"]
+    # The journal is whole: every change sent before the expiry succeeded, and at most the last
+    # one failed (when the expiry hit a change rather than a read); nothing after a failure.
+    afters = [e for e in call_entries(env, tmp_path) if e["phase"] == "after"]
+    assert all(e["ok"] for e in afters[:-1])
+    assert_nothing_lost(before, world_state(sb))
+
+
+# --- the stack moved between plan and act, in one interactive run ---------------------------
+
+# runbook -> (answers before the last question as (expect, send) pairs, the last question).
+# rollback-stuck restores the missing artifacts (the engineer asked: --restore-artifacts) before
+# it asks to continue the rollback, so the 4 uploads (new versions, nothing overwritten) precede
+# the question; nothing may be sent after it.
+SENT_BEFORE_QUESTION = {"rollback-stuck": ["s3:PutObject"] * 4}
+INTERACTIVE = {
+    "rollback-stuck": ((), r"Call ContinueUpdateRollback on degap-prod \(no skips\)\?"),
+    "delete-failed": ((), r"Delete 2 stack\(s\) of legacy-app, retaining 4 resource\(s\)\?"),
+    "bootstrap-role": ((), r"Create role cdk-hnb659fds-cfn-exec-role-\S+ as shown\?"),
+}
+
+
+@pytest.mark.parametrize("name", list(INTERACTIVE))
+def test_status_changed_at_the_confirmation_sends_nothing(sandbox, tmp_path: Path,
+                                                          name: str) -> None:
+    pexpect = pytest.importorskip("pexpect")
+    from tests.test_interactive_pty import spawn
+
+    rb = RUNBOOKS[name]
+    sb, before = start(sandbox, rb)
+    answers, question = INTERACTIVE[name]
+    child = spawn(sb, tmp_path, *rb.args)
+    for expect, send in answers:
+        child.expect(expect, timeout=30)
+        child.send(send)
+    child.expect(question, timeout=30)
+    sb.world.set_stack_status(rb.stack, rb.moved_to)  # another actor, while the engineer reads
+    child.send("y")
+    child.expect(pexpect.EOF, timeout=60)
+    child.close()
+    transcript = (tmp_path / "transcript.txt").read_text()
+    assert child.exitstatus == ExitCode.PRECONDITION_CHANGED, transcript
+    assert rb.moved_to in transcript
+    entries = [e for j in tmp_path.rglob("journal.jsonl") for e in read_journal(j)
+               if e.get("kind") == "call"]
+    sent = [op_of(e) for e in entries if e["phase"] == "before"]
+    assert sent == SENT_BEFORE_QUESTION.get(name, [])  # nothing sent after the question
+    assert all(e["ok"] for e in entries if e["phase"] == "after")
+    assert final_status(sb, rb.stack) == rb.moved_to
+    assert_nothing_lost(before, world_state(sb))
