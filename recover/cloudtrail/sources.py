@@ -499,14 +499,17 @@ class LookupSource:
                 return client.lookup_events(**params)
             except ClientError as exc:
                 code = exc.response.get("Error", {}).get("Code", "")
-                if code not in _THROTTLE:
+                status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+                # botocore's retries are off for this client (every request must pass the
+                # limiter), so transient 5xx are retried here too, with the same backoff.
+                if code not in _THROTTLE and not (isinstance(status, int) and status >= 500):
                     raise
                 if attempt + 1 == self.max_attempts:
                     break
                 # full jitter: uniform(0, min(cap, base * 2^attempt))
                 self.sleep(self.rng.uniform(0, min(20.0, 0.5 * 2 ** attempt)))
-        raise ThrottledError(f"CloudTrail LookupEvents kept throttling in {region} after "
-                             f"{self.max_attempts} attempts; wait a minute and run again")
+        raise ThrottledError(f"CloudTrail LookupEvents kept throttling or failing in {region} "
+                             f"after {self.max_attempts} attempts; wait a minute and run again")
 
     def iter_records(self, stats: ScanStats) -> Iterator[TrailRecord]:
         for region in self.regions:
