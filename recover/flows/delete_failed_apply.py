@@ -8,12 +8,12 @@ from pathlib import Path
 from typing import Any
 
 from recover.act.executor import Executor
-from recover.act.plan import Plan, precondition_changes, preconditions_of
+from recover.act.plan import Plan
 from recover.cli import prompts
 from recover.cli.common import open_evidence
 from recover.context import RunContext
 from recover.decide.delete_plan import BucketContents
-from recover.errors import AbortedError, InputError, PreconditionChangedError
+from recover.errors import AbortedError
 from recover.exit_codes import ExitCode
 from recover.flows.delete_failed import (
     DONE,
@@ -23,7 +23,7 @@ from recover.flows.delete_failed import (
     snapshot_of,
 )
 from recover.flows.follow import follow
-from recover.flows.render import show_calls
+from recover.flows.plans import checked_calls
 from recover.model.stack import StackEvent
 from recover.orphans import ledger
 from recover.result import Result
@@ -35,17 +35,7 @@ def apply_plan(rc: RunContext, plan: Plan) -> Result:
     with open_evidence(rc, "apply", plan.stack) as ev:
         ev.write_json("plan.json", plan.to_dict())
         snap = snapshot_of(rc, plan.stack_id)
-        changes = precondition_changes(plan.preconditions, preconditions_of(snap))
-        if changes:
-            raise PreconditionChangedError("the stack changed since the plan was made: "
-                                           + "; ".join(changes),
-                                           hint=f"plan again: recover delete-failed {plan.stack}")
-        try:
-            calls = [c.with_blobs_loaded() for c in plan.calls]
-        except (OSError, ValueError) as exc:
-            raise InputError(f"cannot run the plan: {exc}") from exc
-        show_calls(rc.console, calls, f"Plan made {plan.created_at:%Y-%m-%d %H:%M:%SZ} for "
-                                      f"{plan.stack}:")
+        calls = checked_calls(rc.console, plan, snap, f"recover delete-failed {plan.stack}")
         flagged = set(plan.settings.get("apply_empty_buckets") or [])
         for b in plan.settings.get("empty_buckets") or []:
             name = b["bucket"]

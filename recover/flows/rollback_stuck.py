@@ -31,7 +31,6 @@ from recover.decide.rollback_plan import (
     validate_skips,
 )
 from recover.errors import (
-    InputError,
     NeedsDecisionError,
     PreconditionChangedError,
     RecoverError,
@@ -41,6 +40,7 @@ from recover.evidence import EvidenceRun
 from recover.exit_codes import ExitCode
 from recover.flows import artifacts as artifact_flow
 from recover.flows.follow import follow
+from recover.flows.plans import checked_calls
 from recover.flows.render import decisions_table, show_calls
 from recover.model.stack import StackSnapshot
 from recover.result import Result
@@ -275,17 +275,7 @@ def apply_plan(rc: RunContext, plan: Plan) -> Result:
     with open_evidence(rc, "apply", plan.stack) as ev:
         ev.write_json("plan.json", plan.to_dict())
         snap = _snapshot(rc, plan.stack_id)
-        changes = precondition_changes(plan.preconditions, preconditions_of(snap))
-        if changes:
-            raise PreconditionChangedError("the stack changed since the plan was made: "
-                                           + "; ".join(changes),
-                                           hint=f"plan again: recover rollback-stuck {plan.stack}")
-        try:
-            calls = [c.with_blobs_loaded() for c in plan.calls]
-        except (OSError, ValueError) as exc:
-            raise InputError(f"cannot run the plan: {exc}") from exc
-        show_calls(rc.console, calls, f"Plan made {plan.created_at:%Y-%m-%d %H:%M:%SZ} for "
-                                      f"{plan.stack}:")
+        calls = checked_calls(rc.console, plan, snap, f"recover rollback-stuck {plan.stack}")
         prompts.confirm_or_abort(rc, ev.journal, f"Run these {len(calls)} call(s)?")
         executor = Executor(rc.aws, ev.journal, dry_run=rc.options.dry_run, log=ev.log)
         s3 = rc.aws.client("s3")
