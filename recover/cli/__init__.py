@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from recover import __version__
+from recover import __version__, interrupts
 from recover.context import GlobalOptions, RunContext
 from recover.exit_codes import ExitCode
 from recover.result import Result, dumps
@@ -72,11 +72,12 @@ for _name in COMMAND_MODULES:
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: maps every ending to an exit code, tracebacks only with --debug."""
     args = list(sys.argv[1:] if argv is None else argv)
+    interrupts.install()
     try:
         rv = cli.main(args=args, prog_name="recover", standalone_mode=False)
-    except click.exceptions.Abort:
+    except click.exceptions.Abort as exc:
         click.echo("aborted", err=True)
-        sys.exit(ExitCode.INTERRUPTED)
+        sys.exit(interrupts.exit_code_of(exc.__context__ or exc))
     except click.ClickException as exc:
         if "json" in _output_choice(args):
             result = Result(command=_command_name(args), exit_code=ExitCode.USAGE,
@@ -85,9 +86,9 @@ def main(argv: list[str] | None = None) -> None:
         else:
             exc.show()
         sys.exit(ExitCode.USAGE if exc.exit_code == 2 else exc.exit_code)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         click.echo("interrupted", err=True)
-        sys.exit(ExitCode.INTERRUPTED)
+        sys.exit(interrupts.exit_code_of(exc))
     sys.exit(int(rv) if isinstance(rv, int) else 0)
 
 
