@@ -280,10 +280,13 @@ def test_a_call_in_doubt_that_never_ran_goes_again_with_the_same_token(
 
 
 APPLY_CELLS = [("rollback-stuck", "cloudformation:ContinueUpdateRollback"),
-               ("delete-failed", "cloudformation:DeleteStack")]
+               ("delete-failed", "cloudformation:DeleteStack"),
+               ("bootstrap-role", "iam:AttachRolePolicy"),
+               ("bootstrap-role", "cloudformation:DeleteStack")]
 
 
-@pytest.mark.parametrize(("name", "operation"), APPLY_CELLS, ids=[n for n, _ in APPLY_CELLS])
+@pytest.mark.parametrize(("name", "operation"), APPLY_CELLS,
+                         ids=[f"{n}-{o}" for n, o in APPLY_CELLS])
 def test_an_interrupted_apply_resumes_the_same_plan(sandbox: Any, tmp_path: Path, name: str,
                                                    operation: str) -> None:
     rb = RUNBOOKS[name]
@@ -312,5 +315,4 @@ def test_an_interrupted_apply_resumes_the_same_plan(sandbox: Any, tmp_path: Path
     assert env["data"]["final_status"] == rb.final_status
     assert sent_changes(requests) == CLEAN[name]
     assert_nothing_lost(before, world_state(sb))
-    if name == "delete-failed":
-        check_runbook_end(sb, Step(name, "apply", operation), tmp_path)
+    check_runbook_end(sb, Step(name, "apply", operation), tmp_path)
