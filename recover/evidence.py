@@ -136,7 +136,11 @@ class EvidenceRun:
             fh.write(f"{self.clock().isoformat()} {line}\n")
 
     def set(self, **fields: Any) -> None:
+        """Add fields to the metadata, on disk at once: a killed run never rewrites it at the
+        end, and the next run reads it to resume (recover/resume.py)."""
         self.metadata.update(fields)
+        if not getattr(self, "_finished", False):
+            self._write_metadata(outcome="running")
 
     def _write_metadata(self, outcome: str, **extra: Any) -> None:
         meta = dict(self.metadata, outcome=outcome, **extra)

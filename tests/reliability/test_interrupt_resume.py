@@ -176,21 +176,30 @@ def interrupt_then_resume(sandbox: Any, tmp_path: Path, step: Step, sig: int, *,
 
     sb.world.faults.on_request(step.operation, land, step.nth)
     proc = start_cli(sb, tmp_path, rb.args)
-    code, env, err = finish(proc)
+    if sig == signal.SIGKILL:  # nothing runs in the CLI after a kill: no envelope to read
+        proc.communicate(timeout=300)
+        code = proc.returncode
+    else:
+        code, env, err = finish(proc)
     assert landed.wait(10), f"the run never reached {step.operation} #{step.nth}"
     time.sleep(0.2)  # the sandbox has answered the request the hook held
     sb.world.faults.clear()
-    expected = ExitCode.TERMINATED if sig == signal.SIGTERM else ExitCode.INTERRUPTED
-    assert code == expected, err
-    assert env["errors"][0]["code"] == "interrupted"
     [first] = run_dirs(tmp_path)
     meta = json.loads((first / "metadata.json").read_text())
-    assert meta["outcome"] == "interrupted" and meta["signal"] == signal.Signals(sig).name
     entries = calls_of(first)
     befores = {e["seq"] for e in entries if e["phase"] == "before"}
     afters = {e["ref"]: e for e in entries if e["phase"] == "after"}
-    assert set(afters) == befores, "every change sent has its answer (or its doubt) journaled"
-    if signals == 1:  # one signal never cuts a change in two: its answer is journaled
+    if sig == signal.SIGKILL:
+        # Killed: the metadata still says running and the change in flight has no answer.
+        assert code == -signal.SIGKILL and meta["outcome"] == "running"
+        assert befores - set(afters) == {entries[-1]["seq"]}
+    else:
+        expected = ExitCode.TERMINATED if sig == signal.SIGTERM else ExitCode.INTERRUPTED
+        assert code == expected, err
+        assert env["errors"][0]["code"] == "interrupted"
+        assert meta["outcome"] == "interrupted" and meta["signal"] == signal.Signals(sig).name
+        assert set(afters) == befores, "every change sent has its answer (or doubt) journaled"
+    if signals == 1 and sig != signal.SIGKILL:  # one signal never cuts a change in two
         assert all(a["ok"] is True for a in afters.values()), entries
 
     code, env, err = finish(start_cli(sb, tmp_path, rb.args))
@@ -252,6 +261,18 @@ def test_second_signal_leaves_the_change_in_doubt_and_the_next_run_settles_it(
     assert env["data"]["resumed"]["changes_in_doubt"], env["data"]["resumed"]
     # The call did reach AWS (the sandbox served it after the client gave up): the next run
     # finds it done and does not send it again.
+    assert sent_changes(requests) == CLEAN[step.runbook]
+    check_runbook_end(sb, step, tmp_path)
+
+
+@pytest.mark.parametrize("step", IN_FLIGHT, ids=[f"{s.runbook}-{s.name}" for s in IN_FLIGHT])
+def test_killed_while_a_change_is_in_flight_the_next_run_settles_it(
+        sandbox: Any, tmp_path: Path, step: Step) -> None:
+    """kill -9 (or an OOM kill, a lost host): nothing is journaled after the call was sent, the
+    metadata still says running; the next run treats the call as in doubt and finds it ran."""
+    sb, requests, _, env = interrupt_then_resume(sandbox, tmp_path, step, signal.SIGKILL)
+    assert env["data"]["resumed"]["runs"][0]["outcome"] == "running"
+    assert env["data"]["resumed"]["changes_in_doubt"]
     assert sent_changes(requests) == CLEAN[step.runbook]
     check_runbook_end(sb, step, tmp_path)
 
