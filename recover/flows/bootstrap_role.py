@@ -53,6 +53,7 @@ from recover.resume import (
 from recover.runs import open_evidence, resume_from
 from recover.taxonomy import EXECUTION_ROLE_MISSING
 from recover.ui import prompts
+from recover.ui.progress import print_resumed
 
 COMMAND = "bootstrap-role"
 RESUMABLE_DELETE = ("DELETE_IN_PROGRESS", "DELETE_COMPLETE")
@@ -711,5 +712,6 @@ def _render_done(console: Any, result: Result) -> None:
                       highlight=False)
     for f in d.get("follow_up") or []:
         console.print(f"[bold]long-term fix:[/] {escape(f)}", highlight=False)
+    print_resumed(console, d.get("resumed"))
     console.print(f"[dim]evidence: {escape(d['evidence_dir'])}[/]", highlight=False)
 

@@ -65,6 +65,7 @@ from recover.runs import open_evidence, resume_from
 from recover.taxonomy import DELETE_FAILED
 from recover.ui import prompts
 from recover.ui.diagnosis import render_diagnosis
+from recover.ui.progress import print_resumed
 
 DONE = "DELETE_COMPLETE"
 DELETE_BATCH = 1000  # DeleteObjects takes at most 1000 keys a request
@@ -527,4 +528,5 @@ def _render_done(console: Any, result: Result) -> None:
                       f"{o['follow_up']['delete_later'][-1]}", highlight=False)
     if d["orphans"]:
         console.print(f"[dim]orphan ledger: {d['ledger']} (recover orphans list)[/]")
+    print_resumed(console, d.get("resumed"))
     console.print(f"[dim]evidence: {d['evidence_dir']}[/]")

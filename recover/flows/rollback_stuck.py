@@ -51,6 +51,7 @@ from recover.runs import open_evidence, resume_from
 from recover.taxonomy import ROLLBACK_STUCK
 from recover.ui import prompts
 from recover.ui.diagnosis import render_diagnosis
+from recover.ui.progress import print_resumed
 
 DONE = "UPDATE_ROLLBACK_COMPLETE"
 STUCK = "UPDATE_ROLLBACK_FAILED"
@@ -387,4 +388,5 @@ def _render_done(console: Any, result: Result) -> None:
     for r in d["restored"]:
         console.print(f"[green]restored[/] {r['function_name']}: s3://{r['bucket']}/{r['key']}\n"
                       f"  from {r['source']} ({r['verification']})", highlight=False)
+    print_resumed(console, d.get("resumed"))
     console.print(f"[dim]evidence: {d['evidence_dir']}[/]")

@@ -70,3 +70,14 @@ class ProgressView:
             add(tree, r)
         lines = [f"[{style_for(e.status)}]{escape(event_line(e))}[/]" for e in self._recent]
         return Group(tree, *lines)
+
+
+def print_resumed(console: Any, resumed: dict[str, Any] | None) -> None:
+    """One line under a runbook's result when it resumed earlier, unfinished runs."""
+    if not resumed:
+        return
+    runs, done = resumed.get("runs") or [], resumed.get("changes_done") or []
+    doubt = resumed.get("changes_in_doubt") or []
+    console.print(f"[dim]resumed after {len(runs)} unfinished run(s): {len(done)} change(s) "
+                  f"they made, {len(doubt)} they left in doubt (settled from AWS); see "
+                  "data.resumed or their evidence folders[/]", highlight=False)
