@@ -85,7 +85,8 @@ class EvidenceRun:
         self.clock = clock
         self.started = clock()
         self.run_id = str(uuid.uuid4())
-        name = f"{_SAFE.sub('_', subject) or 'run'}-{_stamp(self.started)}"
+        # cut: a folder name is at most 255 bytes, and a subject may be any length
+        name = f"{_SAFE.sub('_', subject)[:100] or 'run'}-{_stamp(self.started)}"
         self.dir = self._create(Path(root), name)
         self.command = command
         self.subject = subject

@@ -9,6 +9,7 @@ from rich.tree import Tree
 
 from recover.aws.snapshot import SnapshotOptions, take_snapshot
 from recover.cli.common import open_evidence, recover_command
+from recover.cli.params import STACK
 from recover.context import RunContext
 from recover.decide.diagnose import diagnose
 from recover.exit_codes import ExitCode
@@ -27,7 +28,7 @@ def status_style(status: str) -> str:
 
 
 @click.command("diagnose")
-@click.argument("stack")
+@click.argument("stack", type=STACK)
 @click.option("--all-events", is_flag=True,
               help="Read every event of every stack (default: the newest operation's).")
 @recover_command("diagnose")
