@@ -69,7 +69,7 @@ def read_journal(path: Path) -> list[dict[str, Any]]:
     for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
         try:
             item = json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):  # a torn or damaged line
             continue
         if isinstance(item, dict):
             out.append(item)

@@ -119,6 +119,8 @@ class Plan:
         the appliers can then trust what they read."""
         if not isinstance(raw, dict):
             raise ValueError(f"the top level must be an object, got {kind(raw)}")
+        if nesting(raw) > MAX_DEPTH:  # json could read it, but dumping it again might not
+            raise ValueError(f"nested deeper than {MAX_DEPTH} levels (a plan is shallow)")
         version = raw.get("plan_version")
         if type(version) is not int or version != PLAN_VERSION:
             raise ValueError(f"unsupported plan_version {short(version)} (this recover reads "
@@ -167,6 +169,7 @@ class Plan:
 # aws-semantics §1.1: StackName is a `StackNameOrId`, `[a-zA-Z][-a-zA-Z0-9]*` or a stack ARN.
 STACK_NAME = re.compile(r"[a-zA-Z][-a-zA-Z0-9]*")
 STACK_NAME_OR_ID = re.compile(r"[a-zA-Z][-a-zA-Z0-9]*|arn:(aws|aws-us-gov|aws-cn):[-a-zA-Z0-9:/._+]*")
+MAX_DEPTH = 32  # a real plan nests about 8 deep
 MAX_PLAN_BYTES = 16 << 20  # a real plan is a few KB; the largest holds 1000-key DeleteObjects
 
 
@@ -199,6 +202,18 @@ def _check_preconditions(pre: Any) -> None:
     roles = pre.get("roles", {})
     if not isinstance(roles, dict) or not all(isinstance(v, str) for v in roles.values()):
         raise ValueError("preconditions.roles: expected an object of role ARN -> state")
+
+
+def nesting(value: Any) -> int:
+    """How deep lists and objects nest in `value` (iterative: no recursion limit)."""
+    deepest, todo = 0, [(value, 1)]
+    while todo:
+        item, depth = todo.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, depth)
+            todo.extend((v, depth + 1) for v in (item.values() if isinstance(item, dict)
+                                                  else item))
+    return deepest
 
 
 def kind(value: Any) -> str:

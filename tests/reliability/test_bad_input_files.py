@@ -234,3 +234,55 @@ def test_random_bytes_runbook_files(make_context, tmp_path: Path, raw: bytes) ->
     code, env = _check(make_context, path)
     assert code == ExitCode.USAGE
     assert env["errors"] and "\n" not in env["errors"][0]["message"]
+
+
+# --- the other JSON files recover reads ------------------------------------------------------
+# (an old evidence folder read by `recover evidence`, the orphan ledger, a journal, a CDK
+# asset manifest named by --artifact-source cdk-out:PATH)
+
+FILE_BODIES = (st.binary(max_size=300)
+               | st.sampled_from([DEEP.encode(), b"[" * 100_000, b"{\"a\":" * 60_000,
+                                  b"[" * 990 + b"]" * 990, b"{\"a\":" * 990 + b"1" + b"}" * 990,
+                                  b"\x00" * 10, b"[]", b"{}", b"null", b"\"x\"", b"1e999",
+                                  b"{\"files\": []}", b"{\"files\": {\"h\": 1}}",
+                                  b"{\"files\": {\"h\": {\"destinations\": {\"d\": 5}}}}",
+                                  b"{\"files\": {\"h\": {\"source\": {\"path\": \"\\u0000\"},"
+                                  b" \"destinations\": {\"d\": {\"objectKey\": \"k.zip\"}}}}}",
+                                  b"{\"ledger_version\": 1, \"orphans\": {}}"]))
+
+
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=FILE_BODIES)
+def test_other_json_inputs_never_crash(tmp_path: Path, body: bytes) -> None:
+    from recover.artifacts.model import WantedArtifact
+    from recover.artifacts.sources import cdk_assets
+    from recover.bundle.collect import read_run
+    from recover.bundle.redact import Redactor, parse_template
+    from recover.errors import InputError
+    from recover.evidence import read_journal
+    from recover.orphans import ledger
+
+    run = tmp_path / "run"
+    run.mkdir(exist_ok=True)
+    for name in ("journal.jsonl", "snapshot.json", "plan.json", "metadata.json"):
+        (run / name).write_bytes(body)
+    (run / "journal.jsonl").write_bytes(body + b"\n" + b'{"kind": "call"}\n')
+    folder = read_run(run, {})
+    assert folder.journal[-1] == {"kind": "call"}  # the good line after the bad one is kept
+    assert read_journal(run / "journal.jsonl")[-1] == {"kind": "call"}
+    text = body.decode("utf-8", "replace")
+    Redactor().json_text(text)
+    parse_template(text)
+    (run / "orphans.json").write_bytes(body)
+    try:
+        ledger.load(run / "orphans.json")
+    except InputError as err:
+        assert "\n" not in err.message
+    cdk = tmp_path / "cdk.out"
+    cdk.mkdir(exist_ok=True)
+    (cdk / "App.assets.json").write_bytes(body)
+    try:
+        cdk_assets(cdk, WantedArtifact("fn", "b", "k.zip"))
+    except InputError as err:
+        assert "\n" not in err.message

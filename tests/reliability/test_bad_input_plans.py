@@ -148,6 +148,7 @@ RAW = st.sampled_from([
     "[" * 50_000 + "]" * 50_000,  # deeper than json's recursion limit
     "{\"a\":" * 30_000 + "1" + "}" * 30_000,
     "[" * 50_000,  # deep and truncated
+    "[" * 900 + "]" * 900,  # deep, but within json's limit
     "NaN", "Infinity", "-Infinity", "1e999", "9" * 5000,  # beyond int-from-string limits
     "\"\\ud800\"", "\"\\u0000\"", "tru", "",
 ])
@@ -271,6 +272,9 @@ EXPLICIT = [
      lambda d: json.dumps(d).replace('"timeout": 3600.0', '"timeout": 1e999'), "settings.timeout"),
     ("execution-role-missing", "100,000 nested brackets", lambda d: "[" * 100_000,
      "nested too deeply"),
+    ("execution-role-missing", "nested 700 deep: json reads it, a plan never is",
+     lambda d: json.dumps(d).replace('"decisions": [', '"decisions": [' + "[" * 700 + "]" * 700 + ",", 1),
+     "nested deeper than 32 levels"),
     ("execution-role-missing", "a deep value inside a good plan",
      lambda d: json.dumps(d).replace('"decisions": [', '"decisions": [' + "[" * 60_000 + "]" * 60_000 + ",", 1),
      "nested too deeply"),
