@@ -133,7 +133,7 @@ class EvidenceRun:
         return path
 
     def log(self, line: str) -> None:
-        with open(self.dir / "run.log", "a", encoding="utf-8") as fh:
+        with open(self.dir / "run.log", "a", encoding="utf-8", errors="backslashreplace") as fh:
             fh.write(f"{self.clock().isoformat()} {line}\n")
 
     def set(self, **fields: Any) -> None:

@@ -62,7 +62,15 @@ def to_jsonable(value: Any) -> Any:
 
 
 def dumps(value: Any, indent: int | None = 2) -> str:
-    return json.dumps(value, default=to_jsonable, indent=indent, ensure_ascii=False)
+    text = json.dumps(value, default=to_jsonable, indent=indent, ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        # A lone surrogate (bytes that are not UTF-8 in argv or a file name, kept by Python's
+        # surrogateescape) cannot be written as UTF-8. It only occurs inside JSON strings,
+        # where its \uXXXX escape is valid JSON and reads back as the same character.
+        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
 
 
 def render(result: Result, output: str, stdout: IO[str], console: Console,

@@ -121,6 +121,11 @@ class Plan:
             raise ValueError(f"the top level must be an object, got {kind(raw)}")
         if nesting(raw) > MAX_DEPTH:  # json could read it, but dumping it again might not
             raise ValueError(f"nested deeper than {MAX_DEPTH} levels (a plan is shallow)")
+        try:  # recover writes plans as UTF-8: a \ud800-style escape was typed in by hand
+            json.dumps(raw, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError("holds a lone surrogate escape (\\uD800-\\uDFFF), which is not "
+                             "text") from None
         version = raw.get("plan_version")
         if type(version) is not int or version != PLAN_VERSION:
             raise ValueError(f"unsupported plan_version {short(version)} (this recover reads "

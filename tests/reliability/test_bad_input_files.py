@@ -286,3 +286,34 @@ def test_other_json_inputs_never_crash(tmp_path: Path, body: bytes) -> None:
         cdk_assets(cdk, WantedArtifact("fn", "b", "k.zip"))
     except InputError as err:
         assert "\n" not in err.message
+
+
+# --- text that is not UTF-8 (bytes in argv or file names, kept as lone surrogates) ------------
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.characters(blacklist_categories=()), max_size=20))
+def test_any_text_survives_the_json_writers(text: str) -> None:
+    """dumps() (evidence files, journal lines, plans, the envelope) always gives UTF-8-safe
+    JSON that reads back as the same text, lone surrogates included."""
+    from recover.result import dumps
+
+    out = dumps({"argv": [text], text: 1}, indent=None)
+    out.encode("utf-8")
+    assert json.loads(out) == {"argv": [text], text: 1}
+
+
+def test_undecodable_argv_is_kept_in_the_evidence(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from recover.evidence import EvidenceRun
+
+    arg = b"--function=\xff\xfe".decode("utf-8", "surrogateescape")
+    ev = EvidenceRun(tmp_path, "artifacts", arg, clock=lambda: datetime(2026, 11, 23, tzinfo=UTC),
+                     argv=[arg])
+    ev.journal.append("answer", value=arg)
+    ev.log(f"ran with {arg}")
+    ev.finish("finished", 0)
+    meta = json.loads((ev.dir / "metadata.json").read_text(encoding="utf-8"))
+    assert meta["argv"] == [arg]
+    assert ev.journal.entries()[-1]["value"] == arg

@@ -12,6 +12,7 @@ real CLI against a served sandbox, whose journals and stack status are checked.
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -178,6 +179,13 @@ def test_one_field_mutated_is_run_or_refused_in_one_line(real_plans, make_contex
     outcome = load_checked(file)
     if isinstance(outcome, InputError):
         assert_refused(make_context, file, tmp_path)
+        return
+    # Still a valid plan: apply gets as far as reading AWS (which NoAWS refuses) and no
+    # further; nothing on the way (evidence, plan.json, messages) may trip on the content.
+    code, env = apply_in_process(make_context, file)
+    [error] = env["errors"]
+    assert "AWS touched" in error["message"], error
+    shutil.rmtree(tmp_path / "evidence")
 
 
 @pytest.mark.parametrize("runbook", list(RUNBOOKS))
@@ -240,6 +248,8 @@ EXPLICIT = [
      "not a CloudFormation stack name"),
     ("rollback-stuck", "huge stack name", lambda d: _set(d, "stack", "é" * 1_000_000),
      "not a CloudFormation stack name"),
+    ("rollback-stuck", "a lone surrogate escape", lambda d: json.dumps(d).replace(
+        '"description": "', '"description": "\\ud800', 1), "lone surrogate"),
     ("rollback-stuck", "created_at not a time", lambda d: _set(d, "created_at", "yesterday"),
      "created_at"),
     ("rollback-stuck", "preconditions.stacks a list", lambda d: _set(d, "preconditions.stacks", []),
