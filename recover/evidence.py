@@ -157,14 +157,14 @@ class EvidenceRun:
                  tb: TracebackType | None) -> None:
         if getattr(self, "_finished", False) and exc is None:
             return
+        extra: dict[str, Any] = {}
         if exc_type is None:
             outcome = "finished"
         elif issubclass(exc_type, KeyboardInterrupt):
             outcome = "interrupted"
+            extra["signal"] = getattr(exc, "name", "SIGINT")  # recover.interrupts.Interrupted
         else:
             outcome = "failed"
-        extra: dict[str, Any] = {}
-        if exc is not None:
             extra["error"] = exc.as_dict() if isinstance(exc, RecoverError) else {
                 "code": "internal_error", "message": f"{exc_type.__name__}: {exc}"}
         self._write_metadata(outcome=outcome, ended_at=self.clock().isoformat(), **extra)

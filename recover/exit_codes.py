@@ -16,6 +16,7 @@ class ExitCode(IntEnum):
     AWS_AUTH = 7  # no or expired credentials, or AccessDenied
     NOT_FOUND = 8  # the stack (or function, file...) does not exist where we looked
     INTERRUPTED = 130  # Ctrl-C / SIGINT
+    TERMINATED = 143  # SIGTERM (e.g. a pipeline cancelling the job)
 
 
 def status_for(code: ExitCode) -> str:

@@ -8,6 +8,7 @@ from typing import Any
 from recover.act.calls import Call
 from recover.aws.session import SessionFactory
 from recover.evidence import Journal
+from recover.interrupts import change_in_flight
 
 
 class Executor:
@@ -27,22 +28,31 @@ class Executor:
             self.journal.append("dry_run", call=call.to_dict())
             self.log(f"[dry-run] would call {call.service}:{call.operation}: {call.description}")
             return {}
-        before = self.journal.append("call", phase="before", call=call.to_dict())
-        self.log(f"calling {call.service}:{call.operation}: {call.description}")
-        client = self.aws.client(call.service, call.region)
-        try:
-            response = getattr(client, call.method)(**call.params)
-        except BaseException as exc:
-            self.journal.append("call", phase="after", ref=before["seq"], ok=False,
-                                operation=call.operation, error=_error_of(exc))
-            raise
-        response = dict(response or {})
-        meta = response.pop("ResponseMetadata", {})
-        self.journal.append("call", phase="after", ref=before["seq"], ok=True,
-                            operation=call.operation, response=_trim(response),
-                            request_id=meta.get("RequestId"))
-        self.ran.append((call, response))
-        return response
+        # A signal while the change is in flight waits for AWS's answer to be journaled.
+        with change_in_flight():
+            before = self.journal.append("call", phase="before", call=call.to_dict())
+            self.log(f"calling {call.service}:{call.operation}: {call.description}")
+            client = self.aws.client(call.service, call.region)
+            try:
+                response = getattr(client, call.method)(**call.params)
+            except KeyboardInterrupt as exc:
+                # Stopped at once (second signal): AWS may or may not have received the call.
+                self.journal.append("call", phase="after", ref=before["seq"], ok=None,
+                                    in_doubt=True, operation=call.operation,
+                                    error={"code": "interrupted", "message": str(exc) or
+                                           "interrupted while the call was in flight"})
+                raise
+            except BaseException as exc:
+                self.journal.append("call", phase="after", ref=before["seq"], ok=False,
+                                    operation=call.operation, error=_error_of(exc))
+                raise
+            response = dict(response or {})
+            meta = response.pop("ResponseMetadata", {})
+            self.journal.append("call", phase="after", ref=before["seq"], ok=True,
+                                operation=call.operation, response=_trim(response),
+                                request_id=meta.get("RequestId"))
+            self.ran.append((call, response))
+            return response
 
 
 def _error_of(exc: BaseException) -> dict[str, Any]:

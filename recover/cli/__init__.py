@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from recover import __version__
+from recover import __version__, interrupts
 from recover.context import GlobalOptions, RunContext
 from recover.exit_codes import ExitCode
 from recover.result import Result, dumps
@@ -76,11 +76,12 @@ def main(argv: list[str] | None = None) -> None:
     # one to a strict UTF-8 stdout would raise after the run, so show its escape instead.
     if hasattr(sys.stdout, "reconfigure"):
         sys.stdout.reconfigure(errors="backslashreplace")
+    interrupts.install()
     try:
         rv = cli.main(args=args, prog_name="recover", standalone_mode=False)
-    except click.exceptions.Abort:
+    except click.exceptions.Abort as exc:
         click.echo("aborted", err=True)
-        sys.exit(ExitCode.INTERRUPTED)
+        sys.exit(interrupts.exit_code_of(exc.__context__ or exc))
     except click.ClickException as exc:
         if "json" in _output_choice(args):
             result = Result(command=_command_name(args), exit_code=ExitCode.USAGE,
@@ -89,9 +90,9 @@ def main(argv: list[str] | None = None) -> None:
         else:
             exc.show()
         sys.exit(ExitCode.USAGE if exc.exit_code == 2 else exc.exit_code)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         click.echo("interrupted", err=True)
-        sys.exit(ExitCode.INTERRUPTED)
+        sys.exit(interrupts.exit_code_of(exc))
     sys.exit(int(rv) if isinstance(rv, int) else 0)
 
 

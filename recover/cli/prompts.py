@@ -15,7 +15,12 @@ from recover.evidence import Journal
 
 
 def _ask(question: Any) -> Any:
-    answer = question.ask()  # returns None on Ctrl-C / EOF
+    # unsafe_ask lets Ctrl-C and SIGTERM (recover.interrupts.Interrupted) through unchanged, so
+    # the run ends as interrupted with the signal's exit code; EOF on stdin counts as Ctrl-C.
+    try:
+        answer = question.unsafe_ask()
+    except EOFError as exc:
+        raise KeyboardInterrupt from exc
     if answer is None:
         raise KeyboardInterrupt
     return answer

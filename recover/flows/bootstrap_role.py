@@ -28,7 +28,7 @@ from recover.act.retry import Backoff, run_retrying
 from recover.aws.role_history import RoleHistory, lookup_role_history
 from recover.aws.snapshot import SnapshotOptions, take_snapshot
 from recover.cli import prompts
-from recover.cli.common import open_evidence
+from recover.cli.common import open_evidence, resume_from
 from recover.context import RunContext
 from recover.decide import role_plan as rp
 from recover.decide.diagnose import Diagnosis, diagnose
@@ -45,9 +45,17 @@ from recover.flows.follow import follow
 from recover.flows.render import show_calls
 from recover.model.stack import StackSnapshot
 from recover.result import Result
+from recover.resume import (
+    PriorRuns,
+    our_operation_running,
+    read_stack,
+    token_to_reuse,
+    tokens_seen,
+)
 from recover.taxonomy import EXECUTION_ROLE_MISSING
 
 COMMAND = "bootstrap-role"
+RESUMABLE_DELETE = ("DELETE_IN_PROGRESS", "DELETE_COMPLETE")
 CREATE_OPS = ("CreateRole", "AttachRolePolicy")
 REMOVE_OPS = ("DetachRolePolicy", "DeleteRolePolicy", "DeleteRole")
 ADMIN_POLICY = "arn:{partition}:iam::aws:policy/AdministratorAccess"
@@ -121,9 +129,11 @@ def _check_skips(snap: StackSnapshot, diag: Diagnosis, then: str, skip: list[str
 
 
 def _run(rc: RunContext, stack: str, opts: BootstrapRoleOptions, ev: EvidenceRun) -> Result:
+    prior = resume_from(rc, ev)
     rc.progress(f"reading {stack}, its nested stacks and its service role…")
-    snap = _snapshot(rc, stack)
+    snap = read_stack(lambda s: _snapshot(rc, s), stack, prior)
     ev.write_json("snapshot.json", snap)
+    ev.set(stack_id=snap.root_id)
     diag = diagnose(snap)
     role_findings = [f for f in diag.findings if f.detector == "R300"]
     ev.write_json("diagnosis.json", dict(diag.to_dict(snap), evidence_dir=str(ev.dir)))
@@ -151,7 +161,10 @@ def _run(rc: RunContext, stack: str, opts: BootstrapRoleOptions, ev: EvidenceRun
                                f"{check.detail if check else ''}", code="role_check_failed",
                                hint="the caller needs iam:GetRole")
         outcomes.append(RoleOutcome(arn=arn, name=arn.rsplit("/", 1)[-1], state_before=state))
-    missing = [o for o in outcomes if o.state_before == "missing"]
+    # A stack an earlier run of ours deleted needs no role any more: nothing is recreated.
+    deleted_by_us = snap.root.info.status == "DELETE_COMPLETE" and our_operation_running(
+        prior, "DeleteStack", snap.root_id, tokens_seen(snap))
+    missing = [] if deleted_by_us else [o for o in outcomes if o.state_before == "missing"]
     for o in missing:
         history = lookup_role_history(rc.aws, o.name)
         o.history = history.to_dict()
@@ -161,22 +174,29 @@ def _run(rc: RunContext, stack: str, opts: BootstrapRoleOptions, ev: EvidenceRun
     if not missing:
         rc.progress("the service role exists and trusts CloudFormation: nothing to recreate")
     info = snap.root.info
-    then = _decide_then(rc, ev, snap, opts, bool(missing))
+    # The delete an earlier run of ours started is followed (or found done), not refused.
+    resumed_op = opts.then in (None, rp.THEN_DELETE) and info.status in RESUMABLE_DELETE \
+        and our_operation_running(prior, "DeleteStack", snap.root_id, tokens_seen(snap))
+    then = rp.THEN_DELETE if resumed_op else _decide_then(rc, ev, snap, opts, bool(missing))
     _check_skips(snap, diag, then, opts.skip)
     existing_ours = [o for o in outcomes if o.state_before == "exists"
                      and _tags_say_recover(rc, o.name)]
     for o in existing_ours:
         o.created_by_recover = True
+    # Finish a role an earlier run half-made, unless the operation it was for is over.
+    op_over = resumed_op and info.status == "DELETE_COMPLETE"
+    finish_calls = _finish_roles_calls(rc, prior, existing_ours) if prior and not op_over else []
     removable = bool(missing or existing_ours)
     remove_after = opts.remove_role_after
     if remove_after is None and removable and not rc.interactive:
         raise NeedsDecisionError("delete the temporary role once the operation is done, or keep "
                                  "it?", flag="--remove-role-after or --keep-role")
     executor = Executor(rc.aws, ev.journal, dry_run=rc.options.dry_run, log=ev.log)
-    create_calls = [c for p in plans for c in role_calls(p)]
-    op_call = _operation_call(snap, then, ev.run_id)
+    create_calls = [c for p in plans for c in role_calls(p)] + finish_calls
+    op_call = None if resumed_op else _operation_call(snap, then, ev.run_id, prior)
     if plans:
         _show_plans(rc, plans)
+        ev.write_json("role-plans.json", [p.to_dict() for p in plans])
     shown = create_calls + ([op_call] if op_call else [])
     if shown:
         show_calls(rc.console, shown, "The calls:")
@@ -194,6 +214,11 @@ def _run(rc: RunContext, stack: str, opts: BootstrapRoleOptions, ev: EvidenceRun
             o.role_id = _create_role(rc, executor, p)
             o.created = o.created_by_recover = True
         _wait_visible(rc, [p.target.name for p in plans], opts.retry)
+    if finish_calls:
+        prompts.confirm_or_abort(rc, ev.journal, "Finish the role(s) the earlier run created, "
+                                 "as it planned?")
+        for call in finish_calls:
+            executor.run(call)
     final_status, handover = _finish_operation(rc, ev, executor, snap, then, op_call, opts)
     deleted = final_status == "DELETE_COMPLETE"
     _remove_roles(rc, ev, executor, outcomes, remove_after, stack_deleted=deleted)
@@ -210,6 +235,7 @@ def _run(rc: RunContext, stack: str, opts: BootstrapRoleOptions, ev: EvidenceRun
             "roles": [o.to_dict() for o in outcomes], "handover": handover,
             "warnings": sorted({w for p in plans for w in p.warnings}),
             "follow_up": [p.follow_up for p in plans], "evidence_dir": str(ev.dir),
+            "resumed": prior.summary() if prior else None,
             "api_calls": rc.aws.counter.as_dict()}
     ev.write_json("roles.json", data["roles"])
     return Result(command=COMMAND, data=data, exit_code=code, errors=errors,
@@ -313,12 +339,40 @@ def role_calls(plan: rp.RolePlan) -> list[Call]:
     return calls
 
 
-def _operation_call(snap: StackSnapshot, then: str, run_id: str) -> Call | None:
+def _operation_call(snap: StackSnapshot, then: str, run_id: str,
+                    prior: PriorRuns | None = None) -> Call | None:
     if then != rp.THEN_DELETE:
         return None
-    return Call("cloudformation", "DeleteStack",
-                {"StackName": snap.root_id, "ClientRequestToken": f"recover-{run_id[:8]}-delete"},
+    params = {"StackName": snap.root_id}
+    # The same DeleteStack left in doubt by an earlier run goes again with its token.
+    token = token_to_reuse(prior or PriorRuns(), "DeleteStack", params, tokens_seen(snap))
+    params["ClientRequestToken"] = token or f"recover-{run_id[:8]}-delete"
+    return Call("cloudformation", "DeleteStack", params,
                 f"delete {snap.root.name} (the operation the missing role blocked)")
+
+
+def _finish_roles_calls(rc: RunContext, prior: PriorRuns,
+                        ours: list[RoleOutcome]) -> list[Call]:
+    """A role an earlier run created but stopped before attaching all its policies: the
+    AttachRolePolicy calls still missing, from the plan that run saved (role-plans.json)."""
+    planned: dict[str, list[str]] = {}
+    for _, plans in prior.files("role-plans"):
+        for p in plans if isinstance(plans, list) else []:
+            if isinstance(p, dict) and isinstance(p.get("managed_policy_arns"), list):
+                planned[str(p.get("role_name"))] = [str(a) for a in p["managed_policy_arns"]]
+    iam = rc.aws.client("iam")
+    calls: list[Call] = []
+    removing = {str(c.params.get("RoleName")) for op in REMOVE_OPS for c in prior.started(op)}
+    for o in ours:
+        if o.name not in planned or o.name in removing:  # never re-grant during clean-up
+            continue
+        attached = {p["PolicyArn"] for page in iam.get_paginator(
+            "list_attached_role_policies").paginate(RoleName=o.name)
+            for p in page.get("AttachedPolicies", [])}
+        calls += [Call("iam", "AttachRolePolicy", {"RoleName": o.name, "PolicyArn": arn},
+                       f"attach {arn} to {o.name} (planned by the earlier run, not yet done)")
+                  for arn in planned[o.name] if arn not in attached]
+    return calls
 
 
 def _create_role(rc: RunContext, executor: Executor, plan: rp.RolePlan) -> str:
@@ -388,7 +442,13 @@ def _finish_operation(rc: RunContext, ev: EvidenceRun, executor: Executor, snap:
                    "skipped": result.data.get("skipped", []),
                    "evidence_dir": result.data.get("evidence_dir"), "errors": result.errors}
         return str(result.data.get("final_status") or ""), summary
-    assert op_call is not None
+    if op_call is None:  # resumed: our earlier run's DeleteStack already reached AWS
+        if snap.root.info.status == "DELETE_COMPLETE":
+            return "DELETE_COMPLETE", None
+        rc.progress(f"{snap.root.name} is {snap.root.info.status}: the delete the earlier run "
+                    "started is still going; following it")
+        watch = follow(rc, snap, timeout=opts.timeout, poll_interval=opts.poll_interval)
+        return watch.final_status, None
     run_retrying(executor, op_call, backoff=opts.retry, on_retry=lambda n, d, m: rc.progress(
         f"CloudFormation cannot assume the new role yet (attempt {n}): retrying in {d:.0f}s"))
     if not opts.wait:

@@ -22,7 +22,7 @@ from recover.act.plan import Plan, precondition_changes, preconditions_of
 from recover.aws.blockers import gather_blockers
 from recover.aws.snapshot import SnapshotOptions, take_snapshot
 from recover.cli import prompts
-from recover.cli.common import open_evidence
+from recover.cli.common import open_evidence, resume_from
 from recover.cli.diagnose import render_diagnosis
 from recover.context import RunContext
 from recover.decide.delete_plan import (
@@ -56,6 +56,13 @@ from recover.model.stack import StackEvent, StackSnapshot
 from recover.orphans import ledger
 from recover.orphans.capture import capture_orphans
 from recover.result import Result
+from recover.resume import (
+    PriorRuns,
+    our_operation_running,
+    read_stack,
+    token_to_reuse,
+    tokens_seen,
+)
 from recover.taxonomy import DELETE_FAILED
 
 DONE = "DELETE_COMPLETE"
@@ -236,17 +243,27 @@ def _run(rc: RunContext, stack: str, opts: DeleteOptions, ev: EvidenceRun) -> Re
     previous_failed: set[str] | None = None
     final_status = ""
     subject = stack
+    prior = resume_from(rc, ev)
+    resumed: dict[str, Any] | None = prior.summary() if prior else None
     for number in range(1, opts.max_rounds + 1):
         rc.progress(f"round {number}: reading {stack} and its nested stacks…")
-        snap = snapshot_of(rc, subject)
+        snap = read_stack(lambda s: snapshot_of(rc, s), subject, prior)
         subject = snap.root_id  # a deleted stack is found by its id only (§3.3)
         ev.write_json(f"snapshot-round{number}.json", snap)
+        ev.set(stack_id=snap.root_id)
+        if number == 1 and prior:
+            snap = _follow_our_deletes(rc, ev, opts, snap, prior)
+            assert resumed is not None
+            resumed["followed_to"] = snap.root.info.status
         status = final_status = snap.root.info.status
         if status == DONE and number == 1:
             msg = f"{snap.root.name} is already {DONE}: nothing to do"
+            if prior.started("DeleteStack", snap.root_id):
+                msg = f"{snap.root.name} is {DONE}: the earlier run's delete finished it"
+            late = _record_prior_orphans(rc, prior, ledger_path, set())
             return Result(command=DELETE_FAILED, data={
-                "final_status": status, "rounds": [], "orphans": [], "evidence_dir": str(ev.dir),
-                "ledger": str(ledger_path), "message": msg}, messages=[msg])
+                "final_status": status, "rounds": [], "orphans": late, "evidence_dir": str(ev.dir),
+                "ledger": str(ledger_path), "resumed": resumed, "message": msg}, messages=[msg])
         if status != STUCK:
             if number == 1:
                 raise RecoverError(
@@ -291,9 +308,13 @@ def _run(rc: RunContext, stack: str, opts: DeleteOptions, ev: EvidenceRun) -> Re
                                   evidence_dir=str(ev.dir))
         ev.write_json(f"orphans-round{number}.json", records)
         calls_empty = [c for b in plan.empty for c in empty_calls(b)]
+        tokens = tokens_seen(snap)
         calls_delete = [delete_call(s.stack_id, s.stack_name, list(s.retain),
                                     f"recover-{ev.run_id[:8]}-r{number}-s{i}", opts.role_arn)
                         for i, s in enumerate(plan.steps, 1)]
+        # The same DeleteStack left in doubt by an earlier run goes again with its token.
+        calls_delete = [_with_token(c, token_to_reuse(prior, "DeleteStack", c.params, tokens))
+                        for c in calls_delete]
         show_calls(rc.console, calls_empty + calls_delete, "The calls, in order:")
         this_round = Round(number, [d.target for d in plan.retained],
                            [d.target for d in plan.decisions if d.action == Action.RETRY],
@@ -345,12 +366,75 @@ def _run(rc: RunContext, stack: str, opts: DeleteOptions, ev: EvidenceRun) -> Re
         this_round.final_status = final_status
         if not opts.wait or final_status == DONE:
             break
+    if prior:
+        orphans += _record_prior_orphans(rc, prior, ledger_path, {o["id"] for o in orphans})
     ok = final_status == DONE or (not opts.wait and bool(rounds))
     data = {"final_status": final_status, "rounds": [r.to_dict() for r in rounds],
             "orphans": orphans, "ledger": str(ledger_path), "evidence_dir": str(ev.dir),
-            "api_calls": rc.aws.counter.as_dict()}
+            "resumed": resumed, "api_calls": rc.aws.counter.as_dict()}
     return Result(command=DELETE_FAILED, data=data,
                   exit_code=ExitCode.OK if ok else ExitCode.FAILURE_FOUND, human=_render_done)
+
+
+def _with_token(call: Call, token: str | None) -> Call:
+    if token is None:
+        return call
+    return Call(call.service, call.operation, dict(call.params, ClientRequestToken=token),
+                call.description, dict(call.files), call.region)
+
+
+def _follow_our_deletes(rc: RunContext, ev: EvidenceRun, opts: DeleteOptions,
+                        snap: StackSnapshot, prior: PriorRuns) -> StackSnapshot:
+    """A DeleteStack our earlier run started that is still running (on the root or a nested
+    stack) is followed to its end, then the tree is read again."""
+    tokens = tokens_seen(snap)
+    running = [n for n in snap.nodes if n.info.status == "DELETE_IN_PROGRESS"
+               and our_operation_running(prior, "DeleteStack", n.stack_id, tokens)]
+    if not running:
+        return snap
+    for node in running:
+        rc.progress(f"{node.name} is DELETE_IN_PROGRESS: the delete the earlier run started is "
+                    "still going; following it")
+        watch = follow(rc, snap, timeout=opts.timeout, poll_interval=opts.poll_interval,
+                       stack_id=node.stack_id)
+        ev.journal.append("resumed_follow", stack=node.name, final_status=watch.final_status,
+                          timed_out=watch.timed_out)
+        if watch.timed_out:
+            raise RecoverError(f"{node.name} is still {watch.final_status} after "
+                               f"{opts.timeout:.0f}s of following", code="timed_out",
+                               exit_code=ExitCode.FAILURE_FOUND,
+                               hint="run the same command again to keep following")
+    again = snapshot_of(rc, snap.root_id)
+    ev.write_json("snapshot-round1-resumed.json", again)
+    return again
+
+
+def _record_prior_orphans(rc: RunContext, prior: PriorRuns, ledger_path: Path,
+                          recorded: set[str]) -> list[dict[str, Any]]:
+    """Orphans an earlier run captured (evidence orphans-round*.json) whose stack is now
+    DELETE_COMPLETE but that never reached the ledger (the run stopped first)."""
+    captured: dict[str, dict[str, Any]] = {}
+    for _, records in prior.files("orphans-round"):
+        for r in records if isinstance(records, list) else []:
+            if isinstance(r, dict) and r.get("id") and r["id"] not in recorded:
+                captured[r["id"]] = r
+    if not captured:
+        return []
+    in_ledger = {e.get("id") for e in ledger.load(ledger_path)["orphans"]
+                 if e.get("state") == "retained"}
+    cfn = rc.aws.client("cloudformation")
+    status: dict[str, str] = {}
+    late: list[dict[str, Any]] = []
+    for r in captured.values():
+        sid = r["left_stack"]["stack_id"]
+        if sid not in status:
+            status[sid] = cfn.describe_stacks(StackName=sid)["Stacks"][0]["StackStatus"]
+        if status[sid] == DONE and r["id"] not in in_ledger:
+            late.append(dict(r, state="retained"))
+    if late:
+        ledger.record(ledger_path, late)
+        rc.progress(f"recorded {len(late)} orphan(s) the earlier run retained in {ledger_path}")
+    return late
 
 
 def run_delete_objects(executor: Executor, call: Call) -> None:

@@ -23,7 +23,7 @@ from recover.flows.delete_failed import (
     snapshot_of,
 )
 from recover.flows.follow import follow
-from recover.flows.plans import checked_calls
+from recover.flows.plans import already_applied, checked_calls
 from recover.model.stack import StackEvent
 from recover.orphans import ledger
 from recover.result import Result
@@ -35,7 +35,9 @@ def apply_plan(rc: RunContext, plan: Plan) -> Result:
     with open_evidence(rc, "apply", plan.stack) as ev:
         ev.write_json("plan.json", plan.to_dict())
         snap = snapshot_of(rc, plan.stack_id)
-        calls = checked_calls(rc.console, plan, snap, f"recover delete-failed {plan.stack}")
+        reached = already_applied(rc, ev, plan, snap)
+        calls = checked_calls(rc.console, plan, snap, f"recover delete-failed {plan.stack}",
+                              reached)
         flagged = set(plan.settings.get("apply_empty_buckets") or [])
         for b in plan.settings.get("empty_buckets") or []:
             name = b["bucket"]
@@ -54,15 +56,19 @@ def apply_plan(rc: RunContext, plan: Plan) -> Result:
         final_status = snap.root.info.status
         recorded: list[dict[str, Any]] = []
         shown: list[StackEvent] = []
-        for call in calls:
+        for i, call in enumerate(calls):
             if call.operation == "DeleteObjects":
-                run_delete_objects(executor, call)
+                if i not in reached:
+                    run_delete_objects(executor, call)
                 continue
             sid = call.params["StackName"]
             step = steps.get(sid, {"stack_name": sid, "retain": []})
-            if not rc.options.dry_run:
-                recheck_step(rc, sid, step["stack_name"], list(step["retain"]))
-            executor.run(call)
+            # A DeleteStack the earlier apply sent is not sent again: it is followed and its
+            # orphans recorded like the others.
+            if i not in reached:
+                if not rc.options.dry_run:
+                    recheck_step(rc, sid, step["stack_name"], list(step["retain"]))
+                executor.run(call)
             if rc.options.dry_run or not plan.settings.get("wait", True):
                 final_status = snap.root.info.status if rc.options.dry_run else \
                     "DELETE_IN_PROGRESS"

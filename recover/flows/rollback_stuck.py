@@ -19,7 +19,7 @@ from recover.act.retry import Backoff, run_retrying
 from recover.artifacts.sources import object_exists
 from recover.aws.snapshot import SnapshotOptions, take_snapshot
 from recover.cli import prompts
-from recover.cli.common import open_evidence
+from recover.cli.common import open_evidence, resume_from
 from recover.cli.diagnose import render_diagnosis
 from recover.context import RunContext
 from recover.decide.diagnose import Diagnosis, diagnose
@@ -40,14 +40,16 @@ from recover.evidence import EvidenceRun
 from recover.exit_codes import ExitCode
 from recover.flows import artifacts as artifact_flow
 from recover.flows.follow import follow
-from recover.flows.plans import checked_calls
+from recover.flows.plans import already_applied, checked_calls
 from recover.flows.render import decisions_table, show_calls
 from recover.model.stack import StackSnapshot
 from recover.result import Result
+from recover.resume import our_operation_running, token_to_reuse, tokens_seen
 from recover.taxonomy import ROLLBACK_STUCK
 
 DONE = "UPDATE_ROLLBACK_COMPLETE"
 STUCK = "UPDATE_ROLLBACK_FAILED"
+RUNNING = ("UPDATE_ROLLBACK_IN_PROGRESS", "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS")
 
 
 @dataclass
@@ -141,18 +143,39 @@ def _run(rc: RunContext, stack: str, opts: RollbackOptions, ev: EvidenceRun) -> 
     previous_failed: set[str] | None = None
     final_status = ""
     timed_out = False
+    prior = resume_from(rc, ev)
+    resumed: dict[str, Any] | None = prior.summary() if prior else None
     for number in range(1, opts.max_rounds + 1):
         rc.progress(f"round {number}: reading {stack} and its nested stacks…")
         snap = _snapshot(rc, stack)
         ev.write_json(f"snapshot-round{number}.json", snap)
+        ev.set(stack_id=snap.root_id)
         status = snap.root.info.status
+        if number == 1 and status in RUNNING and our_operation_running(
+                prior, "ContinueUpdateRollback", snap.root_id, tokens_seen(snap)):
+            # Our interrupted run's rollback is still going: follow it rather than refuse.
+            rc.progress(f"{snap.root.name} is {status}: the rollback the earlier run continued "
+                        "is still going; following it")
+            watch = follow(rc, snap, timeout=opts.timeout, poll_interval=opts.poll_interval)
+            ev.journal.append("resumed_follow", final_status=watch.final_status,
+                              timed_out=watch.timed_out)
+            assert resumed is not None
+            resumed["followed_to"] = watch.final_status
+            if watch.timed_out:
+                final_status, timed_out = watch.final_status, True
+                break
+            snap = _snapshot(rc, stack)
+            ev.write_json("snapshot-round1-resumed.json", snap)
+            status = snap.root.info.status
         final_status = status
         if status == DONE and number == 1:
+            msg = f"{snap.root.name} is already {DONE}: nothing to do"
+            if prior.started("ContinueUpdateRollback", snap.root_id):
+                msg = f"{snap.root.name} is {DONE}: the earlier run's rollback finished it"
             return Result(command=ROLLBACK_STUCK, data={
                 "final_status": status, "rounds": [], "skipped": [], "restored": [],
-                "evidence_dir": str(ev.dir),
-                "message": f"{snap.root.name} is already {DONE}: nothing to do"},
-                messages=[f"{snap.root.name} is already {DONE}: nothing to do"])
+                "evidence_dir": str(ev.dir), "resumed": resumed, "message": msg},
+                messages=[msg])
         if status != STUCK:
             if number == 1:
                 raise RecoverError(
@@ -215,12 +238,14 @@ def _run(rc: RunContext, stack: str, opts: RollbackOptions, ev: EvidenceRun) -> 
                         "no recoverable bytes for " + ", ".join(targets) + "; " + outcome.summary,
                         flag="--skip-unrecoverable or --artifact-source")
                 plan = plan_rollback(snap, diag, choices)
-        token = f"recover-{ev.run_id[:8]}-r{number}"
         params: dict[str, Any] = {"StackName": snap.root_id}
         if plan.skips:
             params["ResourcesToSkip"] = plan.skips
         if opts.role_arn:
             params["RoleARN"] = opts.role_arn
+        # The same call left in doubt by an earlier run goes again with its token (at most once).
+        token = token_to_reuse(prior, "ContinueUpdateRollback", params, tokens_seen(snap)) \
+            or f"recover-{ev.run_id[:8]}-r{number}"
         params["ClientRequestToken"] = token
         skip_note = f", skipping {', '.join(plan.skips)}" if plan.skips else " (no skips)"
         call = Call("cloudformation", "ContinueUpdateRollback", params,
@@ -266,7 +291,8 @@ def _run(rc: RunContext, stack: str, opts: RollbackOptions, ev: EvidenceRun) -> 
     code = ExitCode.OK if ok or (not opts.wait and rounds) else ExitCode.FAILURE_FOUND
     data = {"final_status": final_status, "rounds": [r.to_dict() for r in rounds],
             "skipped": list(skipped.values()), "restored": restored, "timed_out": timed_out,
-            "evidence_dir": str(ev.dir), "api_calls": rc.aws.counter.as_dict()}
+            "evidence_dir": str(ev.dir), "resumed": resumed,
+            "api_calls": rc.aws.counter.as_dict()}
     return Result(command=ROLLBACK_STUCK, data=data, exit_code=code, human=_render_done)
 
 
@@ -275,11 +301,15 @@ def apply_plan(rc: RunContext, plan: Plan) -> Result:
     with open_evidence(rc, "apply", plan.stack) as ev:
         ev.write_json("plan.json", plan.to_dict())
         snap = _snapshot(rc, plan.stack_id)
-        calls = checked_calls(rc.console, plan, snap, f"recover rollback-stuck {plan.stack}")
+        reached = already_applied(rc, ev, plan, snap)
+        calls = checked_calls(rc.console, plan, snap, f"recover rollback-stuck {plan.stack}",
+                              reached)
         prompts.confirm_or_abort(rc, ev.journal, f"Run these {len(calls)} call(s)?")
         executor = Executor(rc.aws, ev.journal, dry_run=rc.options.dry_run, log=ev.log)
         s3 = rc.aws.client("s3")
-        for call in calls:
+        for i, call in enumerate(calls):
+            if i in reached:
+                continue
             if call.operation in ("PutObject", "CopyObject") and object_exists(
                     s3, call.params["Bucket"], call.params["Key"]):
                 ev.journal.append("skip_restore", key=f"s3://{call.params['Bucket']}/"

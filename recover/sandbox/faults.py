@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import random
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 # API operation -> IAM action where they differ (deny() accepts either; messages name the action)
@@ -35,6 +36,10 @@ class FaultInjector:
     _expire_after: int | None = None
     _calls: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    # "<service>:<Operation>" -> [countdown, callback]: run the callback when the request
+    # arrives (before it is served), on its nth occurrence; tests use it to interrupt the
+    # client at a given step.
+    _hooks: dict[str, list[list]] = field(default_factory=dict)
 
     # operation keys are "<service>:<Operation>", e.g. "cloudformation:DescribeStackEvents";
     # "*" matches every operation of every service.
@@ -54,8 +59,23 @@ class FaultInjector:
         with self._lock:
             self._expire_after = self._calls + after_calls
 
+    def on_request(self, operation: str, callback: Callable[[], None], nth: int = 1) -> None:
+        """Call `callback()` when the nth request of `operation` arrives, before serving it."""
+        self._hooks.setdefault(operation, []).append([nth, callback])
+
+    def fire_hooks(self, service: str, operation: str) -> None:
+        due = []
+        with self._lock:
+            for hook in self._hooks.get(f"{service}:{operation}", []):
+                hook[0] -= 1
+                if hook[0] == 0:
+                    due.append(hook[1])
+        for callback in due:
+            callback()
+
     def clear(self) -> None:
         with self._lock:
+            self._hooks.clear()
             self._throttle.clear()
             self._server_error.clear()
             self._deny.clear()

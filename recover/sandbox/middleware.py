@@ -58,6 +58,7 @@ class SandboxMiddleware:
             else:
                 return self.moto_app(environ, start_response)
         op = protocol.operation_of(service, environ, body)
+        self.world.faults.fire_hooks(service, op)
         fault = self.world.faults.check(service, op)
         if fault is not None:
             proto = protocol.PROTOCOL.get(service, "query")
