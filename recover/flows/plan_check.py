@@ -15,6 +15,7 @@ Plan.from_dict (recover.act.plan) has already checked the structure common to ev
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from typing import Any
@@ -169,12 +170,10 @@ def _model_problem(call: Call) -> str | None:
     Blob descriptors stand for bytes, checked later against their file."""
     from botocore.exceptions import UnknownServiceError
     from botocore.model import OperationNotFoundError
-    from botocore.session import get_session
     from botocore.validate import ParamValidator
 
     try:
-        model = _session(get_session).get_service_model(call.service)
-        op = model.operation_model(call.operation)
+        op = _service_model(call.service).operation_model(call.operation)
     except (UnknownServiceError, OperationNotFoundError):
         return "unknown AWS service or operation"
     params = {k: b"" if isinstance(v, dict) and "__blob__" in v else v
@@ -185,11 +184,9 @@ def _model_problem(call: Call) -> str | None:
     return None
 
 
-_SESSIONS: list[Any] = []
+@functools.cache
+def _service_model(service: str) -> Any:
+    """botocore's bundled model of a service (loading it is the slow part: once a process)."""
+    from botocore.session import get_session
 
-
-def _session(factory: Callable[[], Any]) -> Any:
-    """One botocore session per process: loading a service model is the slow part."""
-    if not _SESSIONS:
-        _SESSIONS.append(factory())
-    return _SESSIONS[0]
+    return get_session().get_service_model(service)
