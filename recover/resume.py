@@ -33,6 +33,10 @@ UNFINISHED = ("running", "interrupted", "failed")  # outcomes of a run that did 
 # Errors after which AWS may have received and run the call (no answer was read).
 IN_DOUBT_ERRORS = {"interrupted", "ReadTimeoutError", "ConnectionClosedError",
                    "ResponseStreamingError"}
+# When a stack is busy with an operation no run found in the evidence started.
+RESUME_HINT = ("another operation is running: wait for it (recover diagnose STACK); if a recover "
+               "run started it, run the same command from the same folder (or the same "
+               "--evidence-dir) to resume and follow it")
 MAX_RUNS = 50  # how far back to look (evidence folders of the same stack)
 T = TypeVar("T")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -97,3 +98,60 @@ def test_interactive_bootstrap_role_wrong_stack_name_changes_nothing(sandbox,
     iam = sb.client("iam")
     assert sb.world.ground_truth["role_name"] not in [r["RoleName"] for r in
                                                       iam.list_roles()["Roles"]]
+
+
+def test_ctrl_c_at_the_question_and_while_following_then_the_rerun_resumes(
+        sandbox, tmp_path: Path) -> None:
+    """Ctrl-C in a terminal: at the confirmation (after the uploads), then while following the
+    rollback; the third run follows the rollback the second one started. Each code object is
+    uploaded once and ContinueUpdateRollback is sent once over the three runs."""
+    from recover.evidence import read_journal
+
+    sb = sandbox("degap", step_delay=0.3)
+    s3 = sb.client("s3")
+    bucket = next(b["Name"] for b in s3.list_buckets()["Buckets"] if "artifacts" in b["Name"])
+    versions_before = len(s3.list_object_versions(Bucket=bucket).get("Versions", []))
+    args = ("rollback-stuck", "degap-prod", "--poll-interval", "0.2")
+
+    def answer_restores(child: Any) -> None:
+        for _ in range(4):
+            child.expect("restore the missing code object, then continue")
+            child.send("\r")
+
+    child = spawn(sb, tmp_path, *args)
+    answer_restores(child)
+    child.expect(r"Call ContinueUpdateRollback on degap-prod \(no skips\)\?")
+    child.sendintr()
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 130
+
+    child = spawn(sb, tmp_path, *args)
+    child.expect("resuming after 1 unfinished run")
+    answer_restores(child)
+    child.expect(r"Call ContinueUpdateRollback on degap-prod \(no skips\)\?")
+    child.send("y")
+    child.expect("UPDATE_ROLLBACK_IN_PROGRESS", timeout=60)
+    child.sendintr()
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 130
+
+    child = spawn(sb, tmp_path, *args)
+    child.expect("resuming after 2 unfinished run")
+    child.expect("still going; following it")
+    child.expect("is UPDATE_ROLLBACK_COMPLETE: the earlier run's rollback finished it",
+                 timeout=180)
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+
+    runs = sorted(tmp_path.glob("degap-prod-*"))
+    outcomes = [json.loads((d / "metadata.json").read_text())["outcome"] for d in runs]
+    assert outcomes == ["interrupted", "interrupted", "UPDATE_ROLLBACK_COMPLETE"]
+    sent = [e["call"]["operation"] for d in runs for e in read_journal(d / "journal.jsonl")
+            if e.get("kind") == "call" and e["phase"] == "before"]
+    assert sorted(sent) == ["ContinueUpdateRollback", "CopyObject", "CopyObject", "CopyObject",
+                            "PutObject"]
+    versions_after = len(s3.list_object_versions(Bucket=bucket).get("Versions", []))
+    assert versions_after == versions_before + 4

@@ -2,23 +2,44 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Executor
 from contextvars import ContextVar, copy_context
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import boto3
+import botocore.session
 from botocore.config import Config
 
 from recover import __version__
 
 # Adaptive mode = standard retries (exponential backoff with jitter on throttling and 5xx)
-# plus a client-side token bucket that slows down when AWS throttles.
+# plus a client-side token bucket that slows down when AWS throttles. Config's max_attempts
+# counts retries (9 attempts in all).
 # https://boto3.amazonaws.com/v1/documentation/api/latest/guide/retries.html
 DEFAULT_RETRY = {"mode": "adaptive", "max_attempts": 8}
+
+
+def retry_config(env: Mapping[str, str], profile: Mapping[str, Any]) -> dict[str, Any]:
+    """Our defaults, except where the engineer chose with the AWS SDKs' own settings
+    (AWS_RETRY_MODE / AWS_MAX_ATTEMPTS, or retry_mode / max_attempts in the profile): a key
+    left out of Config is resolved by botocore from those."""
+    out: dict[str, Any] = {}
+    for key, setting in (("mode", "retry_mode"), ("max_attempts", "max_attempts")):
+        if not env.get(f"AWS_{setting.upper()}") and not profile.get(setting):
+            out[key] = DEFAULT_RETRY[key]
+    return out
+
+
+def _profile_config(core: botocore.session.Session) -> Mapping[str, Any]:
+    try:
+        return core.get_scoped_config()
+    except Exception:  # noqa: BLE001 - a missing profile is reported by the first AWS call
+        return {}
 
 # The unit of work API calls are attributed to (e.g. one stack of `readiness --all`). Set it
 # with CALL_SCOPE.set(...) and run worker tasks through map_in_context so threads inherit it.
@@ -94,10 +115,11 @@ class SessionFactory:
         self.counter = counter or ApiCallCounter()
         # Explicit credentials are for the local sandbox only (recover demo); real runs use
         # the standard credential chain.
+        core = botocore.session.get_session()
         self._session = boto3.Session(profile_name=profile, region_name=region,
-                                      **(credentials or {}))
+                                      botocore_session=core, **(credentials or {}))
         self.region = self._session.region_name
-        self._config = Config(retries=dict(retries or DEFAULT_RETRY),
+        self._config = Config(retries=dict(retries or retry_config(os.environ, _profile_config(core))),
                               user_agent_extra=f"recover/{__version__}",
                               max_pool_connections=16)
         events = self._session.events

@@ -15,7 +15,7 @@ from recover.act.executor import Executor
 from recover.artifacts.find import FailedFunction
 from recover.artifacts.sources import parse_source_spec
 from recover.aws.snapshot import SnapshotOptions, take_snapshot
-from recover.cli.common import open_evidence, recover_command
+from recover.cli.common import open_evidence, recover_command, resume_from
 from recover.cli.params import STACK
 from recover.cloudtrail.scan import parse_time_spec
 from recover.context import RunContext
@@ -25,6 +25,7 @@ from recover.exit_codes import ExitCode
 from recover.flows import artifacts as flow
 from recover.flows.render import show_calls
 from recover.result import Result
+from recover.resume import PriorRuns
 
 
 @click.command("artifacts")
@@ -51,6 +52,9 @@ def command(rc: RunContext, stack: str | None, functions: tuple[str, ...], trail
     t_since, t_until = _time(since, now), _time(until, now)
     specs = [parse_source_spec(s) for s in artifact_sources]
     with open_evidence(rc, "artifacts", stack or functions[0]) as ev:
+        # Re-running after a stop: keys the stopped run restored now exist and are reported as
+        # present; nothing is uploaded twice (every upload is If-None-Match: *).
+        prior = resume_from(rc, ev) if restore else PriorRuns()
         if stack:
             snap = take_snapshot(rc.aws, stack, clock=rc.clock,
                                  options=SnapshotOptions(events="last-operation"))
@@ -93,7 +97,7 @@ def command(rc: RunContext, stack: str | None, functions: tuple[str, ...], trail
                 "unknown": [{"function_name": f.function_name, "logical_id": f.logical_id,
                              "stack_name": f.stack_name} for f in loc.unknown],
                 "restored": restored, "calls": calls, "trail": loc.trail,
-                "still_missing": still_missing,
+                "still_missing": still_missing, "resumed": prior.summary() if prior else None,
                 "evidence_dir": str(ev.dir), "api_calls": rc.aws.counter.as_dict()}
         ev.finish("restored" if restore else "located", int(code))
     return Result(command="artifacts", data=data, exit_code=code)

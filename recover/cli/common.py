@@ -96,5 +96,6 @@ def resume_from(rc: RunContext, ev: EvidenceRun,
     if prior:
         ev.set(resumed_from=[r["dir"] for r in prior.runs])
         ev.journal.append("resume", **prior.summary())
-        rc.progress(prior.describe())
+        if prior.calls or prior.runs[0].get("outcome") in ("running", "interrupted"):
+            rc.progress(prior.describe())  # not for a run that only stopped on an error
     return prior

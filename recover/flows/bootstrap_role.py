@@ -42,6 +42,7 @@ from recover.errors import (
 from recover.evidence import EvidenceRun
 from recover.exit_codes import ExitCode
 from recover.flows.follow import follow
+from recover.flows.plans import already_applied
 from recover.flows.render import show_calls
 from recover.model.stack import StackSnapshot
 from recover.result import Result
@@ -609,11 +610,15 @@ def apply_plan(rc: RunContext, plan: Plan) -> Result:
     with open_evidence(rc, "apply", plan.stack) as ev:
         ev.write_json("plan.json", plan.to_dict())
         snap = _snapshot(rc, plan.stack_id)
-        changes = precondition_changes(plan.preconditions, preconditions_of(snap))
+        # Applying the same plan again after a stop: what reached AWS is not sent again, and the
+        # stack and roles having moved because of it is expected.
+        reached = already_applied(rc, ev, plan, snap)
+        changes = [] if reached else precondition_changes(plan.preconditions,
+                                                          preconditions_of(snap))
         for arn, state in dict(plan.preconditions.get("roles", {})).items():
             check = snap.role(arn)
             now = check.state if check else "missing"
-            if now != state:
+            if now != state and not reached:
                 changes.append(f"role {arn.rsplit('/', 1)[-1]} is {now} (plan expected {state})")
         if changes:
             raise PreconditionChangedError("changed since the plan was made: " + "; ".join(changes),
@@ -627,7 +632,13 @@ def apply_plan(rc: RunContext, plan: Plan) -> Result:
         outcomes = [RoleOutcome(arn=arn, name=arn.rsplit("/", 1)[-1], state_before=state)
                     for arn, state in dict(plan.preconditions.get("roles", {})).items()]
         created = [c.params["RoleName"] for c in create if c.operation == "CreateRole"]
+        done = {json.dumps(plan.calls[i].to_dict(), sort_keys=True) for i in reached}
         for call in create:
+            if json.dumps(call.to_dict(), sort_keys=True) in done:
+                if call.operation == "CreateRole":  # created by the stopped apply
+                    o = next(o for o in outcomes if o.name == call.params["RoleName"])
+                    o.created = o.created_by_recover = _tags_say_recover(rc, o.name)
+                continue
             response = executor.run(call)
             if call.operation == "CreateRole":
                 o = next(o for o in outcomes if o.name == call.params["RoleName"])
@@ -647,6 +658,8 @@ def apply_plan(rc: RunContext, plan: Plan) -> Result:
         op_call = op_calls[0] if op_calls else None
         if opts.then == rp.THEN_DELETE and op_call is None:
             raise UsageError("the plan says then=delete but holds no DeleteStack call")
+        if op_call is not None and json.dumps(op_call.to_dict(), sort_keys=True) in done:
+            op_call = None  # the stopped apply's DeleteStack reached AWS: follow it
         final_status, handover = _finish_operation(rc, ev, executor, snap, opts.then, op_call,
                                                    opts)
         _remove_roles(rc, ev, executor, outcomes, opts.remove_role_after,

@@ -57,6 +57,7 @@ from recover.orphans import ledger
 from recover.orphans.capture import capture_orphans
 from recover.result import Result
 from recover.resume import (
+    RESUME_HINT,
     PriorRuns,
     our_operation_running,
     read_stack,
@@ -269,7 +270,8 @@ def _run(rc: RunContext, stack: str, opts: DeleteOptions, ev: EvidenceRun) -> Re
                 raise RecoverError(
                     f"stack {snap.root.name} is {status}; delete-failed finishes a delete from "
                     f"{STUCK}", code="unsupported_state", exit_code=ExitCode.FAILURE_FOUND,
-                    hint=f"run `recover diagnose {stack}` for the runbook that fits")
+                    hint=RESUME_HINT if status == "DELETE_IN_PROGRESS" else
+                    f"run `recover diagnose {stack}` for the runbook that fits")
             break
         failed = _failed_set(snap)
         if previous_failed is not None and failed == previous_failed and not rounds[-1].retained \

@@ -44,7 +44,12 @@ from recover.flows.plans import already_applied, checked_calls
 from recover.flows.render import decisions_table, show_calls
 from recover.model.stack import StackSnapshot
 from recover.result import Result
-from recover.resume import our_operation_running, token_to_reuse, tokens_seen
+from recover.resume import (
+    RESUME_HINT,
+    our_operation_running,
+    token_to_reuse,
+    tokens_seen,
+)
 from recover.taxonomy import ROLLBACK_STUCK
 
 DONE = "UPDATE_ROLLBACK_COMPLETE"
@@ -181,7 +186,8 @@ def _run(rc: RunContext, stack: str, opts: RollbackOptions, ev: EvidenceRun) -> 
                 raise RecoverError(
                     f"stack {snap.root.name} is {status}; rollback-stuck continues a rollback "
                     f"from {STUCK}", code="unsupported_state", exit_code=ExitCode.FAILURE_FOUND,
-                    hint=f"run `recover diagnose {stack}` for the runbook that fits")
+                    hint=RESUME_HINT if status in RUNNING else
+                    f"run `recover diagnose {stack}` for the runbook that fits")
             break
         failed = _failed_set(snap)
         if previous_failed is not None and failed == previous_failed and not rounds[-1].skipped \
