@@ -279,6 +279,19 @@ def test_other_json_inputs_never_crash(tmp_path: Path, body: bytes) -> None:
         ledger.load(run / "orphans.json")
     except InputError as err:
         assert "\n" not in err.message
+    from recover.resume import load_prior
+
+    stopped = tmp_path / "stopped"  # an interrupted run whose other files are damaged
+    stopped.mkdir(exist_ok=True)
+    (stopped / "metadata.json").write_text(json.dumps({
+        "run_id": "r1", "command": "rollback-stuck", "subject": "degap-prod", "region": None,
+        "endpoint_url": None, "started_at": "2026-11-23T10:00:00+00:00",
+        "outcome": "interrupted"}))
+    (stopped / "snapshot-round1.json").write_bytes(body)
+    (stopped / "journal.jsonl").write_bytes(body)
+    prior = load_prior(tmp_path, "rollback-stuck", "degap-prod", region=None, endpoint_url=None)
+    assert stopped in prior.dirs
+    prior.files("snapshot")  # damaged files are not evidence to resume from
     cdk = tmp_path / "cdk.out"
     cdk.mkdir(exist_ok=True)
     (cdk / "App.assets.json").write_bytes(body)
