@@ -15,7 +15,7 @@ from recover.act.executor import Executor
 from recover.artifacts.find import FailedFunction
 from recover.artifacts.sources import parse_source_spec
 from recover.aws.snapshot import SnapshotOptions, take_snapshot
-from recover.cli.common import open_evidence, recover_command, resume_from
+from recover.cli.common import recover_command
 from recover.cli.params import STACK
 from recover.cloudtrail.scan import parse_time_spec
 from recover.context import RunContext
@@ -26,6 +26,7 @@ from recover.flows import artifacts as flow
 from recover.flows.render import show_calls
 from recover.result import Result
 from recover.resume import PriorRuns
+from recover.runs import open_evidence, resume_from
 
 
 @click.command("artifacts")

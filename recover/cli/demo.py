@@ -80,8 +80,8 @@ def command(rc: RunContext, scenario: str, step_delay: float) -> Result:
 
 
 def _run_scenario(rc: RunContext, scenario: str, root: str) -> Result:
-    from recover.cli.common import open_evidence
     from recover.flows.rollback_stuck import RollbackOptions, run
+    from recover.runs import open_evidence
 
     if scenario == "delete-failed":
         from recover.flows import delete_failed
@@ -111,6 +111,6 @@ def _run_scenario(rc: RunContext, scenario: str, root: str) -> Result:
         diag = diagnose(snap)
         data = diag.to_dict(snap)
         data["evidence_dir"] = str(ev.dir)
-    from recover.cli.diagnose import render_diagnosis
+    from recover.ui.diagnosis import render_diagnosis
 
     return Result(command="demo", data=data, human=render_diagnosis)

@@ -15,14 +15,15 @@ from recover.bundle.collect import collect
 from recover.bundle.document import build_bundle
 from recover.bundle.model import Window
 from recover.bundle.write import write_dir, write_zip
-from recover.cli.common import open_evidence, recover_command
+from recover.cli.common import recover_command
 from recover.cli.params import STACK
 from recover.cli.trail import SOURCE_HELP
-from recover.cli.trail import source_deps as trail_deps  # the same SOURCE handling as `trail scan`
 from recover.cloudtrail.scan import parse_time_spec
 from recover.context import RunContext
 from recover.errors import UsageError
 from recover.result import Result
+from recover.runs import open_evidence
+from recover.runs import source_deps as trail_deps  # the same SOURCE handling as `trail scan`
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 

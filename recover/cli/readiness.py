@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from recover.cli.common import open_evidence, recover_command
+from recover.cli.common import recover_command
 from recover.context import RunContext
 from recover.errors import UsageError
 from recover.exit_codes import ExitCode
@@ -12,6 +12,7 @@ from recover.readiness.decide import Options, Report
 from recover.readiness.render import render_result
 from recover.readiness.run import check_region, check_stack
 from recover.result import Result
+from recover.runs import open_evidence
 
 
 def _failed(report: dict, fail_on: str) -> bool:

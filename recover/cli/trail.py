@@ -6,9 +6,6 @@ runs, and the outcome is rendered as a table (human) or `data.missing_artifacts`
 
 from __future__ import annotations
 
-import io
-from typing import Any
-
 import click
 from rich.console import Console
 from rich.markup import escape
@@ -17,7 +14,6 @@ from rich.table import Table
 from recover.cli.common import recover_command
 from recover.cloudtrail.extract import CODE_HISTORY_EVENTS, PREFILTER_HISTORY
 from recover.cloudtrail.scan import (
-    SourceDeps,
     build_source,
     parse_time_spec,
     scan_code_history,
@@ -27,6 +23,7 @@ from recover.cloudtrail.sources import EVENT_HISTORY, Window
 from recover.context import RunContext
 from recover.errors import UsageError
 from recover.result import Result
+from recover.runs import source_deps
 
 SOURCE_HELP = """SOURCE is one of: a .json/.json.gz file or a folder of them; - (stdin);
 s3://BUCKET/PREFIX (a trail bucket, standard or organization layout); lookup (CloudTrail Event
@@ -113,47 +110,6 @@ def _window(rc: RunContext, since: str | None, until: str | None, regions: tuple
     if window.since and window.until and window.since > window.until:
         raise UsageError("--since is later than --until")
     return window
-
-
-def source_deps(rc: RunContext) -> SourceDeps:
-    """What building a CloudTrail source needs from this run (shared by every --trail option)."""
-    return SourceDeps(client=lambda service, region: rc.aws.client(service, region=region),
-                      lookup_client=_lookup_clients(rc), stdin=_binary_stdin(rc),
-                      default_region=rc.options.region or _session_region(rc), now=rc.clock)
-
-
-def _session_region(rc: RunContext) -> str | None:
-    try:
-        return rc.aws.region
-    except Exception:  # noqa: BLE001 - no region configured: the source says what it needs
-        return None
-
-
-def _binary_stdin(rc: RunContext) -> Any:
-    buffer = getattr(rc.stdin, "buffer", None)
-    if buffer is not None:
-        return buffer
-    return io.BytesIO(rc.stdin.read().encode())  # a text stream given by tests
-
-
-def _lookup_clients(rc: RunContext) -> Any:
-    """LookupEvents clients with botocore's retries off: every HTTP request must pass the 2/s
-    rate limiter, and the reader does its own throttling backoff (aws-semantics §5.3)."""
-    cache: dict[str, Any] = {}
-
-    def make(region: str) -> Any:
-        if region not in cache:
-            from botocore.config import Config
-
-            from recover import __version__
-
-            cache[region] = rc.aws.boto3_session.client(
-                "cloudtrail", region_name=region, endpoint_url=rc.aws.endpoint_url,
-                config=Config(retries={"mode": "standard", "max_attempts": 1},
-                              user_agent_extra=f"recover/{__version__}"))
-        return cache[region]
-
-    return make
 
 
 def _human(console: Console, result: Result) -> None:

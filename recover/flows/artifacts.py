@@ -28,14 +28,14 @@ from recover.artifacts.sources import (
     s3_previous_versions,
     with_hash,
 )
-from recover.cli import prompts
-from recover.cli.trail import source_deps
 from recover.context import RunContext
 from recover.decide.diagnose import Diagnosis
 from recover.decide.findings import Finding
 from recover.errors import NeedsDecisionError
 from recover.evidence import EvidenceRun
 from recover.model.stack import StackSnapshot
+from recover.runs import source_deps
+from recover.ui import prompts
 
 
 @dataclass

@@ -27,8 +27,6 @@ from recover.act.plan import Plan, precondition_changes, preconditions_of
 from recover.act.retry import Backoff, run_retrying
 from recover.aws.role_history import RoleHistory, lookup_role_history
 from recover.aws.snapshot import SnapshotOptions, take_snapshot
-from recover.cli import prompts
-from recover.cli.common import open_evidence, resume_from
 from recover.context import RunContext
 from recover.decide import role_plan as rp
 from recover.decide.diagnose import Diagnosis, diagnose
@@ -53,7 +51,9 @@ from recover.resume import (
     token_to_reuse,
     tokens_seen,
 )
+from recover.runs import open_evidence, resume_from
 from recover.taxonomy import EXECUTION_ROLE_MISSING
+from recover.ui import prompts
 
 COMMAND = "bootstrap-role"
 RESUMABLE_DELETE = ("DELETE_IN_PROGRESS", "DELETE_COMPLETE")

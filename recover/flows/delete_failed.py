@@ -21,9 +21,6 @@ from recover.act.executor import Executor
 from recover.act.plan import Plan, precondition_changes, preconditions_of
 from recover.aws.blockers import gather_blockers
 from recover.aws.snapshot import SnapshotOptions, take_snapshot
-from recover.cli import prompts
-from recover.cli.common import open_evidence, resume_from
-from recover.cli.diagnose import render_diagnosis
 from recover.context import RunContext
 from recover.decide.delete_plan import (
     DELETE_FAILED as STUCK,
@@ -64,7 +61,10 @@ from recover.resume import (
     token_to_reuse,
     tokens_seen,
 )
+from recover.runs import open_evidence, resume_from
 from recover.taxonomy import DELETE_FAILED
+from recover.ui import prompts
+from recover.ui.diagnosis import render_diagnosis
 
 DONE = "DELETE_COMPLETE"
 DELETE_BATCH = 1000  # DeleteObjects takes at most 1000 keys a request
@@ -413,12 +413,18 @@ def _follow_our_deletes(rc: RunContext, ev: EvidenceRun, opts: DeleteOptions,
 
 def _record_prior_orphans(rc: RunContext, prior: PriorRuns, ledger_path: Path,
                           recorded: set[str]) -> list[dict[str, Any]]:
-    """Orphans an earlier run captured (evidence orphans-round*.json) whose stack is now
-    DELETE_COMPLETE but that never reached the ledger (the run stopped first)."""
+    """Orphans an earlier run captured (evidence orphans-round*.json) and asked AWS to retain
+    (a DeleteStack of theirs with that logical id in RetainResources reached AWS) whose stack
+    is now DELETE_COMPLETE but that never reached the ledger (the run stopped first)."""
+    asked: set[tuple[str, str]] = {
+        (str(c.params.get("StackName")), str(lid)) for c in prior.started("DeleteStack")
+        for lid in c.params.get("RetainResources") or []}
     captured: dict[str, dict[str, Any]] = {}
     for _, records in prior.files("orphans-round"):
         for r in records if isinstance(records, list) else []:
-            if isinstance(r, dict) and r.get("id") and r["id"] not in recorded:
+            if not (isinstance(r, dict) and r.get("id")) or r["id"] in recorded:
+                continue
+            if (r["left_stack"]["stack_id"], r.get("logical_id")) in asked:
                 captured[r["id"]] = r
     if not captured:
         return []

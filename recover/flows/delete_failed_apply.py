@@ -9,8 +9,6 @@ from typing import Any
 
 from recover.act.executor import Executor
 from recover.act.plan import Plan
-from recover.cli import prompts
-from recover.cli.common import open_evidence
 from recover.context import RunContext
 from recover.decide.delete_plan import BucketContents
 from recover.errors import AbortedError
@@ -27,6 +25,8 @@ from recover.flows.plans import already_applied, checked_calls
 from recover.model.stack import StackEvent
 from recover.orphans import ledger
 from recover.result import Result
+from recover.runs import open_evidence
+from recover.ui import prompts
 
 
 def apply_plan(rc: RunContext, plan: Plan) -> Result:

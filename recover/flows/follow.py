@@ -7,9 +7,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from recover.aws.watch import StackWatcher, WatchResult
-from recover.cli.progress import ProgressView
 from recover.context import RunContext
 from recover.model.stack import StackEvent, StackSnapshot
+from recover.ui.progress import ProgressView
 
 
 def follow(rc: RunContext, snap: StackSnapshot, *, timeout: float, poll_interval: float,

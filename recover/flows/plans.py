@@ -12,13 +12,13 @@ from rich.console import Console
 
 from recover.act.calls import Call
 from recover.act.plan import Plan, precondition_changes, preconditions_of
-from recover.cli.common import resume_from
 from recover.context import RunContext
 from recover.errors import InputError, PreconditionChangedError
 from recover.evidence import EvidenceRun
 from recover.flows.render import show_calls
 from recover.model.stack import StackSnapshot
 from recover.resume import reached_aws, tokens_seen
+from recover.runs import resume_from
 
 
 def already_applied(rc: RunContext, ev: EvidenceRun, plan: Plan, snap: StackSnapshot) -> set[int]:

@@ -18,9 +18,6 @@ from recover.act.plan import Plan, precondition_changes, preconditions_of
 from recover.act.retry import Backoff, run_retrying
 from recover.artifacts.sources import object_exists
 from recover.aws.snapshot import SnapshotOptions, take_snapshot
-from recover.cli import prompts
-from recover.cli.common import open_evidence, resume_from
-from recover.cli.diagnose import render_diagnosis
 from recover.context import RunContext
 from recover.decide.diagnose import Diagnosis, diagnose
 from recover.decide.rollback_plan import (
@@ -50,7 +47,10 @@ from recover.resume import (
     token_to_reuse,
     tokens_seen,
 )
+from recover.runs import open_evidence, resume_from
 from recover.taxonomy import ROLLBACK_STUCK
+from recover.ui import prompts
+from recover.ui.diagnosis import render_diagnosis
 
 DONE = "UPDATE_ROLLBACK_COMPLETE"
 STUCK = "UPDATE_ROLLBACK_FAILED"

@@ -196,8 +196,8 @@ def test_lookup_source_in_process(make_context: Callable[..., RunContext],
     rec = update_nosuchkey(ARN, "deploy", "o.zip", "2026-11-23T02:00:00Z", region="eu-west-1")
     event = {"EventId": rec["eventID"], "EventName": rec["eventName"],
              "CloudTrailEvent": json.dumps(rec)}
-    import recover.cli.trail as trail_cli
-    monkeypatch.setattr(trail_cli, "_lookup_clients", lambda rc: lambda region: client)
+    import recover.runs as runs
+    monkeypatch.setattr(runs, "_lookup_clients", lambda rc: lambda region: client)
     with Stubber(client) as stubber:
         for name in ("UpdateFunctionCode20150331v2", "CreateFunction20150331",
                      "PublishLayerVersion20181031"):

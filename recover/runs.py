@@ -1,0 +1,88 @@
+"""What every stack run needs from its RunContext, outside the click layer (commands and flows
+both use it): its evidence folder, what earlier unfinished runs did, and CloudTrail sources."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from recover.cloudtrail.scan import SourceDeps
+from recover.context import RunContext
+from recover.evidence import EvidenceRun
+from recover.resume import PriorRuns, load_prior
+
+
+def open_evidence(rc: RunContext, command: str, subject: str) -> EvidenceRun:
+    """The evidence folder of a stack run (use as a context manager), with the caller's
+    identity recorded (sts:GetCallerIdentity needs no permission; a failure is recorded, not
+    raised, so the command's own first call reports credential problems in its context)."""
+    ev = EvidenceRun(rc.evidence_root, command, subject, clock=rc.clock,
+                     argv=rc.options.argv, region=rc.aws.region,
+                     endpoint_url=rc.options.endpoint_url, api_counter=rc.aws.counter)
+    ev.set(dry_run=bool(rc.options.dry_run))
+    try:
+        who = rc.aws.client("sts").get_caller_identity()
+        ev.set(identity={k: who.get(k) for k in ("Account", "Arn", "UserId")})
+    except Exception as exc:  # noqa: BLE001 - identity is informative only
+        ev.set(identity={"error": f"{type(exc).__name__}: {exc}"[:300]})
+    return ev
+
+
+def resume_from(rc: RunContext, ev: EvidenceRun,
+                accept: Callable[[Path], bool] | None = None) -> PriorRuns:
+    """The unfinished earlier runs of this command on this stack (recover/resume.py); when there
+    are some, say so, journal what they did and link them from this run's metadata."""
+    if rc.options.dry_run:
+        return PriorRuns()
+    prior = load_prior(rc.evidence_root, ev.command, ev.subject, region=rc.aws.region,
+                       endpoint_url=rc.options.endpoint_url, exclude_run_id=ev.run_id,
+                       accept=accept)
+    if prior:
+        ev.set(resumed_from=[r["dir"] for r in prior.runs])
+        ev.journal.append("resume", **prior.summary())
+        if prior.calls or prior.runs[0].get("outcome") in ("running", "interrupted"):
+            rc.progress(prior.describe())  # not for a run that only stopped on an error
+    return prior
+
+
+def source_deps(rc: RunContext) -> SourceDeps:
+    """What building a CloudTrail source needs from this run (shared by every --trail option)."""
+    return SourceDeps(client=lambda service, region: rc.aws.client(service, region=region),
+                      lookup_client=_lookup_clients(rc), stdin=_binary_stdin(rc),
+                      default_region=rc.options.region or _session_region(rc), now=rc.clock)
+
+
+def _session_region(rc: RunContext) -> str | None:
+    try:
+        return rc.aws.region
+    except Exception:  # noqa: BLE001 - no region configured: the source says what it needs
+        return None
+
+
+def _binary_stdin(rc: RunContext) -> Any:
+    buffer = getattr(rc.stdin, "buffer", None)
+    if buffer is not None:
+        return buffer
+    return io.BytesIO(rc.stdin.read().encode())  # a text stream given by tests
+
+
+def _lookup_clients(rc: RunContext) -> Any:
+    """LookupEvents clients with botocore's retries off: every HTTP request must pass the 2/s
+    rate limiter, and the reader does its own throttling backoff (aws-semantics §5.3)."""
+    cache: dict[str, Any] = {}
+
+    def make(region: str) -> Any:
+        if region not in cache:
+            from botocore.config import Config
+
+            from recover import __version__
+
+            cache[region] = rc.aws.boto3_session.client(
+                "cloudtrail", region_name=region, endpoint_url=rc.aws.endpoint_url,
+                config=Config(retries={"mode": "standard", "max_attempts": 1},
+                              user_agent_extra=f"recover/{__version__}"))
+        return cache[region]
+
+    return make
