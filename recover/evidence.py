@@ -69,7 +69,7 @@ def read_journal(path: Path) -> list[dict[str, Any]]:
     for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
         try:
             item = json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):  # a torn or damaged line
             continue
         if isinstance(item, dict):
             out.append(item)
@@ -85,7 +85,8 @@ class EvidenceRun:
         self.clock = clock
         self.started = clock()
         self.run_id = str(uuid.uuid4())
-        name = f"{_SAFE.sub('_', subject) or 'run'}-{_stamp(self.started)}"
+        # cut: a folder name is at most 255 bytes, and a subject may be any length
+        name = f"{_SAFE.sub('_', subject)[:100] or 'run'}-{_stamp(self.started)}"
         self.dir = self._create(Path(root), name)
         self.command = command
         self.subject = subject
@@ -132,7 +133,7 @@ class EvidenceRun:
         return path
 
     def log(self, line: str) -> None:
-        with open(self.dir / "run.log", "a", encoding="utf-8") as fh:
+        with open(self.dir / "run.log", "a", encoding="utf-8", errors="backslashreplace") as fh:
             fh.write(f"{self.clock().isoformat()} {line}\n")
 
     def set(self, **fields: Any) -> None:

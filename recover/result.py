@@ -62,11 +62,21 @@ def to_jsonable(value: Any) -> Any:
 
 
 def dumps(value: Any, indent: int | None = 2) -> str:
-    return json.dumps(value, default=to_jsonable, indent=indent, ensure_ascii=False)
+    text = json.dumps(value, default=to_jsonable, indent=indent, ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        # A lone surrogate (bytes that are not UTF-8 in argv or a file name, kept by Python's
+        # surrogateescape) cannot be written as UTF-8. It only occurs inside JSON strings,
+        # where its \uXXXX escape is valid JSON and reads back as the same character.
+        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
 
 
-def render(result: Result, output: str, stdout: IO[str], console: Console) -> None:
-    """Write the result: the JSON envelope on stdout, or the human view."""
+def render(result: Result, output: str, stdout: IO[str], console: Console,
+           errors: Console | None = None) -> None:
+    """Write the result: the JSON envelope on stdout, or the human view (errors on the
+    `errors` console, stderr in the CLI, so a script piping stdout still sees them)."""
     if output == "json":
         stdout.write(dumps(result.envelope()) + "\n")
         stdout.flush()
@@ -79,7 +89,7 @@ def render(result: Result, output: str, stdout: IO[str], console: Console) -> No
         line = f"[bold red]error:[/] {_esc(err['message'])}"
         if err.get("hint"):
             line += f"\n[dim]hint: {_esc(err['hint'])}[/]"
-        console.print(line, highlight=False)
+        (errors or console).print(line, highlight=False)
 
 
 def _esc(text: str) -> str:

@@ -101,7 +101,7 @@ class PriorRuns:
             for path in sorted(d.glob(prefix + "*.json")):
                 try:
                     out.append((path, json.loads(path.read_text(encoding="utf-8"))))
-                except (OSError, ValueError):
+                except (OSError, ValueError, RecursionError):  # RecursionError: deep JSON
                     continue  # a file torn by a kill is not evidence we can use
         return out
 
@@ -160,7 +160,7 @@ def load_prior(root: Path, command: str, subject: str, *, region: str | None,
     for d in candidates:
         try:
             meta = json.loads((d / "metadata.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):  # RecursionError: deep JSON
             continue
         if not isinstance(meta, dict) or meta.get("run_id") == exclude_run_id:
             continue

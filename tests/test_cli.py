@@ -87,7 +87,7 @@ def test_unknown_stack_is_one_line_and_exit_8(moto_endpoint: str, tmp_path: Path
                     str(tmp_path), "diagnose", "no-such-stack"])
     assert proc.returncode == ExitCode.NOT_FOUND
     assert "Traceback" not in proc.stderr + proc.stdout
-    assert "no-such-stack does not exist in region eu-west-3" in proc.stdout
+    assert "no-such-stack does not exist in region eu-west-3" in proc.stderr  # errors: stderr
     # The evidence folder is written even when the run fails.
     (folder,) = tmp_path.iterdir()
     meta = json.loads((folder / "metadata.json").read_text())
@@ -131,7 +131,7 @@ def test_unwritable_evidence_dir(moto_endpoint: str, healthy_stack: str, tmp_pat
     proc = run_cli(["--endpoint-url", moto_endpoint, "--evidence-dir", str(blocker / "sub"),
                     "diagnose", healthy_stack])
     assert proc.returncode == ExitCode.ERROR
-    assert "cannot write the evidence folder" in proc.stdout
+    assert "cannot write the evidence folder" in proc.stderr
     assert "Traceback" not in proc.stdout + proc.stderr
 
 

@@ -85,9 +85,9 @@ def test_show_markdown_and_yaml(make_context: Callable[..., RunContext]) -> None
 
 
 def test_show_unknown_id_is_one_line_exit_8(make_context: Callable[..., RunContext]) -> None:
-    code, out, _ = invoke(make_context, "runbooks", "show", "rollback-stuk")
-    assert code == ExitCode.NOT_FOUND
-    lines = [ln for ln in out.splitlines() if ln.strip()]
+    code, out, err = invoke(make_context, "runbooks", "show", "rollback-stuk")
+    assert code == ExitCode.NOT_FOUND and out == ""
+    lines = [ln for ln in err.splitlines() if ln.strip()]  # errors go to stderr
     assert lines[0].startswith("error: unknown runbook 'rollback-stuk'")
     assert "Traceback" not in out
     code, doc = envelope(make_context, "runbooks", "show", "rollback-stuk")

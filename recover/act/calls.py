@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 import shlex
 from dataclasses import dataclass, field
 from typing import Any
@@ -61,13 +62,28 @@ class Call:
                 "region": self.region, "cli": self.cli()}
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Call:
-        """A call read back from a plan; blob parameters stay descriptors until
-        `with_blobs_loaded` reads them from `files`."""
-        if not isinstance(d.get("params"), dict) or not isinstance(d.get("operation"), str):
-            raise ValueError("a call needs an operation and a params object")
-        return cls(service=str(d["service"]), operation=d["operation"], params=dict(d["params"]),
-                   description=str(d.get("description", "")), files=dict(d.get("files") or {}),
+    def from_dict(cls, d: Any) -> Call:
+        """A call read back from a plan, every field type-checked (ValueError names the field);
+        blob parameters stay descriptors until `with_blobs_loaded` reads them from `files`."""
+        if not isinstance(d, dict):
+            raise ValueError(f"expected a call object, got {type(d).__name__}")
+        for key in ("service", "operation"):
+            if not isinstance(d.get(key), str) or not d[key]:
+                raise ValueError(f"{key}: expected a non-empty string")
+        if not isinstance(d.get("params"), dict):
+            raise ValueError("params: expected an object")
+        if not isinstance(d.get("description", ""), str):
+            raise ValueError("description: expected a string")
+        files = d.get("files") or {}
+        if not isinstance(files, dict) or not all(isinstance(v, str) for v in files.values()):
+            raise ValueError("files: expected an object of parameter -> file path")
+        if not isinstance(d.get("region"), str | None):
+            raise ValueError("region: expected a string or null")
+        for key, value in d["params"].items():
+            if isinstance(value, dict) and "__blob__" in value:
+                _check_blob_descriptor(key, value, files)
+        return cls(service=d["service"], operation=d["operation"], params=dict(d["params"]),
+                   description=d.get("description", ""), files=dict(files),
                    region=d.get("region"))
 
     def with_blobs_loaded(self) -> Call:
@@ -75,12 +91,15 @@ class Call:
         (a plan must run exactly what was reviewed)."""
         params = dict(self.params)
         for key, value in self.params.items():
-            if not (isinstance(value, dict) and value.get("__blob__")):
+            if not (isinstance(value, dict) and "__blob__" in value):
                 continue
             path = self.files.get(key)
             if not path:
                 raise ValueError(f"{self.operation}: parameter {key} has no file to read")
-            data = open(path, "rb").read()  # noqa: SIM115 - small artifact, read once
+            if not os.path.isfile(path):  # not a directory, FIFO or device (/dev/zero)
+                raise ValueError(f"{self.operation}: {path} is not a regular file")
+            with open(path, "rb") as fh:  # never more than the reviewed size (+1 to see growth)
+                data = fh.read(int(value["size"]) + 1)
             if _describe_blob(data) != value:
                 raise ValueError(f"{self.operation}: {path} changed since the plan was made "
                                  "(size or SHA-256 differ)")
@@ -92,3 +111,14 @@ class Call:
 def _describe_blob(data: bytes) -> dict[str, Any]:
     digest = hashlib.sha256(data).digest()
     return {"__blob__": True, "size": len(data), "sha256_b64": base64.b64encode(digest).decode()}
+
+
+def _check_blob_descriptor(key: str, value: dict[str, Any], files: dict[str, str]) -> None:
+    """A blob parameter in a plan: its size, its SHA-256 and the file that holds the bytes."""
+    if (value.get("__blob__") is not True or type(value.get("size")) is not int
+            or value["size"] < 0 or not isinstance(value.get("sha256_b64"), str)
+            or set(value) != {"__blob__", "size", "sha256_b64"}):
+        raise ValueError(f"params.{key}: a blob is described by __blob__: true, size and "
+                         "sha256_b64 only")
+    if not files.get(key):
+        raise ValueError(f"params.{key}: a blob needs its file in files.{key}")

@@ -157,15 +157,26 @@ def cdk_assets(cdk_out: Path, wanted: WantedArtifact) -> list[Candidate]:
     out: list[Candidate] = []
     for manifest in sorted(cdk_out.glob("*.assets.json")):
         try:
-            doc = json.loads(manifest.read_text())
-        except (OSError, ValueError) as exc:
-            raise InputError(f"cannot read CDK asset manifest {manifest}: {exc}") from exc
-        for _hash, asset in (doc.get("files") or {}).items():
+            doc = json.loads(manifest.read_text(encoding="utf-8"))
+        except (OSError, ValueError, RecursionError) as exc:
+            raise InputError(f"cannot read CDK asset manifest {manifest}: "
+                             f"{str(exc)[:200] or type(exc).__name__}") from exc
+        files = doc.get("files") if isinstance(doc, dict) else None
+        if not isinstance(files, dict | None) or not all(
+                isinstance(a, dict) and isinstance(a.get("destinations") or {}, dict)
+                and isinstance(a.get("source") or {}, dict)
+                and all(isinstance(d, dict) for d in (a.get("destinations") or {}).values())
+                for a in (files or {}).values()):
+            raise InputError(f"CDK asset manifest {manifest} is malformed (files.<hash> must "
+                             "hold source and destinations objects)")
+        for _hash, asset in (files or {}).items():
             dests = (asset.get("destinations") or {}).values()
             if not any(d.get("objectKey") == wanted.key for d in dests):
                 continue
             src = asset.get("source") or {}
             path = cdk_out / str(src.get("path", ""))
+            if "\0" in str(path):  # the OS refuses such a name (Path.exists raises)
+                raise InputError(f"CDK asset manifest {manifest}: a source path holds a NUL")
             kind = "folder" if src.get("packaging") == "zip" and path.is_dir() else "file"
             if path.exists():
                 out.append(Candidate(kind="cdk-asset", trust=TRUST["cdk-asset"], path=str(path),

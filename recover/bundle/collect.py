@@ -167,7 +167,7 @@ def read_run(folder: Path, meta: dict[str, Any]) -> RunFolder:
             try:
                 run.json_files[rel] = json.loads(text)
                 continue
-            except ValueError:
+            except (ValueError, RecursionError):  # RecursionError: nested thousands deep
                 run.unreadable.append(f"{rel}: not valid JSON (kept as text)")
         run.texts[rel] = text
     return run
@@ -188,7 +188,7 @@ def read_runs(root: Path, snapshot: StackSnapshot, exclude: Path | None = None) 
         try:
             meta = json.loads((folder / "metadata.json").read_text(encoding="utf-8"))
             meta = meta if isinstance(meta, dict) else {}
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):
             meta = {}
         if meta.get("command") == "evidence" or not _run_matches(folder, meta, names):
             continue

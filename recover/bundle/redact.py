@@ -168,7 +168,7 @@ class Redactor:
         """A JSON document (or JSON lines) redacted structurally; other text as free text."""
         try:
             return json.dumps(self.value(json.loads(text)), indent=2, ensure_ascii=False)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested thousands deep
             pass
         lines = text.splitlines()
         if lines and all(_is_json_obj(line) for line in lines if line.strip()):
@@ -184,7 +184,7 @@ class Redactor:
 def _is_json_obj(line: str) -> bool:
     try:
         return isinstance(json.loads(line), dict)
-    except ValueError:
+    except (ValueError, RecursionError):
         return False
 
 
@@ -214,10 +214,10 @@ def parse_template(body: Any) -> dict[str, Any] | None:
         return None
     try:
         data = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         try:
             data = yaml.load(body, Loader=_CfnLoader)  # noqa: S506 - a SafeLoader subclass
-        except yaml.YAMLError:
+        except (yaml.YAMLError, RecursionError, ValueError):
             return None
     return data if isinstance(data, dict) else None
 

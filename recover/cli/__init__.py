@@ -72,6 +72,10 @@ for _name in COMMAND_MODULES:
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: maps every ending to an exit code, tracebacks only with --debug."""
     args = list(sys.argv[1:] if argv is None else argv)
+    # Bytes in argv that are not UTF-8 reach us as lone surrogates (surrogateescape); printing
+    # one to a strict UTF-8 stdout would raise after the run, so show its escape instead.
+    if hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(errors="backslashreplace")
     interrupts.install()
     try:
         rv = cli.main(args=args, prog_name="recover", standalone_mode=False)

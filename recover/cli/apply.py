@@ -8,10 +8,11 @@ from pathlib import Path
 
 import click
 
-from recover.act.plan import Plan
+from recover.act.plan import Plan, short
 from recover.cli.common import recover_command
 from recover.context import RunContext
 from recover.errors import InputError
+from recover.flows.plan_check import check_plan
 from recover.result import Result
 
 
@@ -34,7 +35,8 @@ def command(rc: RunContext, plan_file: Path, empty_buckets: tuple[str, ...]) -> 
     plan = Plan.load(plan_file)
     known = appliers()
     if plan.runbook not in known:
-        raise InputError(f"plan {plan_file} is for runbook {plan.runbook!r}, which apply does not "
+        raise InputError(f"plan {plan_file} is for runbook {short(plan.runbook)}, which apply does not "
                          f"know (known: {', '.join(sorted(known))})")
+    check_plan(plan)  # before anything is read from AWS: a bad plan sends nothing
     plan.settings["apply_empty_buckets"] = list(empty_buckets)
     return known[plan.runbook](rc, plan)

@@ -16,6 +16,7 @@ from recover.artifacts.find import FailedFunction
 from recover.artifacts.sources import parse_source_spec
 from recover.aws.snapshot import SnapshotOptions, take_snapshot
 from recover.cli.common import recover_command
+from recover.cli.params import STACK
 from recover.cloudtrail.scan import parse_time_spec
 from recover.context import RunContext
 from recover.decide.diagnose import diagnose
@@ -29,7 +30,7 @@ from recover.runs import open_evidence, resume_from
 
 
 @click.command("artifacts")
-@click.argument("stack", required=False)
+@click.argument("stack", required=False, type=STACK)
 @click.option("--function", "functions", multiple=True, metavar="NAME",
               help="A function whose code object is missing (instead of STACK). Repeatable.")
 @click.option("--trail", metavar="SOURCE", default=None,

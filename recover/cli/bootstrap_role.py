@@ -9,6 +9,7 @@ import click
 
 from recover.act.retry import Backoff
 from recover.cli.common import recover_command
+from recover.cli.params import RESOURCE_ID, STACK, Seconds
 from recover.context import RunContext
 from recover.decide.role_plan import THEN_CHOICES
 from recover.flows.bootstrap_role import BootstrapRoleOptions, run
@@ -16,7 +17,7 @@ from recover.result import Result
 
 
 @click.command("bootstrap-role")
-@click.argument("stack")
+@click.argument("stack", type=STACK)
 @click.option("--qualifier", metavar="Q",
               help="CDK bootstrap qualifier the role must have (default: read from the role "
                    "name; hnb659fds is the CDK's default).")
@@ -31,7 +32,7 @@ from recover.result import Result
 @click.option("--remove-role-after/--keep-role", "remove_role_after", default=None,
               help="Delete the temporary role when done (only a role recover created), or keep "
                    "it (default: ask).")
-@click.option("--skip", "skip", multiple=True, metavar="ID",
+@click.option("--skip", "skip", multiple=True, type=RESOURCE_ID, metavar="ID",
               help="With --then continue-rollback: passed to rollback-stuck. Repeatable.")
 @click.option("--skip-unrecoverable", is_flag=True,
               help="With --then continue-rollback: passed to rollback-stuck.")
@@ -39,11 +40,11 @@ from recover.result import Result
               help="With --then continue-rollback: passed to rollback-stuck.")
 @click.option("--wait/--no-wait", default=True, show_default=True,
               help="Follow the operation until it ends.")
-@click.option("--timeout", type=click.FloatRange(min=1), default=3600, show_default=True,
+@click.option("--timeout", type=Seconds(min=1), default=3600, show_default=True,
               help="Seconds to follow the operation before giving up watching.")
-@click.option("--poll-interval", type=click.FloatRange(min=0), default=3.0, show_default=True,
+@click.option("--poll-interval", type=Seconds(min=0, min_open=True), default=3.0, show_default=True,
               help="Seconds between polls while following.")
-@click.option("--retry-delay", type=click.FloatRange(min=0), default=2.0, show_default=True,
+@click.option("--retry-delay", type=Seconds(min=0), default=2.0, show_default=True,
               help="First wait when CloudFormation cannot assume the new role yet (doubles, "
                    "capped at 20 s).")
 @click.option("--retry-attempts", type=click.IntRange(1, 20), default=8, show_default=True,

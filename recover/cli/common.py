@@ -57,7 +57,7 @@ def recover_command(name: str) -> Callable[[Callable[..., Result]], Callable[...
         @click.pass_obj
         def wrapper(rc: RunContext, *args: Any, **kwargs: Any) -> int:
             result = run_body(rc, name, lambda: fn(rc, *args, **kwargs))
-            render(result, rc.options.output, rc.stdout, rc.out)
+            render(result, rc.options.output, rc.stdout, rc.out, errors=rc.console)
             return int(result.exit_code)
 
         return wrapper

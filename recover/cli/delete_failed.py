@@ -8,19 +8,20 @@ from pathlib import Path
 import click
 
 from recover.cli.common import recover_command
+from recover.cli.params import RESOURCE_ID, STACK, Seconds
 from recover.context import RunContext
 from recover.orphans.ledger import ENV_VAR
 from recover.result import Result
 
 
 @click.command("delete-failed")
-@click.argument("stack")
-@click.option("--retain", "retain", multiple=True, metavar="ID",
+@click.argument("stack", type=STACK)
+@click.option("--retain", "retain", multiple=True, type=RESOURCE_ID, metavar="ID",
               help="Retain this resource: LogicalId (root) or <child-stack-name>.<LogicalId>. "
                    "Repeatable.")
 @click.option("--retain-all-failed", is_flag=True,
               help="Retain every resource that failed to delete and that no other flag decides.")
-@click.option("--retry", "retry", multiple=True, metavar="ID",
+@click.option("--retry", "retry", multiple=True, type=RESOURCE_ID, metavar="ID",
               help="You fixed this resource's blocker: delete it again instead of retaining it "
                    "(first round; if it fails again it is decided anew). Repeatable.")
 @click.option("--empty-bucket", "empty_buckets", multiple=True, metavar="NAME",
@@ -33,11 +34,11 @@ from recover.result import Result
                    "<user data dir>/recover/orphans.json).")
 @click.option("--wait/--no-wait", default=True, show_default=True,
               help="Follow each delete until it ends.")
-@click.option("--timeout", type=click.FloatRange(min=1), default=3600, show_default=True,
+@click.option("--timeout", type=Seconds(min=1), default=3600, show_default=True,
               help="Seconds to follow each delete before giving up watching.")
 @click.option("--max-rounds", type=click.IntRange(1, 10), default=3, show_default=True,
               help="Plan again at most this many times when the delete fails again.")
-@click.option("--poll-interval", type=click.FloatRange(min=0), default=3.0, show_default=True,
+@click.option("--poll-interval", type=Seconds(min=0, min_open=True), default=3.0, show_default=True,
               help="Seconds between polls while following.")
 @click.option("--plan-out", type=click.Path(dir_okay=False, path_type=Path),
               help="With --dry-run: save the plan for `recover apply`.")

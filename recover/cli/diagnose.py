@@ -6,6 +6,7 @@ import click
 
 from recover.aws.snapshot import SnapshotOptions, take_snapshot
 from recover.cli.common import recover_command
+from recover.cli.params import STACK
 from recover.context import RunContext
 from recover.decide.diagnose import diagnose
 from recover.exit_codes import ExitCode
@@ -15,7 +16,7 @@ from recover.ui.diagnosis import render_diagnosis
 
 
 @click.command("diagnose")
-@click.argument("stack")
+@click.argument("stack", type=STACK)
 @click.option("--all-events", is_flag=True,
               help="Read every event of every stack (default: the newest operation's).")
 @recover_command("diagnose")

@@ -16,6 +16,7 @@ from recover.bundle.document import build_bundle
 from recover.bundle.model import Window
 from recover.bundle.write import write_dir, write_zip
 from recover.cli.common import recover_command
+from recover.cli.params import STACK
 from recover.cli.trail import SOURCE_HELP
 from recover.cloudtrail.scan import parse_time_spec
 from recover.context import RunContext
@@ -33,7 +34,7 @@ def default_out(stack: str, fmt: str, when: str, where: Path) -> Path:
 
 
 @click.command("evidence", epilog=SOURCE_HELP)
-@click.argument("stack")
+@click.argument("stack", type=STACK)
 @click.option("--out", type=click.Path(path_type=Path),
               help="Where the bundle goes: a .zip file, a folder (--format dir), or an existing "
                    "folder to put it in. Default: ./<stack>-postmortem-<UTC time>[.zip]. "

@@ -7,14 +7,15 @@ from pathlib import Path
 import click
 
 from recover.cli.common import recover_command
+from recover.cli.params import RESOURCE_ID, STACK, Seconds
 from recover.context import RunContext
 from recover.flows.rollback_stuck import RollbackOptions, run
 from recover.result import Result
 
 
 @click.command("rollback-stuck")
-@click.argument("stack")
-@click.option("--skip", "skip", multiple=True, metavar="ID",
+@click.argument("stack", type=STACK)
+@click.option("--skip", "skip", multiple=True, type=RESOURCE_ID, metavar="ID",
               help="Skip this resource: LogicalId (root) or <child-stack-name>.<LogicalId>. Repeatable.")
 @click.option("--skip-unrecoverable", is_flag=True,
               help="Skip every rollback failure recover cannot fix itself.")
@@ -30,11 +31,11 @@ from recover.result import Result
 @click.option("--role-arn", help="Service role for ContinueUpdateRollback (RoleARN).")
 @click.option("--wait/--no-wait", default=True, show_default=True,
               help="Follow the rollback until it ends.")
-@click.option("--timeout", type=click.FloatRange(min=1), default=3600, show_default=True,
+@click.option("--timeout", type=Seconds(min=1), default=3600, show_default=True,
               help="Seconds to follow the rollback before giving up watching.")
 @click.option("--max-rounds", type=click.IntRange(1, 10), default=3, show_default=True,
               help="Plan again at most this many times when the rollback fails again.")
-@click.option("--poll-interval", type=click.FloatRange(min=0), default=3.0, show_default=True,
+@click.option("--poll-interval", type=Seconds(min=0, min_open=True), default=3.0, show_default=True,
               help="Seconds between polls while following.")
 @click.option("--plan-out", type=click.Path(dir_okay=False, path_type=Path),
               help="With --dry-run: save the plan for `recover apply`.")

@@ -56,7 +56,7 @@ def serve(rc: RunContext, scenario: str | None, port: int, step_delay: float) ->
         sandbox = _start(scenario, port, step_delay)
     except RecoverError as err:
         result = Result.from_error(name, err)
-        render(result, rc.options.output, rc.stdout, rc.out)
+        render(result, rc.options.output, rc.stdout, rc.out, errors=rc.console)
         return int(result.exit_code)
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set())

@@ -220,6 +220,8 @@ def _json_or_none(value: str | None) -> Any:
         return None
     try:
         return json.loads(value)
+    except RecursionError:
+        return None
     except ValueError:
         return _lake_map(value)
 

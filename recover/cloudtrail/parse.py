@@ -42,6 +42,9 @@ READ_SIZE = 1 << 20  # compressed bytes per read
 MAX_OUT = 8 << 20  # decompressed bytes per step: bounds memory on highly compressible input
 MAX_VALUE = 16 << 20  # one JSON value larger than this (CloudTrail caps a record near 256 KB)
 _DECODER = json.JSONDecoder()
+# json's decoder recurses once per nesting level and raises RecursionError near the
+# interpreter's limit; a real record nests about ten deep.
+TOO_DEEP = "invalid JSON (nested too deeply)"
 
 
 def _inflater() -> tuple[object, tuple[type[BaseException], ...]]:
@@ -192,7 +195,7 @@ def _fast(buf: bytes, pos: int, it: Iterator[bytes], stats: FileStats,
         stats.records += 1
         try:
             obj = json.loads(buf[last:end].rstrip(b" \t\r\n,"))
-        except ValueError:
+        except (ValueError, RecursionError):
             stats.corrupt_records += 1
             return
         stats.decoded += 1
@@ -249,6 +252,10 @@ def _decode_span(span: bytes, stats: FileStats) -> Iterator[TrailRecord]:
             obj, end = _DECODER.raw_decode(text, pos)
         except json.JSONDecodeError as exc:
             stats.problem(f"invalid JSON ({exc.msg})")
+            stats.corrupt_records += 1
+            return
+        except RecursionError:
+            stats.problem(TOO_DEEP)
             stats.corrupt_records += 1
             return
         if not first:  # an extra record that did not start with eventVersion
@@ -310,6 +317,8 @@ class _Text:
         while True:
             try:
                 obj, end = _DECODER.raw_decode(self.buf, self.pos)
+            except RecursionError:  # a value nested thousands deep cannot be a record
+                return False, TOO_DEEP
             except json.JSONDecodeError as exc:
                 if len(self.buf) - self.pos > MAX_VALUE or not self.more():
                     return False, f"invalid JSON ({exc.msg})"

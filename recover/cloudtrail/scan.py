@@ -54,7 +54,10 @@ def parse_time_spec(text: str, now: datetime) -> datetime:
     value = text.strip()
     m = _RELATIVE.match(value.lower())
     if m:
-        return now - timedelta(**{_UNITS[m.group(2)]: float(m.group(1))})
+        try:
+            return now - timedelta(**{_UNITS[m.group(2)]: float(m.group(1))})
+        except OverflowError:  # 999999d: before year 1
+            raise UsageError(f"the time {text[:40]!r} is too far back") from None
     iso = value[:-1] + "+00:00" if value.endswith(("Z", "z")) else value
     try:
         when = datetime.fromisoformat(iso)

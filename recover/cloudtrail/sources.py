@@ -537,7 +537,7 @@ def _lookup_record(event: dict[str, Any], fs: FileStats) -> Iterator[TrailRecord
     raw = event.get("CloudTrailEvent")
     try:
         obj = json.loads(raw) if isinstance(raw, str) else None
-    except ValueError:
+    except (ValueError, RecursionError):
         obj = None
     fs.decoded += 1
     rec = TrailRecord.from_obj(obj)

@@ -29,7 +29,8 @@ from recover.aws.role_history import RoleHistory, lookup_role_history
 from recover.aws.snapshot import SnapshotOptions, take_snapshot
 from recover.context import RunContext
 from recover.decide import role_plan as rp
-from recover.decide.diagnose import diagnose
+from recover.decide.diagnose import Diagnosis, diagnose
+from recover.decide.rollback_plan import validate_skips
 from recover.errors import (
     NeedsDecisionError,
     PreconditionChangedError,
@@ -118,6 +119,17 @@ def _stack_role_arns(snap: StackSnapshot) -> list[str]:
     return out
 
 
+def _check_skips(snap: StackSnapshot, diag: Diagnosis, then: str, skip: list[str]) -> None:
+    """--skip goes to rollback-stuck after the role exists: refuse a bad one before any role is
+    created (and one that nothing would use)."""
+    if not skip:
+        return
+    if then != rp.THEN_CONTINUE:
+        raise UsageError("--skip is used only with --then continue-rollback")
+    if errors := validate_skips(snap, list(diag.findings), skip):
+        raise UsageError("invalid --skip: " + "; ".join(errors))
+
+
 def _run(rc: RunContext, stack: str, opts: BootstrapRoleOptions, ev: EvidenceRun) -> Result:
     prior = resume_from(rc, ev)
     rc.progress(f"reading {stack}, its nested stacks and its service role…")
@@ -168,6 +180,7 @@ def _run(rc: RunContext, stack: str, opts: BootstrapRoleOptions, ev: EvidenceRun
     resumed_op = opts.then in (None, rp.THEN_DELETE) and info.status in RESUMABLE_DELETE \
         and our_operation_running(prior, "DeleteStack", snap.root_id, tokens_seen(snap))
     then = rp.THEN_DELETE if resumed_op else _decide_then(rc, ev, snap, opts, bool(missing))
+    _check_skips(snap, diag, then, opts.skip)
     existing_ours = [o for o in outcomes if o.state_before == "exists"
                      and _tags_say_recover(rc, o.name)]
     for o in existing_ours:

@@ -69,7 +69,7 @@ def load(path: Path) -> dict[str, Any]:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read the orphan ledger {path}: {exc}") from exc
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise InputError(f"the orphan ledger {path} is not valid JSON ({exc}); it was not "
                          "changed: move it aside to start a new one") from exc
     if not isinstance(data, dict) or not isinstance(data.get("orphans"), list):

@@ -68,7 +68,7 @@ class SandboxMiddleware:
         if service == "cloudformation":
             return _send(start_response, self._cloudformation(op, environ, body))
         if service == "cloudtrail" and op == "LookupEvents":
-            return _send(start_response, self._lookup_events(body))
+            return _send(start_response, self._lookup_events(environ, body))
         if service == "lambda" and op == "GetFunction":
             return self._get_function(environ, start_response)
         return self.moto_app(environ, start_response)
@@ -84,7 +84,11 @@ class SandboxMiddleware:
                 400)
         try:
             params = protocol.parse_query("cloudformation", action, environ, body)
-            result = getattr(self.world.cfn, method)(params)
+            region = protocol.region_of(environ)
+            if region and region != self.world.region:
+                result = _empty_region_cloudformation(action, params)
+            else:
+                result = getattr(self.world.cfn, method)(params)
         except CfnError as err:
             return protocol.error_response("query", err.code, err.message, err.status)
         except KeyError as err:
@@ -100,10 +104,14 @@ class SandboxMiddleware:
 
     # --- CloudTrail -----------------------------------------------------------------------
 
-    def _lookup_events(self, body: bytes) -> Response:
+    def _lookup_events(self, environ: dict[str, Any], body: bytes) -> Response:
         try:
             request = json.loads(body or b"{}")
-            result = self.world.trail.lookup_events(request)
+            region = protocol.region_of(environ)
+            if region and region != self.world.region:  # the world lives in one region
+                result = {"Events": []}
+            else:
+                result = self.world.trail.lookup_events(request)
         except TrailApiError as err:
             return protocol.error_response("json", err.code, err.message, 400)
         except ValueError:
@@ -222,3 +230,16 @@ def _send(start_response: Callable[..., Any], response: Response) -> list[bytes]
     headers = {**headers, "Content-Length": str(len(body))}
     start_response(f"{status} {_STATUS_TEXT.get(status, 'Status')}", list(headers.items()))
     return [body]
+
+
+def _empty_region_cloudformation(action: str, params: dict[str, Any]) -> dict[str, Any]:
+    """CloudFormation in a region other than the world's: stacks are regional, so this region
+    has none (what `--region` pointing at the wrong region meets in AWS)."""
+    name = params.get("StackName")
+    if action == "DescribeStacks" and not name:
+        return {"Stacks": []}
+    if action == "ListStacks":
+        return {"StackSummaries": []}
+    if action == "DescribeStackEvents":
+        raise CfnError(f"Stack [{name}] does not exist")
+    raise CfnError(f"Stack with id {name} does not exist")

@@ -58,6 +58,13 @@ def service_of(environ: dict[str, Any]) -> str | None:
     return None
 
 
+def region_of(environ: dict[str, Any]) -> str | None:
+    """The region a SigV4-signed request was signed for (None when unsigned)."""
+    auth = environ.get("HTTP_AUTHORIZATION", "")
+    m = re.search(r"Credential=[^/]+/[^/]+/([^/]+)/[^/]+/aws4_request", auth)
+    return m.group(1) if m else None
+
+
 def operation_of(service: str, environ: dict[str, Any], body: bytes) -> str:
     method = environ.get("REQUEST_METHOD", "GET")
     path = environ.get("PATH_INFO", "")
