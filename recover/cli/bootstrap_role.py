@@ -9,7 +9,7 @@ import click
 
 from recover.act.retry import Backoff
 from recover.cli.common import recover_command
-from recover.cli.params import RESOURCE_ID, STACK, Seconds
+from recover.cli.params import RESOURCE_ID, STACK, Seconds, follow_options
 from recover.context import RunContext
 from recover.decide.role_plan import THEN_CHOICES
 from recover.flows.bootstrap_role import BootstrapRoleOptions, run
@@ -38,19 +38,12 @@ from recover.result import Result
               help="With --then continue-rollback: passed to rollback-stuck.")
 @click.option("--restore-artifacts/--no-restore-artifacts", default=None,
               help="With --then continue-rollback: passed to rollback-stuck.")
-@click.option("--wait/--no-wait", default=True, show_default=True,
-              help="Follow the operation until it ends.")
-@click.option("--timeout", type=Seconds(min=1), default=3600, show_default=True,
-              help="Seconds to follow the operation before giving up watching.")
-@click.option("--poll-interval", type=Seconds(min=0, min_open=True), default=3.0, show_default=True,
-              help="Seconds between polls while following.")
 @click.option("--retry-delay", type=Seconds(min=0), default=2.0, show_default=True,
               help="First wait when CloudFormation cannot assume the new role yet (doubles, "
                    "capped at 20 s).")
 @click.option("--retry-attempts", type=click.IntRange(1, 20), default=8, show_default=True,
               help="Attempts in all for the blocked operation while IAM propagates the role.")
-@click.option("--plan-out", type=click.Path(dir_okay=False, path_type=Path),
-              help="With --dry-run: save the plan for `recover apply`.")
+@follow_options("the operation")
 @recover_command("bootstrap-role")
 def command(rc: RunContext, stack: str, qualifier: str | None, policy_arns: tuple[str, ...],
             permissions_boundary: str | None, then: str | None, remove_role_after: bool | None,

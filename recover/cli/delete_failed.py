@@ -8,8 +8,9 @@ from pathlib import Path
 import click
 
 from recover.cli.common import recover_command
-from recover.cli.params import RESOURCE_ID, STACK, Seconds
+from recover.cli.params import RESOURCE_ID, STACK, follow_options
 from recover.context import RunContext
+from recover.flows.delete_failed import DeleteOptions, run
 from recover.orphans.ledger import ENV_VAR
 from recover.result import Result
 
@@ -32,16 +33,7 @@ from recover.result import Result
 @click.option("--ledger", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help=f"Orphan ledger file (default: ${ENV_VAR}, else "
                    "<user data dir>/recover/orphans.json).")
-@click.option("--wait/--no-wait", default=True, show_default=True,
-              help="Follow each delete until it ends.")
-@click.option("--timeout", type=Seconds(min=1), default=3600, show_default=True,
-              help="Seconds to follow each delete before giving up watching.")
-@click.option("--max-rounds", type=click.IntRange(1, 10), default=3, show_default=True,
-              help="Plan again at most this many times when the delete fails again.")
-@click.option("--poll-interval", type=Seconds(min=0, min_open=True), default=3.0, show_default=True,
-              help="Seconds between polls while following.")
-@click.option("--plan-out", type=click.Path(dir_okay=False, path_type=Path),
-              help="With --dry-run: save the plan for `recover apply`.")
+@follow_options("each delete", rounds="the delete")
 @recover_command("delete-failed")
 def command(rc: RunContext, stack: str, retain: tuple[str, ...], retry: tuple[str, ...],
             retain_all_failed: bool,
@@ -49,9 +41,6 @@ def command(rc: RunContext, stack: str, retain: tuple[str, ...], retry: tuple[st
             wait: bool, timeout: float, max_rounds: int, poll_interval: float,
             plan_out: Path | None) -> Result:
     """Finish deleting STACK from DELETE_FAILED (root and nested stacks)."""
-    # imported here: the flow imports recover.cli (prompts), which registers this module
-    from recover.flows.delete_failed import DeleteOptions, run
-
     return run(rc, stack, DeleteOptions(
         retain=list(retain), retry=list(retry), retain_all_failed=retain_all_failed,
         empty_buckets=list(empty_buckets), role_arn=role_arn, ledger=ledger, wait=wait,

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
@@ -68,5 +70,36 @@ class Seconds(click.FloatRange):
         return number
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
 STACK = StackRef()
 RESOURCE_ID = ResourceRef()
+
+
+def follow_options(what: str, *, rounds: str | None = None) -> Callable[[F], F]:
+    """The options of a runbook that starts a CloudFormation operation and follows it: --wait,
+    --timeout, --poll-interval, --plan-out, and --max-rounds when it plans again after a new
+    failure (`rounds` says what fails again). `what` names the operation in the help."""
+
+    def deco(fn: F) -> F:
+        options = [
+            click.option("--wait/--no-wait", default=True, show_default=True,
+                         help=f"Follow {what} until it ends."),
+            click.option("--timeout", type=Seconds(min=1), default=3600, show_default=True,
+                         help=f"Seconds to follow {what} before giving up watching."),
+        ]
+        if rounds:
+            options.append(click.option(
+                "--max-rounds", type=click.IntRange(1, 10), default=3, show_default=True,
+                help=f"Plan again at most this many times when {rounds} fails again."))
+        options += [
+            click.option("--poll-interval", type=Seconds(min=0, min_open=True), default=3.0,
+                         show_default=True, help="Seconds between polls while following."),
+            click.option("--plan-out", type=click.Path(dir_okay=False, path_type=Path),
+                         help="With --dry-run: save the plan for `recover apply`."),
+        ]
+        for option in reversed(options):
+            fn = option(fn)
+        return fn
+
+    return deco

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from recover.cli.common import recover_command
-from recover.cli.params import RESOURCE_ID, STACK, Seconds
+from recover.cli.params import RESOURCE_ID, STACK, follow_options
 from recover.context import RunContext
 from recover.flows.rollback_stuck import RollbackOptions, run
 from recover.result import Result
@@ -29,16 +29,7 @@ from recover.result import Result
 @click.option("--trail", metavar="SOURCE", default=None,
               help="CloudTrail source for the missing keys (default: lookup = LookupEvents).")
 @click.option("--role-arn", help="Service role for ContinueUpdateRollback (RoleARN).")
-@click.option("--wait/--no-wait", default=True, show_default=True,
-              help="Follow the rollback until it ends.")
-@click.option("--timeout", type=Seconds(min=1), default=3600, show_default=True,
-              help="Seconds to follow the rollback before giving up watching.")
-@click.option("--max-rounds", type=click.IntRange(1, 10), default=3, show_default=True,
-              help="Plan again at most this many times when the rollback fails again.")
-@click.option("--poll-interval", type=Seconds(min=0, min_open=True), default=3.0, show_default=True,
-              help="Seconds between polls while following.")
-@click.option("--plan-out", type=click.Path(dir_okay=False, path_type=Path),
-              help="With --dry-run: save the plan for `recover apply`.")
+@follow_options("the rollback", rounds="the rollback")
 @recover_command("rollback-stuck")
 def command(rc: RunContext, stack: str, skip: tuple[str, ...], skip_unrecoverable: bool,
             restore_artifacts: bool | None, artifact_sources: tuple[str, ...],

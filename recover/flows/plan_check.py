@@ -105,7 +105,8 @@ def _mapping(fields: dict[str, Check]) -> Check:
 
 _STR = _of_type(str, "a string")
 _COUNT = _number(0, 1e12, whole=True)
-# The CLI's own bounds: --timeout >= 1, --poll-interval >= 0 (recover/cli/*.py).
+# The CLI's own bounds (recover/cli/params.py follow_options): --timeout >= 1, --poll-interval > 0;
+# a plan saved by an older recover may hold a poll interval of 0.
 _TIMING = {"wait": _bool, "timeout": _number(1, 7 * 86400), "poll_interval": _number(0, 3600)}
 
 SETTINGS: dict[str, dict[str, Check]] = {
