@@ -12,7 +12,7 @@ record the orphans in the ledger → if something new failed, plan again.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -382,8 +382,7 @@ def _run(rc: RunContext, stack: str, opts: DeleteOptions, ev: EvidenceRun) -> Re
 def _with_token(call: Call, token: str | None) -> Call:
     if token is None:
         return call
-    return Call(call.service, call.operation, dict(call.params, ClientRequestToken=token),
-                call.description, dict(call.files), call.region)
+    return replace(call, params=dict(call.params, ClientRequestToken=token))
 
 
 def _follow_our_deletes(rc: RunContext, ev: EvidenceRun, opts: DeleteOptions,
