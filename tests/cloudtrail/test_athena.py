@@ -21,7 +21,9 @@ from recover.cloudtrail.athena import (
     LakeTarget,
     QueryPoller,
     athena_failures_sql,
+    athena_row_record,
     lake_failures_sql,
+    lake_row_record,
     sql_ident,
     sql_string,
 )
@@ -207,3 +209,20 @@ def test_lake_run_path_with_stubber() -> None:
         ("billing", None, "deploy", "billing.zip"), (None, "deps", "layers", "deps.zip")]
     assert found[0].event_time == datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
     assert found[0].caller == "arn:aws:iam::123456789012:user/alice"
+
+
+def test_rows_with_json_nested_too_deeply_still_give_a_record() -> None:
+    """A query result is input too: a requestParameters value nested 100,000 deep (json's
+    decoder would raise RecursionError) becomes no parameters, and the row is still read."""
+    deep = "[" * 100_000 + "]" * 100_000
+    athena = athena_row_record({"eventid": "e-1", "eventtime": "2026-11-12T09:00:00Z",
+                                "eventname": "UpdateFunctionCode20150331v2",
+                                "eventsource": "lambda.amazonaws.com", "awsregion": "us-east-1",
+                                "requestparameters": deep})
+    assert athena is not None and athena.event_id == "e-1"
+    assert not athena.request_parameters
+    lake = lake_row_record({"eventid": "e-2", "eventtime": "2026-11-12 09:00:00.000",
+                            "eventname": "CreateFunction20150331",
+                            "eventsource": "lambda.amazonaws.com", "awsregion": "us-east-1",
+                            "rp_code": deep, "rp_functionname": "f"})
+    assert lake is not None and lake.event_id == "e-2"
