@@ -67,14 +67,18 @@ def _mkdir(path: Path) -> None:
     os.chmod(path, DIR_MODE)
 
 
-def write_dir(files: dict[str, bytes], out: Path) -> Path:
+def _with_manifest(files: dict[str, bytes], out: Path) -> dict[str, bytes]:
+    """The files plus their manifest, once `out` is known to be new and its folder to exist."""
     if out.exists():
         raise UsageError(f"{out} already exists; pick another --out (a bundle never overwrites)")
     if not out.parent.is_dir():
         raise UsageError(f"folder {out.parent} does not exist")
     _check_names(files)
-    all_files = dict(files)
-    all_files[MANIFEST] = manifest(files)
+    return {**files, MANIFEST: manifest(files)}
+
+
+def write_dir(files: dict[str, bytes], out: Path) -> Path:
+    all_files = _with_manifest(files, out)
     try:
         _mkdir(out)
         for name, data in sorted(all_files.items()):
@@ -89,13 +93,7 @@ def write_dir(files: dict[str, bytes], out: Path) -> Path:
 
 def write_zip(files: dict[str, bytes], out: Path, when: datetime) -> Path:
     """A zip whose entries sit in one top folder named after the zip, with 0600 entries."""
-    if out.exists():
-        raise UsageError(f"{out} already exists; pick another --out (a bundle never overwrites)")
-    if not out.parent.is_dir():
-        raise UsageError(f"folder {out.parent} does not exist")
-    _check_names(files)
-    all_files = dict(files)
-    all_files[MANIFEST] = manifest(files)
+    all_files = _with_manifest(files, out)
     top = out.name[:-4] if out.name.endswith(".zip") else out.name
     stamp = when.timetuple()[:6]
     tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
