@@ -21,12 +21,12 @@ def open_evidence(rc: RunContext, command: str, subject: str) -> EvidenceRun:
     ev = EvidenceRun(rc.evidence_root, command, subject, clock=rc.clock,
                      argv=rc.options.argv, region=rc.aws.region,
                      endpoint_url=rc.options.endpoint_url, api_counter=rc.aws.counter)
-    ev.set(dry_run=bool(rc.options.dry_run))
     try:
         who = rc.aws.client("sts").get_caller_identity()
-        ev.set(identity={k: who.get(k) for k in ("Account", "Arn", "UserId")})
+        identity = {k: who.get(k) for k in ("Account", "Arn", "UserId")}
     except Exception as exc:  # noqa: BLE001 - identity is informative only
-        ev.set(identity={"error": f"{type(exc).__name__}: {exc}"[:300]})
+        identity = {"error": f"{type(exc).__name__}: {exc}"[:300]}
+    ev.set(dry_run=bool(rc.options.dry_run), identity=identity)  # one metadata write
     return ev
 
 

@@ -163,9 +163,11 @@ def _run(rc: RunContext, stack: str, opts: BootstrapRoleOptions, ev: EvidenceRun
                                f"{check.detail if check else ''}", code="role_check_failed",
                                hint="the caller needs iam:GetRole")
         outcomes.append(RoleOutcome(arn=arn, name=arn.rsplit("/", 1)[-1], state_before=state))
-    # A stack an earlier run of ours deleted needs no role any more: nothing is recreated.
-    deleted_by_us = snap.root.info.status == "DELETE_COMPLETE" and our_operation_running(
-        prior, "DeleteStack", snap.root_id, tokens_seen(snap))
+    tokens = tokens_seen(snap)
+    # A DeleteStack an earlier run of ours sent reached AWS: that delete is followed (or found
+    # done) rather than refused, and a stack it deleted needs no role any more.
+    ours_deleting = our_operation_running(prior, "DeleteStack", snap.root_id, tokens)
+    deleted_by_us = ours_deleting and snap.root.info.status == "DELETE_COMPLETE"
     missing = [] if deleted_by_us else [o for o in outcomes if o.state_before == "missing"]
     for o in missing:
         history = lookup_role_history(rc.aws, o.name)
@@ -176,9 +178,8 @@ def _run(rc: RunContext, stack: str, opts: BootstrapRoleOptions, ev: EvidenceRun
     if not missing:
         rc.progress("the service role exists and trusts CloudFormation: nothing to recreate")
     info = snap.root.info
-    # The delete an earlier run of ours started is followed (or found done), not refused.
     resumed_op = opts.then in (None, rp.THEN_DELETE) and info.status in RESUMABLE_DELETE \
-        and our_operation_running(prior, "DeleteStack", snap.root_id, tokens_seen(snap))
+        and ours_deleting
     then = rp.THEN_DELETE if resumed_op else _decide_then(rc, ev, snap, opts, bool(missing))
     _check_skips(snap, diag, then, opts.skip)
     existing_ours = [o for o in outcomes if o.state_before == "exists"
@@ -186,7 +187,7 @@ def _run(rc: RunContext, stack: str, opts: BootstrapRoleOptions, ev: EvidenceRun
     for o in existing_ours:
         o.created_by_recover = True
     # Finish a role an earlier run half-made, unless the operation it was for is over.
-    op_over = resumed_op and info.status == "DELETE_COMPLETE"
+    op_over = resumed_op and deleted_by_us
     finish_calls = _finish_roles_calls(rc, prior, existing_ours) if prior and not op_over else []
     removable = bool(missing or existing_ours)
     remove_after = opts.remove_role_after
@@ -195,7 +196,7 @@ def _run(rc: RunContext, stack: str, opts: BootstrapRoleOptions, ev: EvidenceRun
                                  "it?", flag="--remove-role-after or --keep-role")
     executor = Executor(rc.aws, ev.journal, dry_run=rc.options.dry_run, log=ev.log)
     create_calls = [c for p in plans for c in role_calls(p)] + finish_calls
-    op_call = None if resumed_op else _operation_call(snap, then, ev.run_id, prior)
+    op_call = None if resumed_op else _operation_call(snap, then, ev.run_id, prior, tokens)
     if plans:
         _show_plans(rc, plans)
         ev.write_json("role-plans.json", [p.to_dict() for p in plans])
@@ -341,13 +342,13 @@ def role_calls(plan: rp.RolePlan) -> list[Call]:
     return calls
 
 
-def _operation_call(snap: StackSnapshot, then: str, run_id: str,
-                    prior: PriorRuns | None = None) -> Call | None:
+def _operation_call(snap: StackSnapshot, then: str, run_id: str, prior: PriorRuns,
+                    tokens: set[str]) -> Call | None:
     if then != rp.THEN_DELETE:
         return None
     params = {"StackName": snap.root_id}
     # The same DeleteStack left in doubt by an earlier run goes again with its token.
-    token = token_to_reuse(prior or PriorRuns(), "DeleteStack", params, tokens_seen(snap))
+    token = token_to_reuse(prior, "DeleteStack", params, tokens)
     params["ClientRequestToken"] = token or f"recover-{run_id[:8]}-delete"
     return Call("cloudformation", "DeleteStack", params,
                 f"delete {snap.root.name} (the operation the missing role blocked)")

@@ -21,7 +21,7 @@ from recover.flows.delete_failed import (
     snapshot_of,
 )
 from recover.flows.follow import follow
-from recover.flows.plans import already_applied, checked_calls
+from recover.flows.plans import checked_calls
 from recover.model.stack import StackEvent
 from recover.orphans import ledger
 from recover.result import Result
@@ -35,9 +35,7 @@ def apply_plan(rc: RunContext, plan: Plan) -> Result:
     with open_evidence(rc, "apply", plan.stack) as ev:
         ev.write_json("plan.json", plan.to_dict())
         snap = snapshot_of(rc, plan.stack_id)
-        reached = already_applied(rc, ev, plan, snap)
-        calls = checked_calls(rc.console, plan, snap, f"recover delete-failed {plan.stack}",
-                              reached)
+        calls, reached = checked_calls(rc, ev, plan, snap, f"recover delete-failed {plan.stack}")
         flagged = set(plan.settings.get("apply_empty_buckets") or [])
         for b in plan.settings.get("empty_buckets") or []:
             name = b["bucket"]

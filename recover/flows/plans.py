@@ -8,8 +8,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from rich.console import Console
-
 from recover.act.calls import Call
 from recover.act.plan import Plan, precondition_changes, preconditions_of
 from recover.context import RunContext
@@ -45,12 +43,14 @@ def already_applied(rc: RunContext, ev: EvidenceRun, plan: Plan, snap: StackSnap
     return reached
 
 
-def checked_calls(console: Console, plan: Plan, snap: StackSnapshot, replan: str,
-                  reached: set[int] | None = None) -> list[Call]:
-    """The plan's calls, ready to run; raises if the stack moved or a plan file changed.
-    `replan` is the command that makes a fresh plan (named in the error's hint). With `reached`
-    (calls an earlier apply of this plan got to AWS) the stack has moved because of us: the
-    whole-tree preconditions no longer apply, and each remaining call's own check does."""
+def checked_calls(rc: RunContext, ev: EvidenceRun, plan: Plan, snap: StackSnapshot,
+                  replan: str) -> tuple[list[Call], set[int]]:
+    """The plan's calls, ready to run, and the indexes of those an earlier, stopped apply of
+    this plan already got to AWS (not to be sent again); raises if the stack moved or a plan
+    file changed. `replan` is the command that makes a fresh plan (named in the error's hint).
+    When calls already reached AWS the stack has moved because of us: the whole-tree
+    preconditions no longer apply, and each remaining call's own check does."""
+    reached = already_applied(rc, ev, plan, snap)
     changes = [] if reached else precondition_changes(plan.preconditions, preconditions_of(snap))
     if changes:
         raise PreconditionChangedError("the stack changed since the plan was made: "
@@ -59,5 +59,6 @@ def checked_calls(console: Console, plan: Plan, snap: StackSnapshot, replan: str
         calls = [c.with_blobs_loaded() for c in plan.calls]
     except (OSError, ValueError) as exc:
         raise InputError(f"cannot run the plan: {exc}") from exc
-    show_calls(console, calls, f"Plan made {plan.created_at:%Y-%m-%d %H:%M:%SZ} for {plan.stack}:")
-    return calls
+    show_calls(rc.console, calls,
+               f"Plan made {plan.created_at:%Y-%m-%d %H:%M:%SZ} for {plan.stack}:")
+    return calls, reached

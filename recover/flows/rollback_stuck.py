@@ -37,7 +37,7 @@ from recover.evidence import EvidenceRun
 from recover.exit_codes import ExitCode
 from recover.flows import artifacts as artifact_flow
 from recover.flows.follow import follow
-from recover.flows.plans import already_applied, checked_calls
+from recover.flows.plans import checked_calls
 from recover.flows.render import decisions_table, show_calls
 from recover.model.stack import StackSnapshot
 from recover.result import Result
@@ -308,9 +308,7 @@ def apply_plan(rc: RunContext, plan: Plan) -> Result:
     with open_evidence(rc, "apply", plan.stack) as ev:
         ev.write_json("plan.json", plan.to_dict())
         snap = _snapshot(rc, plan.stack_id)
-        reached = already_applied(rc, ev, plan, snap)
-        calls = checked_calls(rc.console, plan, snap, f"recover rollback-stuck {plan.stack}",
-                              reached)
+        calls, reached = checked_calls(rc, ev, plan, snap, f"recover rollback-stuck {plan.stack}")
         prompts.confirm_or_abort(rc, ev.journal, f"Run these {len(calls)} call(s)?")
         executor = Executor(rc.aws, ev.journal, dry_run=rc.options.dry_run, log=ev.log)
         s3 = rc.aws.client("s3")
