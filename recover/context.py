@@ -12,15 +12,23 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-from rich.console import Console
+if TYPE_CHECKING:  # imported where used: `recover CMD --help` must not pay for boto3 or rich
+    from rich.console import Console
 
-from recover.aws.session import SessionFactory
+    from recover.aws.session import SessionFactory
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def default_sessions(**kwargs: Any) -> SessionFactory:
+    """The real boto3 session factory, imported on first use."""
+    from recover.aws.session import SessionFactory
+
+    return SessionFactory(**kwargs)
 
 
 @dataclass
@@ -46,11 +54,13 @@ class RunContext:
     stdin: IO[str]
     is_tty: bool
     clock: Callable[[], datetime] = utcnow
-    session_factory_cls: Callable[..., SessionFactory] = SessionFactory
+    session_factory_cls: Callable[..., SessionFactory] = default_sessions
     _sessions: SessionFactory | None = None
 
     @classmethod
     def from_options(cls, options: GlobalOptions, **overrides: Any) -> RunContext:
+        from rich.console import Console
+
         is_tty = sys.stdin.isatty() and sys.stderr.isatty()
         kw: dict[str, Any] = dict(
             options=options,

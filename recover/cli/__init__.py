@@ -2,6 +2,10 @@
 
 Commands live in one module each under recover.cli and stay thin: they turn options into
 arguments, call plain functions, and return a Result (see recover.cli.common).
+
+Start-up is kept cheap: `recover --help`, `--version` and shell completion import no command
+module (so not boto3, rich or questionary); a command's module is imported only when that command
+runs or shows its own help. tests/test_cli_startup.py holds the table below to the real commands.
 """
 
 from __future__ import annotations
@@ -9,35 +13,87 @@ from __future__ import annotations
 import importlib
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
+from click.shell_completion import CompletionItem
 
 from recover import __version__, interrupts
-from recover.context import GlobalOptions, RunContext
 from recover.exit_codes import ExitCode
-from recover.result import Result, dumps
 
-# One module per command (or command group); each exposes `command`.
-COMMAND_MODULES: list[str] = [
-    "diagnose",
-    "runbooks",
-    "iam_policy",
-    "explain",
-    "trail",
-    "sandbox",
-    "rollback_stuck",
-    "bootstrap_role",
-    "delete_failed",
-    "orphans",
-    "apply",
-    "demo",
-    "artifacts",
-    "evidence",
-    "readiness",
-]
+# Every command (or command group): the module under recover.cli that defines it as `command`,
+# and the short help `recover --help` and completion show without importing that module.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "apply": ("apply", "Run PLAN_FILE (from `--dry-run --plan-out`) after checking the stack "
+              "has not moved."),
+    "artifacts": ("artifacts", "Find (and with --restore, restore) the missing code objects of "
+                  "STACK's failed functions."),
+    "bootstrap-role": ("bootstrap_role", "Recreate STACK's deleted service role (e.g. the CDK "
+                       "cfn-exec-role) and finish the operation it blocked."),
+    "delete-failed": ("delete_failed", "Finish deleting STACK from DELETE_FAILED (root and "
+                      "nested stacks)."),
+    "demo": ("demo", "Run a runbook end to end on a local sandbox scenario (default: degap, the "
+             "seed incident)."),
+    "diagnose": ("diagnose", "Read-only: classify every failure of STACK and its nested stacks, "
+                 "and name the runbook."),
+    "evidence": ("evidence", "Export the postmortem bundle of STACK and its nested stacks: one "
+                 "chronological timeline of stack events, related CloudTrail records and "
+                 "recover's own actions, redacted."),
+    "explain": ("explain", "Classify a CloudFormation / Lambda / CDK error message into a "
+                "failure mode."),
+    "iam-policy": ("iam_policy", "Print the IAM policy JSON for the chosen runbooks (default: "
+                   "all of them)."),
+    "orphans": ("orphans", "Resources retained by `recover delete-failed` (the orphan ledger)."),
+    "readiness": ("readiness", "Read-only: can STACK still roll back? Checks every artifact its "
+                  "current template (and its nested stacks' templates) references, and the "
+                  "hazards that would remove them."),
+    "rollback-stuck": ("rollback_stuck", "Continue the rollback of STACK (root or nested) from "
+                       "UPDATE_ROLLBACK_FAILED to the end."),
+    "runbooks": ("runbooks", "Browse the runbooks: what each handles, its steps, their AWS CLI "
+                 "equivalents."),
+    "sandbox": ("sandbox", "A broken AWS account on 127.0.0.1 (moto plus CloudFormation failure "
+                "states)."),
+    "trail": ("trail", "Read CloudTrail: find Lambda code objects that were missing from S3."),
+}
+OPTIONS_KEY = "recover.global_options"
+COMMAND_MODULES: list[str] = [module for module, _ in COMMANDS.values()]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+def _short_help(name: str, limit: int) -> str:
+    """The command's help shortened the way click shortens it, without importing the command."""
+    return click.Command(name, help=COMMANDS[name][1]).get_short_help_str(limit)
+
+
+class LazyGroup(click.Group):
+    """A group that imports a command's module only when that command is needed."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*COMMANDS, *self.commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            module = importlib.import_module(f"recover.cli.{COMMANDS[cmd_name][0]}")
+            self.add_command(module.command, cmd_name)
+        return self.commands.get(cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        names = self.list_commands(ctx)
+        if not names:
+            return
+        limit = formatter.width - 6 - max(len(n) for n in names)
+        rows = [(n, _short_help(n, limit)) for n in names]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+    def shell_complete(self, ctx: click.Context, incomplete: str) -> list[CompletionItem]:
+        items = [CompletionItem(n, help=COMMANDS[n][1])
+                 for n in self.list_commands(ctx) if n.startswith(incomplete)]
+        # options of the group itself (--region ...), as click's own completion offers them
+        items.extend(click.Command.shell_complete(self, ctx, incomplete))
+        return items
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="recover")
 @click.option("--profile", help="AWS profile to use.")
 @click.option("--region", help="AWS region (default: from the profile or AWS_REGION).")
@@ -54,19 +110,18 @@ COMMAND_MODULES: list[str] = [
               help="Where run evidence folders go (default ./recover-evidence).")
 @click.option("--debug", is_flag=True, help="Show tracebacks and debug logs.")
 @click.pass_context
-def cli(ctx: click.Context, **opts: object) -> None:
+def cli(ctx: click.Context, **opts: Any) -> None:
     """Get CloudFormation and CDK stacks out of failure states, with guided runbooks."""
+    from recover.context import GlobalOptions, RunContext
+
     if isinstance(ctx.obj, RunContext):  # tests inject their own context
         for key, value in opts.items():  # options given on the command line win
             if ctx.get_parameter_source(key) != click.core.ParameterSource.DEFAULT:
                 setattr(ctx.obj.options, key, value)
         return
-    options = GlobalOptions(argv=sys.argv[1:], **opts)  # type: ignore[arg-type]
-    ctx.obj = RunContext.from_options(options)
-
-
-for _name in COMMAND_MODULES:
-    cli.add_command(importlib.import_module(f"recover.cli.{_name}").command)
+    # Built by the command on first use (recover.cli.common.run_context), so that
+    # `recover CMD --help` and completion make no consoles and no AWS session.
+    ctx.meta[OPTIONS_KEY] = GlobalOptions(argv=sys.argv[1:], **opts)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -84,6 +139,8 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(interrupts.exit_code_of(exc.__context__ or exc))
     except click.ClickException as exc:
         if "json" in _output_choice(args):
+            from recover.result import Result, dumps
+
             result = Result(command=_command_name(args), exit_code=ExitCode.USAGE,
                             errors=[{"code": "usage", "message": exc.format_message()}])
             sys.stdout.write(dumps(result.envelope()) + "\n")
@@ -98,7 +155,7 @@ def main(argv: list[str] | None = None) -> None:
 
 def _command_name(args: list[str]) -> str:
     """The first argument that is a known command (global options and their values skipped)."""
-    return next((a for a in args if a in cli.commands), "")
+    return next((a for a in args if a in COMMANDS), "")
 
 
 def _output_choice(args: list[str]) -> str:

@@ -49,12 +49,32 @@ def _region(rc: RunContext) -> str | None:
         return rc.options.region
 
 
+def run_context() -> RunContext:
+    """The run context of the current invocation: injected by a test, or built on first use."""
+    from recover.cli import OPTIONS_KEY
+
+    root = click.get_current_context().find_root()
+    if not isinstance(root.obj, RunContext):
+        root.obj = RunContext.from_options(root.meta[OPTIONS_KEY])
+    return root.obj
+
+
+def pass_run_context(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Like click.pass_obj, for the RunContext (see run_context)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return fn(run_context(), *args, **kwargs)
+
+    return wrapper
+
+
 def recover_command(name: str) -> Callable[[Callable[..., Result]], Callable[..., int]]:
     """Decorate `fn(rc, **options) -> Result`: renders the result, returns the exit code."""
 
     def deco(fn: Callable[..., Result]) -> Callable[..., int]:
         @functools.wraps(fn)
-        @click.pass_obj
+        @pass_run_context
         def wrapper(rc: RunContext, *args: Any, **kwargs: Any) -> int:
             result = run_body(rc, name, lambda: fn(rc, *args, **kwargs))
             render(result, rc.options.output, rc.stdout, rc.out, errors=rc.console)

@@ -13,7 +13,7 @@ from typing import Any
 import click
 from rich.console import Console
 
-from recover.cli.common import recover_command
+from recover.cli.common import pass_run_context, recover_command
 from recover.context import RunContext
 from recover.errors import RecoverError, UsageError
 from recover.exit_codes import ExitCode
@@ -48,7 +48,7 @@ def scenarios(rc: RunContext) -> Result:
               help="Port on 127.0.0.1 (0 = a free port).")
 @click.option("--step-delay", type=click.FloatRange(0, 10), default=0.2, show_default=True,
               help="Seconds between CloudFormation operation steps (watchable progress).")
-@click.pass_obj
+@pass_run_context
 def serve(rc: RunContext, scenario: str | None, port: int, step_delay: float) -> int:
     """Serve the sandbox on 127.0.0.1 until Ctrl-C or SIGTERM."""
     name = "sandbox serve"
