@@ -64,12 +64,10 @@ class RunContext:
         is_tty = sys.stdin.isatty() and sys.stderr.isatty()
         kw: dict[str, Any] = dict(
             options=options,
-            # soft_wrap: log-like lines are not hard-wrapped when stderr/stdout is not a terminal
-            # Not a terminal (CI logs, files): wide tables, and log lines not hard-wrapped.
-            console=Console(stderr=True, highlight=False, soft_wrap=not sys.stderr.isatty(),
-                            width=None if sys.stderr.isatty() else 160),
-            out=Console(highlight=False, soft_wrap=not sys.stdout.isatty(),
-                        width=None if sys.stdout.isatty() else 160),
+            # Not a terminal (pipes, CI logs): rich wraps at COLUMNS, or 80 when unset; nothing
+            # is cut (tables fold their cells). Log lines keep one line each (see progress()).
+            console=Console(stderr=True, highlight=False),
+            out=Console(highlight=False),
             stdout=sys.stdout,
             stdin=sys.stdin,
             is_tty=is_tty,
@@ -98,4 +96,4 @@ class RunContext:
 
     def progress(self, message: str) -> None:
         """A line of progress for people; always stderr, so stdout stays clean for JSON."""
-        self.console.print(message, highlight=False)
+        self.console.print(message, highlight=False, soft_wrap=True)

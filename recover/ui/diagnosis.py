@@ -47,7 +47,7 @@ def render_diagnosis(console: Console, result: Result) -> None:
                 f"{f['status']} [magenta]{f['failure_mode']}[/] "
                 f"[dim]({f['phase']})[/]{skip}")
             if f["reason"]:
-                leaf.add(f"[dim]{escape(f['reason'][:400])}[/]")
+                leaf.add(f"[dim]{escape(f['reason'])}[/]")
     if tree is not None:
         console.print(tree)
     for u in data["unreadable"]:
