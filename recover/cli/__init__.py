@@ -56,7 +56,30 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "trail": ("trail", "Read CloudTrail: find Lambda code objects that were missing from S3."),
 }
 OPTIONS_KEY = "recover.global_options"
+LATE_OPTIONS_KEY = "recover.global_options_after_command"
 COMMAND_MODULES: list[str] = [module for module, _ in COMMANDS.values()]
+
+
+def _accept_global_options(command: click.Command, group_params: list[click.Parameter]) -> None:
+    """Let the global options also follow the command (`recover diagnose X --output json`), as
+    the aws CLI's do: hidden copies that record what the command line gave. A command's own
+    option of the same spelling wins there (`trail scan --region` filters the trail)."""
+    taken = {opt for param in command.params for opt in param.opts}
+    for param in group_params:
+        if not isinstance(param, click.Option) or param.name in ("version", "help") or \
+                taken.intersection(param.opts):
+            continue
+        command.params.append(click.Option(
+            param.opts, is_flag=param.is_flag, type=param.type, hidden=True,
+            expose_value=False, callback=_record_late_option))
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            _accept_global_options(sub, group_params)
+
+
+def _record_late_option(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+    if param.name and ctx.get_parameter_source(param.name) == click.core.ParameterSource.COMMANDLINE:
+        ctx.meta.setdefault(LATE_OPTIONS_KEY, {})[param.name] = value
 
 
 def _short_help(name: str, limit: int) -> str:
@@ -73,6 +96,7 @@ class LazyGroup(click.Group):
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name not in self.commands and cmd_name in COMMANDS:
             module = importlib.import_module(f"recover.cli.{COMMANDS[cmd_name][0]}")
+            _accept_global_options(module.command, self.params)
             self.add_command(module.command, cmd_name)
         return self.commands.get(cmd_name)
 

@@ -51,11 +51,13 @@ def _region(rc: RunContext) -> str | None:
 
 def run_context() -> RunContext:
     """The run context of the current invocation: injected by a test, or built on first use."""
-    from recover.cli import OPTIONS_KEY
+    from recover.cli import LATE_OPTIONS_KEY, OPTIONS_KEY
 
     root = click.get_current_context().find_root()
     if not isinstance(root.obj, RunContext):
         root.obj = RunContext.from_options(root.meta[OPTIONS_KEY])
+    for key, value in root.meta.pop(LATE_OPTIONS_KEY, {}).items():  # given after the command
+        setattr(root.obj.options, key, value)
     return root.obj
 
 
