@@ -59,15 +59,13 @@ class RunContext:
 
     @classmethod
     def from_options(cls, options: GlobalOptions, **overrides: Any) -> RunContext:
-        from rich.console import Console
+        from recover.ui.console import make_console
 
         is_tty = sys.stdin.isatty() and sys.stderr.isatty()
         kw: dict[str, Any] = dict(
             options=options,
-            # Not a terminal (pipes, CI logs): rich wraps at COLUMNS, or 80 when unset; nothing
-            # is cut (tables fold their cells). Log lines keep one line each (see progress()).
-            console=Console(stderr=True, highlight=False),
-            out=Console(highlight=False),
+            console=make_console(stderr=True),
+            out=make_console(stderr=False),
             stdout=sys.stdout,
             stdin=sys.stdin,
             is_tty=is_tty,

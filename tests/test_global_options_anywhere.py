@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from recover.cli import cli
@@ -55,3 +56,31 @@ def test_no_misleading_suggestion_for_a_late_dry_run() -> None:
     assert "Did you mean" not in proc.stderr + proc.stdout
     envelope = json.loads(proc.stdout)
     assert envelope["command"] == "rollback-stuck" and envelope["exit_code"] != 2
+
+
+@pytest.mark.parametrize("args,env,needle", [
+    (["--endpoint-url", "not-a-url"], {}, "'not-a-url' is not an endpoint URL"),
+    (["--endpoint-url", "http://127.0.0.1:port"], {}, "is not an endpoint URL"),
+    (["--region", "us east 1"], {}, "'us east 1' is not a Region name"),
+    (["--region", "us-east-1-"], {}, "is not a Region name"),
+    ([], {"AWS_ENDPOINT_URL": "localhost:4566"}, "(from AWS_ENDPOINT_URL) is not an endpoint"),
+])
+def test_a_malformed_region_or_endpoint_is_a_usage_error(args: list[str], env: dict[str, str],
+                                                         needle: str) -> None:
+    for where in ("before", "after"):
+        full = [*args, "diagnose", "x"] if where == "before" else ["diagnose", "x", *args]
+        proc = run_cli(full, env=env)
+        assert proc.returncode == 2, (where, proc.stderr)
+        assert needle in proc.stderr and "Traceback" not in proc.stderr
+        envelope = json.loads(run_cli(["--output", "json", *full], env=env).stdout)
+        assert envelope["exit_code"] == 2 and needle in envelope["errors"][0]["message"]
+
+
+def test_an_error_line_is_one_line_when_piped() -> None:
+    long_name = "stack-" + "x" * 120
+    proc = run_cli(["diagnose", long_name, "--endpoint-url", "http://127.0.0.1:9", "--region",
+                    "us-east-1"], env={"AWS_ACCESS_KEY_ID": "testing",
+                                       "AWS_SECRET_ACCESS_KEY": "testing", "AWS_MAX_ATTEMPTS": "1",
+                                       "COLUMNS": None})
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and len(errors[0]) > 80, proc.stderr

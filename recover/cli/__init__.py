@@ -11,9 +11,12 @@ runs or shows its own help. tests/test_cli_startup.py holds the table below to t
 from __future__ import annotations
 
 import importlib
+import os
+import re
 import sys
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import click
 from click.shell_completion import CompletionItem
@@ -58,6 +61,40 @@ COMMANDS: dict[str, tuple[str, str]] = {
 OPTIONS_KEY = "recover.global_options"
 LATE_OPTIONS_KEY = "recover.global_options_after_command"
 COMMAND_MODULES: list[str] = [module for module, _ in COMMANDS.values()]
+
+
+class RegionName(click.ParamType):
+    """A Region name as botocore accepts one: a DNS label (letters, digits, hyphens, at most 63,
+    not all digits, no hyphen at either end), so a typo is a usage error here, not an AWS one."""
+
+    name = "region"
+    _label = re.compile(r"(?!\d+$)(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        if not self._label.fullmatch(str(value)):
+            self.fail(f"{value!r} is not a Region name (letters, digits and hyphens, such as "
+                      "us-east-1)", param, ctx)
+        return str(value)
+
+
+class EndpointURL(click.ParamType):
+    """An http(s) URL with a host, as botocore needs for endpoint_url."""
+
+    name = "url"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        text = str(value)
+        parts = urlsplit(text)
+        try:
+            parts.port  # noqa: B018 - raises ValueError on a port that is not a number
+        except ValueError:
+            parts = urlsplit("")
+        if parts.scheme not in ("http", "https") or not parts.hostname or \
+                any(c.isspace() for c in text):
+            origin = " (from AWS_ENDPOINT_URL)" if os.environ.get("AWS_ENDPOINT_URL") == text else ""
+            self.fail(f"{text!r}{origin} is not an endpoint URL (http(s)://HOST[:PORT], such as "
+                      "http://127.0.0.1:4566)", param, ctx)
+        return text
 
 
 def _accept_global_options(command: click.Command, group_params: list[click.Parameter]) -> None:
@@ -120,8 +157,8 @@ class LazyGroup(click.Group):
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="recover")
 @click.option("--profile", help="AWS profile to use.")
-@click.option("--region", help="AWS region (default: from the profile or AWS_REGION).")
-@click.option("--endpoint-url", envvar="AWS_ENDPOINT_URL",
+@click.option("--region", type=RegionName(), help="AWS region (default: from the profile or AWS_REGION).")
+@click.option("--endpoint-url", envvar="AWS_ENDPOINT_URL", type=EndpointURL(),
               help="Send every AWS call to this endpoint (an emulator such as the sandbox).")
 @click.option("--output", type=click.Choice(["human", "json"]), default="human", show_default=True,
               help="json: one versioned envelope on stdout, nothing else.")

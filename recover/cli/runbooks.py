@@ -136,14 +136,14 @@ def _step_panel(number: int, step: Step) -> Panel:
 
 def _human_show(console: Console, runbook: Runbook) -> None:
     console.print(f"[bold]{escape(runbook.title)}[/]  [dim]({runbook.id} v{runbook.version})[/]")
-    console.print(escape(runbook.summary))
-    console.print(f"[bold]Failure modes:[/] {', '.join(runbook.failure_modes)}")
+    console.print(escape(runbook.summary), soft_wrap=False)
+    console.print(f"[bold]Failure modes:[/] {', '.join(runbook.failure_modes)}", soft_wrap=False)
     console.print(f"[bold]Applies to:[/] {', '.join(runbook.applies_to)}")
     if runbook.handovers:
         console.print(f"[bold]May continue in:[/] {', '.join(runbook.handovers)}")
     for i, step in enumerate(runbook.steps, 1):
         console.print(_step_panel(i, step))
-    console.print(f"[bold]IAM permissions:[/] {', '.join(runbook.permissions)}")
+    console.print(f"[bold]IAM permissions:[/] {', '.join(runbook.permissions)}", soft_wrap=False)
     console.print(f"Policy: recover iam-policy {runbook.id}", style="dim")
 
 
