@@ -97,3 +97,59 @@ def test_http_control_endpoint_sets_faults_and_status(sandbox) -> None:
     post("/_sandbox/stack-status", {"stack": "shop-batch", "status": "UPDATE_ROLLBACK_FAILED"})
     stack = sb.client("cloudformation").describe_stacks(StackName="shop-batch")["Stacks"][0]
     assert stack["StackStatus"] == "UPDATE_ROLLBACK_FAILED"
+
+
+def test_connection_reset_gives_no_answer_and_serves_nothing(sandbox) -> None:
+    from botocore.exceptions import ConnectionClosedError
+
+    sb = sandbox("healthy")
+    bucket = f"shop-assets-{sb.account}"
+    s3 = sb.client("s3")
+    sb.world.connection_reset("s3:PutObject", 100, times=1)
+    with pytest.raises(ConnectionClosedError):
+        s3.put_object(Bucket=bucket, Key="reset", Body=b"x")
+    assert "Contents" not in s3.list_objects_v2(Bucket=bucket, Prefix="reset")  # not served
+    s3.put_object(Bucket=bucket, Key="reset", Body=b"x")  # `times` ran out: served
+    sb.world.connection_reset("cloudtrail:LookupEvents", 100)
+    with pytest.raises(ConnectionClosedError):
+        sb.client("cloudtrail").lookup_events()
+
+
+def test_answer_lost_serves_the_request_then_gives_no_answer(sandbox) -> None:
+    from botocore.exceptions import ConnectionClosedError
+
+    sb = sandbox("healthy")
+    bucket = f"shop-assets-{sb.account}"
+    s3 = sb.client("s3")
+    sb.world.answer_lost("s3:PutObject", 100, times=1)
+    with pytest.raises(ConnectionClosedError):
+        s3.put_object(Bucket=bucket, Key="lost", Body=b"written", IfNoneMatch="*")
+    assert s3.get_object(Bucket=bucket, Key="lost")["Body"].read() == b"written"  # served
+    # what a client that retries meets: its own write
+    with pytest.raises(ClientError) as exc:
+        s3.put_object(Bucket=bucket, Key="lost", Body=b"written", IfNoneMatch="*")
+    assert _code(exc) == ("PreconditionFailed", 412)
+
+
+def test_network_faults_and_the_request_log_over_http(sandbox) -> None:
+    from botocore.exceptions import ConnectionClosedError
+
+    sb = sandbox("healthy")
+
+    def call(path: str, doc: dict | None = None) -> dict:
+        req = urllib.request.Request(sb.endpoint + path, method="POST" if doc else "GET",
+                                     data=json.dumps(doc).encode() if doc else None)
+        with urllib.request.urlopen(req) as resp:
+            return json.loads(resp.read())
+
+    call("/_sandbox/faults", {"connection_reset": {"cloudtrail:LookupEvents":
+                                                   {"percent": 100, "times": 2}}})
+    ct = sb.client("cloudtrail")
+    for _ in range(2):
+        with pytest.raises(ConnectionClosedError):
+            ct.lookup_events()
+    ct.lookup_events()
+    log = call("/_sandbox/requests?operation=cloudtrail:LookupEvents")
+    assert log["count"] == 3 and log["max_in_any_second"] == 3  # resets are counted too
+    assert sum(log["per_second"].values()) == 3
+    assert sb.world.faults.max_in_any_second("cloudtrail:LookupEvents", window=0.0) == 0
