@@ -19,6 +19,7 @@ from __future__ import annotations
 import random
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -74,6 +75,8 @@ class FaultInjector:
     _hooks: dict[str, list[list]] = field(default_factory=dict)
     # "<service>:<Operation>" -> (monotonic, wall clock) arrival times of every request
     _arrivals: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
+    # (kind, "<service>:<Operation>") -> how many times that fault was given
+    fired: Counter[tuple[str, str]] = field(default_factory=Counter)
 
     # operation keys are "<service>:<Operation>", e.g. "cloudformation:DescribeStackEvents";
     # "*" matches every operation of every service, "<service>:*" every one of a service.
@@ -172,6 +175,7 @@ class FaultInjector:
                 rules = self._rules[kind]
                 rule = rules.get(key) or rules.get(f"{service}:*") or rules.get("*")
                 if rule is not None and rule.fires():
+                    self.fired[(kind, key)] += 1
                     return Fault(kind, _MESSAGES[kind])
         return None
 
@@ -205,4 +209,6 @@ class FaultInjector:
         """What GET /_sandbox/requests?operation=OP answers."""
         return {"operation": operation, "count": len(self.arrivals(operation)),
                 "max_in_any_second": self.max_in_any_second(operation),
-                "per_second": {str(k): v for k, v in sorted(self.per_second(operation).items())}}
+                "per_second": {str(k): v for k, v in sorted(self.per_second(operation).items())},
+                "faults": {kind: n for (kind, op), n in sorted(self.fired.items())
+                           if op == operation}}

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import socket
@@ -205,10 +206,8 @@ def _drop_connection(environ: dict[str, Any]) -> NoReturn:
     nothing (werkzeug.serving.WSGIRequestHandler.run_wsgi)."""
     sock = environ.get("werkzeug.socket")
     if sock is not None:
-        try:
+        with contextlib.suppress(OSError):  # already gone
             sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
     raise ConnectionResetError("sandbox fault: connection dropped without an answer")
 
 

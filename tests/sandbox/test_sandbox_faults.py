@@ -151,5 +151,5 @@ def test_network_faults_and_the_request_log_over_http(sandbox) -> None:
     ct.lookup_events()
     log = call("/_sandbox/requests?operation=cloudtrail:LookupEvents")
     assert log["count"] == 3 and log["max_in_any_second"] == 3  # resets are counted too
-    assert sum(log["per_second"].values()) == 3
+    assert sum(log["per_second"].values()) == 3 and log["faults"] == {"connection_reset": 2}
     assert sb.world.faults.max_in_any_second("cloudtrail:LookupEvents", window=0.0) == 0
