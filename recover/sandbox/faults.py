@@ -27,7 +27,7 @@ from typing import Any
 # API operation -> IAM action where they differ (deny() accepts either; messages name the action)
 IAM_ACTIONS = {"s3:ListObjects": "s3:ListBucket", "s3:ListObjectsV2": "s3:ListBucket",
                "s3:HeadBucket": "s3:ListBucket", "s3:HeadObject": "s3:GetObject",
-               "s3:ListObjectVersions": "s3:ListBucketVersions"}
+               "s3:ListObjectVersions": "s3:ListBucketVersions", "s3:CopyObject": "s3:PutObject"}
 # Faults answered by dropping the connection instead of an HTTP error.
 NETWORK_FAULTS = ("connection_reset", "answer_lost")
 # Rate faults, in the order check() tries them.
@@ -158,24 +158,31 @@ class FaultInjector:
         if spec.get("expire_credentials") is not None:
             self.expire_credentials(int(spec["expire_credentials"]))
 
-    def check(self, service: str, operation: str) -> Fault | None:
+    def check(self, service: str, operation: str, variant: str | None = None) -> Fault | None:
+        """The fault for this request, if any. `variant` names a finer operation behind a
+        coarse one (S3 CopyObject is a PUT like PutObject): rate rules then match the variant
+        ("s3:CopyObject"), not the coarse name; deny matches either, as IAM does."""
         key = f"{service}:{operation}"
         action = IAM_ACTIONS.get(key, key)
+        fine = f"{service}:{variant}" if variant else key
         with self._lock:
             self._calls += 1
-            self._arrivals.setdefault(key, []).append((time.monotonic(), time.time()))
+            now = (time.monotonic(), time.time())
+            self._arrivals.setdefault(key, []).append(now)
+            if fine != key:
+                self._arrivals.setdefault(fine, []).append(now)
             if self._expire_after is not None and self._calls > self._expire_after:
                 return Fault("expired", "The security token included in the request is expired")
-            if self._deny & {key, action, f"{service}:*"}:
+            if self._deny & {key, action, fine, IAM_ACTIONS.get(fine, fine), f"{service}:*"}:
                 return Fault("deny", (
                     f"User: arn:aws:iam::{self.account}:user/sandbox-operator is not authorized "
                     f"to perform: {action} because no identity-based policy allows the {action} "
                     "action"))
             for kind in RATE_FAULTS:
                 rules = self._rules[kind]
-                rule = rules.get(key) or rules.get(f"{service}:*") or rules.get("*")
+                rule = rules.get(fine) or rules.get(f"{service}:*") or rules.get("*")
                 if rule is not None and rule.fires():
-                    self.fired[(kind, key)] += 1
+                    self.fired[(kind, fine)] += 1
                     return Fault(kind, _MESSAGES[kind])
         return None
 

@@ -38,7 +38,7 @@ CFN_ACTIONS = {
     "UpdateStack": "update_stack", "UpdateTerminationProtection": "update_termination_protection",
 }
 _STATUS_TEXT = {200: "OK", 204: "No Content", 400: "Bad Request", 403: "Forbidden",
-                404: "Not Found", 429: "Too Many Requests", 500: "Internal Server Error",
+                404: "Not Found", 412: "Precondition Failed", 429: "Too Many Requests", 500: "Internal Server Error",
                 503: "Service Unavailable"}
 
 
@@ -62,7 +62,7 @@ class SandboxMiddleware:
                 return self.moto_app(environ, start_response)
         op = protocol.operation_of(service, environ, body)
         self.world.faults.fire_hooks(service, op)
-        fault = self.world.faults.check(service, op)
+        fault = self.world.faults.check(service, op, protocol.variant_of(service, op, environ))
         if fault is not None and fault.kind == "connection_reset":
             _drop_connection(environ)
         if fault is not None and fault.kind == "answer_lost":
@@ -83,6 +83,10 @@ class SandboxMiddleware:
             return _send(start_response, self._lookup_events(environ, body))
         if service == "lambda" and op == "GetFunction":
             return self._get_function(environ, start_response)
+        if protocol.variant_of(service, op, environ) == "CopyObject":
+            refused = _copy_precondition(environ)
+            if refused is not None:
+                return _send(start_response, refused)
         return self.moto_app(environ, start_response)
 
     # --- CloudFormation -------------------------------------------------------------------
@@ -209,6 +213,20 @@ def _drop_connection(environ: dict[str, Any]) -> NoReturn:
         with contextlib.suppress(OSError):  # already gone
             sock.shutdown(socket.SHUT_RDWR)
     raise ConnectionResetError("sandbox fault: connection dropped without an answer")
+
+
+def _copy_precondition(environ: dict[str, Any]) -> Response | None:
+    """CopyObject with If-None-Match: * onto a key that exists: 412, as AWS answers
+    (aws-semantics §6.3) and as moto does for PutObject; moto 5.2 ignores the header on a
+    copy and would write a second version."""
+    if environ.get("HTTP_IF_NONE_MATCH") != "*":
+        return None
+    bucket, _, key = unquote(environ.get("PATH_INFO", "")).lstrip("/").partition("/")
+    if not aws.s3_key_exists(bucket, key):
+        return None
+    return protocol.error_response("rest-xml", "PreconditionFailed",
+                                   "At least one of the pre-conditions you specified did not "
+                                   "hold", 412)
 
 
 def _read_body(environ: dict[str, Any]) -> bytes:

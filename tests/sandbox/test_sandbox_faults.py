@@ -153,3 +153,42 @@ def test_network_faults_and_the_request_log_over_http(sandbox) -> None:
     assert log["count"] == 3 and log["max_in_any_second"] == 3  # resets are counted too
     assert sum(log["per_second"].values()) == 3 and log["faults"] == {"connection_reset": 2}
     assert sb.world.faults.max_in_any_second("cloudtrail:LookupEvents", window=0.0) == 0
+
+
+def test_copy_object_faults_are_set_apart_from_put_object(sandbox) -> None:
+    """S3 CopyObject is a PUT like PutObject: rate faults name either one; AccessDenied on
+    s3:PutObject covers both (there is no s3:CopyObject IAM action)."""
+    from botocore.exceptions import ConnectionClosedError
+
+    sb = sandbox("healthy")
+    bucket = f"shop-assets-{sb.account}"
+    s3 = sb.client("s3")
+    s3.put_object(Bucket=bucket, Key="src", Body=b"x")
+    sb.world.answer_lost("s3:CopyObject", 100, times=1)
+    s3.put_object(Bucket=bucket, Key="plain", Body=b"y")  # not a copy: untouched
+    with pytest.raises(ConnectionClosedError):
+        s3.copy_object(Bucket=bucket, Key="copy", CopySource=f"{bucket}/src")
+    assert s3.get_object(Bucket=bucket, Key="copy")["Body"].read() == b"x"
+    sb.world.faults.clear()
+    sb.world.deny("s3:PutObject")
+    with pytest.raises(ClientError) as exc:
+        s3.copy_object(Bucket=bucket, Key="copy2", CopySource=f"{bucket}/src")
+    assert _code(exc) == ("AccessDenied", 403)
+
+
+def test_copy_object_with_if_none_match_never_writes_over_a_key(sandbox) -> None:
+    """aws-semantics §6.3: CopyObject honours If-None-Match: * like PutObject (moto ignores
+    it on a copy); a key whose current version is a delete marker can still be written."""
+    sb = sandbox("healthy")
+    bucket = f"shop-assets-{sb.account}"
+    s3 = sb.client("s3")
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    s3.put_object(Bucket=bucket, Key="src", Body=b"x")
+    s3.put_object(Bucket=bucket, Key="dst", Body=b"theirs")
+    with pytest.raises(ClientError) as exc:
+        s3.copy_object(Bucket=bucket, Key="dst", CopySource=f"{bucket}/src", IfNoneMatch="*")
+    assert _code(exc) == ("PreconditionFailed", 412)
+    assert s3.get_object(Bucket=bucket, Key="dst")["Body"].read() == b"theirs"
+    s3.delete_object(Bucket=bucket, Key="dst")  # a delete marker on top
+    s3.copy_object(Bucket=bucket, Key="dst", CopySource=f"{bucket}/src", IfNoneMatch="*")
+    assert s3.get_object(Bucket=bucket, Key="dst")["Body"].read() == b"x"
