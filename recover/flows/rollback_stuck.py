@@ -388,7 +388,14 @@ def _render_done(console: Any, result: Result) -> None:
         console.print(f"[yellow]skipped[/] {s['target']}: {s['leaves_inconsistent']}\n"
                       f"  follow-up: {s['follow_up']}", highlight=False)
     for r in d["restored"]:
-        console.print(f"[green]restored[/] {r['function_name']}: s3://{r['bucket']}/{r['key']}\n"
-                      f"  from {r['source']} ({r['verification']})", highlight=False)
+        where = f"{r['function_name']}: s3://{r['bucket']}/{r['key']}"
+        if r.get("written_by") in ("other", "unknown"):
+            whose = "another writer's" if r["written_by"] == "other" else "an"
+            console.print(f"[yellow]found[/] {where}\n  {whose} object is at the key "
+                          f"(sha256 {r.get('sha256')}); left untouched", highlight=False)
+            continue
+        lost = " — written by recover, its answer was lost" if r.get("answer_lost") else ""
+        console.print(f"[green]restored[/] {where}\n"
+                      f"  from {r['source']} ({r['verification']}){lost}", highlight=False)
     print_resumed(console, d.get("resumed"))
     console.print(f"[dim]evidence: {d['evidence_dir']}[/]")
