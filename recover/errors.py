@@ -8,6 +8,7 @@ command has to know botocore's exception zoo.
 from __future__ import annotations
 
 import re
+from functools import cache
 from typing import Any
 
 from recover.exit_codes import ExitCode
@@ -118,6 +119,52 @@ _ACTION_IN_MESSAGE = re.compile(r"not authorized to perform:?\s+([a-z0-9-]+:[A-Z
 _STACK_MISSING = re.compile(r"Stack(?: with id)? \[?([^\]\s]+)\]? does not exist")
 
 
+@cache
+def network_errors() -> tuple[type[Exception], ...]:
+    from botocore import exceptions as bx
+
+    # What botocore's standard and adaptive retry modes treat as a transient network failure
+    # (botocore.retries.standard.TransientRetryableChecker): resets, connections closed before
+    # an answer, connect and read timeouts, endpoints that cannot be reached.
+    return (bx.ConnectionError, bx.HTTPClientError)
+
+
+def transient_kind(exc: BaseException) -> str | None:
+    """Why a failed call may succeed if sent again: "throttled", "server error" (5xx) or
+    "no answer" (the network failed); None when it would fail the same way. The one rule
+    for every retry loop recover writes itself, the same set botocore's standard mode
+    retries."""
+    from botocore.exceptions import ClientError
+
+    if isinstance(exc, network_errors()):
+        return "no answer"
+    if isinstance(exc, ClientError):
+        if exc.response.get("Error", {}).get("Code", "") in _THROTTLE_CODES:
+            return "throttled"
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        if isinstance(status, int) and status >= 500:
+            return "server error"
+    return None
+
+
+def no_answer_error(exc: BaseException, call: str, attempts: int,
+                    where: str = "") -> RecoverError:
+    """One line for a call that never got an answer, however many times it was sent."""
+    from botocore import exceptions as bx
+
+    what = " ".join(str(exc).split())  # botocore messages may span lines
+    where = f" in {where}" if where else ""
+    tries = f"{attempts} attempt" + ("s" if attempts != 1 else "")
+    if isinstance(exc, bx.EndpointConnectionError | bx.ConnectTimeoutError):
+        return RecoverError(f"cannot reach the AWS endpoint for {call}{where} after {tries}: "
+                            f"{what}", code="endpoint_unreachable",
+                            hint="check the network, the region and --endpoint-url",
+                            details={"operation": call, "attempts": attempts})
+    return RecoverError(f"no answer from AWS for {call}{where} after {tries}: {what}",
+                        code="no_answer", hint="check the network, then run the same command "
+                        "again (it resumes)", details={"operation": call, "attempts": attempts})
+
+
 def iam_action(service: str, operation: str) -> str:
     """IAM action for a botocore service/operation (the endpoint prefix is the IAM prefix
     for every service recover calls)."""
@@ -141,8 +188,11 @@ def translate_aws_error(exc: BaseException, region: str | None = None) -> Recove
     if isinstance(exc, bx.TokenRetrievalError | bx.SSOTokenLoadError | bx.UnauthorizedSSOTokenError):
         return AuthError(f"credentials expired or unusable: {exc}; log in again (aws sso login)",
                          code="expired_token")
-    if isinstance(exc, bx.EndpointConnectionError | bx.ConnectTimeoutError):
-        return RecoverError(f"cannot reach the AWS endpoint: {exc}", code="endpoint_unreachable")
+    if isinstance(exc, network_errors()):
+        # botocore's retries gave up (or were off): recover.aws.session tagged the call
+        tag = getattr(exc, "recover_call", None) or {}
+        return no_answer_error(exc, tag.get("operation") or "an AWS call",
+                               int(tag.get("attempts") or 1))
     if isinstance(exc, bx.ParamValidationError):
         return UsageError(f"invalid value for an AWS call: {exc}".replace("\n", " "),
                           code="invalid_parameter")

@@ -50,7 +50,9 @@ def resume_from(rc: RunContext, ev: EvidenceRun,
 def source_deps(rc: RunContext) -> SourceDeps:
     """What building a CloudTrail source needs from this run (shared by every --trail option)."""
     return SourceDeps(client=lambda service, region: rc.aws.client(service, region=region),
-                      lookup_client=_lookup_clients(rc), stdin=_binary_stdin(rc),
+                      lookup_client=_lookup_clients(rc),
+                      lookup_attempts=lambda region: rc.aws.attempts("cloudtrail", region),
+                      stdin=_binary_stdin(rc),
                       default_region=rc.options.region or _session_region(rc), now=rc.clock)
 
 
@@ -70,19 +72,5 @@ def _binary_stdin(rc: RunContext) -> Any:
 
 def _lookup_clients(rc: RunContext) -> Any:
     """LookupEvents clients with botocore's retries off: every HTTP request must pass the 2/s
-    rate limiter, and the reader does its own throttling backoff (aws-semantics §5.3)."""
-    cache: dict[str, Any] = {}
-
-    def make(region: str) -> Any:
-        if region not in cache:
-            from botocore.config import Config
-
-            from recover import __version__
-
-            cache[region] = rc.aws.boto3_session.client(
-                "cloudtrail", region_name=region, endpoint_url=rc.aws.endpoint_url,
-                config=Config(retries={"mode": "standard", "max_attempts": 1},
-                              user_agent_extra=f"recover/{__version__}"))
-        return cache[region]
-
-    return make
+    rate limiter, so the reader retries itself (aws-semantics §5.3)."""
+    return lambda region: rc.aws.unretried_client("cloudtrail", region)

@@ -65,6 +65,15 @@ class OfflineSessionFactory(SessionFactory):
             c._recover_stub.activate()
         return c
 
+    def unretried_client(self, service: str, region: str | None = None):  # type: ignore[no-untyped-def]
+        from botocore.stub import Stubber
+
+        c = super().unretried_client(service, region)
+        if not hasattr(c, "_recover_stub"):
+            c._recover_stub = Stubber(c)
+            c._recover_stub.activate()
+        return c
+
     def stub(self, service: str):  # type: ignore[no-untyped-def]
         return self.client(service)._recover_stub
 

@@ -106,3 +106,14 @@ def test_missing_plan_file(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="not found"):
         Plan.load(tmp_path / "nope.json")
     assert json.dumps(CUR.to_dict())
+
+
+def test_judge_tells_our_lost_write_from_someone_elses() -> None:
+    from recover.artifacts.own_write import judge
+
+    assert judge(["v0"], [("v2", "theirs"), ("v1", "ours")], "ours") == ("answer_lost", "v1",
+                                                                           "ours")
+    assert judge(["v0"], [("v1", "theirs")], "ours") == ("other", "v1", "theirs")
+    assert judge(["v0"], [], "ours") == ("other", None, None)  # nothing new: not ours
+    assert judge(None, [("v1", "ours")], "ours")[0] == "unknown"  # no listing before the call
+    assert judge([], [("null", "ours")], None)[0] == "unknown"  # bytes sent unknown

@@ -172,7 +172,7 @@ def test_role_history_lookup_failure_is_a_note(make_context) -> None:
     from recover.aws.role_history import lookup_role_history
 
     rc = make_context()
-    stub = rc.aws.client("cloudtrail", "us-east-1")._recover_stub
+    stub = rc.aws.unretried_client("cloudtrail", "us-east-1")._recover_stub
     stub.add_client_error("lookup_events", service_error_code="AccessDeniedException",
                           service_message="not authorized to perform: cloudtrail:LookupEvents")
     h = lookup_role_history(rc.aws, "r")
@@ -190,7 +190,7 @@ def test_role_history_reads_create_attach_delete(make_context) -> None:
         return {"EventId": name, "CloudTrailEvent": _json.dumps(rec)}
 
     rc = make_context()
-    stub = rc.aws.client("cloudtrail", "us-east-1")._recover_stub
+    stub = rc.aws.unretried_client("cloudtrail", "us-east-1")._recover_stub
     stub.add_response("lookup_events", {"Events": [  # newest first, as AWS answers
         ev("DeleteRole", "2026-11-02T09:00:00Z", {}, "arn:aws:iam::1:user/bob"),
         ev("DetachRolePolicy", "2026-11-02T09:00:00Z", {"policyArn": POWER}, "bob"),

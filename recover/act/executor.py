@@ -20,6 +20,7 @@ class Executor:
         self.log = log or (lambda _msg: None)
         self.would_run: list[Call] = []
         self.ran: list[tuple[Call, dict[str, Any]]] = []
+        self.last_seq: int | None = None  # journal seq of the last call's `before` entry
 
     def run(self, call: Call) -> dict[str, Any]:
         """Run one call. In dry-run mode record it and return {} without calling AWS."""
@@ -31,6 +32,7 @@ class Executor:
         # A signal while the change is in flight waits for AWS's answer to be journaled.
         with change_in_flight():
             before = self.journal.append("call", phase="before", call=call.to_dict())
+            self.last_seq = before["seq"]
             self.log(f"calling {call.service}:{call.operation}: {call.description}")
             client = self.aws.client(call.service, call.region)
             try:

@@ -85,6 +85,11 @@ class Restored:
     new_version_id: str | None = None
     skip_id: str = ""
     dry_run: bool = False
+    # who wrote the object now at the key: "recover" (this run), "other" (appeared during
+    # recover's call with other bytes), "unknown" (412, could not tell), None (already there
+    # before the run, not examined)
+    written_by: str | None = "recover"
+    answer_lost: bool = False  # recover's write happened but its answer never came back
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

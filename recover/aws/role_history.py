@@ -17,6 +17,8 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from recover.aws.session import SessionFactory
+from recover.cloudtrail.sources import lookup_page, shared_limiter
+from recover.errors import RecoverError
 
 IAM_EVENTS_REGION = "us-east-1"
 
@@ -51,13 +53,17 @@ def _who(record: dict[str, Any]) -> str:
 
 
 def lookup_role_history(aws: SessionFactory, role_name: str, *, max_pages: int = 5) -> RoleHistory:
-    ct = aws.client("cloudtrail", IAM_EVENTS_REGION)
+    # Like every LookupEvents reader: botocore's retries off, each request through the shared
+    # 2/s limiter, resets and throttling retried by lookup_page (aws-semantics §5.3).
+    ct = aws.unretried_client("cloudtrail", IAM_EVENTS_REGION)
+    attempts = aws.attempts("cloudtrail", IAM_EVENTS_REGION)
     records: list[dict[str, Any]] = []
     kwargs: dict[str, Any] = {"LookupAttributes": [{"AttributeKey": "ResourceName",
                                                     "AttributeValue": role_name}]}
     try:
         for _ in range(max_pages):
-            page = ct.lookup_events(**kwargs)
+            page = lookup_page(ct, IAM_EVENTS_REGION, kwargs, limiter=shared_limiter(),
+                               max_attempts=attempts)
             for item in page.get("Events", []):
                 try:
                     records.append(json.loads(item.get("CloudTrailEvent") or "{}"))
@@ -66,9 +72,9 @@ def lookup_role_history(aws: SessionFactory, role_name: str, *, max_pages: int =
             if not page.get("NextToken"):
                 break
             kwargs["NextToken"] = page["NextToken"]
-    except (ClientError, BotoCoreError) as exc:
+    except (ClientError, BotoCoreError, RecoverError) as exc:
         code = exc.response.get("Error", {}).get("Code", "") if isinstance(exc, ClientError) \
-            else type(exc).__name__
+            else exc.code if isinstance(exc, RecoverError) else type(exc).__name__
         return RoleHistory(role_name, note=f"CloudTrail lookup failed ({code}); the role's "
                            "history is unknown")
     records = [r for r in records if (r.get("requestParameters") or {}).get("roleName")

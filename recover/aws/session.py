@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections import Counter
@@ -103,6 +104,15 @@ def _tag_request(params: dict[str, Any], model: Any, context: dict[str, Any], **
     context["recover_key"] = f"{model.service_model.endpoint_prefix}:{model.name}"
 
 
+def _tag_error(exception: BaseException, context: dict[str, Any], **_: Any) -> None:
+    # A network error that outlasted botocore's retries carries no operation name; this lets
+    # recover.errors name the call and how many times it was sent.
+    attempts = (context.get("retries") or {}).get("attempt") or 1
+    with contextlib.suppress(AttributeError):  # a type that refuses attributes: left unnamed
+        exception.recover_call = {"operation": context.get("recover_key"),  # type: ignore[attr-defined]
+                                  "attempts": attempts}
+
+
 class SessionFactory:
     """Builds boto3 clients for one run: one profile, one region, one optional endpoint."""
 
@@ -127,7 +137,8 @@ class SessionFactory:
         events.register("before-parameter-build", _tag_request)
         events.register("before-send", self.counter.on_before_send)
         events.register("after-call", _tag_service)
-        self._clients: dict[tuple[str, str | None], Any] = {}
+        events.register("after-call-error", _tag_error)
+        self._clients: dict[tuple[str | None, ...], Any] = {}
         self._lock = threading.Lock()
 
     def client(self, service: str, region: str | None = None) -> Any:
@@ -139,6 +150,26 @@ class SessionFactory:
                     service, region_name=region or self.region,
                     endpoint_url=self.endpoint_url, config=self._config)
             return self._clients[key]
+
+    def unretried_client(self, service: str, region: str | None = None) -> Any:
+        """A client with botocore's retries off: one HTTP request per call. For callers that
+        retry themselves because every request must pass a rate limiter (LookupEvents); they
+        retry what recover.errors.transient_kind names, at most `attempts(...)` times."""
+        key = (service, region, "unretried")
+        with self._lock:
+            if key not in self._clients:
+                config = self._config.merge(Config(retries={"mode": "standard",
+                                                             "total_max_attempts": 1}))
+                self._clients[key] = self._session.client(
+                    service, region_name=region or self.region,
+                    endpoint_url=self.endpoint_url, config=config)
+            return self._clients[key]
+
+    def attempts(self, service: str, region: str | None = None) -> int:
+        """Attempts in all (the first included) botocore allows one call of `service`: the
+        bound a hand-written retry loop uses too, so every call gives up alike."""
+        retries = self.client(service, region).meta.config.retries or {}
+        return max(1, int(retries.get("total_max_attempts") or DEFAULT_RETRY["max_attempts"] + 1))
 
     @property
     def boto3_session(self) -> boto3.Session:

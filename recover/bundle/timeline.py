@@ -90,6 +90,8 @@ def journal_entries(run: RunFolder, window: Window) -> list[Entry]:
     time it started, with the answer as its status; unknown kinds are shown generically."""
     afters = {e.get("ref"): e for e in run.journal
               if e.get("kind") == "call" and e.get("phase") == "after"}
+    # a restore whose answer was lost: the call failed (412 on the retry) but did write
+    lost = {e.get("ref"): e for e in run.journal if e.get("kind") == "restore_answer_lost"}
     out: list[Entry] = []
     for e in run.journal:
         when = parse_event_time(e.get("time"))
@@ -102,7 +104,11 @@ def journal_entries(run: RunFolder, window: Window) -> list[Entry]:
                 continue
             call = e.get("call") if isinstance(e.get("call"), Mapping) else {}
             after = afters.get(e.get("seq"))
-            if after is None:
+            if e.get("seq") in lost:
+                note = lost[e.get("seq")]
+                status = (f"ok, answer lost: written by recover (version "
+                          f"{note.get('version_id')}; the retry met 412)")
+            elif after is None:
                 status = "no answer recorded"
             elif after.get("ok"):
                 status = "ok"

@@ -95,6 +95,7 @@ class SourceDeps:
 
     client: Callable[[str, str | None], Any]  # (service, region) -> boto3 client
     lookup_client: Callable[[str], Any] | None = None  # region -> client without retries
+    lookup_attempts: Callable[[str], int] | None = None  # region -> attempts per request
     stdin: IO[bytes] | None = None
     default_region: str | None = None
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
@@ -127,6 +128,8 @@ def build_source(spec: str, window: Window, event_names: tuple[str, ...], deps: 
         kwargs: dict[str, Any] = {}
         if deps.sleep is not None:
             kwargs["sleep"] = deps.sleep
+        if deps.lookup_attempts is not None:
+            kwargs["max_attempts"] = deps.lookup_attempts(regions[0])
         return LookupSource(client_for, regions, event_names or DEFAULT_EVENT_NAMES,
                             window.since, window.until, limiter=deps.limiter, now=deps.now,
                             **kwargs)

@@ -17,6 +17,7 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,7 +25,13 @@ from typing import IO, Any, Protocol
 
 from recover.cloudtrail.parse import READ_SIZE, FileStats, decompressed, iter_records
 from recover.cloudtrail.record import TrailRecord
-from recover.errors import NotFoundError, ThrottledError, UsageError
+from recover.errors import (
+    NotFoundError,
+    ThrottledError,
+    UsageError,
+    no_answer_error,
+    transient_kind,
+)
 
 # §5.4: <acct>_CloudTrail_<region>_<YYYYMMDDTHHmmZ>_<unique>.json.gz (delivery time, UTC)
 _TRAIL_FILE = re.compile(
@@ -44,8 +51,6 @@ EVENT_HISTORY = timedelta(days=90)  # §5.3
 # Records reach a file up to ~15 minutes after the call (§5.3 "about 5 minutes", not
 # guaranteed), so a file can sit in the next day's folder: list one extra day after `until`.
 DELIVERY_SLACK = timedelta(days=1)
-_THROTTLE = {"ThrottlingException", "Throttling", "TooManyRequestsException",
-             "RequestLimitExceeded", "SlowDown"}
 
 
 @dataclass
@@ -435,7 +440,13 @@ class S3Source:
 
 class RateLimiter:
     """At most `rate` calls in any `per`-second sliding window, per key (account + Region).
-    Clock and sleep are injected so tests run without waiting."""
+    Clock and sleep are injected so tests run without waiting.
+
+    `acquire` counts a call from the moment it is sent. `slot` counts it until its answer
+    came back: AWS counts a request when it arrives, at some point between our send and its
+    answer, so spacing the next-but-one send a second after the answer keeps AWS's own count
+    at `rate` per second whatever the network delays (a retried request needs a new
+    connection and can arrive late)."""
 
     def __init__(self, rate: int = LOOKUP_RATE, per: float = 1.0,
                  clock: Callable[[], float] = time.monotonic,
@@ -444,31 +455,86 @@ class RateLimiter:
         self.per = per
         self.clock = clock
         self.sleep = sleep
-        self._calls: dict[Any, deque[float]] = {}
+        # key -> [time, in flight] per call in the window; a call in flight never expires
+        self._calls: dict[Any, list[list[Any]]] = {}
         self._lock = threading.Lock()
 
-    def acquire(self, key: Any) -> None:
+    def acquire(self, key: Any) -> list[Any]:
         with self._lock:
-            calls = self._calls.setdefault(key, deque())
+            calls = self._calls.setdefault(key, [])
             while True:
                 now = self.clock()
-                while calls and now - calls[0] >= self.per:
-                    calls.popleft()
+                calls[:] = [c for c in calls if c[1] or now - c[0] < self.per]
                 if len(calls) < self.rate:
-                    calls.append(now)
-                    return
-                self.sleep(calls[0] + self.per - now)
+                    entry = [now, False]
+                    calls.append(entry)
+                    return entry
+                waits = [c[0] + self.per - now for c in calls if not c[1]]
+                # only calls in flight (other threads): poll until one is answered
+                self.sleep(min(waits) if waits else 0.05)
+
+    @contextmanager
+    def slot(self, key: Any) -> Iterator[None]:
+        """Hold a place from the send until the answer (or the error) is back."""
+        entry = self.acquire(key)
+        entry[1] = True
+        try:
+            yield
+        finally:
+            with self._lock:
+                entry[0], entry[1] = self.clock(), False
+
+
+_SHARED_LIMITER = RateLimiter()
+
+
+def shared_limiter() -> RateLimiter:
+    """The process-wide LookupEvents limiter: every reader of one run (the artifacts search,
+    the role's history, the evidence bundle) shares the 2/s budget of an account and Region."""
+    return _SHARED_LIMITER
+
+
+def lookup_page(client: Any, region: str, params: dict[str, Any], *, limiter: RateLimiter,
+                account: str = "default", max_attempts: int = 8,
+                sleep: Callable[[float], None] = time.sleep,
+                rng: random.Random | None = None) -> dict[str, Any]:
+    """One LookupEvents page. Every attempt passes the limiter and holds its place until its
+    answer. Throttling, 5xx and no answer at all (a reset, a timeout) are retried with the
+    same parameters (the same NextToken): the rule every retry loop of recover follows
+    (recover.errors.transient_kind). `client` must have botocore's retries off."""
+    rng = rng or random.Random()
+    attempts = max(1, max_attempts)
+    for attempt in range(attempts):
+        try:
+            with limiter.slot((account, region)):
+                return client.lookup_events(**params)
+        except Exception as exc:
+            kind = transient_kind(exc)
+            if kind is None:
+                raise
+            if attempt + 1 == attempts:
+                if kind == "no answer":
+                    raise no_answer_error(exc, "cloudtrail:LookupEvents", attempts,
+                                          region) from exc
+                raise ThrottledError(
+                    f"cloudtrail:LookupEvents in {region} kept failing ({kind}) after "
+                    f"{attempts} attempts; wait a minute and run again") from exc
+            # full jitter: uniform(0, min(cap, base * 2^attempt))
+            sleep(rng.uniform(0, min(20.0, 0.5 * 2 ** attempt)))
+    raise AssertionError("unreachable")
 
 
 class LookupSource:
     """CloudTrail Event history (LookupEvents): one server-side EventName filter per name, a time
-    window, 50 events per page, never more than 2 calls per second per account and Region, and
-    exponential backoff with jitter when throttled anyway.
+    window, 50 events per page, never more than 2 calls per second per account and Region
+    (retries included), and exponential backoff with jitter on throttling, 5xx and on no
+    answer at all (a reset connection, a timeout).
 
     The NextToken loop is written out (not a boto3 paginator) because each page request has to
-    pass the rate limiter, and a throttled page is retried with the same token (§5.3: the token
-    must be reused with identical parameters). The client should have botocore's own retries
-    off, so every HTTP request goes through the limiter."""
+    pass the rate limiter, and a failed page is retried with the same token (§5.3: the token
+    must be reused with identical parameters). The client must have botocore's own retries
+    off (SessionFactory.unretried_client), so every HTTP request goes through the limiter;
+    `max_attempts` is then the bound botocore would have used (SessionFactory.attempts)."""
 
     def __init__(self, client_for: Callable[[str], Any], regions: list[str],
                  event_names: Iterable[str], since: datetime | None, until: datetime | None,
@@ -483,33 +549,18 @@ class LookupSource:
         self.until = until or self.now()
         # §5.3: Event history keeps 90 days; asking for more just returns nothing older.
         self.since = since or (self.until - EVENT_HISTORY)
-        self.limiter = limiter or RateLimiter(sleep=sleep)
+        # sleep given (tests): a limiter of their own that sleeps the same way
+        self.limiter = limiter or (shared_limiter() if sleep is time.sleep
+                                   else RateLimiter(sleep=sleep))
         self.account = account
         self.sleep = sleep
-        self.max_attempts = max_attempts
+        self.max_attempts = max(1, max_attempts)
         self.rng = rng or random.Random()
         self.calls: Counter[tuple[str, str]] = Counter()  # (region, event name) -> calls
 
     def _call(self, client: Any, region: str, params: dict[str, Any]) -> dict[str, Any]:
-        from botocore.exceptions import ClientError
-
-        for attempt in range(self.max_attempts):
-            self.limiter.acquire((self.account, region))
-            try:
-                return client.lookup_events(**params)
-            except ClientError as exc:
-                code = exc.response.get("Error", {}).get("Code", "")
-                status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-                # botocore's retries are off for this client (every request must pass the
-                # limiter), so transient 5xx are retried here too, with the same backoff.
-                if code not in _THROTTLE and not (isinstance(status, int) and status >= 500):
-                    raise
-                if attempt + 1 == self.max_attempts:
-                    break
-                # full jitter: uniform(0, min(cap, base * 2^attempt))
-                self.sleep(self.rng.uniform(0, min(20.0, 0.5 * 2 ** attempt)))
-        raise ThrottledError(f"CloudTrail LookupEvents kept throttling or failing in {region} "
-                             f"after {self.max_attempts} attempts; wait a minute and run again")
+        return lookup_page(client, region, params, limiter=self.limiter, account=self.account,
+                           max_attempts=self.max_attempts, sleep=self.sleep, rng=self.rng)
 
     def iter_records(self, stats: ScanStats) -> Iterator[TrailRecord]:
         for region in self.regions:

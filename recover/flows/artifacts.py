@@ -11,12 +11,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from recover.act.executor import Executor
 from recover.artifacts.choose import choose
 from recover.artifacts.find import HISTORY, FailedFunction, read_code_records, wanted_artifacts
 from recover.artifacts.model import Candidate, Choice, Restored, WantedArtifact, code_sha256
+from recover.artifacts.own_write import run_restore
 from recover.artifacts.restore import restore_call
 from recover.artifacts.sources import (
     SourceSpec,
@@ -117,7 +116,7 @@ def apply_choices(rc: RunContext, ev: EvidenceRun, executor: Executor, choices: 
         if object_exists(s3, w.bucket, w.key, w.version):  # re-check right before the change
             ev.journal.append("skip_restore", key=w.uri, why="object exists now")
             done.append(Restored(w.function_name, w.bucket, w.key, "already present",
-                                 "unverified", None, skip_id=w.skip_id))
+                                 "unverified", None, skip_id=w.skip_id, written_by=None))
             continue
         body, body_file = None, None
         if cand.kind != "s3-previous-version":
@@ -131,20 +130,19 @@ def apply_choices(rc: RunContext, ev: EvidenceRun, executor: Executor, choices: 
             path.write_bytes(body)
             body_file = str(path)
         call = restore_call(ch, ev.run_id, body_file=body_file, body=body)
-        try:
-            resp = executor.run(call)
-        except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "")
-            if code in ("PreconditionFailed", "412", "ConditionalRequestConflict"):
-                ev.journal.append("skip_restore", key=w.uri, why=f"{code}: the key exists now; "
-                                  "left untouched")
-                done.append(Restored(w.function_name, w.bucket, w.key, "already present",
-                                     "unverified", None, skip_id=w.skip_id))
-                continue
-            raise
-        done.append(Restored(w.function_name, w.bucket, w.key, cand.description, ch.verification,
-                             cand.sha256, new_version_id=resp.get("VersionId"), skip_id=w.skip_id,
-                             dry_run=executor.dry_run))
+        # the hash of the bytes this call writes, to recognise our own write after a 412
+        sent = code_sha256(body) if body is not None else cand.sha256
+        res = run_restore(executor, s3, call, sent=sent)
+        if res.outcome in ("written", "answer_lost"):
+            done.append(Restored(w.function_name, w.bucket, w.key, cand.description,
+                                 ch.verification, cand.sha256,
+                                 new_version_id=res.version_id, skip_id=w.skip_id,
+                                 dry_run=executor.dry_run,
+                                 answer_lost=res.outcome == "answer_lost"))
+        else:  # someone else's object, or whose cannot be told: kept, reported as found
+            done.append(Restored(w.function_name, w.bucket, w.key, "already present",
+                                 "unverified", res.sha256, new_version_id=res.version_id,
+                                 skip_id=w.skip_id, written_by=res.outcome))
     return done, refused
 
 
@@ -164,7 +162,7 @@ def restore_for_rollback(rc: RunContext, ev: EvidenceRun, executor: Executor,
     restored, refused = apply_choices(rc, ev, executor, loc.choices,
                                       accept_substitute=accept_substitute)
     restored += [Restored(w.function_name, w.bucket, w.key, "already present", "unverified",
-                          None, skip_id=w.skip_id) for w in loc.present]
+                          None, skip_id=w.skip_id, written_by=None) for w in loc.present]
     bad_ids = {c.wanted.skip_id for c in refused} | {f.skip_id for f in loc.unknown}
     unrecoverable = [f for f in findings if f.skip_id in bad_ids]
     parts = [f"{len(restored)} restored"]

@@ -16,6 +16,7 @@ from recover.act.calls import Call
 from recover.act.executor import Executor
 from recover.act.plan import Plan, precondition_changes, preconditions_of
 from recover.act.retry import Backoff, run_retrying
+from recover.artifacts.own_write import run_restore
 from recover.artifacts.sources import object_exists
 from recover.aws.snapshot import SnapshotOptions, take_snapshot
 from recover.context import RunContext
@@ -321,7 +322,10 @@ def apply_plan(rc: RunContext, plan: Plan) -> Result:
                                   f"{call.params['Key']}", why="object exists now")
                 continue
             _recheck(rc, plan.stack_id, snap)
-            executor.run(call)
+            if call.operation in ("PutObject", "CopyObject"):
+                run_restore(executor, s3, call)  # a 412 is told apart and journaled there
+            else:
+                executor.run(call)
         if rc.options.dry_run or not plan.settings.get("wait", True):
             status = snap.root.info.status if rc.options.dry_run else "UPDATE_ROLLBACK_IN_PROGRESS"
             data = {"final_status": status, "dry_run": rc.options.dry_run,
@@ -384,7 +388,14 @@ def _render_done(console: Any, result: Result) -> None:
         console.print(f"[yellow]skipped[/] {s['target']}: {s['leaves_inconsistent']}\n"
                       f"  follow-up: {s['follow_up']}", highlight=False)
     for r in d["restored"]:
-        console.print(f"[green]restored[/] {r['function_name']}: s3://{r['bucket']}/{r['key']}\n"
-                      f"  from {r['source']} ({r['verification']})", highlight=False)
+        where = f"{r['function_name']}: s3://{r['bucket']}/{r['key']}"
+        if r.get("written_by") in ("other", "unknown"):
+            whose = "another writer's" if r["written_by"] == "other" else "an"
+            console.print(f"[yellow]found[/] {where}\n  {whose} object is at the key "
+                          f"(sha256 {r.get('sha256')}); left untouched", highlight=False)
+            continue
+        lost = " — written by recover, its answer was lost" if r.get("answer_lost") else ""
+        console.print(f"[green]restored[/] {where}\n"
+                      f"  from {r['source']} ({r['verification']}){lost}", highlight=False)
     print_resumed(console, d.get("resumed"))
     console.print(f"[dim]evidence: {d['evidence_dir']}[/]")

@@ -89,9 +89,11 @@ _ACTIONS: tuple[ActionSpec, ...] = (
                ("s3:ListBucketVersions", "s3:DeleteObject", "s3:DeleteObjectVersion")),
     ActionSpec("stack.delete", "DeleteStack (the stack and the resources it does not retain)",
                "act", ("cloudformation:DeleteStack", "iam:PassRole")),
+    # s3:ListBucketVersions: the key's versions before and after the write, to recognise
+    # recover's own write when its answer is lost and the retry meets 412 (own_write.py)
     ActionSpec("s3.restore_object", "Write the artifact to its exact key, never overwriting",
-               "act", ("s3:PutObject", "s3:GetObject", "s3:GetObjectVersion", "kms:Decrypt",
-                       "kms:GenerateDataKey")),
+               "act", ("s3:PutObject", "s3:GetObject", "s3:GetObjectVersion",
+                       "s3:ListBucketVersions", "kms:Decrypt", "kms:GenerateDataKey")),
     ActionSpec("role.recreate", "Create the service role again with its trust and policies",
                "act", ("iam:CreateRole", "iam:TagRole", "iam:AttachRolePolicy")),
     ActionSpec("role.remove", "Detach the policies of the temporary role and delete it", "act",

@@ -1,23 +1,46 @@
 """Fault injection for reliability work: throttling, AccessDenied, server errors, expired
-credentials. The middleware asks `check()` before every request and answers the fault in the
-protocol of the service called (see protocol.error_response)."""
+credentials, connections dropped without an answer. The middleware asks `check()` before every
+request and answers the fault in the protocol of the service called (see
+protocol.error_response), or drops the connection for the two network faults:
+
+- `connection_reset`: the request is not served; the connection is closed with no HTTP answer
+  (what a reset or a dead load balancer looks like to the client).
+- `answer_lost`: the request IS served (the change happens), then the connection is closed
+  before the answer is sent (a reset on the way back). A client that retries meets the effect
+  of its own first attempt.
+
+Every request that reaches the sandbox is also logged with its arrival time (`arrivals`,
+`max_in_any_second`, `per_second`), resets and lost answers included, so tests can check
+client-side rate limits on the server side.
+"""
 
 from __future__ import annotations
 
 import random
 import threading
+import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 # API operation -> IAM action where they differ (deny() accepts either; messages name the action)
 IAM_ACTIONS = {"s3:ListObjects": "s3:ListBucket", "s3:ListObjectsV2": "s3:ListBucket",
                "s3:HeadBucket": "s3:ListBucket", "s3:HeadObject": "s3:GetObject",
-               "s3:ListObjectVersions": "s3:ListBucketVersions"}
+               "s3:ListObjectVersions": "s3:ListBucketVersions", "s3:CopyObject": "s3:PutObject"}
+# Faults answered by dropping the connection instead of an HTTP error.
+NETWORK_FAULTS = ("connection_reset", "answer_lost")
+# Rate faults, in the order check() tries them.
+RATE_FAULTS = ("connection_reset", "answer_lost", "server_error", "throttle")
+_MESSAGES = {"server_error": "We encountered an internal error. Please try again.",
+             "throttle": "Rate exceeded",
+             "connection_reset": "connection closed before the request was served",
+             "answer_lost": "connection closed after the request was served"}
 
 
 @dataclass
 class Fault:
-    kind: str  # throttle | deny | server_error | expired
+    kind: str  # throttle | deny | server_error | expired | connection_reset | answer_lost
     message: str
 
 
@@ -25,13 +48,23 @@ class Fault:
 class _Rule:
     percent: float
     rng: random.Random
+    times: int | None = None  # fire at most this many times (None: no limit)
+
+    def fires(self) -> bool:
+        if self.times is not None and self.times <= 0:
+            return False
+        if self.rng.random() * 100 >= self.percent:
+            return False
+        if self.times is not None:
+            self.times -= 1
+        return True
 
 
 @dataclass
 class FaultInjector:
     account: str
-    _throttle: dict[str, _Rule] = field(default_factory=dict)
-    _server_error: dict[str, _Rule] = field(default_factory=dict)
+    _rules: dict[str, dict[str, _Rule]] = field(
+        default_factory=lambda: {kind: {} for kind in RATE_FAULTS})
     _deny: set[str] = field(default_factory=set)
     _expire_after: int | None = None
     _calls: int = 0
@@ -40,15 +73,37 @@ class FaultInjector:
     # arrives (before it is served), on its nth occurrence; tests use it to interrupt the
     # client at a given step.
     _hooks: dict[str, list[list]] = field(default_factory=dict)
+    # "<service>:<Operation>" -> (monotonic, wall clock) arrival times of every request
+    _arrivals: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
+    # (kind, "<service>:<Operation>") -> how many times that fault was given
+    fired: Counter[tuple[str, str]] = field(default_factory=Counter)
 
     # operation keys are "<service>:<Operation>", e.g. "cloudformation:DescribeStackEvents";
-    # "*" matches every operation of every service.
+    # "*" matches every operation of every service, "<service>:*" every one of a service.
 
-    def throttle(self, operation: str, percent: float = 100.0, seed: int = 0) -> None:
-        self._throttle[operation] = _Rule(percent, random.Random(seed))
+    def _rate(self, kind: str, operation: str, percent: float, seed: int,
+              times: int | None) -> None:
+        with self._lock:
+            self._rules[kind][operation] = _Rule(percent, random.Random(seed), times)
 
-    def server_error(self, operation: str, percent: float = 100.0, seed: int = 0) -> None:
-        self._server_error[operation] = _Rule(percent, random.Random(seed))
+    def throttle(self, operation: str, percent: float = 100.0, seed: int = 0,
+                 times: int | None = None) -> None:
+        self._rate("throttle", operation, percent, seed, times)
+
+    def server_error(self, operation: str, percent: float = 100.0, seed: int = 0,
+                     times: int | None = None) -> None:
+        self._rate("server_error", operation, percent, seed, times)
+
+    def connection_reset(self, operation: str, percent: float = 100.0, seed: int = 0,
+                         times: int | None = None) -> None:
+        """Drop `percent`% of the requests of `operation` unserved, with no HTTP answer."""
+        self._rate("connection_reset", operation, percent, seed, times)
+
+    def answer_lost(self, operation: str, percent: float = 100.0, seed: int = 0,
+                    times: int | None = None) -> None:
+        """Serve `percent`% of the requests of `operation`, then drop the connection before
+        the answer (the change is made; the client never hears of it)."""
+        self._rate("answer_lost", operation, percent, seed, times)
 
     def deny(self, action: str) -> None:
         """AccessDenied for an IAM action such as `cloudformation:ContinueUpdateRollback`."""
@@ -74,44 +129,93 @@ class FaultInjector:
             callback()
 
     def clear(self) -> None:
+        """Remove every fault and hook (the request log is kept)."""
         with self._lock:
             self._hooks.clear()
-            self._throttle.clear()
-            self._server_error.clear()
+            for rules in self._rules.values():
+                rules.clear()
             self._deny.clear()
             self._expire_after = None
 
     def apply(self, spec: dict) -> None:
         """The JSON body of POST /_sandbox/faults: {"throttle": {"op": pct}, "deny": [...],
-        "server_error": {"op": pct}, "expire_credentials": N, "clear": true, "seed": S}."""
+        "server_error": {"op": pct}, "connection_reset": {"op": pct}, "answer_lost": {"op":
+        pct}, "expire_credentials": N, "clear": true, "seed": S}. A rate may also be
+        {"percent": P, "times": N} to fire at most N times."""
         if spec.get("clear"):
             self.clear()
         seed = int(spec.get("seed", 0))
-        for op, pct in (spec.get("throttle") or {}).items():
-            self.throttle(op, float(pct), seed)
-        for op, pct in (spec.get("server_error") or {}).items():
-            self.server_error(op, float(pct), seed)
+        for kind in RATE_FAULTS:
+            for op, rate in (spec.get(kind) or {}).items():
+                if isinstance(rate, dict):
+                    times = rate.get("times")
+                    self._rate(kind, op, float(rate.get("percent", 100.0)), seed,
+                               None if times is None else int(times))
+                else:
+                    self._rate(kind, op, float(rate), seed, None)
         for action in spec.get("deny") or []:
             self.deny(action)
         if spec.get("expire_credentials") is not None:
             self.expire_credentials(int(spec["expire_credentials"]))
 
-    def check(self, service: str, operation: str) -> Fault | None:
+    def check(self, service: str, operation: str, variant: str | None = None) -> Fault | None:
+        """The fault for this request, if any. `variant` names a finer operation behind a
+        coarse one (S3 CopyObject is a PUT like PutObject): rate rules then match the variant
+        ("s3:CopyObject"), not the coarse name; deny matches either, as IAM does."""
         key = f"{service}:{operation}"
         action = IAM_ACTIONS.get(key, key)
+        fine = f"{service}:{variant}" if variant else key
         with self._lock:
             self._calls += 1
+            now = (time.monotonic(), time.time())
+            self._arrivals.setdefault(key, []).append(now)
+            if fine != key:
+                self._arrivals.setdefault(fine, []).append(now)
             if self._expire_after is not None and self._calls > self._expire_after:
                 return Fault("expired", "The security token included in the request is expired")
-            if self._deny & {key, action, f"{service}:*"}:
+            if self._deny & {key, action, fine, IAM_ACTIONS.get(fine, fine), f"{service}:*"}:
                 return Fault("deny", (
                     f"User: arn:aws:iam::{self.account}:user/sandbox-operator is not authorized "
                     f"to perform: {action} because no identity-based policy allows the {action} "
                     "action"))
-            for rules, kind, message in ((self._server_error, "server_error",
-                                          "We encountered an internal error. Please try again."),
-                                         (self._throttle, "throttle", "Rate exceeded")):
-                rule = rules.get(key) or rules.get(f"{service}:*") or rules.get("*")
-                if rule is not None and rule.rng.random() * 100 < rule.percent:
-                    return Fault(kind, message)
+            for kind in RATE_FAULTS:
+                rules = self._rules[kind]
+                rule = rules.get(fine) or rules.get(f"{service}:*") or rules.get("*")
+                if rule is not None and rule.fires():
+                    self.fired[(kind, fine)] += 1
+                    return Fault(kind, _MESSAGES[kind])
         return None
+
+    # --- the request log ------------------------------------------------------------------
+
+    def arrivals(self, operation: str) -> list[float]:
+        """Monotonic arrival times of every request of `operation` ("<service>:<Operation>")."""
+        with self._lock:
+            return [mono for mono, _ in self._arrivals.get(operation, [])]
+
+    def max_in_any_second(self, operation: str, window: float = 1.0) -> int:
+        """The most requests of `operation` that arrived within any `window` seconds (a
+        sliding window: stricter than counting per calendar second)."""
+        times = sorted(self.arrivals(operation))
+        best, first = 0, 0
+        for last, t in enumerate(times):
+            while first <= last and t - times[first] >= window:
+                first += 1
+            best = max(best, last - first + 1)
+        return best
+
+    def per_second(self, operation: str) -> dict[int, int]:
+        """Requests of `operation` per calendar second (Unix time, seconds)."""
+        out: dict[int, int] = {}
+        with self._lock:
+            for _, wall in self._arrivals.get(operation, []):
+                out[int(wall)] = out.get(int(wall), 0) + 1
+        return out
+
+    def request_log(self, operation: str) -> dict[str, Any]:
+        """What GET /_sandbox/requests?operation=OP answers."""
+        return {"operation": operation, "count": len(self.arrivals(operation)),
+                "max_in_any_second": self.max_in_any_second(operation),
+                "per_second": {str(k): v for k, v in sorted(self.per_second(operation).items())},
+                "faults": {kind: n for (kind, op), n in sorted(self.fired.items())
+                           if op == operation}}

@@ -1,7 +1,8 @@
 """Our WSGI layer in front of moto's server app.
 
 - /_sandbox/...: the control plane (health, fault injection, Lambda code downloads).
-- every request: fault injection first (answered in the called service's protocol).
+- every request: fault injection first (answered in the called service's protocol, or the
+  connection dropped with no answer, before or after serving the request).
 - CloudFormation (all of it): our engine; moto's CloudFormation backend is never reached.
 - CloudTrail LookupEvents: the TrailRecorder.
 - Lambda GetFunction: moto answers, then Code.Location is rewritten to a URL on this server that
@@ -11,11 +12,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
+import socket
 import traceback
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import parse_qs, quote, unquote
 
 from recover.sandbox import moto_access as aws
@@ -35,7 +38,7 @@ CFN_ACTIONS = {
     "UpdateStack": "update_stack", "UpdateTerminationProtection": "update_termination_protection",
 }
 _STATUS_TEXT = {200: "OK", 204: "No Content", 400: "Bad Request", 403: "Forbidden",
-                404: "Not Found", 429: "Too Many Requests", 500: "Internal Server Error",
+                404: "Not Found", 412: "Precondition Failed", 429: "Too Many Requests", 500: "Internal Server Error",
                 503: "Service Unavailable"}
 
 
@@ -59,18 +62,31 @@ class SandboxMiddleware:
                 return self.moto_app(environ, start_response)
         op = protocol.operation_of(service, environ, body)
         self.world.faults.fire_hooks(service, op)
-        fault = self.world.faults.check(service, op)
+        fault = self.world.faults.check(service, op, protocol.variant_of(service, op, environ))
+        if fault is not None and fault.kind == "connection_reset":
+            _drop_connection(environ)
+        if fault is not None and fault.kind == "answer_lost":
+            _call(lambda env, sr: self._serve(service, op, env, body, sr), environ)
+            _drop_connection(environ)
         if fault is not None:
             proto = protocol.PROTOCOL.get(service, "query")
             code, status = protocol.FAULT_CODES[proto][fault.kind]
             return _send(start_response, protocol.error_response(
                 proto, code, fault.message, status, sender=fault.kind != "server_error"))
+        return self._serve(service, op, environ, body, start_response)
+
+    def _serve(self, service: str, op: str, environ: dict[str, Any], body: bytes,
+               start_response: Callable[..., Any]) -> Any:
         if service == "cloudformation":
             return _send(start_response, self._cloudformation(op, environ, body))
         if service == "cloudtrail" and op == "LookupEvents":
             return _send(start_response, self._lookup_events(environ, body))
         if service == "lambda" and op == "GetFunction":
             return self._get_function(environ, start_response)
+        if protocol.variant_of(service, op, environ) == "CopyObject":
+            refused = _copy_precondition(environ)
+            if refused is not None:
+                return _send(start_response, refused)
         return self.moto_app(environ, start_response)
 
     # --- CloudFormation -------------------------------------------------------------------
@@ -155,6 +171,11 @@ class SandboxMiddleware:
             except (ValueError, TypeError, AttributeError) as exc:
                 return _json(400, {"error": f"bad fault spec: {exc}"})
             return _json(200, {"ok": True})
+        if path == "/_sandbox/requests" and method == "GET":
+            op = parse_qs(environ.get("QUERY_STRING", "")).get("operation", [""])[0]
+            if not op:
+                return _json(400, {"error": "name the operation: ?operation=SERVICE:Operation"})
+            return _json(200, self.world.faults.request_log(op))
         if path == "/_sandbox/stack-status" and method == "POST":
             try:
                 spec = json.loads(body or b"{}")
@@ -181,6 +202,31 @@ class SandboxMiddleware:
                                                "The specified key does not exist.", 404)
             return 200, {"Content-Type": "application/zip"}, bytes(fn.code_bytes)
         return _json(404, {"error": f"no sandbox endpoint {method} {path}"})
+
+
+def _drop_connection(environ: dict[str, Any]) -> NoReturn:
+    """Close the client's connection with no HTTP answer at all. Raising ConnectionResetError
+    before start_response makes werkzeug treat the request as a dropped connection and write
+    nothing (werkzeug.serving.WSGIRequestHandler.run_wsgi)."""
+    sock = environ.get("werkzeug.socket")
+    if sock is not None:
+        with contextlib.suppress(OSError):  # already gone
+            sock.shutdown(socket.SHUT_RDWR)
+    raise ConnectionResetError("sandbox fault: connection dropped without an answer")
+
+
+def _copy_precondition(environ: dict[str, Any]) -> Response | None:
+    """CopyObject with If-None-Match: * onto a key that exists: 412, as AWS answers
+    (aws-semantics §6.3) and as moto does for PutObject; moto 5.2 ignores the header on a
+    copy and would write a second version."""
+    if environ.get("HTTP_IF_NONE_MATCH") != "*":
+        return None
+    bucket, _, key = unquote(environ.get("PATH_INFO", "")).lstrip("/").partition("/")
+    if not aws.s3_key_exists(bucket, key):
+        return None
+    return protocol.error_response("rest-xml", "PreconditionFailed",
+                                   "At least one of the pre-conditions you specified did not "
+                                   "hold", 412)
 
 
 def _read_body(environ: dict[str, Any]) -> bytes:

@@ -52,6 +52,13 @@ def s3_get(bucket: str, key: str, version_id: str | None = None) -> bytes:
     return bytes(obj.value)
 
 
+def s3_key_exists(bucket: str, key: str) -> bool:
+    """What PutObject's If-None-Match: * checks in moto: a current version that is not a
+    delete marker."""
+    s3 = s3_backends[ACCOUNT][PARTITION]
+    return bucket in s3.buckets and s3.get_object(bucket, key) is not None
+
+
 def bucket_exists(bucket: str) -> bool:
     return bucket in s3_backends[ACCOUNT][PARTITION].buckets
 

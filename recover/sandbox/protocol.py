@@ -91,6 +91,14 @@ def lambda_route(environ: dict[str, Any]) -> tuple[str, str] | None:
     return None
 
 
+def variant_of(service: str, operation: str, environ: dict[str, Any]) -> str | None:
+    """A finer name behind a coarse operation, for fault rules: S3 CopyObject is a PUT on the
+    key like PutObject, told apart by its x-amz-copy-source header."""
+    if service == "s3" and operation == "PutObject" and environ.get("HTTP_X_AMZ_COPY_SOURCE"):
+        return "CopyObject"
+    return None
+
+
 def _s3_operation(method: str, path: str, query: str) -> str:
     """Coarse S3 operation names (path-style addressing, which botocore uses for 127.0.0.1)."""
     has_key = len(path.strip("/").split("/", 1)) == 2

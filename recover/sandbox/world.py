@@ -145,14 +145,26 @@ class World:
         times ("is invalid or cannot be assumed") before it can assume it."""
         self.cfn.role_propagation_checks = checks
 
-    def throttle(self, operation: str, percent: float = 100.0, seed: int = 0) -> None:
-        self.faults.throttle(operation, percent, seed)
+    def throttle(self, operation: str, percent: float = 100.0, seed: int = 0,
+                 times: int | None = None) -> None:
+        self.faults.throttle(operation, percent, seed, times)
 
     def deny(self, action: str) -> None:
         self.faults.deny(action)
 
-    def server_error(self, operation: str, percent: float = 100.0, seed: int = 0) -> None:
-        self.faults.server_error(operation, percent, seed)
+    def server_error(self, operation: str, percent: float = 100.0, seed: int = 0,
+                     times: int | None = None) -> None:
+        self.faults.server_error(operation, percent, seed, times)
+
+    def connection_reset(self, operation: str, percent: float = 100.0, seed: int = 0,
+                         times: int | None = None) -> None:
+        """Requests of `operation` dropped unserved, with no HTTP answer (see faults.py)."""
+        self.faults.connection_reset(operation, percent, seed, times)
+
+    def answer_lost(self, operation: str, percent: float = 100.0, seed: int = 0,
+                    times: int | None = None) -> None:
+        """Requests of `operation` served, then the connection dropped before the answer."""
+        self.faults.answer_lost(operation, percent, seed, times)
 
     def expire_credentials(self, after_calls: int = 0) -> None:
         self.faults.expire_credentials(after_calls)

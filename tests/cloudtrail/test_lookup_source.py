@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
+import botocore.exceptions as bx
 import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.stub import Stubber
@@ -17,7 +18,7 @@ from botocore.stub import Stubber
 from recover.cloudtrail.extract import artifact_fetch_failures
 from recover.cloudtrail.scan import expected_lookup_calls
 from recover.cloudtrail.sources import LookupSource, RateLimiter, ScanStats
-from recover.errors import ThrottledError
+from recover.errors import RecoverError, ThrottledError
 from recover.sandbox.trail import TrailApiError, TrailRecorder
 from tests.cloudtrail.helpers import update_nosuchkey
 
@@ -39,14 +40,22 @@ class FakeTime:
 
 
 class Timed:
-    """A client proxy that notes the fake time of every LookupEvents call."""
+    """A client proxy that notes the fake time of every LookupEvents call (sent, answered),
+    and fails the attempts given in `failures` (attempt number, 1-based -> exception)."""
 
-    def __init__(self, client: Any, ft: FakeTime, cost: float = 0.05) -> None:
+    def __init__(self, client: Any, ft: FakeTime, cost: float = 0.05,
+                 failures: dict[int, Exception] | None = None) -> None:
         self.client, self.ft, self.cost, self.times = client, ft, cost, []
+        self.answered: list[float] = []
+        self.failures = failures or {}
 
     def lookup_events(self, **kw: Any) -> Any:
         self.times.append(self.ft.t)
         self.ft.t += self.cost  # each call takes a little time
+        self.answered.append(self.ft.t)
+        failure = self.failures.get(len(self.times))
+        if failure is not None:
+            raise failure
         return self.client.lookup_events(**kw)
 
 
@@ -117,6 +126,21 @@ def test_never_more_than_two_calls_per_second_per_region() -> None:
     assert sum(ft.sleeps) > 0  # the limiter did make it wait (on the fake clock)
 
 
+def test_a_request_holds_its_slot_until_its_answer() -> None:
+    """AWS counts a request when it arrives, somewhere between our send and its answer: so
+    the next-but-one request waits a second after the answer, not after the send, and no
+    network delay can put 3 requests in one second on AWS's side."""
+    client = boto3.client("cloudtrail", region_name="us-east-1")
+    ft = FakeTime()
+    timed = Timed(client, ft, cost=0.4)  # slow answers
+    with Stubber(client) as stubber:
+        stub_pages(stubber, 300, trailing_token=False)
+        list(source(timed, ft).iter_records(ScanStats()))
+    assert len(timed.times) == 6
+    for i in range(len(timed.times) - 2):
+        assert timed.times[i + 2] >= timed.answered[i] + 1.0 - 1e-9
+
+
 def test_rate_limiter_is_per_key() -> None:
     ft = FakeTime()
     lim = RateLimiter(clock=ft.clock, sleep=ft.sleep)
@@ -150,6 +174,48 @@ def test_throttling_forever_is_a_clear_error() -> None:
                                      http_status_code=400)
         with pytest.raises(ThrottledError):
             list(source(Timed(client, ft), ft).iter_records(ScanStats()))
+
+
+def _no_answer(kind: str) -> Exception:
+    url = "https://cloudtrail.us-east-1.amazonaws.com/"
+    return {"closed": bx.ConnectionClosedError(endpoint_url=url),
+            "endpoint": bx.EndpointConnectionError(endpoint_url=url),
+            "read": bx.ReadTimeoutError(endpoint_url=url),
+            "connect": bx.ConnectTimeoutError(endpoint_url=url)}[kind]
+
+
+def test_connection_errors_are_retried_within_the_rate_limit() -> None:
+    """A reset or a timeout (no answer at all) is retried like throttling: the same page
+    again, each attempt through the 2/s limiter."""
+    client = boto3.client("cloudtrail", region_name="us-east-1")
+    ft = FakeTime()
+    failures = {1: _no_answer("closed"), 2: _no_answer("read"), 4: _no_answer("endpoint"),
+                5: _no_answer("connect")}
+    timed = Timed(client, ft, cost=0.01, failures=failures)
+    with Stubber(client) as stubber:
+        stub_pages(stubber, 120, trailing_token=False)
+        src = source(timed, ft)
+        assert len(list(src.iter_records(ScanStats()))) == 120
+        stubber.assert_no_pending_responses()
+    assert len(timed.times) == 3 + len(failures)
+    for i in range(len(timed.times) - 2):  # retries count against the budget
+        assert timed.times[i + 2] - timed.times[i] >= 1.0 - 1e-9
+
+
+@pytest.mark.parametrize("kind", ["closed", "endpoint", "read", "connect"])
+def test_no_answer_every_time_is_one_line_naming_the_call(kind: str) -> None:
+    client = boto3.client("cloudtrail", region_name="us-east-1")
+    ft = FakeTime()
+    timed = Timed(client, ft, failures={n: _no_answer(kind) for n in range(1, 9)})
+    with pytest.raises(RecoverError) as exc:
+        list(source(timed, ft).iter_records(ScanStats()))
+    assert len(timed.times) == 8  # bounded
+    message = exc.value.message
+    assert "cloudtrail:LookupEvents" in message and "us-east-1" in message
+    assert "8 attempts" in message and "\n" not in message
+    # connections that never opened say so; the others were opened and got no answer
+    assert exc.value.code == ("endpoint_unreachable" if kind in ("endpoint", "connect")
+                              else "no_answer")
 
 
 def test_corrupt_cloudtrail_event_is_counted() -> None:

@@ -137,14 +137,16 @@ def start(sandbox: Any, rb: Runbook) -> tuple[Any, tuple[dict, set[str]]]:
 
 # --- faults the run must absorb -----------------------------------------------------------
 
-@pytest.mark.parametrize("fault", ["throttle", "server_error"])
+@pytest.mark.parametrize("fault", ["throttle", "server_error", "connection_reset"])
 @pytest.mark.parametrize("name", list(RUNBOOKS))
 def test_completes_under_30_percent_transient_faults(sandbox, tmp_path: Path, name: str,
                                                      fault: str) -> None:
     rb = RUNBOOKS[name]
     sb, before = start(sandbox, rb)
     # 30% of the calls of every operation (each operation the runbook uses included) fail with
-    # a throttling error or a 500; botocore's adaptive retries (recover/aws/session.py) retry.
+    # a throttling error, a 500, or no answer at all (the connection dropped before the
+    # request was served); botocore's adaptive retries (recover/aws/session.py) retry, and
+    # the LookupEvents reader's own loop (recover/cloudtrail/sources.py) for LookupEvents.
     getattr(sb.world, fault)("*", 30.0, seed=9)
     code, env, err = recover(sb, tmp_path, *rb.args)
     sb.world.faults.clear()
@@ -154,6 +156,63 @@ def test_completes_under_30_percent_transient_faults(sandbox, tmp_path: Path, na
     # Each change was sent exactly once, as in a clean run (retries happen below the journal).
     ops = [op_of(e) for e in call_entries(env, tmp_path) if e["phase"] == "before"]
     assert sorted(ops) == sorted(CLEAN_RUN_CHANGES[name])
+    assert_nothing_lost(before, world_state(sb))
+
+
+# --- no answer at all on LookupEvents: retried inside the 2 requests/s budget -------------
+
+LOOKUP = "cloudtrail:LookupEvents"
+# Commands that read CloudTrail's event history on their scenario, with what they end in.
+LOOKUP_COMMANDS = {
+    "rollback-stuck": (RUNBOOKS["rollback-stuck"], None),
+    "artifacts": (RUNBOOKS["rollback-stuck"],
+                  ("artifacts", "degap-prod", "--restore")),
+    "bootstrap-role": (RUNBOOKS["bootstrap-role"], None),  # the deleted role's history
+}
+
+
+@pytest.mark.parametrize("name", list(LOOKUP_COMMANDS))
+def test_resets_on_lookup_events_complete_at_two_requests_per_second(
+        sandbox, tmp_path: Path, name: str) -> None:
+    rb, args = LOOKUP_COMMANDS[name]
+    sb, before = start(sandbox, rb)
+    # the first 3 requests in a row get no answer (one page, 3 attempts), then 40% of them
+    sb.world.connection_reset(LOOKUP, 100.0, times=3)
+    sb.world.faults.on_request(LOOKUP, lambda: sb.world.connection_reset(LOOKUP, 40.0, seed=3),
+                               nth=4)
+    code, env, err = recover(sb, tmp_path, *(args or rb.args))
+    sb.world.faults.clear()
+    assert code == ExitCode.OK, err
+    if args is None:
+        assert env["data"]["final_status"] == rb.final_status
+    else:
+        assert env["data"]["still_missing"] == 0 and len(env["data"]["restored"]) == 4
+    log = sb.world.faults.request_log(LOOKUP)
+    assert log["faults"]["connection_reset"] >= 3  # resets happened, and were retried
+    # counted on the sandbox side, resets included: the limiter holds retries too
+    assert log["max_in_any_second"] <= 2, log
+    assert max(log["per_second"].values()) <= 2, log
+    assert_nothing_lost(before, world_state(sb))
+
+
+@pytest.mark.parametrize("operation", ["cloudformation:DescribeStacks", LOOKUP])
+def test_no_answer_after_every_attempt_is_one_line_naming_the_call(
+        sandbox, tmp_path: Path, operation: str) -> None:
+    rb = RUNBOOKS["rollback-stuck"]
+    sb, before = start(sandbox, rb)
+    sb.world.connection_reset(operation, 100.0)
+    env_vars = dict(sb.env(), AWS_MAX_ATTEMPTS="2")  # the engineer's own retry setting
+    proc = run_cli(["--endpoint-url", sb.endpoint, "--region", sb.region, "--output", "json",
+                    "--non-interactive", "--yes", "--evidence-dir", str(tmp_path / "ev"),
+                    *rb.args], env=env_vars, timeout=300)
+    sb.world.faults.clear()
+    assert "Traceback" not in proc.stderr, proc.stderr
+    assert proc.returncode == ExitCode.ERROR, proc.stderr
+    [error] = json.loads(proc.stdout)["errors"]
+    assert error["code"] == "no_answer"
+    assert operation in error["message"] and "2 attempts" in error["message"]
+    assert "\n" not in error["message"]
+    assert len(sb.world.faults.arrivals(operation)) == 2  # bounded, as configured
     assert_nothing_lost(before, world_state(sb))
 
 

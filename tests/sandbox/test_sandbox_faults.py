@@ -97,3 +97,98 @@ def test_http_control_endpoint_sets_faults_and_status(sandbox) -> None:
     post("/_sandbox/stack-status", {"stack": "shop-batch", "status": "UPDATE_ROLLBACK_FAILED"})
     stack = sb.client("cloudformation").describe_stacks(StackName="shop-batch")["Stacks"][0]
     assert stack["StackStatus"] == "UPDATE_ROLLBACK_FAILED"
+
+
+def test_connection_reset_gives_no_answer_and_serves_nothing(sandbox) -> None:
+    from botocore.exceptions import ConnectionClosedError
+
+    sb = sandbox("healthy")
+    bucket = f"shop-assets-{sb.account}"
+    s3 = sb.client("s3")
+    sb.world.connection_reset("s3:PutObject", 100, times=1)
+    with pytest.raises(ConnectionClosedError):
+        s3.put_object(Bucket=bucket, Key="reset", Body=b"x")
+    assert "Contents" not in s3.list_objects_v2(Bucket=bucket, Prefix="reset")  # not served
+    s3.put_object(Bucket=bucket, Key="reset", Body=b"x")  # `times` ran out: served
+    sb.world.connection_reset("cloudtrail:LookupEvents", 100)
+    with pytest.raises(ConnectionClosedError):
+        sb.client("cloudtrail").lookup_events()
+
+
+def test_answer_lost_serves_the_request_then_gives_no_answer(sandbox) -> None:
+    from botocore.exceptions import ConnectionClosedError
+
+    sb = sandbox("healthy")
+    bucket = f"shop-assets-{sb.account}"
+    s3 = sb.client("s3")
+    sb.world.answer_lost("s3:PutObject", 100, times=1)
+    with pytest.raises(ConnectionClosedError):
+        s3.put_object(Bucket=bucket, Key="lost", Body=b"written", IfNoneMatch="*")
+    assert s3.get_object(Bucket=bucket, Key="lost")["Body"].read() == b"written"  # served
+    # what a client that retries meets: its own write
+    with pytest.raises(ClientError) as exc:
+        s3.put_object(Bucket=bucket, Key="lost", Body=b"written", IfNoneMatch="*")
+    assert _code(exc) == ("PreconditionFailed", 412)
+
+
+def test_network_faults_and_the_request_log_over_http(sandbox) -> None:
+    from botocore.exceptions import ConnectionClosedError
+
+    sb = sandbox("healthy")
+
+    def call(path: str, doc: dict | None = None) -> dict:
+        req = urllib.request.Request(sb.endpoint + path, method="POST" if doc else "GET",
+                                     data=json.dumps(doc).encode() if doc else None)
+        with urllib.request.urlopen(req) as resp:
+            return json.loads(resp.read())
+
+    call("/_sandbox/faults", {"connection_reset": {"cloudtrail:LookupEvents":
+                                                   {"percent": 100, "times": 2}}})
+    ct = sb.client("cloudtrail")
+    for _ in range(2):
+        with pytest.raises(ConnectionClosedError):
+            ct.lookup_events()
+    ct.lookup_events()
+    log = call("/_sandbox/requests?operation=cloudtrail:LookupEvents")
+    assert log["count"] == 3 and log["max_in_any_second"] == 3  # resets are counted too
+    assert sum(log["per_second"].values()) == 3 and log["faults"] == {"connection_reset": 2}
+    assert sb.world.faults.max_in_any_second("cloudtrail:LookupEvents", window=0.0) == 0
+
+
+def test_copy_object_faults_are_set_apart_from_put_object(sandbox) -> None:
+    """S3 CopyObject is a PUT like PutObject: rate faults name either one; AccessDenied on
+    s3:PutObject covers both (there is no s3:CopyObject IAM action)."""
+    from botocore.exceptions import ConnectionClosedError
+
+    sb = sandbox("healthy")
+    bucket = f"shop-assets-{sb.account}"
+    s3 = sb.client("s3")
+    s3.put_object(Bucket=bucket, Key="src", Body=b"x")
+    sb.world.answer_lost("s3:CopyObject", 100, times=1)
+    s3.put_object(Bucket=bucket, Key="plain", Body=b"y")  # not a copy: untouched
+    with pytest.raises(ConnectionClosedError):
+        s3.copy_object(Bucket=bucket, Key="copy", CopySource=f"{bucket}/src")
+    assert s3.get_object(Bucket=bucket, Key="copy")["Body"].read() == b"x"
+    sb.world.faults.clear()
+    sb.world.deny("s3:PutObject")
+    with pytest.raises(ClientError) as exc:
+        s3.copy_object(Bucket=bucket, Key="copy2", CopySource=f"{bucket}/src")
+    assert _code(exc) == ("AccessDenied", 403)
+
+
+def test_copy_object_with_if_none_match_never_writes_over_a_key(sandbox) -> None:
+    """aws-semantics §6.3: CopyObject honours If-None-Match: * like PutObject (moto ignores
+    it on a copy); a key whose current version is a delete marker can still be written."""
+    sb = sandbox("healthy")
+    bucket = f"shop-assets-{sb.account}"
+    s3 = sb.client("s3")
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    s3.put_object(Bucket=bucket, Key="src", Body=b"x")
+    s3.put_object(Bucket=bucket, Key="dst", Body=b"theirs")
+    with pytest.raises(ClientError) as exc:
+        s3.copy_object(Bucket=bucket, Key="dst", CopySource=f"{bucket}/src", IfNoneMatch="*")
+    assert _code(exc) == ("PreconditionFailed", 412)
+    assert s3.get_object(Bucket=bucket, Key="dst")["Body"].read() == b"theirs"
+    s3.delete_object(Bucket=bucket, Key="dst")  # a delete marker on top
+    s3.copy_object(Bucket=bucket, Key="dst", CopySource=f"{bucket}/src", IfNoneMatch="*")
+    assert s3.get_object(Bucket=bucket, Key="dst")["Body"].read() == b"x"
