@@ -193,6 +193,16 @@ def translate_aws_error(exc: BaseException, region: str | None = None) -> Recove
         tag = getattr(exc, "recover_call", None) or {}
         return no_answer_error(exc, tag.get("operation") or "an AWS call",
                                int(tag.get("attempts") or 1))
+    from botocore.parsers import ResponseParserError
+
+    if isinstance(exc, ResponseParserError):
+        # Something answered, but not an AWS service: a proxy, a captive portal, a wrong port.
+        tag = getattr(exc, "recover_call", None) or {}
+        call = tag.get("operation") or "an AWS call"
+        return RecoverError(f"the endpoint's answer to {call} is not an AWS response (it could "
+                            "not be parsed)", code="bad_endpoint_answer",
+                            hint="check --endpoint-url (or AWS_ENDPOINT_URL), the region and any "
+                            "proxy (HTTPS_PROXY)", details={"operation": call})
     if isinstance(exc, bx.ParamValidationError):
         return UsageError(f"invalid value for an AWS call: {exc}".replace("\n", " "),
                           code="invalid_parameter")

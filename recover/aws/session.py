@@ -113,6 +113,9 @@ def _tag_error(exception: BaseException, context: dict[str, Any], **_: Any) -> N
                                   "attempts": attempts}
 
 
+CONNECT_TIMEOUT = 10
+
+
 class SessionFactory:
     """Builds boto3 clients for one run: one profile, one region, one optional endpoint."""
 
@@ -131,7 +134,9 @@ class SessionFactory:
         self.region = self._session.region_name
         self._config = Config(retries=dict(retries or retry_config(os.environ, _profile_config(core))),
                               user_agent_extra=f"recover/{__version__}",
-                              max_pool_connections=16)
+                              # AWS endpoints accept a connection in milliseconds: 10 s (not
+                              # botocore's 60) makes an unreachable endpoint fail fast.
+                              connect_timeout=CONNECT_TIMEOUT, max_pool_connections=16)
         events = self._session.events
         events.register("before-call", self.counter.on_before_call)
         events.register("before-parameter-build", _tag_request)
