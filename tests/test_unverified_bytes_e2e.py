@@ -113,3 +113,22 @@ def test_plan_with_an_unverified_upload_needs_the_flag_again_at_apply(sandbox, t
                              "--accept-unverified")
     assert code == ExitCode.OK, err
     assert _object_sha(sb, bucket, key) == gt["old_sha256"]
+
+
+def test_a_corrupt_source_is_recorded_and_the_next_one_restored(sandbox, tmp_path: Path) -> None:
+    sb = sandbox("stale-latest")
+    gt = sb.world.ground_truth
+    good_spec, key = _old_zip(sb, tmp_path)
+    corrupt = tmp_path / "truncated.zip"
+    corrupt.write_bytes(gt["zips"]["old"][:-40])
+    code, env, err = recover(sb, tmp_path, "--non-interactive", "artifacts", gt["root"],
+                             "--restore", "--artifact-source", f"file:{key}={corrupt}",
+                             "--artifact-source", good_spec, "--accept-unverified")
+    assert code == ExitCode.OK, err
+    assert _object_sha(sb, gt["deployment_bucket"], key) == gt["old_sha256"]
+    [a] = env["data"]["artifacts"]
+    [failed] = a["failed_sources"]
+    assert failed["kind"] == "file" and str(corrupt) in failed["description"]
+    assert "not a usable zip" in failed["reason"]
+    [r] = env["data"]["restored"]
+    assert r["failed_sources"] == [failed] and r["source"] == f"file {tmp_path / 'invoice-v1.zip'}"

@@ -160,7 +160,7 @@ def _reason(exc: ClientError) -> str:
 def _record_failure(ev: EvidenceRun, w: WantedArtifact, failed: list[FailedSource],
                     f: FailedSource) -> None:
     failed.append(f)
-    ev.journal.append("source_failed", key=w.uri, source=f.description, kind=f.kind,
+    ev.journal.append("source_failed", key=w.uri, source=f.description, source_kind=f.kind,
                       reason=f.reason)
 
 
