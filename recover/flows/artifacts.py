@@ -344,7 +344,8 @@ def check_planned_uploads(rc: RunContext, ev: EvidenceRun, calls: list[Any],
             continue
         where = (call.params.get("Bucket"), call.params.get("Key"))
         r = by_key.get(where) or {}
-        if r.get("verified") is True:
+        # Plans saved before `verified` existed recorded a verified restore as "exact".
+        if r.get("verified", r.get("verification") == "exact") is True:
             continue
         flag = "--accept-substitute" if r.get("verification") == "substitute" else \
             "--accept-unverified"
