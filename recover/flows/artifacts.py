@@ -284,9 +284,9 @@ def _restore_one(rc: RunContext, ev: EvidenceRun, executor: Executor, ch: Choice
                     ev.journal.append("skip_restore", key=w.uri, why=f"{code}: the key exists "
                                       "now; left untouched")
                     return already_present(w, tuple(failed))
-                if cand.kind != "s3-previous-version":
-                    raise  # the write itself failed: any other source would fail the same way
-                problem = _reason(exc)  # the copy could not read that version: try the next
+                # The write failed (a CopyObject's source version was read when it was hashed,
+                # so a 403 here is about writing the key): any other source would fail the same.
+                raise
             else:
                 return Restored(
                     w.function_name, w.bucket, w.key, cand.description, current.verification,
