@@ -324,6 +324,8 @@ DESIGN_FLAGS = {
     "--qualifier", "--policy-arn", "--remove-role-after/--keep-role",
     # bootstrap-role (issue 7): the operation to finish, and a boundary some accounts require
     "--then", "--permissions-boundary",
+    # issue 14: bytes not proven to be the old code are restored only when accepted
+    "--accept-unverified", "--accept-substitute",
 }
 
 

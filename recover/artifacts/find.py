@@ -2,8 +2,8 @@
 
 The stack events only say NoSuchKey; the key itself is in CloudTrail: the failed
 UpdateFunctionCode20150331v2 / CreateFunction20150331 record carries s3Bucket/s3Key
-(aws-semantics §5.2). The expected CodeSha256 comes from the function's code history: a
-successful update or create from the same bucket/key.
+(aws-semantics §5.2). What CloudTrail says of the key's CodeSha256 (expected.trail_facts) is
+joined here; Lambda's own records are added by the flow (sources.lambda_hash_facts).
 """
 
 from __future__ import annotations
@@ -12,13 +12,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from recover.artifacts.expected import PUBLISH_VERSION_EVENTS, settle, trail_facts
 from recover.artifacts.model import WantedArtifact
-from recover.cloudtrail.extract import artifact_fetch_failures, code_history
+from recover.cloudtrail.extract import artifact_fetch_failures
 from recover.cloudtrail.record import TrailRecord
 from recover.cloudtrail.scan import SourceDeps, build_source
 from recover.cloudtrail.sources import ScanStats, Window
 
-CODE_EVENTS = ("UpdateFunctionCode20150331v2", "CreateFunction20150331")
+CODE_EVENTS = ("UpdateFunctionCode20150331v2", "CreateFunction20150331",
+               *PUBLISH_VERSION_EVENTS)
 # LookupEvents keeps 90 days (§5.3): the code history of the last good deploy is in there.
 HISTORY = timedelta(days=90)
 
@@ -58,7 +60,6 @@ def wanted_artifacts(failed: Iterable[FailedFunction], records: list[TrailRecord
                      ) -> tuple[list[WantedArtifact], list[FailedFunction]]:
     """Join failed functions with CloudTrail: (artifacts found, functions with no record)."""
     failures = artifact_fetch_failures(records)
-    history = code_history(records)
     out: list[WantedArtifact] = []
     unknown: list[FailedFunction] = []
     for fn in failed:
@@ -68,18 +69,12 @@ def wanted_artifacts(failed: Iterable[FailedFunction], records: list[TrailRecord
             continue
         # The newest failure is the rollback's own attempt.
         last = mine[-1]
-        match = [h for h in history if h.bucket == last.bucket and h.key == last.key
-                 and (last.object_version is None or h.object_version in (None, last.object_version))]
-        expected = match[-1] if match else None
-        out.append(WantedArtifact(
+        wanted = WantedArtifact(
             function_name=fn.function_name, bucket=last.bucket or "", key=last.key or "",
             version=last.object_version, logical_id=fn.logical_id, stack_name=fn.stack_name,
             skip_id=fn.skip_id,
             found_in=f"cloudtrail {last.event_name} {last.event_id} "
                      f"{last.event_time.isoformat() if last.event_time else ''}".strip(),
-            failed_at=last.event_time,
-            expected_sha256=expected.code_sha256 if expected else None,
-            expected_from=(f"{expected.event_name} {expected.event_id} of {expected.function_name} "
-                           f"at {expected.event_time.isoformat() if expected.event_time else '?'}"
-                           if expected else "")))
+            failed_at=last.event_time)
+        out.append(settle(wanted, trail_facts(wanted, records).facts))
     return out, unknown

@@ -27,8 +27,11 @@ class WantedArtifact:
     skip_id: str = ""
     found_in: str = ""  # e.g. "cloudtrail UpdateFunctionCode20150331v2 <event id> <time>"
     failed_at: datetime | None = None
-    expected_sha256: str | None = None  # from the code history (a successful update of this key)
+    expected_sha256: str | None = None  # the CodeSha256 AWS recorded for this key (expected.py)
     expected_from: str = ""
+    # Every record of a CodeSha256 for this key, newest last (HashFact.to_dict()); more than
+    # one distinct hash means the key was overwritten at some point.
+    expected_evidence: tuple[dict[str, Any], ...] = ()
 
     @property
     def uri(self) -> str:
@@ -37,13 +40,16 @@ class WantedArtifact:
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
         out["failed_at"] = self.failed_at.isoformat() if self.failed_at else None
+        out["expected_evidence"] = list(self.expected_evidence)
         return out
 
 
 @dataclass(frozen=True)
 class Candidate:
     """A place the bytes may come from. `sha256` is known before fetching when AWS says it
-    (a Lambda function's CodeSha256), otherwise computed once the bytes are read."""
+    (a Lambda function's CodeSha256), otherwise computed once the bytes are read.
+    `named` is true for a source the engineer named for this very key (file:KEY=, folder:KEY=,
+    or a cdk.out asset whose manifest gives this key as its destination)."""
 
     kind: str  # s3-previous-version | lambda | cdk-asset | file | folder
     description: str
@@ -54,28 +60,60 @@ class Candidate:
     function: str | None = None  # lambda
     qualifier: str | None = None  # lambda
     path: str | None = None  # cdk-asset, file, folder
+    named: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if v is not None}
 
 
 @dataclass(frozen=True)
+class FailedSource:
+    """A source that could not be read (download error, 403, timeout, corrupt zip...)."""
+
+    kind: str
+    description: str
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
 class Choice:
+    """The pick for one artifact (choose.py). `verification`: exact (SHA-256 equals the
+    expected CodeSha256), substitute (a CodeSha256 is expected and nothing matches it),
+    unverified (no CodeSha256 is known), none (no usable source)."""
+
     wanted: WantedArtifact
     candidate: Candidate | None
     verification: str  # exact | substitute | unverified | none
     why: str
     alternatives: tuple[Candidate, ...] = field(default=())
+    failed: tuple[FailedSource, ...] = field(default=())
+
+    @property
+    def verified(self) -> bool:
+        return self.verification == "exact"
+
+    @property
+    def ranked(self) -> tuple[Candidate, ...]:
+        return ((self.candidate,) if self.candidate else ()) + self.alternatives
 
     def to_dict(self) -> dict[str, Any]:
         return {"artifact": self.wanted.to_dict(),
                 "source": self.candidate.to_dict() if self.candidate else None,
-                "verification": self.verification, "why": self.why,
-                "alternatives": [c.to_dict() for c in self.alternatives]}
+                "verification": self.verification, "verified": self.verified, "why": self.why,
+                "alternatives": [c.to_dict() for c in self.alternatives],
+                "failed_sources": [f.to_dict() for f in self.failed]}
 
 
 @dataclass(frozen=True)
 class Restored:
+    """One key after the restore step. `written` is false when nothing was put (the object
+    was already present). `verified`: the bytes' SHA-256 equals the expected CodeSha256;
+    `accepted_unverified`: bytes not proven to be the old code were written because a flag
+    (`accepted_by`: --accept-unverified / --accept-substitute) or the operator accepted them."""
+
     function_name: str
     bucket: str
     key: str
@@ -85,6 +123,14 @@ class Restored:
     new_version_id: str | None = None
     skip_id: str = ""
     dry_run: bool = False
+    written: bool = True
+    verified: bool = False
+    source_kind: str | None = None
+    named: bool = False
+    accepted_unverified: bool = False
+    accepted_by: str | None = None
+    expected_sha256: str | None = None
+    failed_sources: tuple[FailedSource, ...] = ()
     # who wrote the object now at the key: "recover" (this run), "other" (appeared during
     # recover's call with other bytes), "unknown" (412, could not tell), None (already there
     # before the run, not examined)
@@ -92,4 +138,6 @@ class Restored:
     answer_lost: bool = False  # recover's write happened but its answer never came back
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        out["failed_sources"] = [f.to_dict() for f in self.failed_sources]
+        return out

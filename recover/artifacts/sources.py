@@ -7,28 +7,44 @@ Source specs (`--artifact-source`, repeatable):
   lambda:NAME[:Q]    code deployed in a function (or its version/alias Q), via GetFunction
 Always searched: previous versions of the key in its (versioned) bucket, the failed function's
 own published versions, and any function whose CodeSha256 equals the expected one.
+
+A source that cannot be read (403, download error, timeout, corrupt zip) raises SourceError
+with the reason; the flow records it and tries the next candidate.
 """
 
 from __future__ import annotations
 
+import http.client
 import io
 import json
 import os
 import stat
 import urllib.request
 import zipfile
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from recover.artifacts.choose import TRUST
+from recover.artifacts.expected import HashFact, lambda_facts
 from recover.artifacts.model import Candidate, WantedArtifact, code_sha256
-from recover.errors import InputError, UsageError
+from recover.errors import AccessDeniedError, AuthError, InputError, UsageError, translate_aws_error
 
 MAX_ZIP = 250 * 1024 * 1024  # Lambda's unzipped limit; nothing legitimate is bigger
+# GetFunction calls made to read Code.ResolvedS3Object: $LATEST and the newest versions.
+MAX_RESOLVED_LOOKUPS = 20
+
+
+class SourceError(Exception):
+    """A candidate source could not be read; `reason` is one line for the evidence."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -95,9 +111,50 @@ def s3_previous_versions(s3: Any, wanted: WantedArtifact) -> list[Candidate]:
             for v in found if v.get("VersionId")]
 
 
-def lambda_candidates(lam: Any, wanted: WantedArtifact, extra: list[SourceSpec]) -> list[Candidate]:
-    """Published versions of the failed function, named functions, and (when the expected hash
-    is known) any function in the region deployed with exactly that code."""
+def lambda_versions(lam: Any, function: str) -> list[dict[str, Any]]:
+    """ListVersionsByFunction: $LATEST and every published version ([] if the function is gone)."""
+    out: list[dict[str, Any]] = []
+    try:
+        for page in lam.get_paginator("list_versions_by_function").paginate(FunctionName=function):
+            out.extend(page.get("Versions", []) or [])
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
+            raise
+    return out
+
+
+def lambda_hash_facts(lam: Any, wanted: WantedArtifact, versions: list[dict[str, Any]],
+                      published_from_key: dict[str, str]) -> list[HashFact]:
+    """What Lambda records of the key's CodeSha256: versions CloudTrail ties to the key, and
+    versions whose GetFunction names the key in Code.ResolvedS3Object (newer API field, absent
+    from older answers). A GetFunction that fails only loses that one record."""
+    def newest_first(conf: dict[str, Any]) -> int:
+        v = str(conf.get("Version", ""))
+        return -1 if v == "$LATEST" else -int(v) if v.isdigit() else 0
+
+    resolved: dict[str, dict[str, Any]] = {}
+    for conf in sorted(versions, key=newest_first)[:MAX_RESOLVED_LOOKUPS + 1]:
+        qualifier = str(conf.get("Version", ""))
+        params = {"FunctionName": wanted.function_name}
+        if qualifier and qualifier != "$LATEST":
+            params["Qualifier"] = qualifier
+        try:
+            code = lam.get_function(**params).get("Code") or {}
+        except ClientError as exc:
+            _raise_if_credentials(exc)
+            continue
+        obj = code.get("ResolvedS3Object")
+        if isinstance(obj, dict):
+            resolved[qualifier] = obj
+    return lambda_facts(wanted, versions, published_from_key, resolved)
+
+
+def lambda_candidates(lam: Any, wanted: WantedArtifact, extra: list[SourceSpec],
+                      versions: list[dict[str, Any]] | None = None) -> list[Candidate]:
+    """Published versions of the failed function ($LATEST included: after a failed update it is
+    often the NEW code, so it is never chosen unverified without acceptance), named functions,
+    and (when the expected hash is known) any function in the region deployed with exactly that
+    code."""
     out: dict[tuple[str, str | None], Candidate] = {}
 
     def add(fn: str, qualifier: str | None, sha: str | None, size: int | None) -> None:
@@ -106,14 +163,10 @@ def lambda_candidates(lam: Any, wanted: WantedArtifact, extra: list[SourceSpec])
             kind="lambda", trust=TRUST["lambda"], description=f"code deployed in {label}",
             sha256=sha, size=size, function=fn, qualifier=qualifier))
 
-    try:
-        for page in lam.get_paginator("list_versions_by_function").paginate(
-                FunctionName=wanted.function_name):
-            for v in page.get("Versions", []):
-                add(wanted.function_name, v.get("Version"), v.get("CodeSha256"), v.get("CodeSize"))
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
-            raise
+    if versions is None:
+        versions = lambda_versions(lam, wanted.function_name)
+    for v in versions:
+        add(wanted.function_name, v.get("Version"), v.get("CodeSha256"), v.get("CodeSize"))
     for spec in extra:
         if spec.kind != "lambda":
             continue
@@ -142,7 +195,7 @@ def local_candidates(wanted: WantedArtifact, specs: list[SourceSpec]) -> list[Ca
             if spec.kind == "folder" and not path.is_dir():
                 raise UsageError(f"--artifact-source folder:{spec.key}={spec.value}: no such folder")
             out.append(Candidate(kind=spec.kind, trust=TRUST[spec.kind], path=str(path),
-                                 description=f"{spec.kind} {path}"))
+                                 description=f"{spec.kind} {path}", named=True))
         elif spec.kind == "cdk-out":
             out.extend(cdk_assets(Path(spec.value), wanted))
     return out
@@ -179,8 +232,10 @@ def cdk_assets(cdk_out: Path, wanted: WantedArtifact) -> list[Candidate]:
                 raise InputError(f"CDK asset manifest {manifest}: a source path holds a NUL")
             kind = "folder" if src.get("packaging") == "zip" and path.is_dir() else "file"
             if path.exists():
+                # The manifest names this very key as the asset's destination.
                 out.append(Candidate(kind="cdk-asset", trust=TRUST["cdk-asset"], path=str(path),
-                                     description=f"CDK asset {path} ({manifest.name}, {kind})"))
+                                     description=f"CDK asset {path} ({manifest.name}, {kind})",
+                                     named=True))
     return out
 
 
@@ -218,6 +273,44 @@ def fetch(candidate: Candidate, wanted: WantedArtifact, s3: Any, lam: Any,
     if path.is_dir():
         return zip_folder(path)
     return path.read_bytes()
+
+
+def read_source(candidate: Candidate, wanted: WantedArtifact, s3: Any, lam: Any,
+                download: Callable[[str], bytes] | None = None) -> bytes:
+    """`fetch`, with every way a source can fail turned into SourceError (its reason), and the
+    bytes checked to be a readable zip. Credentials that expired are not a source's fault:
+    they still end the run."""
+    try:
+        data = fetch(candidate, wanted, s3, lam, download)
+    except ClientError as exc:
+        _raise_if_credentials(exc)
+        err = exc.response.get("Error", {})
+        raise SourceError(f"{err.get('Code') or 'error'}: {err.get('Message') or exc}"[:300]) from exc
+    except (BotoCoreError, OSError, http.client.HTTPException, InputError, ValueError) as exc:
+        raise SourceError(f"{type(exc).__name__}: {exc}"[:300]) from exc
+    if len(data) > MAX_ZIP:
+        raise SourceError(f"larger than {MAX_ZIP} bytes")
+    problem = zip_problem(data)
+    if problem:
+        raise SourceError(f"not a usable zip: {problem}")
+    return data
+
+
+def zip_problem(data: bytes) -> str | None:
+    """Why these bytes are not a readable zip (Lambda would refuse them), or None."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            bad = zf.testzip()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError,
+            NotImplementedError, RuntimeError, zlib.error) as exc:
+        return f"{type(exc).__name__}: {exc}"[:200]
+    return f"entry {bad} fails its CRC check" if bad else None
+
+
+def _raise_if_credentials(exc: ClientError) -> None:
+    err = translate_aws_error(exc)
+    if isinstance(err, AuthError) and not isinstance(err, AccessDeniedError):
+        raise err from exc
 
 
 def _download(url: str) -> bytes:

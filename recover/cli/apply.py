@@ -29,8 +29,15 @@ def appliers() -> dict[str, Callable[[RunContext, Plan], Result]]:
 @click.option("--empty-bucket", "empty_buckets", multiple=True, metavar="NAME",
               help="Confirm emptying this bucket when the plan does (stands for typing its "
                    "name; --yes never implies it). Repeatable.")
+@click.option("--accept-unverified", is_flag=True,
+              help="Allow the plan's uploads of bytes no recorded CodeSha256 proves to be the "
+                   "old code (the plan records which; --yes never implies it).")
+@click.option("--accept-substitute", is_flag=True,
+              help="Allow the plan's uploads of bytes whose SHA-256 differs from the expected "
+                   "CodeSha256.")
 @recover_command("apply")
-def command(rc: RunContext, plan_file: Path, empty_buckets: tuple[str, ...]) -> Result:
+def command(rc: RunContext, plan_file: Path, empty_buckets: tuple[str, ...],
+            accept_unverified: bool, accept_substitute: bool) -> Result:
     """Run PLAN_FILE (from `--dry-run --plan-out`) after checking the stack has not moved."""
     plan = Plan.load(plan_file)
     known = appliers()
@@ -39,4 +46,6 @@ def command(rc: RunContext, plan_file: Path, empty_buckets: tuple[str, ...]) -> 
                          f"know (known: {', '.join(sorted(known))})")
     check_plan(plan)  # before anything is read from AWS: a bad plan sends nothing
     plan.settings["apply_empty_buckets"] = list(empty_buckets)
+    plan.settings["apply_accept"] = {"unverified": accept_unverified,
+                                     "substitute": accept_substitute}
     return known[plan.runbook](rc, plan)

@@ -42,10 +42,14 @@ from recover.runs import open_evidence, resume_from
               help="file:KEY=PATH, folder:KEY=PATH, cdk-out:PATH, lambda:NAME[:QUALIFIER].")
 @click.option("--accept-substitute", is_flag=True,
               help="Allow bytes whose SHA-256 differs from the expected CodeSha256.")
+@click.option("--accept-unverified", is_flag=True,
+              help="Allow bytes no recorded CodeSha256 proves to be the old code (a file you "
+                   "name for the key first; never implied by --yes).")
 @recover_command("artifacts")
 def command(rc: RunContext, stack: str | None, functions: tuple[str, ...], trail: str | None,
             since: str | None, until: str | None, restore: bool,
-            artifact_sources: tuple[str, ...], accept_substitute: bool) -> Result:
+            artifact_sources: tuple[str, ...], accept_substitute: bool,
+            accept_unverified: bool) -> Result:
     """Find (and with --restore, restore) the missing code objects of STACK's failed functions."""
     if bool(stack) == bool(functions):
         raise UsageError("give either STACK or --function NAME (not both)")
@@ -82,8 +86,9 @@ def command(rc: RunContext, stack: str | None, functions: tuple[str, ...], trail
         if restore or rc.options.dry_run:
             executor = Executor(rc.aws, ev.journal, dry_run=rc.options.dry_run or not restore,
                                 log=ev.log)
-            done, refused = flow.apply_choices(rc, ev, executor, loc.choices,
-                                               accept_substitute=accept_substitute)
+            done, refused = flow.apply_choices(
+                rc, ev, executor, loc.choices,
+                accept=flow.Acceptance(unverified=accept_unverified, substitute=accept_substitute))
             restored = [r.to_dict() for r in done]
             calls = [c.to_dict() for c in executor.would_run]
             if executor.would_run:
@@ -114,12 +119,18 @@ def _show(console: Console, loc: flow.Located) -> None:
         table.add_column(col, overflow="fold")
     for ch in loc.choices:
         w = ch.wanted
+        source = ch.candidate.description if ch.candidate else "none found"
+        if ch.candidate is not None:
+            source += f" ({ch.candidate.sha256 or 'hash unknown'})"
         table.add_row(escape(w.function_name), escape(w.uri), w.expected_sha256 or "unknown",
-                      escape(ch.candidate.description if ch.candidate else "none found"),
-                      ch.verification)
+                      escape(source), ch.verification)
     console.print(table)
     for w in loc.present:
         console.print(f"[green]present[/] {escape(w.uri)} (the object exists now)")
+    for ch in loc.choices:
+        for f in ch.failed:
+            console.print(f"[yellow]source failed[/] {escape(ch.wanted.uri)}: "
+                          f"{escape(f.description)}: {escape(f.reason)}")
     for f in loc.unknown:
         console.print(f"[yellow]unknown key[/] {escape(f.function_name)}: no CloudTrail failure "
                       "record names its code object in the window")

@@ -26,6 +26,9 @@ from recover.result import Result
                    "lambda:NAME[:QUALIFIER]. Repeatable.")
 @click.option("--accept-substitute", is_flag=True,
               help="Allow restoring bytes whose SHA-256 differs from the expected CodeSha256.")
+@click.option("--accept-unverified", is_flag=True,
+              help="Allow restoring bytes no recorded CodeSha256 proves to be the old code "
+                   "(a file you name for the key first; never implied by --yes).")
 @click.option("--trail", metavar="SOURCE", default=None,
               help="CloudTrail source for the missing keys (default: lookup = LookupEvents).")
 @click.option("--role-arn", help="Service role for ContinueUpdateRollback (RoleARN).")
@@ -33,11 +36,11 @@ from recover.result import Result
 @recover_command("rollback-stuck")
 def command(rc: RunContext, stack: str, skip: tuple[str, ...], skip_unrecoverable: bool,
             restore_artifacts: bool | None, artifact_sources: tuple[str, ...],
-            accept_substitute: bool, trail: str | None, role_arn: str | None, wait: bool,
+            accept_substitute: bool, accept_unverified: bool, trail: str | None, role_arn: str | None, wait: bool,
             timeout: float, max_rounds: int, poll_interval: float, plan_out: Path | None) -> Result:
     """Continue the rollback of STACK (root or nested) from UPDATE_ROLLBACK_FAILED to the end."""
     return run(rc, stack, RollbackOptions(
         skip=list(skip), skip_unrecoverable=skip_unrecoverable,
         restore_artifacts=restore_artifacts, artifact_sources=list(artifact_sources),
-        accept_substitute=accept_substitute, trail=trail, role_arn=role_arn, wait=wait,
+        accept_substitute=accept_substitute, accept_unverified=accept_unverified, trail=trail, role_arn=role_arn, wait=wait,
         timeout=timeout, max_rounds=max_rounds, poll_interval=poll_interval, plan_out=plan_out))

@@ -34,3 +34,16 @@ def show_calls(console: Console, calls: list[Call], heading: str) -> None:
     for c in calls:
         console.print(f"  • {escape(c.description)}", highlight=False)
         console.print(f"    [cyan]{escape(c.cli())}[/]", highlight=False, soft_wrap=True)
+
+
+def candidates_table(title: str, expected: str | None, rows: list[dict[str, Any]]) -> Table:
+    """The byte sources for one key with their hashes, for the operator to pick from."""
+    table = Table(title=title, title_justify="left", caption=f"expected CodeSha256: "
+                  f"{expected or 'unknown (nothing proves any source to be the old code)'}")
+    for col in ("#", "source", "named for the key", "CodeSha256", "verified"):
+        table.add_column(col, overflow="fold")
+    for i, c in enumerate(rows, 1):
+        ok = bool(expected) and c.get("sha256") == expected
+        table.add_row(str(i), escape(c["description"]), "yes" if c.get("named") else "no",
+                      c.get("sha256") or "unknown", "[green]yes[/]" if ok else "[red]no[/]")
+    return table

@@ -73,6 +73,7 @@ class RollbackOptions:
     poll_interval: float = 3.0
     trail: str | None = None  # CloudTrail source for finding missing keys (default: lookup)
     accept_substitute: bool = False
+    accept_unverified: bool = False  # restore bytes no CodeSha256 proves (flows/artifacts.py)
     # Set by bootstrap-role after it recreated the service role: IAM is eventually consistent,
     # so "Role ... is invalid or cannot be assumed" is retried with this backoff (§1.5).
     role_retry: Backoff | None = None
@@ -221,7 +222,8 @@ def _run(rc: RunContext, stack: str, opts: RollbackOptions, ev: EvidenceRun) -> 
             outcome = artifact_flow.restore_for_rollback(
                 rc, ev, executor, snap, diag, [d.finding for d in plan.restores],
                 sources=opts.artifact_sources, trail=opts.trail,
-                accept_substitute=opts.accept_substitute)
+                accept=artifact_flow.Acceptance(unverified=opts.accept_unverified,
+                                                substitute=opts.accept_substitute))
             round_restored = [r.to_dict() for r in outcome.restored]
             restored.extend(round_restored)
             if outcome.unrecoverable:
@@ -310,6 +312,12 @@ def apply_plan(rc: RunContext, plan: Plan) -> Result:
         ev.write_json("plan.json", plan.to_dict())
         snap = _snapshot(rc, plan.stack_id)
         calls, reached = checked_calls(rc, ev, plan, snap, f"recover rollback-stuck {plan.stack}")
+        accept = plan.settings.get("apply_accept") or {}
+        artifact_flow.check_planned_uploads(
+            rc, ev, [c for i, c in enumerate(calls) if i not in reached],
+            list(plan.settings.get("restores") or []),
+            artifact_flow.Acceptance(unverified=bool(accept.get("unverified")),
+                                     substitute=bool(accept.get("substitute"))))
         prompts.confirm_or_abort(rc, ev.journal, f"Run these {len(calls)} call(s)?")
         executor = Executor(rc.aws, ev.journal, dry_run=rc.options.dry_run, log=ev.log)
         s3 = rc.aws.client("s3")

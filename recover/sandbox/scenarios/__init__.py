@@ -15,6 +15,7 @@ from recover.sandbox.scenarios import (
     healthy,
     nested_skip,
     service_role_deleted,
+    stale_latest,
 )
 from recover.sandbox.world import World
 
@@ -27,6 +28,7 @@ SCENARIOS: dict[str, Callable[[World], None]] = {
     "healthy": healthy.seed,
     "degap-before": degap_before.seed,
     "ecr-expired": ecr_expired.seed,
+    "stale-latest": stale_latest.seed,
 }
 
 
@@ -35,7 +37,7 @@ def describe(name: str) -> str:
     module = {"degap": degap, "nested-skip": nested_skip, "delete-failed": delete_failed,
               "cdk-bootstrap-deleted": cdk_bootstrap_deleted, "healthy": healthy,
               "service-role-deleted": service_role_deleted, "degap-before": degap_before,
-              "ecr-expired": ecr_expired}[name]
+              "ecr-expired": ecr_expired, "stale-latest": stale_latest}[name]
     first = " ".join((module.__doc__ or "").strip().split("\n\n")[0].split())
     first = first.removeprefix(f"{name}:").strip()
     return first.split(". ")[0].rstrip(".") + "."
