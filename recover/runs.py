@@ -16,11 +16,14 @@ from recover.resume import PriorRuns, load_prior
 
 def open_evidence(rc: RunContext, command: str, subject: str) -> EvidenceRun:
     """The evidence folder of a stack run (use as a context manager), with the caller's
-    identity recorded (sts:GetCallerIdentity needs no permission; a failure is recorded, not
+    identity recorded and a way to read the templates of the stacks it snapshots (their NoEcho
+    parameters are redacted from every file of the folder, recover/evidence.py) (sts:GetCallerIdentity needs no permission; a failure is recorded, not
     raised, so the command's own first call reports credential problems in its context)."""
     ev = EvidenceRun(rc.evidence_root, command, subject, clock=rc.clock,
                      argv=rc.options.argv, region=rc.aws.region,
                      endpoint_url=rc.options.endpoint_url, api_counter=rc.aws.counter)
+    ev.template_reader = lambda stack_id: rc.aws.client("cloudformation").get_template(
+        StackName=stack_id, TemplateStage="Original").get("TemplateBody")
     try:
         who = rc.aws.client("sts").get_caller_identity()
         identity = {k: who.get(k) for k in ("Account", "Arn", "UserId")}

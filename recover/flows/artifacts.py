@@ -125,10 +125,7 @@ def apply_choices(rc: RunContext, ev: EvidenceRun, executor: Executor, choices: 
             if w.expected_sha256 and ch.verification == "exact" and code_sha256(body) != w.expected_sha256:
                 refused.append(ch)  # the bytes changed since they were hashed
                 continue
-            out_dir = ev.dir / "artifacts"
-            out_dir.mkdir(exist_ok=True)
-            path = out_dir / (w.key.replace("/", "__") or "object")
-            path.write_bytes(body)
+            path = ev.write_blob(w.key.replace("/", "__") or "object", body)
             body_file = str(path)
         call = restore_call(ch, ev.run_id, body_file=body_file, body=body)
         try:
