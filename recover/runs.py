@@ -40,7 +40,9 @@ def resume_from(rc: RunContext, ev: EvidenceRun,
     if rc.options.dry_run:
         return PriorRuns()
     prior = load_prior(rc.evidence_root, ev.command, ev.subject, region=rc.aws.region,
-                       endpoint_url=rc.options.endpoint_url, exclude_run_id=ev.run_id,
+                       endpoint_url=rc.options.endpoint_url,
+                       account=(ev.metadata.get("identity") or {}).get("Account"),
+                       exclude_run_id=ev.run_id,
                        accept=accept)
     if prior:
         ev.set(resumed_from=[r["dir"] for r in prior.runs])

@@ -138,6 +138,7 @@ def build_bundle(collected: Collected, *, now: datetime, html: bool = False) -> 
                   "journal_kinds": dict(Counter(str(e.get("kind")) for e in run.journal)),
                   "files": sorted([*run.json_files, *run.texts]),
                   "unreadable": run.unreadable} for run in c.runs],
+        "runs_left_out": c.runs_left_out,
         "redaction": redactor.summary(),
         "entries": [e.to_dict() for e in entries],
     }

@@ -148,7 +148,7 @@ def collected(shared_data: Path, tmp_path: Path) -> Collected:
     return Collected(stack=STACK, snapshot=snap, templates=templates,
                      trail=TrailOutcome(source="trail-files/", records=records,
                                         relations=relations, scanned=5, data_events_seen=1),
-                     runs=read_runs(root, snap), window=Window(),
+                     runs=read_runs(root, snap)[0], window=Window(),
                      generated_at=datetime(2026, 11, 23, tzinfo=UTC), evidence_root=str(root))
 
 
@@ -295,7 +295,7 @@ def test_torn_and_odd_run_folders_are_tolerated(collected: Collected, tmp_path: 
                                                    "kind": "answer", "question": "q?",
                                                    "answer": "no"}) + "\n")
     (root / "other-stack-20251222T230000Z").mkdir()
-    runs = read_runs(root, collected.snapshot)
+    runs, _ = read_runs(root, collected.snapshot)
     assert sorted(r.name for r in runs) == sorted([run.name, odd.name])
     full = next(r for r in runs if r.name == run.name)
     assert "blob.bin: UnicodeDecodeError" in full.unreadable
@@ -325,7 +325,7 @@ def test_symlinks_in_run_folders_are_not_followed(collected: Collected, tmp_path
     secret = tmp_path / "credentials"
     secret.write_text("[default]\naws_access_key_id = AKIAFOLLOWEDSYMLINK1\n")
     (run / "notes.txt").symlink_to(secret)
-    runs = read_runs(root, collected.snapshot)
+    runs, _ = read_runs(root, collected.snapshot)
     assert "notes.txt" not in runs[0].texts
 
 
