@@ -146,12 +146,20 @@ def calls_of(entries: list[dict[str, Any]], run_dir: str) -> list[PastCall]:
     return out
 
 
+def _account(meta: dict[str, Any]) -> str | None:
+    identity = meta.get("identity")
+    account = identity.get("Account") if isinstance(identity, dict) else None
+    return str(account) if account else None
+
+
 def load_prior(root: Path, command: str, subject: str, *, region: str | None,
-               endpoint_url: str | None, exclude_run_id: str | None = None,
+               endpoint_url: str | None, account: str | None = None,
+               exclude_run_id: str | None = None,
                accept: Callable[[Path], bool] | None = None) -> PriorRuns:
-    """The unfinished runs of `command` on `subject` under the evidence root `root`, newest
-    first, back to the last run that ended on its own. Unreadable folders are ignored, and so
-    are folders `accept` refuses (`recover apply`: runs of another plan)."""
+    """The unfinished runs of `command` on `subject` under the evidence root `root` made in the
+    same region, against the same endpoint and (when both runs know it) in the same account,
+    newest first, back to the last run that ended on its own. Unreadable folders are ignored,
+    and so are folders `accept` refuses (`recover apply`: runs of another plan)."""
     metas: list[tuple[str, Path, dict[str, Any]]] = []
     try:
         candidates = list(Path(root).iterdir())
@@ -167,6 +175,8 @@ def load_prior(root: Path, command: str, subject: str, *, region: str | None,
         if (meta.get("command"), meta.get("subject"), meta.get("region"),
                 meta.get("endpoint_url")) != (command, subject, region, endpoint_url):
             continue
+        if account and _account(meta) not in (None, account):
+            continue  # the same stack name in another account (another profile)
         if meta.get("dry_run") or "--dry-run" in (meta.get("argv") or []):
             continue  # a dry run changes nothing and must not hide an unfinished run
         if accept is not None and not accept(d):

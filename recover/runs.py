@@ -16,11 +16,14 @@ from recover.resume import PriorRuns, load_prior
 
 def open_evidence(rc: RunContext, command: str, subject: str) -> EvidenceRun:
     """The evidence folder of a stack run (use as a context manager), with the caller's
-    identity recorded (sts:GetCallerIdentity needs no permission; a failure is recorded, not
+    identity recorded and a way to read the templates of the stacks it snapshots (their NoEcho
+    parameters are redacted from every file of the folder, recover/evidence.py) (sts:GetCallerIdentity needs no permission; a failure is recorded, not
     raised, so the command's own first call reports credential problems in its context)."""
     ev = EvidenceRun(rc.evidence_root, command, subject, clock=rc.clock,
                      argv=rc.options.argv, region=rc.aws.region,
                      endpoint_url=rc.options.endpoint_url, api_counter=rc.aws.counter)
+    ev.template_reader = lambda stack_id: rc.aws.client("cloudformation").get_template(
+        StackName=stack_id, TemplateStage="Original").get("TemplateBody")
     try:
         who = rc.aws.client("sts").get_caller_identity()
         identity = {k: who.get(k) for k in ("Account", "Arn", "UserId")}
@@ -37,7 +40,9 @@ def resume_from(rc: RunContext, ev: EvidenceRun,
     if rc.options.dry_run:
         return PriorRuns()
     prior = load_prior(rc.evidence_root, ev.command, ev.subject, region=rc.aws.region,
-                       endpoint_url=rc.options.endpoint_url, exclude_run_id=ev.run_id,
+                       endpoint_url=rc.options.endpoint_url,
+                       account=(ev.metadata.get("identity") or {}).get("Account"),
+                       exclude_run_id=ev.run_id,
                        accept=accept)
     if prior:
         ev.set(resumed_from=[r["dir"] for r in prior.runs])

@@ -73,7 +73,14 @@ def _world(tmp_path: Path, interactive: bool) -> tuple[Any, Any, Executor, io.St
     rc = SimpleNamespace(interactive=interactive, console=Console(file=err, width=200),
                          aws=SimpleNamespace(client=clients.__getitem__),
                          options=SimpleNamespace(yes=True))
-    ev = SimpleNamespace(journal=Journal(), dir=tmp_path, run_id="run-1234")
+
+    def write_blob(name: str, data: bytes) -> Path:
+        (tmp_path / "artifacts").mkdir(exist_ok=True)
+        path = tmp_path / "artifacts" / name
+        path.write_bytes(data)
+        return path
+
+    ev = SimpleNamespace(journal=Journal(), dir=tmp_path, run_id="run-1234", write_blob=write_blob)
     return rc, ev, Executor(), err
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from recover.act.calls import Call
 from recover.errors import InputError
 from recover.model.stack import StackSnapshot, parse_time
+from recover.private_files import replace_private
 from recover.result import dumps
 
 PLAN_VERSION = 1
@@ -87,7 +88,7 @@ class Plan:
 
     def save(self, path: Path) -> None:
         try:
-            path.write_text(dumps(self.to_dict()) + "\n", encoding="utf-8")
+            replace_private(path, (dumps(self.to_dict()) + "\n").encode("utf-8"))
         except OSError as exc:
             raise InputError(f"cannot write the plan to {path}: {exc.strerror}") from exc
 

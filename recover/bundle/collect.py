@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -173,15 +174,58 @@ def read_run(folder: Path, meta: dict[str, Any]) -> RunFolder:
     return run
 
 
-def read_runs(root: Path, snapshot: StackSnapshot, exclude: Path | None = None) -> list[RunFolder]:
+@dataclass(frozen=True)
+class RunScope:
+    """What a run must share with the stack to be its evidence: account, region, endpoint
+    (None: AWS itself) and, when the run recorded it, a stack id of the tree (a stack deleted
+    and recreated under the same name has a new id)."""
+
+    account: str | None
+    region: str | None
+    endpoint_url: str | None
+    stack_ids: frozenset[str]
+
+
+def _norm_endpoint(url: Any) -> str | None:
+    return str(url).rstrip("/").lower() if url else None
+
+
+def scope_reasons(meta: dict[str, Any], scope: RunScope) -> list[str]:
+    """Why a run of the same stack name is not this stack's evidence (empty: it is). A field
+    the run did not record is no reason (runs of older versions, a run stopped early). Pure."""
+    why: list[str] = []
+    identity = meta.get("identity") if isinstance(meta.get("identity"), dict) else {}
+    account = identity.get("Account") if identity else None
+    if account and scope.account and str(account) != scope.account:
+        why.append(f"account {account}, not {scope.account}")
+    region = meta.get("region")
+    if region and scope.region and region != scope.region:
+        why.append(f"region {region}, not {scope.region}")
+    if "endpoint_url" in meta and _norm_endpoint(meta.get("endpoint_url")) != _norm_endpoint(
+            scope.endpoint_url):
+        why.append(f"endpoint {meta.get('endpoint_url') or 'AWS'}, not "
+                   f"{scope.endpoint_url or 'AWS'}")
+    stack_id = meta.get("stack_id")
+    subject = str(meta.get("subject") or "")
+    ids = [x for x in (stack_id, subject if subject.startswith("arn:") else None) if x]
+    if ids and scope.stack_ids and not any(x in scope.stack_ids for x in ids):
+        why.append(f"stack id {ids[0]}, not a stack of this tree (a stack of the same name, "
+                   "deleted or elsewhere)")
+    return why
+
+
+def read_runs(root: Path, snapshot: StackSnapshot, exclude: Path | None = None,
+              scope: RunScope | None = None) -> tuple[list[RunFolder], list[dict[str, Any]]]:
     """recover's evidence folders for any stack of the tree (by metadata subject or folder
-    name), except `recover evidence` runs themselves; oldest first."""
+    name), except `recover evidence` runs themselves, oldest first; and the runs of the same
+    name left out by `scope` (another account, region, endpoint or stack id), with why."""
     if not root.is_dir():
-        return []
+        return [], []
     names = {n.name for n in snapshot.nodes} | {n.stack_id for n in snapshot.nodes}
     if snapshot.requested:
         names.add(snapshot.requested)
     runs: list[RunFolder] = []
+    left_out: list[dict[str, Any]] = []
     for folder in sorted(p for p in root.iterdir() if p.is_dir()):
         if exclude is not None and folder.resolve() == exclude.resolve():
             continue
@@ -192,9 +236,14 @@ def read_runs(root: Path, snapshot: StackSnapshot, exclude: Path | None = None) 
             meta = {}
         if meta.get("command") == "evidence" or not _run_matches(folder, meta, names):
             continue
+        why = scope_reasons(meta, scope) if scope is not None else []
+        if why:
+            left_out.append({"name": folder.name, "command": meta.get("command"),
+                             "started_at": meta.get("started_at"), "reasons": why})
+            continue
         runs.append(read_run(folder, meta))
     runs.sort(key=lambda r: (str(r.metadata.get("started_at") or ""), r.name))
-    return runs
+    return runs, left_out
 
 
 def run_overlaps(run: RunFolder, window: Window) -> bool:
@@ -214,6 +263,7 @@ def run_overlaps(run: RunFolder, window: Window) -> bool:
 def collect(aws: SessionFactory, stack: str, *, window: Window, trail: str | None,
             evidence_root: Path, clock: Callable[[], datetime],
             trail_deps: SourceDeps | None = None, exclude_run: Path | None = None,
+            endpoint_url: str | None = None,
             progress: Callable[[str], None] = lambda _m: None) -> Collected:
     progress(f"reading stack {stack}, its nested stacks and all their events…")
     snapshot = take_snapshot(aws, stack, clock=clock, options=SnapshotOptions(events="all"))
@@ -222,8 +272,11 @@ def collect(aws: SessionFactory, stack: str, *, window: Window, trail: str | Non
     if trail:
         progress(f"reading CloudTrail from {trail}…")
     trail_outcome = read_trail(trail, window, snapshot, templates, trail_deps)
-    runs = [r for r in read_runs(evidence_root, snapshot, exclude_run)
-            if run_overlaps(r, window)]
+    scope = RunScope(account=snapshot.account or None, region=snapshot.region or None,
+                     endpoint_url=endpoint_url,
+                     stack_ids=frozenset(n.stack_id for n in snapshot.nodes if n.stack_id))
+    found, left_out = read_runs(evidence_root, snapshot, exclude_run, scope)
+    runs = [r for r in found if run_overlaps(r, window)]
     return Collected(stack=stack, snapshot=snapshot, templates=templates, trail=trail_outcome,
                      runs=runs, window=window, generated_at=clock(),
-                     evidence_root=str(evidence_root))
+                     evidence_root=str(evidence_root), runs_left_out=left_out)

@@ -16,12 +16,7 @@ from recover import __version__
 from recover.bundle import BUNDLE_SCHEMA_VERSION
 from recover.bundle.mermaid import gantt
 from recover.bundle.model import Collected, RunFolder, TrailOutcome
-from recover.bundle.redact import (
-    Redactor,
-    discover_noecho_values,
-    noecho_parameters,
-    parse_template,
-)
+from recover.bundle.redact import Redactor, SecretBook, parse_template
 from recover.bundle.relate import subjects_of
 from recover.bundle.render_html import render_html
 from recover.bundle.render_md import render_markdown
@@ -35,20 +30,19 @@ def _dump(value: Any) -> str:
 
 
 def noecho_values(c: Collected, snapshot_dict: dict[str, Any]) -> set[str]:
-    """Every value a NoEcho parameter of the tree is known to have had."""
-    names: set[str] = set()
-    values: set[str] = set()
-    for t in c.templates:
-        for name, default in noecho_parameters(parse_template(t.body)).items():
-            names.add(name)
-            if default:
-                values.add(default)
-    if not names:
-        return values
-    sources: list[Any] = [snapshot_dict, c.trail.records]
+    """Every secret value known from what was collected (recover.bundle.redact.SecretBook):
+    NoEcho parameter values in every shape, secret-looking Lambda environment variables,
+    CloudTrail credentials."""
+    book = SecretBook()
+    sources: list[Any] = [parse_template(t.body) for t in c.templates]
+    sources += [snapshot_dict, c.trail.records]
     for run in c.runs:
         sources += [run.metadata, run.journal, run.json_files]
-    return values | discover_noecho_values(names, sources)
+    book.learn([s for s in sources if s is not None])
+    for run in c.runs:
+        for text in run.texts.values():
+            book.learn_text(text)
+    return book.values
 
 
 def redact_collected(c: Collected, r: Redactor,
@@ -138,6 +132,7 @@ def build_bundle(collected: Collected, *, now: datetime, html: bool = False) -> 
                   "journal_kinds": dict(Counter(str(e.get("kind")) for e in run.journal)),
                   "files": sorted([*run.json_files, *run.texts]),
                   "unreadable": run.unreadable} for run in c.runs],
+        "runs_left_out": c.runs_left_out,
         "redaction": redactor.summary(),
         "entries": [e.to_dict() for e in entries],
     }

@@ -88,6 +88,8 @@ class Collected:
     window: Window
     generated_at: datetime
     evidence_root: str = ""
+    # runs of the same stack name that are not this stack's: {name, command, started_at, reasons}
+    runs_left_out: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -18,11 +18,16 @@ Counts by kind are kept (never the values) for the bundle's redaction summary.
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import re
+import stat
+import zipfile
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -75,10 +80,13 @@ class Redactor:
     """Redacts strings and JSON-like values; `counts` says how many of each kind it removed."""
 
     def __init__(self, noecho_values: Iterable[str] = ()) -> None:
-        values = {v for v in noecho_values if isinstance(v, str) and v and v != "****"}
+        values = {v for v in noecho_values if isinstance(v, str) and v and not is_mask(v)}
         self._exact = frozenset(values)
-        self._literals = sorted((v for v in values if len(v) >= MIN_LITERAL), key=len,
-                                reverse=True)
+        # Each value as written and as it reads inside a JSON string (a quote or a backslash
+        # in a secret is escaped there), longest first so no shorter value splits a longer one.
+        forms = {f for v in values if len(v) >= MIN_LITERAL
+                 for f in (v, json.dumps(v, ensure_ascii=False)[1:-1])}
+        self._literals = sorted(forms, key=len, reverse=True)
         self._literal_re = (re.compile("|".join(re.escape(v) for v in self._literals))
                             if self._literals else None)
         self.counts: Counter[str] = Counter()
@@ -144,24 +152,28 @@ class Redactor:
         return m.group(1) + m.group(2) + self._mark("secret_assignment")
 
     # -- structured values
-    def value(self, obj: Any, key: str = "") -> Any:
+    def value(self, obj: Any, key: str = "", parent: str = "") -> Any:
         if isinstance(obj, str):
-            if key and _norm(key) in SECRET_FIELDS and obj and obj != "****" \
+            if key and _norm(key) in SECRET_FIELDS and obj and not is_mask(obj) \
                     and not obj.startswith("[REDACTED"):
                 return self._mark("credential_field")
             return self.text(obj)
         if isinstance(obj, Mapping):
             out: dict[str, Any] = {}
+            env = _norm(key) == "variables" and _norm(parent) == "environment"
             for k, v in obj.items():
                 if _norm(str(k)) == "credentials" and isinstance(v, Mapping):
                     out[k] = {ck: (cv if ck in CREDENTIALS_KEEP or not isinstance(cv, str)
                                    else self._mark("cloudtrail_credentials"))
                               for ck, cv in v.items()}
+                elif env and isinstance(v, str) and v and looks_secret_name(str(k)) \
+                        and not v.startswith("[REDACTED"):
+                    out[k] = self._mark("lambda_environment")
                 else:
-                    out[k] = self.value(v, str(k))
+                    out[k] = self.value(v, str(k), key)
             return out
         if isinstance(obj, list | tuple):
-            return [self.value(v, key) for v in obj]
+            return [self.value(v, key, parent) for v in obj]
         return obj
 
     def json_text(self, text: str) -> str:
@@ -239,29 +251,280 @@ def noecho_parameters(template: Mapping[str, Any] | None) -> dict[str, str | Non
 
 
 def discover_noecho_values(names: set[str], objs: Iterable[Any]) -> set[str]:
-    """Values given to NoEcho parameters anywhere in `objs`: `{"ParameterKey": k,
-    "ParameterValue": v}` pairs (API and journal shape) and `parameters: {k: v}` maps
-    (snapshot shape). `****` (AWS's mask) is not a value."""
-    found: set[str] = set()
+    """Values given to the NoEcho parameters `names` anywhere in `objs` (see `discover`)."""
+    book = SecretBook(noecho_names=set(names))
+    book.learn(objs, names_from_templates=False)
+    return {v for v in book.values if v in book.noecho_values}
 
-    def walk(obj: Any, parent_key: str) -> None:
-        if isinstance(obj, Mapping):
-            key = obj.get("ParameterKey")
-            val = obj.get("ParameterValue")
-            if key in names and isinstance(val, str):
-                found.add(val)
-            if parent_key.lower() == "parameters":
-                for k, v in obj.items():
-                    if k in names and isinstance(v, str):
-                        found.add(v)
-            for k, v in obj.items():
-                walk(v, str(k))
-        elif isinstance(obj, list | tuple):
+
+# ------------------------------------------------------------ every shape a secret takes
+
+# Words that make a Lambda environment variable (or any name) secret. A name is split into
+# words at `_`, `-`, `.` and lower-to-upper case changes: DB_PASSWORD, dbPassword, db-password.
+SECRET_WORDS = frozenset({
+    "password", "passwd", "pwd", "passphrase", "secret", "secrets", "token", "tokens",
+    "credential", "credentials", "creds", "apikey", "privatekey", "secretkey", "accesskey",
+    "clientsecret", "authtoken", "auth", "authorization", "bearer", "jwt", "hmac", "signature",
+    "sessiontoken", "connectionstring", "dsn",
+})
+# "KEY" is secret only after one of these words (STRIPE_API_KEY, SIGNING_KEY); S3_KEY,
+# CACHE_KEY, KMS_KEY are not secrets.
+KEY_QUALIFIERS = frozenset({
+    "api", "access", "secret", "private", "signing", "encryption", "master", "client", "app",
+    "auth", "hmac", "jwt", "license", "session", "webhook", "shared", "crypto", "cipher",
+})
+# A last word that names *where* a secret is, not the secret: DB_SECRET_ARN, TOKEN_URL.
+POINTER_WORDS = frozenset({
+    "id", "ids", "arn", "name", "names", "url", "uri", "path", "file", "region", "type", "ttl",
+    "expiry", "expiration", "length", "header", "endpoint", "bucket", "table", "version",
+    "enabled", "disabled", "parameter", "param", "ssm", "kms", "count", "timeout", "field",
+})
+MIN_GUESSED = 8  # a value found only by a name's looks must be this long to be searched in text
+_WORDS = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
+
+
+def name_words(name: str) -> list[str]:
+    return [w.lower() for part in re.split(r"[_\-.\s/:]+", name) for w in _WORDS.findall(part)]
+
+
+def looks_secret_name(name: str) -> bool:
+    """Does a Lambda environment variable (or field) named so hold a secret? A word from
+    SECRET_WORDS, or KEY after a qualifier (API_KEY), or the whole name glued (APIKEY), unless
+    the last word says it points at the secret (…_ARN, …_NAME, …_URL, …_ID)."""
+    words = name_words(name)
+    if not words:
+        return False
+    if words[-1] in POINTER_WORDS and len(words) > 1:
+        return False
+    glued = "".join(words)
+    if any(w in SECRET_WORDS for w in words) or any(s in glued for s in (
+            "password", "passwd", "secret", "token", "apikey", "privatekey", "credential")):
+        return True
+    return any(w == "key" and i > 0 and words[i - 1] in KEY_QUALIFIERS
+               for i, w in enumerate(words))
+
+
+def is_mask(value: str) -> bool:
+    """How DescribeStacks shows a NoEcho value (`****`): asterisks only."""
+    return len(value) >= 3 and set(value) == {"*"}
+
+
+# `ParameterKey=K,ParameterValue=V` (the aws CLI's --parameters shorthand) and the same pair
+# in JSON text (`"ParameterKey":"K","ParameterValue":"V"`), in any casing.
+_PAIR_TEXT = re.compile(
+    r"""(?i)parameter_?key["']?\s*[=:]\s*["']?([A-Za-z0-9]+)["']?\s*,\s*["']?"""
+    r"""parameter_?value["']?\s*[=:]\s*("(?:[^"\\]|\\.)*"|'[^']*'|[^,\s"'\]}]+)""")
+
+
+def _unquote(v: str) -> str:
+    if len(v) >= 2 and v[0] == v[-1] and v[0] in "\"'":
+        inner = v[1:-1]
+        if v[0] == '"':
+            try:
+                return str(json.loads(v))
+            except ValueError:
+                return inner
+        return inner
+    return v
+
+
+class SecretBook:
+    """Everything known to be secret, learned from what is written: NoEcho parameter names (a
+    template's `NoEcho: true`, or a parameter DescribeStacks masks as `****`) and their values
+    (template `Default`, `ParameterKey`/`ParameterValue` pairs in any casing
+    (`parameterKey`, `parameter_key`...), `parameters` maps, `--parameters` shorthand and JSON
+    text), Lambda environment variables whose name looks secret (`looks_secret_name`), the
+    fields of CloudTrail `credentials` objects and fields named like a secret. Pure."""
+
+    def __init__(self, noecho_names: Iterable[str] = (), values: Iterable[str] = ()) -> None:
+        self.noecho_names: set[str] = set(noecho_names)
+        self.noecho_values: set[str] = set()
+        self.values: set[str] = {v for v in values if v and not is_mask(v)}
+
+    def learn(self, objs: Iterable[Any], *, names_from_templates: bool = True) -> bool:
+        """Learn from JSON-like values and text; True when a new secret value was found."""
+        objs = list(objs)
+        before = len(self.values)
+        if names_from_templates:
+            for obj in objs:
+                self._walk(obj, "", "", names_only=True)
+        for obj in objs:
+            self._walk(obj, "", "", names_only=False)
+        self.values.discard("")
+        return len(self.values) > before
+
+    def learn_text(self, text: str) -> bool:
+        """Learn from free text: a template (JSON or YAML) is read as data, other text is
+        searched for `--parameters` pairs and `NAME=value` of NoEcho names."""
+        tpl = parse_template(text) if ("Parameters" in text or "Resources" in text) else None
+        return self.learn([tpl if tpl is not None else text])
+
+    def redactor(self) -> Redactor:
+        return Redactor(self.values)
+
+    def _add(self, value: Any, *, noecho: bool = False, guessed: bool = False) -> None:
+        if not isinstance(value, str) or not value or is_mask(value) \
+                or value.startswith("[REDACTED"):
+            return
+        if guessed and len(value) < MIN_GUESSED:
+            return  # only redacted where it stands (Redactor.value), never searched in text
+        self.values.add(value)
+        if noecho:
+            self.noecho_values.add(value)
+
+    def _walk(self, obj: Any, key: str, parent: str, *, names_only: bool) -> None:
+        nk = _norm(key)
+        if isinstance(obj, str):
+            if nk == "templatebody":  # CreateStack/UpdateStack/CreateChangeSet in CloudTrail
+                tpl = parse_template(obj)
+                if tpl is not None:
+                    self._walk(tpl, "", "", names_only=names_only)
+            if not names_only:
+                self._text(obj)
+            return
+        if isinstance(obj, list | tuple):
             for v in obj:
-                walk(v, parent_key)
+                self._walk(v, key, parent, names_only=names_only)
+            return
+        if not isinstance(obj, Mapping):
+            return
+        pk = next((obj[k] for k in obj if _norm(str(k)) == "parameterkey"), None)
+        pv = next((obj[k] for k in obj if _norm(str(k)) == "parametervalue"), None)
+        if names_only:
+            if nk == "parameters":  # a template's Parameters section
+                for name, spec in obj.items():
+                    if isinstance(spec, Mapping) and _truthy(spec.get("NoEcho")):
+                        self.noecho_names.add(str(name))
+            if isinstance(pk, str) and isinstance(pv, str) and is_mask(pv):
+                self.noecho_names.add(pk)
+            if nk == "parameters":  # a snapshot's {name: value} map
+                for name, v in obj.items():
+                    if isinstance(v, str) and is_mask(v):
+                        self.noecho_names.add(str(name))
+        else:
+            if pk in self.noecho_names:
+                self._add(pv, noecho=True)
+            if nk == "parameters":
+                for name, v in obj.items():
+                    if name in self.noecho_names:
+                        if isinstance(v, str):
+                            self._add(v, noecho=True)
+                        elif isinstance(v, Mapping) and _truthy(v.get("NoEcho")):
+                            default = v.get("Default")
+                            self._add(str(default) if default is not None else None,
+                                      noecho=True)
+            if nk == "variables" and _norm(parent) == "environment":
+                for name, v in obj.items():
+                    if looks_secret_name(str(name)):
+                        self._add(v, guessed=True)
+            for k, v in obj.items():
+                n = _norm(str(k))
+                if n == "credentials" and isinstance(v, Mapping):
+                    for ck, cv in v.items():
+                        # an access key id is an identifier that links the session's calls:
+                        # redacted inside `credentials` only, not searched for elsewhere
+                        if ck not in CREDENTIALS_KEEP and not (
+                                isinstance(cv, str) and _AWS_KEY_ID.fullmatch(cv)):
+                            self._add(cv, guessed=True)
+                elif n in SECRET_FIELDS and isinstance(v, str):
+                    self._add(v, guessed=True)
+        for k, v in obj.items():
+            self._walk(v, str(k), key, names_only=names_only)
 
-    for obj in objs:
-        walk(obj, "")
-    found.discard("****")
-    found.discard("")
-    return found
+    def _text(self, s: str) -> None:
+        if len(s) < 8:
+            return
+        low = s.lower()
+        if "parameter" in low and "value" in low:
+            for m in _PAIR_TEXT.finditer(s):
+                if m.group(1) in self.noecho_names:
+                    self._add(_unquote(m.group(2)), noecho=True)
+        for name in self.noecho_names:  # --parameter-overrides Name=value, Stack:Name=value
+            if name + "=" in s:
+                for m in re.finditer(r"(?<![A-Za-z0-9])" + re.escape(name)
+                                     + r"""=("[^"]*"|'[^']*'|[^\s,"'\]}]+)""", s):
+                    self._add(_unquote(m.group(1)), noecho=True)
+
+
+def _truthy(flag: Any) -> bool:
+    return flag is True or (isinstance(flag, str) and flag.lower() == "true")
+
+
+# ------------------------------------------------------------ checking a folder for leaks
+
+
+@dataclass(frozen=True)
+class Leak:
+    """A secret found in a file: `path` relative to the root, `member` inside a zip (nested
+    zips joined with `!`), `secret` a hint (first 4 characters and the length), never the
+    value."""
+
+    path: str
+    member: str | None
+    secret: str
+
+
+def _hint(secret: str) -> str:
+    return f"{secret[:4]}…({len(secret)} chars)"
+
+
+def _scan_blob(blob: bytes, needles: list[tuple[str, list[bytes]]]) -> list[str]:
+    return [hint for hint, forms in needles if any(f in blob for f in forms)]
+
+
+def _scan_zip(blob: bytes, needles: list[tuple[str, list[bytes]]], prefix: str
+              ) -> Iterator[tuple[str, str]]:
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(blob))
+    except (zipfile.BadZipFile, ValueError):
+        return
+    with zf:
+        for info in zf.infolist():
+            if info.is_dir():
+                continue
+            try:
+                data = zf.read(info)
+            except (zipfile.BadZipFile, RuntimeError, ValueError, OSError):
+                continue
+            name = f"{prefix}{info.filename}"
+            for hint in _scan_blob(data, needles):
+                yield name, hint
+            if data[:4] == b"PK\x03\x04":
+                yield from _scan_zip(data, needles, name + "!")
+
+
+def find_leaks(root: Path, secrets: Iterable[str]) -> list[Leak]:
+    """Every place under `root` (a folder or one file) where one of `secrets` can be read:
+    raw bytes of every file, JSON-escaped forms, and the entries of zip files (nested ones
+    too). Pure apart from reading; an empty list means no leak. Symlinks are not followed."""
+    needles: list[tuple[str, list[bytes]]] = []
+    for s in sorted({s for s in secrets if s}):
+        forms = {s.encode(), json.dumps(s)[1:-1].encode(), json.dumps(s, ensure_ascii=False)
+                 [1:-1].encode()}
+        needles.append((_hint(s), sorted(forms)))
+    root = Path(root)
+    files = [root] if root.is_file() else sorted(
+        p for p in root.rglob("*") if p.is_file() and not p.is_symlink())
+    leaks: list[Leak] = []
+    for path in files:
+        rel = path.name if path == root else path.relative_to(root).as_posix()
+        blob = path.read_bytes()
+        leaks += [Leak(rel, None, h) for h in _scan_blob(blob, needles)]
+        if blob[:4] == b"PK\x03\x04":
+            leaks += [Leak(rel, m, h) for m, h in _scan_zip(blob, needles, "")]
+    return leaks
+
+
+def loose_modes(root: Path) -> list[str]:
+    """Files under `root` not 0600 and folders not 0700 (`root` included), as
+    `path: mode` lines; empty when every mode is private."""
+    root = Path(root)
+    out: list[str] = []
+    for p in [root, *sorted(root.rglob("*"))] if root.is_dir() else [root]:
+        if p.is_symlink():
+            continue
+        mode = stat.S_IMODE(p.stat().st_mode)
+        want = 0o700 if p.is_dir() else 0o600
+        if mode != want:
+            out.append(f"{p}: {oct(mode)} (want {oct(want)})")
+    return out

@@ -77,7 +77,11 @@ def render_html(doc: dict[str, Any], entries: list[Entry]) -> str:
                      f"<td>{escape(e.what)}</td><td class='st'>{escape(e.status)}</td>"
                      f"<td>{escape(e.detail)}</td></tr>")
     parts.append("</table>")
-    parts += ["<h2>Coverage: what this evidence cannot show</h2>", _list(doc["coverage"], "-"),
+    parts += ["<h2>Runs left out</h2>",
+              _list([f"{r['name']} ({r.get('command') or '?'}): {'; '.join(r['reasons'])}"
+                     for r in doc.get("runs_left_out") or []],
+                    "none: every recover run found for this stack name is in this bundle"),
+              "<h2>Coverage: what this evidence cannot show</h2>", _list(doc["coverage"], "-"),
               "<h2>Redaction</h2>",
               _list([f"{k}: {n}" for k, n in doc["redaction"]["by_kind"].items()],
                     "nothing matched a secret shape"),

@@ -84,6 +84,14 @@ def render_markdown(doc: dict[str, Any], entries: list[Entry], chart: str) -> st
             out.append(f"- error: {cell(ct['error'])}")
     else:
         out.append("- no source given (--trail)")
+    out += ["", "## Runs left out", ""]
+    if doc.get("runs_left_out"):
+        out.append("recover runs of the same stack name that are not this stack's evidence "
+                   "(another account, region, endpoint or stack id); not in this bundle:")
+        out += [f"- {cell(r['name'])} ({cell(r.get('command') or '?')}): "
+                f"{cell('; '.join(r['reasons']))}" for r in doc["runs_left_out"]]
+    else:
+        out.append("- none: every recover run found for this stack name is in this bundle")
     out += ["", "## Coverage: what this evidence cannot show", "",
             *_bullets(doc["coverage"], "-"), "", "## Redaction", ""]
     red = doc["redaction"]

@@ -14,10 +14,9 @@ from datetime import datetime
 from pathlib import Path, PurePosixPath
 
 from recover.errors import UsageError
+from recover.private_files import FILE_MODE, create_private, open_private_new, private_dir
 
 MANIFEST = "MANIFEST.sha256"
-FILE_MODE = 0o600
-DIR_MODE = 0o700
 
 
 def manifest(files: dict[str, bytes]) -> bytes:
@@ -53,20 +52,6 @@ def _check_names(files: dict[str, bytes]) -> None:
             raise ValueError(f"unsafe bundle path {name!r}")
 
 
-def _write_file(path: Path, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
-    try:
-        os.fchmod(fd, FILE_MODE)
-        os.write(fd, data)
-    finally:
-        os.close(fd)
-
-
-def _mkdir(path: Path) -> None:
-    path.mkdir(mode=DIR_MODE, exist_ok=True)
-    os.chmod(path, DIR_MODE)
-
-
 def _with_manifest(files: dict[str, bytes], out: Path) -> dict[str, bytes]:
     """The files plus their manifest, once `out` is known to be new and its folder to exist."""
     if out.exists():
@@ -80,12 +65,12 @@ def _with_manifest(files: dict[str, bytes], out: Path) -> dict[str, bytes]:
 def write_dir(files: dict[str, bytes], out: Path) -> Path:
     all_files = _with_manifest(files, out)
     try:
-        _mkdir(out)
+        private_dir(out, exist_ok=False)
         for name, data in sorted(all_files.items()):
             path = out / name
             for parent in reversed(path.relative_to(out).parents[:-1]):
-                _mkdir(out / parent)
-            _write_file(path, data)
+                private_dir(out / parent)
+            create_private(path, data)
     except OSError as exc:
         raise UsageError(f"cannot write the bundle to {out}: {exc.strerror}") from exc
     return out
@@ -98,8 +83,7 @@ def write_zip(files: dict[str, bytes], out: Path, when: datetime) -> Path:
     stamp = when.timetuple()[:6]
     tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
-        os.fchmod(fd, FILE_MODE)
+        fd = open_private_new(tmp)
         with os.fdopen(fd, "wb") as fh, zipfile.ZipFile(fh, "w", zipfile.ZIP_DEFLATED) as zf:
             for name, data in sorted(all_files.items()):
                 info = zipfile.ZipInfo(f"{top}/{name}", date_time=stamp)  # type: ignore[arg-type]

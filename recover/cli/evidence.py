@@ -67,7 +67,8 @@ def command(rc: RunContext, stack: str, out: Path | None, since: str | None, unt
         collected = collect(rc.aws, stack, window=window, trail=trail,
                             evidence_root=rc.evidence_root, clock=rc.clock,
                             trail_deps=trail_deps(rc),
-                            exclude_run=ev.dir, progress=rc.progress)
+                            exclude_run=ev.dir, endpoint_url=rc.options.endpoint_url,
+                            progress=rc.progress)
         files = build_bundle(collected, now=now, html=html)
         path = write_zip(files, target, now) if fmt == "zip" else write_dir(files, target)
         doc = json.loads(files["evidence.json"])
@@ -77,7 +78,8 @@ def command(rc: RunContext, stack: str, out: Path | None, since: str | None, unt
                 "redaction": doc["redaction"], "cloudtrail": {
                     k: doc["cloudtrail"][k] for k in ("source", "records_read", "related",
                                                       "related_by_kind", "error")},
-                "runs": [r["name"] for r in doc["runs"]], "evidence_dir": str(ev.dir)}
+                "runs": [r["name"] for r in doc["runs"]],
+                "runs_left_out": doc["runs_left_out"], "evidence_dir": str(ev.dir)}
         ev.write_json("bundle.json", {k: v for k, v in data.items() if k != "summary"})
         ev.finish("finished", 0)
     return Result(command="evidence", data=data, human=_human)

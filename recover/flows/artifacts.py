@@ -271,10 +271,7 @@ def _restore_one(rc: RunContext, ev: EvidenceRun, executor: Executor, ch: Choice
                            f"({cand.sha256}): changed since")
         if problem is None:
             if body is not None:
-                out_dir = ev.dir / "artifacts"
-                out_dir.mkdir(exist_ok=True)
-                path = out_dir / (w.key.replace("/", "__") or "object")
-                path.write_bytes(body)
+                path = ev.write_blob(w.key.replace("/", "__") or "object", body)
                 body_file = str(path)
             call = restore_call(current, ev.run_id, body_file=body_file, body=body)
             # the hash of the bytes this call writes, to recognise our own write after a 412

@@ -160,3 +160,45 @@ def test_a_known_noecho_value_never_survives(prefix: str, suffix: str) -> None:
     r = Redactor([NOECHO_VALUE])
     assert NOECHO_VALUE not in r.text(prefix + NOECHO_VALUE + suffix)
     assert NOECHO_VALUE not in json.dumps(r.value({"a": [prefix, NOECHO_VALUE + suffix]}))
+
+
+def test_secret_book_finds_noecho_values_in_every_casing_and_string_shape() -> None:
+    from recover.bundle.redact import SecretBook
+    book = SecretBook()
+    book.learn([
+        {"Parameters": {"DbPassword": {"Type": "String", "NoEcho": True, "Default": "dflt-1234"}}},
+        {"info": {"parameters": {"ApiKey": "****"}}},  # DescribeStacks masks NoEcho values
+        {"requestParameters": {"parameters": [{"parameterKey": "DbPassword",
+                                               "parameterValue": "camel-1234"}]}},
+        {"params": {"Parameters": [{"ParameterKey": "ApiKey", "ParameterValue": "pascal-1234"}]}},
+        {"parameter_key": "DbPassword", "parameter_value": "snake-1234"},
+        "aws cloudformation update-stack --parameters ParameterKey=ApiKey,ParameterValue=short-1234",
+        "--parameters '[{\"ParameterKey\":\"DbPassword\",\"ParameterValue\":\"json-1234\"}]'",
+        "sam deploy --parameter-overrides DbPassword=override-1234 Stage=prod",
+        {"requestParameters": {"templateBody": "Parameters:\n  Token:\n    Type: String\n"
+                               "    NoEcho: true\n    Default: body-1234\n"}},
+        {"parameters": [{"parameterKey": "Stage", "parameterValue": "prod"}]},
+    ])
+    assert book.values == {"dflt-1234", "camel-1234", "pascal-1234", "snake-1234", "short-1234",
+                           "json-1234", "override-1234", "body-1234"}
+
+
+def test_lambda_environment_names_that_look_secret() -> None:
+    from recover.bundle.redact import Redactor, SecretBook, looks_secret_name
+    secret = ["DB_PASSWORD", "dbPassword", "STRIPE_API_KEY", "GITHUB_TOKEN", "JWT_SECRET",
+              "APIKEY", "SIGNING_KEY", "AWS_SECRET_ACCESS_KEY", "OAUTH_CLIENT_SECRET"]
+    plain = ["S3_KEY", "CACHE_KEY", "KMS_KEY_ID", "DB_SECRET_ARN", "TOKEN_URL", "LOG_LEVEL",
+             "AWS_ACCESS_KEY_ID", "PASSWORD_LENGTH", "author", "KEY", "TABLE_NAME"]
+    assert [n for n in secret if not looks_secret_name(n)] == []
+    assert [n for n in plain if looks_secret_name(n)] == []
+    conf = {"Environment": {"Variables": {"DB_PASSWORD": "p4ss-word-1", "USE_TOKEN": "true",
+                                          "LOG_LEVEL": "debug"}}}
+    book = SecretBook()
+    book.learn([conf])
+    assert book.values == {"p4ss-word-1"}  # "true" is never searched for in other text
+    r = Redactor(book.values)
+    out = r.value([conf, "connecting with p4ss-word-1", "flag true"])
+    assert out[0]["Environment"]["Variables"] == {
+        "DB_PASSWORD": "[REDACTED:lambda_environment]",
+        "USE_TOKEN": "[REDACTED:lambda_environment]", "LOG_LEVEL": "debug"}
+    assert out[1:] == ["connecting with [REDACTED:noecho_parameter]", "flag true"]
