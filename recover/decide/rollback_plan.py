@@ -233,6 +233,11 @@ def plan_rollback(snapshot: StackSnapshot, diagnosis: Diagnosis, choices: Choice
             decisions.append(Decision(f, Action.RETRY, f"its cause is fixed: {f.remedied}; "
                                       "continuing the rollback re-attempts it (no skip)"))
             continue
+        if f.failure_mode == FailureMode.EXECUTION_ROLE_MISSING:
+            # fixable by recreating the role (the plan is blocked until then): never a skip
+            decisions.append(Decision(f, Action.ROLE, "fails until the service role exists "
+                                      "again; retried once it does (no skip)"))
+            continue
         if f.failure_mode == FailureMode.MISSING_ARTIFACT:
             if answer == Action.RESTORE or (answer is None and choices.restore_artifacts):
                 decisions.append(Decision(

@@ -518,11 +518,11 @@ def _run_operation(rc: RunContext, ev: EvidenceRun, executor: Executor, snap: St
             # finish, so the role stays for a rerun (_operation_done).
             err = translate_aws_error(exc) or RecoverError(str(exc))
             ev.journal.append("handover_failed", error=err.as_dict())
-            return snap.root.info.status, {"runbook": "rollback-stuck",
-                                           "exit_code": int(err.exit_code),
-                                           "final_status": snap.root.info.status,
-                                           "skipped": [], "evidence_dir": None,
-                                           "errors": [err.as_dict()]}
+            status = _live_status(rc, snap)
+            return status, {"runbook": "rollback-stuck", "exit_code": int(err.exit_code),
+                            "final_status": status,
+                            "skipped": [], "evidence_dir": None,
+                            "errors": [err.as_dict()]}
         summary = {"runbook": "rollback-stuck", "exit_code": int(result.exit_code),
                    "final_status": result.data.get("final_status"),
                    "skipped": result.data.get("skipped", []),
@@ -705,7 +705,8 @@ def _dry_run(rc: RunContext, ev: EvidenceRun, opts: BootstrapRoleOptions, snap: 
                                 f"delete the temporary role {p.target.name} (created by "
                                 "recover; its tags are checked first)"))
         if removal:
-            show_calls(rc.console, removal, "Then, with --remove-role-after:")
+            show_calls(rc.console, removal, "Then, once the operation has succeeded "
+                       "(--remove-role-after):")
         for call in removal:
             executor.run(call)
     preconditions = preconditions_of(snap)
