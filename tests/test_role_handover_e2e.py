@@ -241,14 +241,17 @@ def test_removal_that_fails_is_reported_as_failed(
                              truth["root"], "--then", "continue-rollback", "--remove-role-after",
                              *FAST)
     assert status(sb, truth["root"]) == "UPDATE_ROLLBACK_COMPLETE"
-    assert code == ExitCode.FAILURE_FOUND, err[-2000:]
+    assert code == ExitCode.AWS_AUTH, err[-2000:]  # the AWS error's own exit code and code
     data = env["data"]
     assert data["final_status"] == "UPDATE_ROLLBACK_COMPLETE"
     [role] = data["roles"]
     assert role["outcome"] == "removal_failed" and not role["removed"]
     assert role["exists_after"] is True and role_or_none(sb, truth["role_name"]) is not None
     assert "iam:DeleteRole" in role["removal_error"]
-    assert [e["code"] for e in env["errors"]] == ["role_removal_failed"]
+    [error] = env["errors"]
+    assert error["code"] == "access_denied" and error["details"]["role"] == truth["role_name"]
+    assert error["message"].startswith(f"could not remove role {truth['role_name']}: ")
+    assert "the role still exists" in error["message"]
     _assert_neighbours_untouched(sb, truth)
 
 

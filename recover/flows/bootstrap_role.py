@@ -262,8 +262,8 @@ def _run(rc: RunContext, stack: str, opts: BootstrapRoleOptions, ev: EvidenceRun
     final_status, handover, op_error = _finish_operation(rc, ev, executor, snap, then, op_call,
                                                          opts)
     done = op_error is None and _operation_done(then, final_status, opts.wait, handover)
-    _remove_roles(rc, ev, executor, outcomes, remove_after, stack=info.name,
-                  final_status=final_status, operation_done=done)
+    removal_failed = _remove_roles(rc, ev, executor, outcomes, remove_after, stack=info.name,
+                                   final_status=final_status, operation_done=done)
     ok = _operation_ok(then, final_status, opts.wait)
     errors: list[dict[str, Any]] = []
     code = ExitCode.OK if ok else ExitCode.FAILURE_FOUND
@@ -276,9 +276,9 @@ def _run(rc: RunContext, stack: str, opts: BootstrapRoleOptions, ev: EvidenceRun
         errors.append(dict(op_error.as_dict(), message=f"{op_error.message} "
                            f"({_roles_note(outcomes, info.name, then)})"))
         code = op_error.exit_code
-    errors += _removal_errors(outcomes)
-    if code == ExitCode.OK and errors:
-        code = ExitCode.FAILURE_FOUND
+    errors += _removal_error(removal_failed, outcomes)
+    if code == ExitCode.OK and removal_failed is not None:
+        code = removal_failed.exit_code
     data = {"stack": info.name, "stack_id": snap.root_id, "status_before": info.status,
             "final_status": final_status, "then": then,
             "roles": [o.to_dict() for o in outcomes], "handover": handover,
@@ -568,15 +568,28 @@ def _tags_say_recover(rc: RunContext, name: str) -> bool:
 
 def _remove_roles(rc: RunContext, ev: EvidenceRun, executor: Executor,
                   outcomes: list[RoleOutcome], remove_after: bool | None, *, stack: str,
-                  final_status: str, operation_done: bool) -> None:
+                  final_status: str, operation_done: bool) -> RecoverError | None:
     """Delete the temporary role(s) when asked, only once the operation succeeded, only a role
     whose live tags say recover created it, and only that role (by name: never another). Every
-    outcome is recorded (removed, kept and why, removal failed) and each role is read again."""
+    outcome is recorded (removed, kept and why, removal failed) and each role is read again.
+    A failed removal stops further removals (nothing is sent after a failed change) and is
+    returned, with the AWS error's own code."""
+    failed: RecoverError | None = None
     for o in outcomes:
-        _remove_one(rc, ev, executor, o, remove_after, stack=stack, final_status=final_status,
-                    operation_done=operation_done)
+        if failed is not None:
+            o.kept_because = "not removed: an earlier removal failed"
+        else:
+            try:
+                _remove_one(rc, ev, executor, o, remove_after, stack=stack,
+                            final_status=final_status, operation_done=operation_done)
+            except (ClientError, RecoverError) as exc:
+                failed = translate_aws_error(exc) or RecoverError(str(exc))
+                o.removal_error = failed.message
+                rc.console.print(f"[red]could not remove role {escape(o.name)}:[/] "
+                                 f"{escape(o.removal_error)}", highlight=False)
         if not rc.options.dry_run:
             o.exists_after = _role_exists(rc, o.name)
+    return failed
 
 
 def _remove_one(rc: RunContext, ev: EvidenceRun, executor: Executor, o: RoleOutcome,
@@ -621,15 +634,8 @@ def _remove_one(rc: RunContext, ev: EvidenceRun, executor: Executor, o: RoleOutc
         o.kept_because = refused
         rc.console.print(f"[yellow]{escape(refused)}[/]", highlight=False)
         return
-    try:
-        for call in removal_calls(rc, o.name):
-            executor.run(call)
-    except (ClientError, RecoverError) as exc:
-        err = translate_aws_error(exc) if isinstance(exc, ClientError) else exc
-        o.removal_error = err.message if err else str(exc)
-        rc.console.print(f"[red]could not remove role {escape(o.name)}:[/] "
-                         f"{escape(o.removal_error)}", highlight=False)
-        return
+    for call in removal_calls(rc, o.name):
+        executor.run(call)  # an error is recorded by _remove_roles as removal_failed
     o.removed = True
     rc.console.print(f"[yellow]removed {escape(o.name)}.{escape(blocked_again)}[/]"
                      if blocked_again else f"removed {escape(o.name)}", highlight=False)
@@ -658,13 +664,19 @@ def _roles_note(outcomes: list[RoleOutcome], stack: str, then: str) -> str:
     return "; ".join(parts) or "the role could not be read again"
 
 
-def _removal_errors(outcomes: list[RoleOutcome]) -> list[dict[str, Any]]:
-    return [{"code": "role_removal_failed",
-             "message": f"could not remove role {o.name}: {o.removal_error}"
-                        + (" (the role still exists; some of its policies may already be "
-                           "detached)" if o.exists_after else ""),
-             "hint": f"aws iam delete-role --role-name {o.name} (after detaching its policies)"}
-            for o in outcomes if o.removal_error]
+def _removal_error(err: RecoverError | None, outcomes: list[RoleOutcome]) -> list[dict[str, Any]]:
+    """The failed removal as an error entry: the AWS error's code (access_denied,
+    expired_token...), a message that says which role and what is true of it now."""
+    o = next((o for o in outcomes if o.removal_error), None)
+    if err is None or o is None:
+        return []
+    now = {True: " (the role still exists; some of its policies may already be detached)",
+           False: " (the role no longer exists)"}.get(o.exists_after, "")
+    out = dict(err.as_dict(), message=f"could not remove role {o.name}: {err.message}{now}")
+    out.setdefault("hint", f"aws iam delete-role --role-name {o.name} (after detaching its "
+                           "policies)")
+    out.setdefault("details", {})["role"] = o.name
+    return [out]
 
 
 def removal_calls(rc: RunContext, name: str) -> list[Call]:
@@ -808,12 +820,12 @@ def apply_plan(rc: RunContext, plan: Plan) -> Result:
             op_call = None  # the stopped apply's DeleteStack reached AWS: follow it
         final_status, handover, op_error = _finish_operation(rc, ev, executor, snap, opts.then,
                                                              op_call, opts)
-        _remove_roles(rc, ev, executor, outcomes, opts.remove_role_after, stack=plan.stack,
-                      final_status=final_status,
-                      operation_done=op_error is None and _operation_done(
-                          opts.then, final_status, opts.wait, handover))
+        removal_failed = _remove_roles(
+            rc, ev, executor, outcomes, opts.remove_role_after, stack=plan.stack,
+            final_status=final_status, operation_done=op_error is None and _operation_done(
+                opts.then, final_status, opts.wait, handover))
         ok = _operation_ok(opts.then, final_status, opts.wait)
-        errors = _removal_errors(outcomes)
+        errors = _removal_error(removal_failed, outcomes)
         if handover and handover["exit_code"] != 0:
             note = _roles_note(outcomes, plan.stack, opts.then)
             errors = [dict(e, message=f"rollback-stuck: {e.get('message')} ({note})")
@@ -825,8 +837,8 @@ def apply_plan(rc: RunContext, plan: Plan) -> Result:
             code = op_error.exit_code
         elif handover and handover["exit_code"] != 0:
             code = ExitCode(handover["exit_code"])
-        elif code == ExitCode.OK and errors:
-            code = ExitCode.FAILURE_FOUND
+        elif code == ExitCode.OK and removal_failed is not None:
+            code = removal_failed.exit_code
         ev.finish(final_status, int(code))
         data = {"stack": plan.stack, "final_status": final_status, "then": opts.then,
                 "runbook": plan.runbook, "roles": [o.to_dict() for o in outcomes],
