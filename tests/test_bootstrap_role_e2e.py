@@ -315,6 +315,8 @@ def test_rollback_decision_left_to_rollback_stuck_keeps_the_role(sandbox, tmp_pa
 
 @pytest.mark.parametrize(("scenario", "final"), [("cdk-bootstrap-deleted", "DELETE_COMPLETE"),
                                                  ("service-role-deleted",
+                                                  "UPDATE_ROLLBACK_COMPLETE"),
+                                                 ("role-deleted-in-rollback",
                                                   "UPDATE_ROLLBACK_COMPLETE")])
 def test_demo_runs_bootstrap_role_unattended(tmp_path: Path, scenario: str, final: str) -> None:
     proc = run_cli(["--non-interactive", "--yes", "--output", "json", "--evidence-dir",

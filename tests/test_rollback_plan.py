@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from recover.decide.diagnose import diagnose
 from recover.decide.rollback_plan import Action, Choices, plan_rollback, validate_skips
-from recover.model.stack import NESTED_STACK_TYPE
+from recover.model.stack import NESTED_STACK_TYPE, RoleCheck
 from recover.taxonomy import Classification, FailureMode
-from tests.builders import NodeBuilder, snapshot
+from tests.builders import ACCOUNT, NodeBuilder, snapshot
 from tests.test_detectors import NOSUCHKEY, keyword_classifier
 
 
@@ -107,3 +107,68 @@ def test_explicit_skip_and_answers() -> None:
         "shop-Api-ABC123DEF456.Queue": Action.SKIP, "shop-Api-ABC123DEF456.Handler": Action.RESTORE}))
     assert plan.undecided == ()
     assert plan.skips == ["Table", "shop-Api-ABC123DEF456.Queue"]
+
+
+ROLE = f"arn:aws:iam::{ACCOUNT}:role/ops/svc-cfn-role"
+ROLE_MESSAGE = f"Role {ROLE} is invalid or cannot be assumed"
+
+
+def role_world(state: str | None, reason: str = ROLE_MESSAGE):  # type: ignore[no-untyped-def]
+    """Root and child run as ROLE; the rollback failed in both because of `reason`. `state` is
+    what the snapshot's iam:GetRole read says now (None: not read)."""
+    root = NodeBuilder("shop", "UPDATE_ROLLBACK_FAILED", role_arn=ROLE)
+    child = NodeBuilder("shop-Api-ABC123DEF456", "UPDATE_ROLLBACK_FAILED", parent=root,
+                        logical_id_in_parent="Api", role_arn=ROLE)
+    root.stack_event("UPDATE_IN_PROGRESS", "User Initiated")
+    child.stack_event("UPDATE_IN_PROGRESS")
+    child.event("Dlq", "UPDATE_FAILED", "Invalid request", rtype="AWS::SQS::Queue")
+    child.stack_event("UPDATE_ROLLBACK_IN_PROGRESS")
+    child.event("Jobs", "UPDATE_FAILED", reason, rtype="AWS::SQS::Queue")
+    child.stack_event("UPDATE_ROLLBACK_FAILED")
+    root.stack_event("UPDATE_ROLLBACK_IN_PROGRESS")
+    root.event("Topic", "UPDATE_FAILED", reason, rtype="AWS::SNS::Topic")
+    root.event("Api", "UPDATE_FAILED", "Embedded stack failed", rtype=NESTED_STACK_TYPE,
+               physical=child.stack_id)
+    root.stack_event("UPDATE_ROLLBACK_FAILED")
+    child.resource("Dlq", "UPDATE_FAILED", rtype="AWS::SQS::Queue")
+    child.resource("Jobs", "UPDATE_FAILED", rtype="AWS::SQS::Queue", reason=reason)
+    root.resource("Topic", "UPDATE_FAILED", rtype="AWS::SNS::Topic", reason=reason)
+    root.resource("Api", "UPDATE_FAILED", rtype=NESTED_STACK_TYPE, physical=child.stack_id)
+    roles = () if state is None else (RoleCheck(arn=ROLE, state=state, role_id="AROANEW"),)
+    snap = snapshot(root, child, roles=roles)
+    return snap, diagnose(snap)  # the real classifier: the message is AWS's verbatim text
+
+
+def test_role_failures_are_retried_once_the_snapshot_shows_the_role_back() -> None:
+    snap, diag = role_world("exists")
+    plan = plan_rollback(snap, diag, Choices())
+    assert not plan.blocked and not plan.undecided and plan.skips == []
+    retried = {d.target: d for d in plan.decisions if d.action == Action.RETRY}
+    assert set(retried) == {"Topic", "shop-Api-ABC123DEF456.Jobs"}
+    assert all("svc-cfn-role exists again" in d.why for d in retried.values())
+    # the fact is on the finding, for every report; the runbook is no longer the role's
+    assert all(f.remedied for f in diag.findings if f.logical_id in ("Topic", "Jobs"))
+    assert diag.runbook == "rollback-stuck"
+
+
+def test_role_failures_block_while_the_role_is_not_usable() -> None:
+    for state in ("missing", "untrusting", "other_path", None):
+        snap, diag = role_world(state)
+        plan = plan_rollback(snap, diag, Choices(skip_unrecoverable=True))
+        assert plan.blocked and plan.skips == [], state
+        assert not any(f.remedied for f in diag.findings), state
+        assert diag.runbook == "execution-role-missing", state
+
+
+def test_remedied_failure_still_honours_an_explicit_skip() -> None:
+    snap, diag = role_world("exists")
+    plan = plan_rollback(snap, diag, Choices(skip=["Topic"]))
+    assert plan.skips == ["Topic"]
+
+
+def test_a_role_named_in_a_message_is_not_confused_with_another() -> None:
+    """The fact must be about the role the failure names: another role existing is no remedy."""
+    other = f"arn:aws:iam::{ACCOUNT}:role/ops/another-role"
+    snap, diag = role_world("exists", reason=f"Role {other} is invalid or cannot be assumed")
+    plan = plan_rollback(snap, diag, Choices())
+    assert plan.blocked and not any(d.action == Action.RETRY for d in plan.decisions)

@@ -83,6 +83,36 @@ def test_missing_service_role_is_seen_via_get_role() -> None:
     assert snap.roles[0].arn == role["Arn"]
 
 
+@mock_aws
+def test_same_role_name_under_another_path_is_another_role() -> None:
+    """CloudFormation uses the role at the stack's ARN (path included, §1.5); names are unique
+    whatever the path, so a same-named role elsewhere is not the stack's role."""
+    iam = boto3.client("iam", region_name="us-east-1")
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+             "Principal": {"Service": "cloudformation.amazonaws.com"}}]}
+    role = iam.create_role(RoleName="deploy", Path="/svc/",
+                           AssumeRolePolicyDocument=json.dumps(trust))["Role"]
+    boto3.client("cloudformation", region_name="us-east-1").create_stack(
+        StackName="app", RoleARN=role["Arn"],
+        TemplateBody=json.dumps({"Resources": {"Q": {"Type": "AWS::SQS::Queue"}}}))
+    iam.delete_role(RoleName="deploy")
+    iam.create_role(RoleName="deploy", Path="/other/", AssumeRolePolicyDocument=json.dumps(trust))
+    [check] = take_snapshot(SessionFactory(region="us-east-1"), "app", clock=CLOCK).roles
+    assert check.arn == role["Arn"] and check.state == "other_path"
+    assert "/other/" in check.detail
+
+
+def test_roles_named_in_failure_reasons_are_gathered() -> None:
+    from recover.aws.snapshot import roles_named_in_failures
+    from tests.builders import NodeBuilder
+
+    arn = "arn:aws:iam::123456789012:role/a/b/svc-role"
+    node = NodeBuilder("app", "UPDATE_ROLLBACK_FAILED").resource(
+        "Topic", "UPDATE_FAILED", reason=f"Role {arn} is invalid or cannot be assumed").resource(
+        "Queue", "UPDATE_FAILED", reason="Rate exceeded").node(0)
+    assert roles_named_in_failures([node]) == [arn]
+
+
 def test_trust_policy_evaluation() -> None:
     allow = {"Statement": [{"Effect": "Allow", "Action": ["sts:AssumeRole"],
                             "Principal": {"Service": ["cloudformation.amazonaws.com"]}}]}

@@ -2,13 +2,15 @@
 
 Cost (API calls) for a tree of N stacks, each with at most 100 resources and one page of
 events: 1 DescribeStacks per stack + 1 ListStackResources per 100 resources + 1
-DescribeStackEvents per 100 events (+1 iam:GetRole per distinct service role). Nested stacks
-are read with bounded concurrency, level by level.
+DescribeStackEvents per 100 events (+1 iam:GetRole per distinct service role, and per distinct
+role a failed resource's reason says CloudFormation could not assume). Nested stacks are read
+with bounded concurrency, level by level.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -33,6 +35,9 @@ from recover.model.stack import (
 EventScope = Literal["all", "last-operation", "none"]
 
 CLOUDFORMATION_PRINCIPAL = "cloudformation.amazonaws.com"
+# aws-semantics §1.5 (verbatim pattern): the role a failed operation or resource could not use.
+ROLE_INVALID = re.compile(r"Role (arn:aws[\w-]*:iam::\d{12}:role/[\w+=,.@/-]+) is invalid or "
+                          r"cannot be assumed")
 
 
 @dataclass
@@ -109,11 +114,30 @@ class _Reader:
             if code == "NoSuchEntity":
                 return RoleCheck(arn=arn, state="missing", detail="iam:GetRole: NoSuchEntity")
             return RoleCheck(arn=arn, state="unknown", detail=f"iam:GetRole failed: {code}")
+        found = str(role.get("Arn") or arn)
+        if found != arn:
+            # Names are unique in an account whatever the path, and CloudFormation finds the
+            # role by its full ARN: a same-named role elsewhere is another role (§1.5).
+            return RoleCheck(arn=arn, state="other_path", role_id=role.get("RoleId", ""),
+                             detail=f"a role named {name} exists under path "
+                             f"{role.get('Path', '?')} ({found}), not at this ARN")
         trusts = trusts_principal(role.get("AssumeRolePolicyDocument"), CLOUDFORMATION_PRINCIPAL)
         return RoleCheck(arn=arn, state="exists" if trusts else "untrusting",
                          role_id=role.get("RoleId", ""),
                          detail="" if trusts else "trust policy does not allow "
                          "cloudformation.amazonaws.com to assume it")
+
+
+def roles_named_in_failures(nodes: Iterable[StackNode]) -> list[str]:
+    """Roles that failed resources say CloudFormation could not assume: whether each exists now
+    is the fact that tells the planner those failures can simply be retried."""
+    found: list[str] = []
+    for node in nodes:
+        for res in node.resources:
+            m = ROLE_INVALID.search(res.reason or "")
+            if m and m.group(1) not in found:
+                found.append(m.group(1))
+    return found
 
 
 def trusts_principal(document: Any, service: str) -> bool:
@@ -180,7 +204,8 @@ def take_snapshot(aws: SessionFactory, stack: str, *, clock: Callable[[], dateti
             nodes.extend(level)
         roles: tuple[RoleCheck, ...] = ()
         if opts.check_roles:
-            arns = sorted({n.info.role_arn for n in nodes if n.info.role_arn})
+            arns = sorted({n.info.role_arn for n in nodes if n.info.role_arn}
+                          | set(roles_named_in_failures(nodes)))
             roles = tuple(map_in_context(pool, reader.role, arns))
     account, region = _account_region(root.stack_id)
     return StackSnapshot(root_id=root.stack_id, nodes=tuple(nodes), taken_at=clock(),

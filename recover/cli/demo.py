@@ -33,6 +33,7 @@ ROLE_UNATTENDED: dict[str, dict[str, Any]] = {
     "cdk-bootstrap-deleted": {"then": "delete", "remove_role_after": True},
     "service-role-deleted": {"then": "continue-rollback", "remove_role_after": False,
                              "policy_arns": ["arn:aws:iam::aws:policy/PowerUserAccess"]},
+    "role-deleted-in-rollback": {"then": "continue-rollback", "remove_role_after": True},
 }
 
 

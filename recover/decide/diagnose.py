@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from recover.decide.findings import Finding
+from recover.decide.remedies import remedy_fact
 from recover.detectors import load_detectors
 from recover.detectors._common import Classifier, default_classifier
 from recover.model.stack import StackSnapshot
@@ -65,6 +66,8 @@ def diagnose(snapshot: StackSnapshot, classify: Classifier | None = None) -> Dia
                 stack_name=snapshot.root.name, stack_id=snapshot.root_id, status="",
                 reason=f"detector {det.ID} crashed: {type(exc).__name__}: {exc}",
                 runbook=None, explanation="".join(traceback.format_exception_only(exc)).strip()))
+    findings = [replace(f, remedied=fact) if (fact := remedy_fact(f, snapshot)) else f
+                for f in findings]
     runbook, why = choose_runbook(snapshot, findings)
     return Diagnosis(root_name=snapshot.root.name, root_status=snapshot.root.info.status,
                      findings=tuple(findings), runbook=runbook, runbook_reason=why)
@@ -74,7 +77,7 @@ def choose_runbook(snapshot: StackSnapshot, findings: list[Finding]) -> tuple[st
     """The one runbook to run first, and why. A missing service role blocks every other
     operation, so it comes first; missing artifacts must be restored before the rollback is
     continued (the missing-artifact runbook then hands over to rollback-stuck)."""
-    modes = {f.failure_mode for f in findings}
+    modes = {f.failure_mode for f in findings if not f.remedied}  # a fixed cause needs no runbook
     statuses = {n.info.status for n in snapshot.nodes}
     if FailureMode.EXECUTION_ROLE_MISSING in modes:
         return EXECUTION_ROLE_MISSING, "the stack's service role is missing: every operation fails until it exists"

@@ -29,6 +29,8 @@ class Finding:
     timestamp: datetime | None = None
     extracted: dict[str, Any] = field(default_factory=dict)
     rule: str = ""  # the classification rule that chose failure_mode
+    # the gathered fact showing the cause is gone now (recover.decide.remedies), "" if not
+    remedied: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -41,4 +43,5 @@ class Finding:
             "runbook": self.runbook, "explanation": self.explanation, "depth": self.depth,
             "timestamp": self.timestamp.isoformat() if self.timestamp else None,
             "extracted": self.extracted, "rule": self.rule,
+            "remedied": self.remedied or None,
         }

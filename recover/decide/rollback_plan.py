@@ -7,7 +7,9 @@ Rules (aws-semantics §1.3-1.6):
   stack NAME, never its logical id in the parent); an AWS::CloudFormation::Stack resource only
   when its child stack is DELETE_*; each entry matches the API pattern;
 - skip the minimum: causes from §1.6 that only need a retry (throttling, not stabilised,
-  expired token) are retried, missing artifacts are restored, the rest needs a fix or a skip.
+  expired token) are retried, and so is a failure whose cause the snapshot shows fixed since
+  (`Finding.remedied`, e.g. the service role exists again); missing artifacts are restored; the
+  rest needs a fix or a skip.
 """
 
 from __future__ import annotations
@@ -207,7 +209,7 @@ def plan_rollback(snapshot: StackSnapshot, diagnosis: Diagnosis, choices: Choice
     requested = {s.strip() for s in choices.skip}
     blocked = ""
     for f in diagnosis.findings:
-        if f.failure_mode == FailureMode.EXECUTION_ROLE_MISSING:
+        if f.failure_mode == FailureMode.EXECUTION_ROLE_MISSING and not f.remedied:
             blocked = (f"{f.reason}: every operation fails until the role exists again; run "
                        f"`recover bootstrap-role {snapshot.root.name}` first")
             decisions.append(Decision(f, Action.ROLE, blocked))
@@ -226,6 +228,15 @@ def plan_rollback(snapshot: StackSnapshot, diagnosis: Diagnosis, choices: Choice
         skip = Decision(f, Action.SKIP, "", inconsistent, follow)
         if answer == Action.SKIP or f.skip_id in requested:
             decisions.append(_with_why(skip, "skip requested by the engineer"))
+            continue
+        if f.remedied and answer in (None, Action.RETRY):
+            decisions.append(Decision(f, Action.RETRY, f"its cause is fixed: {f.remedied}; "
+                                      "continuing the rollback re-attempts it (no skip)"))
+            continue
+        if f.failure_mode == FailureMode.EXECUTION_ROLE_MISSING:
+            # fixable by recreating the role (the plan is blocked until then): never a skip
+            decisions.append(Decision(f, Action.ROLE, "fails until the service role exists "
+                                      "again; retried once it does (no skip)"))
             continue
         if f.failure_mode == FailureMode.MISSING_ARTIFACT:
             if answer == Action.RESTORE or (answer is None and choices.restore_artifacts):

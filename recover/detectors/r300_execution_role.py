@@ -33,7 +33,7 @@ def detect(snapshot: StackSnapshot, classify: Classifier) -> list[Finding]:
         texts = [node.info.status_reason] + [e.reason for e in node.events[-50:]]
         seen_in_messages = next((m.group(1) for t in texts if t
                                  for m in [ROLE_MESSAGE.search(t)] if m), None)
-        if check and check.state in ("missing", "untrusting"):
+        if check and check.state in ("missing", "untrusting", "other_path"):
             problem = check.detail or check.state
         elif seen_in_messages and not (check and check.state == "exists"):
             arn = arn or seen_in_messages

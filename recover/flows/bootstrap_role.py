@@ -6,8 +6,9 @@ snapshot (DescribeStacks + iam:GetRole of every RoleARN, before any CloudFormati
 or the engineer) → decisions (flags or prompts) → show the exact documents and calls → confirm
 → re-check → CreateRole (tagged) + AttachRolePolicy → wait until IAM shows it → the chosen
 operation (DeleteStack / hand over to rollback-stuck / nothing), retrying "is invalid or cannot
-be assumed" with bounded backoff (IAM is eventually consistent, §1.5) → offer to delete the
-temporary role, only if its tags say recover created it.
+be assumed" with bounded backoff (IAM is eventually consistent, §1.5) → once the operation has
+succeeded, and only then, delete the temporary role if asked and if its tags say recover created
+it → read each role once more so `data.roles[]` says what is really there.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from recover.errors import (
     PreconditionChangedError,
     RecoverError,
     UsageError,
+    translate_aws_error,
 )
 from recover.evidence import EvidenceRun
 from recover.exit_codes import ExitCode
@@ -81,6 +83,16 @@ class BootstrapRoleOptions:
     restore_artifacts: bool | None = None
 
 
+# data.roles[].outcome (docs/reference/json-output.md)
+CREATED_KEPT = "created_kept"
+CREATED_REMOVED = "created_removed"
+EXISTING_KEPT = "existing_kept"
+EXISTING_REMOVED = "existing_removed"
+REMOVAL_FAILED = "removal_failed"
+ALREADY_GONE = "already_gone"
+NOT_CREATED = "not_created"
+
+
 @dataclass
 class RoleOutcome:
     arn: str
@@ -91,11 +103,25 @@ class RoleOutcome:
     created_by_recover: bool = False
     removed: bool = False
     kept_because: str = ""
+    removal_error: str = ""
+    exists_after: bool | None = None  # iam:GetRole at the end of the run (None: not read)
     plan: dict[str, Any] | None = None
     history: dict[str, Any] | None = None  # what CloudTrail says about the deleted role
 
+    @property
+    def outcome(self) -> str:
+        if self.removal_error:
+            return REMOVAL_FAILED
+        if self.removed:
+            return CREATED_REMOVED if self.created else EXISTING_REMOVED
+        if self.created:
+            return CREATED_KEPT
+        if self.state_before == "missing" or self.exists_after is False:
+            return ALREADY_GONE if self.state_before == "exists" else NOT_CREATED
+        return EXISTING_KEPT
+
     def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        return dict(self.__dict__, outcome=self.outcome)
 
 
 def run(rc: RunContext, stack: str, opts: BootstrapRoleOptions) -> Result:
@@ -158,6 +184,15 @@ def _run(rc: RunContext, stack: str, opts: BootstrapRoleOptions, ev: EvidenceRun
                 exit_code=ExitCode.FAILURE_FOUND,
                 hint=f"aws iam update-assume-role-policy --role-name {name} --policy-document "
                      f"'{json.dumps(rp.cdk.EXEC_ROLE_TRUST, separators=(',', ':'))}'")
+        if state == "other_path":
+            name = arn.rsplit("/", 1)[-1]
+            raise RecoverError(
+                f"cannot recreate {arn}: {check.detail if check else ''}. IAM role names are "
+                "unique in an account whatever the path, and CloudFormation only uses the role "
+                "at the stack's ARN; recover never changes another role",
+                code="role_other_path", exit_code=ExitCode.FAILURE_FOUND,
+                hint=f"if that role is unused, delete or rename it yourself (aws iam get-role "
+                     f"--role-name {name}), then run this command again")
         if state == "unknown":
             raise RecoverError(f"cannot tell whether role {arn} exists: "
                                f"{check.detail if check else ''}", code="role_check_failed",
@@ -175,7 +210,9 @@ def _run(rc: RunContext, stack: str, opts: BootstrapRoleOptions, ev: EvidenceRun
         _show_history(rc, history)
         plans.append(_plan_for(rc, ev, snap, o, opts, history))
         o.plan = plans[-1].to_dict()
-    if not missing:
+    if deleted_by_us:
+        rc.progress(f"{snap.root.name} was deleted by an earlier run: no role to recreate")
+    elif not missing:
         rc.progress("the service role exists and trusts CloudFormation: nothing to recreate")
     info = snap.root.info
     resumed_op = opts.then in (None, rp.THEN_DELETE) and info.status in RESUMABLE_DELETE \
@@ -222,17 +259,26 @@ def _run(rc: RunContext, stack: str, opts: BootstrapRoleOptions, ev: EvidenceRun
                                  "as it planned?")
         for call in finish_calls:
             executor.run(call)
-    final_status, handover = _finish_operation(rc, ev, executor, snap, then, op_call, opts)
-    deleted = final_status == "DELETE_COMPLETE"
-    _remove_roles(rc, ev, executor, outcomes, remove_after, stack_deleted=deleted)
+    final_status, handover, op_error = _finish_operation(rc, ev, executor, snap, then, op_call,
+                                                         opts)
+    done = op_error is None and _operation_done(then, final_status, opts.wait, handover)
+    removal_failed = _remove_roles(rc, ev, executor, outcomes, remove_after, stack=info.name,
+                                   final_status=final_status, operation_done=done)
     ok = _operation_ok(then, final_status, opts.wait)
     errors: list[dict[str, Any]] = []
     code = ExitCode.OK if ok else ExitCode.FAILURE_FOUND
     if handover and handover["exit_code"] != 0:
-        errors = [dict(e, message=f"rollback-stuck: {e.get('message')} (the role is kept: run "
-                          f"recover rollback-stuck {info.name} when decided)")
+        note = _roles_note(outcomes, info.name, then)
+        errors = [dict(e, message=f"rollback-stuck: {e.get('message')} ({note})")
                   for e in handover["errors"]]
         code = ExitCode(handover["exit_code"])
+    if op_error is not None:
+        errors.append(dict(op_error.as_dict(), message=f"{op_error.message} "
+                           f"({_roles_note(outcomes, info.name, then)})"))
+        code = op_error.exit_code
+    errors += _removal_error(removal_failed, outcomes)
+    if code == ExitCode.OK and removal_failed is not None:
+        code = removal_failed.exit_code
     data = {"stack": info.name, "stack_id": snap.root_id, "status_before": info.status,
             "final_status": final_status, "then": then,
             "roles": [o.to_dict() for o in outcomes], "handover": handover,
@@ -313,6 +359,18 @@ def _decide_then(rc: RunContext, ev: EvidenceRun, snap: StackSnapshot,
         raise RecoverError("the stack name was not typed: nothing was changed", code="aborted",
                            exit_code=ExitCode.ABORTED)
     return answer
+
+
+def _operation_done(then: str, final_status: str, wait: bool,
+                    handover: dict[str, Any] | None) -> bool:
+    """Did the blocked operation reach its successful end? Only then may the role go: a stack
+    still failed, still running, or never continued needs its role for the next attempt."""
+    if then == rp.THEN_NOTHING:
+        return True
+    if not wait or (handover is not None and handover["exit_code"] != 0):
+        return False
+    return final_status == ("DELETE_COMPLETE" if then == rp.THEN_DELETE
+                            else "UPDATE_ROLLBACK_COMPLETE")
 
 
 def _operation_ok(then: str, final_status: str, wait: bool) -> bool:
@@ -418,7 +476,30 @@ def _recheck(rc: RunContext, stack: str, planned: StackSnapshot,
 
 def _finish_operation(rc: RunContext, ev: EvidenceRun, executor: Executor, snap: StackSnapshot,
                       then: str, op_call: Call | None, opts: BootstrapRoleOptions
-                      ) -> tuple[str, dict[str, Any] | None]:
+                      ) -> tuple[str, dict[str, Any] | None, RecoverError | None]:
+    """Run the blocked operation; returns (final status, handover summary, the error that
+    stopped it). An error does not end the run here: the role(s) it created must still be
+    accounted for (kept, since the operation did not finish) in data.roles[]."""
+    try:
+        status, handover = _run_operation(rc, ev, executor, snap, then, op_call, opts)
+        return status, handover, None
+    except (RecoverError, ClientError) as exc:
+        err = translate_aws_error(exc) or RecoverError(str(exc))
+        ev.journal.append("operation_failed", error=err.as_dict())
+        return _live_status(rc, snap), None, err
+
+
+def _live_status(rc: RunContext, snap: StackSnapshot) -> str:
+    try:
+        stacks = rc.aws.client("cloudformation").describe_stacks(StackName=snap.root_id)
+        return str(stacks["Stacks"][0]["StackStatus"])
+    except (ClientError, KeyError, IndexError):
+        return snap.root.info.status
+
+
+def _run_operation(rc: RunContext, ev: EvidenceRun, executor: Executor, snap: StackSnapshot,
+                   then: str, op_call: Call | None, opts: BootstrapRoleOptions
+                   ) -> tuple[str, dict[str, Any] | None]:
     """Run the blocked operation; returns (final status, handover summary)."""
     if then == rp.THEN_NOTHING:
         return snap.root.info.status, None
@@ -432,14 +513,16 @@ def _finish_operation(rc: RunContext, ev: EvidenceRun, executor: Executor, snap:
                 skip=list(opts.skip), skip_unrecoverable=opts.skip_unrecoverable,
                 restore_artifacts=opts.restore_artifacts, wait=opts.wait, timeout=opts.timeout,
                 poll_interval=opts.poll_interval, role_retry=opts.retry))
-        except RecoverError as err:
-            # The role exists now: report what rollback-stuck needs, the role stays for a rerun.
+        except (RecoverError, ClientError) as exc:
+            # The role exists now: report what rollback-stuck needs; the operation did not
+            # finish, so the role stays for a rerun (_operation_done).
+            err = translate_aws_error(exc) or RecoverError(str(exc))
             ev.journal.append("handover_failed", error=err.as_dict())
-            return snap.root.info.status, {"runbook": "rollback-stuck",
-                                           "exit_code": int(err.exit_code),
-                                           "final_status": snap.root.info.status,
-                                           "skipped": [], "evidence_dir": None,
-                                           "errors": [err.as_dict()]}
+            status = _live_status(rc, snap)
+            return status, {"runbook": "rollback-stuck", "exit_code": int(err.exit_code),
+                            "final_status": status,
+                            "skipped": [], "evidence_dir": None,
+                            "errors": [err.as_dict()]}
         summary = {"runbook": "rollback-stuck", "exit_code": int(result.exit_code),
                    "final_status": result.data.get("final_status"),
                    "skipped": result.data.get("skipped", []),
@@ -484,44 +567,116 @@ def _tags_say_recover(rc: RunContext, name: str) -> bool:
 
 
 def _remove_roles(rc: RunContext, ev: EvidenceRun, executor: Executor,
-                  outcomes: list[RoleOutcome], remove_after: bool | None, *,
-                  stack_deleted: bool) -> None:
+                  outcomes: list[RoleOutcome], remove_after: bool | None, *, stack: str,
+                  final_status: str, operation_done: bool) -> RecoverError | None:
+    """Delete the temporary role(s) when asked, only once the operation succeeded, only a role
+    whose live tags say recover created it, and only that role (by name: never another). Every
+    outcome is recorded (removed, kept and why, removal failed) and each role is read again.
+    A failed removal stops further removals (nothing is sent after a failed change) and is
+    returned, with the AWS error's own code."""
+    failed: RecoverError | None = None
     for o in outcomes:
-        if not o.created_by_recover:
-            if remove_after:
-                o.kept_because = (f"refused: {o.name} was not created by recover (no "
-                                  f"{rp.TAG_CREATED_BY}={rp.TAG_CREATED_BY_VALUE} tag)")
-                rc.console.print(f"[yellow]{escape(o.kept_because)}[/]", highlight=False)
-            continue
-        cdk_role = bool(rp.cdk.EXEC_ROLE_NAME_PATTERN.match(o.name))
-        blocked_again = ("" if stack_deleted else " The stack is blocked again until a role of "
-                         "that name exists" + (" (cdk bootstrap recreates it)." if cdk_role
-                                               else "."))
-        decision = remove_after
-        if decision is None:
-            rc.console.print(f"Delete the temporary role {escape(o.name)} now?"
-                             f"{escape(blocked_again)}", highlight=False)
-            decision = prompts.typed_confirmation(
-                rc, ev.journal, f"Delete role {o.name}?", o.name,
-                flag="--remove-role-after or --keep-role")
-        if not decision:
-            o.kept_because = "kept as asked"
-            continue
-        tags = _role_tags(rc, o.name)
-        if tags is None:
-            o.kept_because = "already gone"
-            continue
-        if not rp.created_by_recover(tags):  # re-checked live: never trust the earlier read
-            o.kept_because = (f"refused: {o.name} was not created by recover (no "
-                              f"{rp.TAG_CREATED_BY}={rp.TAG_CREATED_BY_VALUE} tag)")
-            rc.console.print(f"[yellow]{escape(o.kept_because)}[/]", highlight=False)
-            continue
-        for call in removal_calls(rc, o.name):
-            executor.run(call)
-        o.removed = True
-        if blocked_again:
-            rc.console.print(f"[yellow]removed {escape(o.name)}.{escape(blocked_again)}[/]",
-                             highlight=False)
+        if failed is not None:
+            o.kept_because = "not removed: an earlier removal failed"
+        else:
+            try:
+                _remove_one(rc, ev, executor, o, remove_after, stack=stack,
+                            final_status=final_status, operation_done=operation_done)
+            except (ClientError, RecoverError) as exc:
+                failed = translate_aws_error(exc) or RecoverError(str(exc))
+                o.removal_error = failed.message
+                rc.console.print(f"[red]could not remove role {escape(o.name)}:[/] "
+                                 f"{escape(o.removal_error)}", highlight=False)
+        if not rc.options.dry_run:
+            o.exists_after = _role_exists(rc, o.name)
+    return failed
+
+
+def _remove_one(rc: RunContext, ev: EvidenceRun, executor: Executor, o: RoleOutcome,
+                remove_after: bool | None, *, stack: str, final_status: str,
+                operation_done: bool) -> None:
+    refused = (f"refused: {o.name} was not created by recover (no "
+               f"{rp.TAG_CREATED_BY}={rp.TAG_CREATED_BY_VALUE} tag)")
+    if not o.created_by_recover:
+        o.kept_because = refused if remove_after else "not created by recover"
+        if remove_after:
+            rc.console.print(f"[yellow]{escape(refused)}[/]", highlight=False)
+        return
+    if remove_after is False:
+        o.kept_because = "--keep-role"
+        return
+    if not operation_done:
+        o.kept_because = (f"the operation has not finished (stack {final_status}): the stack "
+                          "still needs the role; once it is done remove it with `recover "
+                          f"bootstrap-role {stack} --then nothing --remove-role-after`")
+        rc.console.print(f"[yellow]role {escape(o.name)} kept: {escape(o.kept_because)}[/]",
+                         highlight=False)
+        return
+    cdk_role = bool(rp.cdk.EXEC_ROLE_NAME_PATTERN.match(o.name))
+    blocked_again = ("" if final_status == "DELETE_COMPLETE" else " The stack is blocked again "
+                     "until a role of that name exists"
+                     + (" (cdk bootstrap recreates it)." if cdk_role else "."))
+    decision = remove_after
+    if decision is None:
+        rc.console.print(f"Delete the temporary role {escape(o.name)} now?"
+                         f"{escape(blocked_again)}", highlight=False)
+        decision = prompts.typed_confirmation(
+            rc, ev.journal, f"Delete role {o.name}?", o.name,
+            flag="--remove-role-after or --keep-role")
+    if not decision:
+        o.kept_because = "the operator chose to keep it"
+        return
+    tags = _role_tags(rc, o.name)
+    if tags is None:
+        o.kept_because = "already gone"
+        return
+    if not rp.created_by_recover(tags):  # re-checked live: never trust the earlier read
+        o.kept_because = refused
+        rc.console.print(f"[yellow]{escape(refused)}[/]", highlight=False)
+        return
+    for call in removal_calls(rc, o.name):
+        executor.run(call)  # an error is recorded by _remove_roles as removal_failed
+    o.removed = True
+    rc.console.print(f"[yellow]removed {escape(o.name)}.{escape(blocked_again)}[/]"
+                     if blocked_again else f"removed {escape(o.name)}", highlight=False)
+
+
+def _role_exists(rc: RunContext, name: str) -> bool | None:
+    try:
+        rc.aws.client("iam").get_role(RoleName=name)
+        return True
+    except ClientError as exc:
+        return False if exc.response.get("Error", {}).get("Code") == "NoSuchEntity" else None
+
+
+def _roles_note(outcomes: list[RoleOutcome], stack: str, then: str) -> str:
+    """What is true of the role(s) now, for a message about an unfinished operation."""
+    kept = [o.name for o in outcomes if o.exists_after]
+    gone = [o.name for o in outcomes if o.exists_after is False]
+    rerun = (f"recover rollback-stuck {stack}" if then == rp.THEN_CONTINUE
+             else f"recover bootstrap-role {stack} --then {then}")
+    parts = []
+    if kept:
+        parts.append(f"the role is kept ({', '.join(kept)}): run {rerun} when the cause is "
+                     "fixed")
+    if gone:
+        parts.append(f"no role exists at {', '.join(gone)}: the stack stays blocked until it does")
+    return "; ".join(parts) or "the role could not be read again"
+
+
+def _removal_error(err: RecoverError | None, outcomes: list[RoleOutcome]) -> list[dict[str, Any]]:
+    """The failed removal as an error entry: the AWS error's code (access_denied,
+    expired_token...), a message that says which role and what is true of it now."""
+    o = next((o for o in outcomes if o.removal_error), None)
+    if err is None or o is None:
+        return []
+    now = {True: " (the role still exists; some of its policies may already be detached)",
+           False: " (the role no longer exists)"}.get(o.exists_after, "")
+    out = dict(err.as_dict(), message=f"could not remove role {o.name}: {err.message}{now}")
+    out.setdefault("hint", f"aws iam delete-role --role-name {o.name} (after detaching its "
+                           "policies)")
+    out.setdefault("details", {})["role"] = o.name
+    return [out]
 
 
 def removal_calls(rc: RunContext, name: str) -> list[Call]:
@@ -562,7 +717,8 @@ def _dry_run(rc: RunContext, ev: EvidenceRun, opts: BootstrapRoleOptions, snap: 
                                 f"delete the temporary role {p.target.name} (created by "
                                 "recover; its tags are checked first)"))
         if removal:
-            show_calls(rc.console, removal, "Then, with --remove-role-after:")
+            show_calls(rc.console, removal, "Then, once the operation has succeeded "
+                       "(--remove-role-after):")
         for call in removal:
             executor.run(call)
     preconditions = preconditions_of(snap)
@@ -662,18 +818,33 @@ def apply_plan(rc: RunContext, plan: Plan) -> Result:
             raise UsageError("the plan says then=delete but holds no DeleteStack call")
         if op_call is not None and json.dumps(op_call.to_dict(), sort_keys=True) in done:
             op_call = None  # the stopped apply's DeleteStack reached AWS: follow it
-        final_status, handover = _finish_operation(rc, ev, executor, snap, opts.then, op_call,
-                                                   opts)
-        _remove_roles(rc, ev, executor, outcomes, opts.remove_role_after,
-                      stack_deleted=final_status == "DELETE_COMPLETE")
+        final_status, handover, op_error = _finish_operation(rc, ev, executor, snap, opts.then,
+                                                             op_call, opts)
+        removal_failed = _remove_roles(
+            rc, ev, executor, outcomes, opts.remove_role_after, stack=plan.stack,
+            final_status=final_status, operation_done=op_error is None and _operation_done(
+                opts.then, final_status, opts.wait, handover))
         ok = _operation_ok(opts.then, final_status, opts.wait)
+        errors = _removal_error(removal_failed, outcomes)
+        if handover and handover["exit_code"] != 0:
+            note = _roles_note(outcomes, plan.stack, opts.then)
+            errors = [dict(e, message=f"rollback-stuck: {e.get('message')} ({note})")
+                      for e in handover["errors"]] + errors
         code = ExitCode.OK if ok else ExitCode.FAILURE_FOUND
+        if op_error is not None:
+            errors = [dict(op_error.as_dict(), message=f"{op_error.message} "
+                           f"({_roles_note(outcomes, plan.stack, opts.then)})")] + errors
+            code = op_error.exit_code
+        elif handover and handover["exit_code"] != 0:
+            code = ExitCode(handover["exit_code"])
+        elif code == ExitCode.OK and removal_failed is not None:
+            code = removal_failed.exit_code
         ev.finish(final_status, int(code))
         data = {"stack": plan.stack, "final_status": final_status, "then": opts.then,
                 "runbook": plan.runbook, "roles": [o.to_dict() for o in outcomes],
                 "handover": handover, "calls": [c.to_dict() for c in create + op_calls],
                 "evidence_dir": str(ev.dir), "api_calls": rc.aws.counter.as_dict()}
-        return Result(command="apply", data=data, exit_code=code)
+        return Result(command="apply", data=data, exit_code=code, errors=errors)
 
 
 # --- human output ------------------------------------------------------------------------------
@@ -718,10 +889,7 @@ def _render_done(console: Any, result: Result) -> None:
     console.print(f"[bold]{escape(d['stack'])}:[/] {d['status_before']} → "
                   f"[bold]{d['final_status']}[/] (then: {d['then']})", highlight=False)
     for r in d["roles"]:
-        state = ("created" if r["created"] else "already there") + (
-            ", removed" if r["removed"] else "") + (
-            f" ({r['kept_because']})" if r["kept_because"] else "")
-        console.print(f"  role {escape(r['name'])}: {escape(state)}"
+        console.print(f"  role {escape(r['name'])}: {escape(_outcome_text(r))}"
                       + (f" [dim]new id {r['role_id']}[/]" if r["role_id"] else ""),
                       highlight=False)
     for f in d.get("follow_up") or []:
@@ -729,3 +897,17 @@ def _render_done(console: Any, result: Result) -> None:
     print_resumed(console, d.get("resumed"))
     console.print(f"[dim]evidence: {escape(d['evidence_dir'])}[/]", highlight=False)
 
+
+
+def _outcome_text(r: dict[str, Any]) -> str:
+    """One true sentence per role, from what was done and what IAM showed at the end."""
+    text = {CREATED_KEPT: "created, kept", CREATED_REMOVED: "created, then removed",
+            EXISTING_KEPT: "already there, kept", EXISTING_REMOVED: "already there, removed",
+            REMOVAL_FAILED: ("created, " if r["created"] else "") + "removal FAILED: "
+            + r["removal_error"], ALREADY_GONE: "already gone when removal was asked",
+            NOT_CREATED: "not created"}[r["outcome"]]
+    if r["kept_because"] and r["outcome"] in (CREATED_KEPT, EXISTING_KEPT):
+        text += f" ({r['kept_because']})"
+    if r.get("exists_after") is not None:
+        text += "; it exists now" if r["exists_after"] else "; it does not exist now"
+    return text

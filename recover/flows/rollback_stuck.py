@@ -49,7 +49,7 @@ from recover.resume import (
     tokens_seen,
 )
 from recover.runs import open_evidence, resume_from
-from recover.taxonomy import ROLLBACK_STUCK
+from recover.taxonomy import ROLLBACK_STUCK, FailureMode
 from recover.ui import prompts
 from recover.ui.diagnosis import render_diagnosis
 from recover.ui.progress import print_resumed
@@ -272,8 +272,13 @@ def _run(rc: RunContext, stack: str, opts: RollbackOptions, ev: EvidenceRun) -> 
         prompts.confirm_or_abort(rc, ev.journal, f"Call ContinueUpdateRollback on {snap.root.name}"
                                  f"{skip_note}?")
         _recheck(rc, stack, snap)
-        if opts.role_retry is not None:
-            run_retrying(executor, call, backoff=opts.role_retry, on_retry=lambda n, d, m: (
+        # A role that exists again may not be assumable for a few seconds yet (IAM is
+        # eventually consistent, §1.5): bounded retries, whoever recreated it.
+        role_retry = opts.role_retry or (Backoff() if any(
+            d.finding.remedied and d.finding.failure_mode == FailureMode.EXECUTION_ROLE_MISSING
+            for d in plan.decisions) else None)
+        if role_retry is not None:
+            run_retrying(executor, call, backoff=role_retry, on_retry=lambda n, d, m: (
                 rc.progress(f"the role is not usable yet (attempt {n}): retrying in {d:.0f}s")))
         else:
             executor.run(call)

@@ -224,10 +224,13 @@ class StackNode:
 
 @dataclass(frozen=True)
 class RoleCheck:
-    """What iam:GetRole said about a stack's service role (RoleARN)."""
+    """What iam:GetRole said about a stack's service role (RoleARN), or about a role a failed
+    resource's reason names."""
 
     arn: str
-    state: str  # exists | missing | untrusting | unknown
+    # exists (and trusts CloudFormation) | missing | untrusting | other_path (that name lives
+    # under another path: another role) | unknown
+    state: str
     role_id: str = ""
     detail: str = ""
 

@@ -350,8 +350,9 @@ def _stack_hazards(snap: StackSnapshot, g: Gathered, opts: Options) -> list[dict
                    "this state" if failed else "wait for the operation to finish and check "
                    "again"})
     for check in snap.roles:
-        users = [n.name for n in snap.nodes if n.info.role_arn == check.arn]
-        if check.state in ("missing", "untrusting"):
+        # a role only a failure message names (not any stack's RoleARN) is the root's concern
+        users = [n.name for n in snap.nodes if n.info.role_arn == check.arn] or [root.name]
+        if check.state in ("missing", "untrusting", "other_path"):
             out.append({
                 "kind": "service-role-missing", "severity": BLOCKING, "stack": users[0],
                 "subject": f"service role {check.name}", "role_arn": check.arn,

@@ -48,6 +48,8 @@ def render_diagnosis(console: Console, result: Result) -> None:
                 f"[dim]({f['phase']})[/]{skip}")
             if f["reason"]:
                 leaf.add(f"[dim]{escape(f['reason'])}[/]")
+            if f.get("remedied"):
+                leaf.add(f"[green]cause fixed since:[/] {escape(f['remedied'])}")
     if tree is not None:
         console.print(tree)
     for u in data["unreadable"]:

@@ -248,3 +248,59 @@ def test_force_delete_only_from_delete_failed(sandbox) -> None:
     sb.world.settle()
     assert not [s for s in cfn.describe_stacks()["Stacks"] if s["StackName"] == "legacy-app"]
     s3.head_bucket(Bucket=sb.world.ground_truth["bucket"])  # left in place
+
+
+def test_resources_reached_after_the_role_vanished_fail_with_the_role_message(sandbox) -> None:
+    """role-deleted-in-rollback: the role was deleted while the update ran, so each resource the
+    rollback reached (root and nested) failed with §1.5's verbatim text; the stack stopped in
+    UPDATE_ROLLBACK_FAILED. ContinueUpdateRollback is refused while the role is missing (and for
+    a same-named role under another path); once the role is back at its ARN the continued
+    rollback re-attempts them and completes with no skip."""
+    sb = sandbox("role-deleted-in-rollback")
+    cfn, iam = sb.client("cloudformation"), sb.client("iam")
+    truth = sb.world.ground_truth
+    message = f"Role {truth['role_arn']} is invalid or cannot be assumed"
+    assert truth["role_message"] == message
+    failed = {}
+    for stack in (truth["root"], truth["child"]):
+        assert _status(cfn, stack) == "UPDATE_ROLLBACK_FAILED"
+        for r in cfn.list_stack_resources(StackName=stack)["StackResourceSummaries"]:
+            if r.get("ResourceStatusReason") == message:
+                failed[r["LogicalResourceId"]] = r["ResourceStatus"]
+    assert failed == {"EventsTopic": "UPDATE_FAILED", "JobsQueue": "UPDATE_FAILED"}
+    with pytest.raises(ClientError) as exc:
+        cfn.continue_update_rollback(StackName=truth["root"])
+    assert _error(exc) == ("ValidationError", message)
+    iam.create_role(RoleName=truth["role_name"], Path="/elsewhere/",
+                    AssumeRolePolicyDocument=json.dumps(CFN_TRUST))
+    with pytest.raises(ClientError) as exc:
+        cfn.continue_update_rollback(StackName=truth["root"])
+    assert _error(exc) == ("ValidationError", message)
+    iam.delete_role(RoleName=truth["role_name"])
+    iam.create_role(RoleName=truth["role_name"], Path=truth["role_path"],
+                    AssumeRolePolicyDocument=json.dumps(CFN_TRUST))
+    cfn.continue_update_rollback(StackName=truth["root"])
+    sb.world.settle()
+    assert _status(cfn, truth["root"]) == _status(cfn, truth["child"]) == \
+        "UPDATE_ROLLBACK_COMPLETE"
+
+
+def test_role_deleted_during_a_delete_fails_the_resources_it_reaches(sandbox) -> None:
+    """The same rule on DeleteStack: accepted while the role existed, then the role vanished;
+    the resources it reaches fail with the role message (DELETE_FAILED)."""
+    sb = sandbox("service-role-deleted")
+    cfn, iam = sb.client("cloudformation"), sb.client("iam")
+    truth = sb.world.ground_truth
+    iam.create_role(RoleName=truth["role_name"], Path=truth["role_path"],
+                    AssumeRolePolicyDocument=json.dumps(CFN_TRUST))
+    sb.world.hold_operations()
+    cfn.delete_stack(StackName=truth["root"])
+    iam.delete_role(RoleName=truth["role_name"])
+    sb.world.release_operations()
+    sb.world.settle()
+    stack = cfn.describe_stacks(StackName=truth["root"])["Stacks"][0]
+    assert stack["StackStatus"] == "DELETE_FAILED"
+    reasons = {r["LogicalResourceId"]: r.get("ResourceStatusReason")
+               for r in cfn.list_stack_resources(StackName=truth["root"])[
+                   "StackResourceSummaries"] if r["ResourceStatus"] == "DELETE_FAILED"}
+    assert reasons["EventsTopic"] == f"Role {truth['role_arn']} is invalid or cannot be assumed"

@@ -119,7 +119,8 @@ class CfnEngine:
         return stack
 
     def fail_update(self, root: SimStack, *, changes: dict[str, dict[str, dict[str, Any]]],
-                    failure: tuple[str, str, str]) -> None:
+                    failure: tuple[str, str, str],
+                    before_rollback: Callable[[], None] | None = None) -> None:
         """Seed a failed update of `root`, then run its rollback for real.
 
         changes: {stack name: {logical id: new properties}} the update applied, in order;
@@ -127,7 +128,8 @@ class CfnEngine:
         Resources of the changed stacks that come after the failing one are cancelled
         (`Resource update cancelled`, §1.4). The rollback then runs through the causal
         handlers, exactly like ContinueUpdateRollback, so failures and CloudTrail records of
-        the rollback are produced, not written by hand."""
+        the rollback are produced, not written by hand. before_rollback: what happened to the
+        world while the update ran, before its rollback started (a service role deleted...)."""
         token = None
         self._set_status(root, "UPDATE_IN_PROGRESS", "User Initiated", token)
         fail_stack, fail_lid, fail_reason = failure
@@ -177,6 +179,8 @@ class CfnEngine:
                 self.event(parent, res, "UPDATE_COMPLETE")
         reason = f"The following resource(s) failed to update: [{root_failed_lid}]. "
         self._set_status(root, "UPDATE_ROLLBACK_IN_PROGRESS", reason, token)
+        if before_rollback is not None:
+            before_rollback()
         self._rollback_stack(root, {}, token)
 
     def complete_update(self, root: SimStack, *, changes: dict[str, dict[str, dict[str, Any]]],
@@ -316,7 +320,7 @@ class CfnEngine:
             return (f"Embedded stack {child.stack_id} was not successfully updated. Currently in "
                     f"UPDATE_ROLLBACK_FAILED, {child.reason or ''}").rstrip()
         self._step()
-        return handlers.rollback(self.world, stack, res)
+        return self.role_unusable(stack) or handlers.rollback(self.world, stack, res)
 
     def _settle(self, stack: SimStack, res: SimResource, token: str | None) -> None:
         if res.previous is not None:
@@ -360,7 +364,7 @@ class CfnEngine:
                     reason = None if ok else (f"Embedded stack {child.stack_id} was not "
                                               f"successfully deleted: {child.reason}")
             else:
-                reason = handlers.delete(self.world, stack, res)
+                reason = self.role_unusable(stack) or handlers.delete(self.world, stack, res)
             if reason is None:
                 res.status, res.reason = "DELETE_COMPLETE", None
                 self.event(stack, res, "DELETE_COMPLETE", token=token)
@@ -416,9 +420,9 @@ class CfnEngine:
         if arn is None:
             return  # CloudFormation uses the caller's credentials
         name = arn.rsplit("/", 1)[-1]
-        # the ARN carries the path: a role of that name under another path is another role
-        if aws.role_arn(name) != arn or not aws.role_trusts_cloudformation(name):
-            raise CfnError(f"Role {arn} is invalid or cannot be assumed")
+        problem = self.role_unusable(stack, arn)
+        if problem:
+            raise CfnError(problem)
         unique_id = aws.role_id(name) or name
         seen = self._role_checks.get(unique_id, 0)
         if seen < self.role_propagation_checks:
@@ -428,6 +432,21 @@ class CfnEngine:
             raise CfnError(f"Role {arn} is invalid or cannot be assumed")
         if role_arn:
             stack.role_arn = role_arn  # "always uses this role for all future operations" (§1.5)
+
+    def role_unusable(self, stack: SimStack, role_arn: str | None = None) -> str | None:
+        """The reason a resource operation fails when the stack's service role vanished after the
+        operation was accepted: CloudFormation acts on every resource as that role (§1.5), so
+        each resource it reaches fails with the role message (verbatim pattern, §1.5 / §7).
+        Unconfirmed: the fact sheet only has the synchronous 400; that a resource reached after
+        the role vanished carries the same text as its reason is the most likely reading."""
+        arn = role_arn or stack.role_arn
+        if arn is None:
+            return None  # CloudFormation uses the caller's credentials
+        name = arn.rsplit("/", 1)[-1]
+        # the ARN carries the path: a role of that name under another path is another role
+        if aws.role_arn(name) != arn or not aws.role_trusts_cloudformation(name):
+            return f"Role {arn} is invalid or cannot be assumed"
+        return None
 
     def check_token(self, stack: SimStack, token: str | None, fingerprint: str) -> bool:
         """ClientRequestToken idempotency. True = the same request was already accepted (answer

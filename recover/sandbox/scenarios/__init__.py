@@ -14,6 +14,7 @@ from recover.sandbox.scenarios import (
     ecr_expired,
     healthy,
     nested_skip,
+    role_deleted_in_rollback,
     service_role_deleted,
     stale_latest,
 )
@@ -25,6 +26,7 @@ SCENARIOS: dict[str, Callable[[World], None]] = {
     "delete-failed": delete_failed.seed,
     "cdk-bootstrap-deleted": cdk_bootstrap_deleted.seed,
     "service-role-deleted": service_role_deleted.seed,
+    "role-deleted-in-rollback": role_deleted_in_rollback.seed,
     "healthy": healthy.seed,
     "degap-before": degap_before.seed,
     "ecr-expired": ecr_expired.seed,
@@ -36,7 +38,8 @@ def describe(name: str) -> str:
     """The first sentence of the scenario's docstring, without the leading `name:`."""
     module = {"degap": degap, "nested-skip": nested_skip, "delete-failed": delete_failed,
               "cdk-bootstrap-deleted": cdk_bootstrap_deleted, "healthy": healthy,
-              "service-role-deleted": service_role_deleted, "degap-before": degap_before,
+              "service-role-deleted": service_role_deleted,
+              "role-deleted-in-rollback": role_deleted_in_rollback, "degap-before": degap_before,
               "ecr-expired": ecr_expired, "stale-latest": stale_latest}[name]
     first = " ".join((module.__doc__ or "").strip().split("\n\n")[0].split())
     first = first.removeprefix(f"{name}:").strip()
