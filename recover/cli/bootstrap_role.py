@@ -9,7 +9,7 @@ import click
 
 from recover.act.retry import Backoff
 from recover.cli.common import recover_command
-from recover.cli.params import RESOURCE_ID, STACK, Seconds, follow_options
+from recover.cli.params import STACK, Seconds, follow_options, rollback_options
 from recover.context import RunContext
 from recover.decide.role_plan import THEN_CHOICES
 from recover.flows.bootstrap_role import BootstrapRoleOptions, run
@@ -32,12 +32,7 @@ from recover.result import Result
 @click.option("--remove-role-after/--keep-role", "remove_role_after", default=None,
               help="Delete the temporary role when done (only a role recover created), or keep "
                    "it (default: ask).")
-@click.option("--skip", "skip", multiple=True, type=RESOURCE_ID, metavar="ID",
-              help="With --then continue-rollback: passed to rollback-stuck. Repeatable.")
-@click.option("--skip-unrecoverable", is_flag=True,
-              help="With --then continue-rollback: passed to rollback-stuck.")
-@click.option("--restore-artifacts/--no-restore-artifacts", default=None,
-              help="With --then continue-rollback: passed to rollback-stuck.")
+@rollback_options("With --then continue-rollback, passed to rollback-stuck: ")
 @click.option("--retry-delay", type=Seconds(min=0), default=2.0, show_default=True,
               help="First wait when CloudFormation cannot assume the new role yet (doubles, "
                    "capped at 20 s).")
@@ -48,7 +43,8 @@ from recover.result import Result
 def command(rc: RunContext, stack: str, qualifier: str | None, policy_arns: tuple[str, ...],
             permissions_boundary: str | None, then: str | None, remove_role_after: bool | None,
             skip: tuple[str, ...], skip_unrecoverable: bool, restore_artifacts: bool | None,
-            wait: bool, timeout: float, poll_interval: float, retry_delay: float,
+            artifact_sources: tuple[str, ...], accept_substitute: bool, accept_unverified: bool,
+            trail: str | None, wait: bool, timeout: float, poll_interval: float, retry_delay: float,
             retry_attempts: int, plan_out: Path | None) -> Result:
     """Recreate STACK's deleted service role (e.g. the CDK cfn-exec-role) and finish the
     operation it blocked."""
@@ -59,4 +55,5 @@ def command(rc: RunContext, stack: str, qualifier: str | None, policy_arns: tupl
         poll_interval=poll_interval,
         retry=Backoff(first=retry_delay, max_attempts=retry_attempts), plan_out=plan_out,
         skip=list(skip), skip_unrecoverable=skip_unrecoverable,
-        restore_artifacts=restore_artifacts))
+        restore_artifacts=restore_artifacts, artifact_sources=list(artifact_sources),
+        accept_substitute=accept_substitute, accept_unverified=accept_unverified, trail=trail))

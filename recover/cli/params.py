@@ -103,3 +103,40 @@ def follow_options(what: str, *, rounds: str | None = None) -> Callable[[F], F]:
         return fn
 
     return deco
+
+
+def rollback_options(prefix: str = "") -> Callable[[F], F]:
+    """The decisions of a continued rollback: skips, artifact restore, the bytes' sources and
+    their acceptance, the CloudTrail source. rollback-stuck takes them, and bootstrap-role passes
+    them on when it hands over (`prefix` says so in the help)."""
+
+    def deco(fn: F) -> F:
+        options = [
+            click.option("--skip", "skip", multiple=True, type=RESOURCE_ID, metavar="ID",
+                         help=f"{prefix}Skip this resource: LogicalId (root) or "
+                              "<child-stack-name>.<LogicalId>. Repeatable."),
+            click.option("--skip-unrecoverable", is_flag=True,
+                         help=f"{prefix}Skip every rollback failure recover cannot fix itself."),
+            click.option("--restore-artifacts/--no-restore-artifacts", default=None,
+                         help=f"{prefix}Restore missing Lambda code objects before continuing "
+                              "(default: ask)."),
+            click.option("--artifact-source", "artifact_sources", multiple=True, metavar="SPEC",
+                         help=f"{prefix}Extra place for code bytes: file:KEY=PATH, "
+                              "folder:KEY=PATH, cdk-out:PATH, lambda:NAME[:QUALIFIER]. "
+                              "Repeatable."),
+            click.option("--accept-substitute", is_flag=True,
+                         help=f"{prefix}Allow restoring bytes whose SHA-256 differs from the "
+                              "expected CodeSha256."),
+            click.option("--accept-unverified", is_flag=True,
+                         help=f"{prefix}Allow restoring bytes no recorded CodeSha256 proves to "
+                              "be the old code (a file you name for the key first; never "
+                              "implied by --yes)."),
+            click.option("--trail", metavar="SOURCE", default=None,
+                         help=f"{prefix}CloudTrail source for the missing keys (default: "
+                              "lookup = LookupEvents)."),
+        ]
+        for option in reversed(options):
+            fn = option(fn)
+        return fn
+
+    return deco

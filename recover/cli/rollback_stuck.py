@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from recover.cli.common import recover_command
-from recover.cli.params import RESOURCE_ID, STACK, follow_options
+from recover.cli.params import STACK, follow_options, rollback_options
 from recover.context import RunContext
 from recover.flows.rollback_stuck import RollbackOptions, run
 from recover.result import Result
@@ -15,32 +15,17 @@ from recover.result import Result
 
 @click.command("rollback-stuck")
 @click.argument("stack", type=STACK)
-@click.option("--skip", "skip", multiple=True, type=RESOURCE_ID, metavar="ID",
-              help="Skip this resource: LogicalId (root) or <child-stack-name>.<LogicalId>. Repeatable.")
-@click.option("--skip-unrecoverable", is_flag=True,
-              help="Skip every rollback failure recover cannot fix itself.")
-@click.option("--restore-artifacts/--no-restore-artifacts", default=None,
-              help="Restore missing Lambda code objects before continuing (default: ask).")
-@click.option("--artifact-source", "artifact_sources", multiple=True, metavar="SPEC",
-              help="Extra place for code bytes: file:KEY=PATH, folder:KEY=PATH, cdk-out:PATH, "
-                   "lambda:NAME[:QUALIFIER]. Repeatable.")
-@click.option("--accept-substitute", is_flag=True,
-              help="Allow restoring bytes whose SHA-256 differs from the expected CodeSha256.")
-@click.option("--accept-unverified", is_flag=True,
-              help="Allow restoring bytes no recorded CodeSha256 proves to be the old code "
-                   "(a file you name for the key first; never implied by --yes).")
-@click.option("--trail", metavar="SOURCE", default=None,
-              help="CloudTrail source for the missing keys (default: lookup = LookupEvents).")
+@rollback_options()
 @click.option("--role-arn", help="Service role for ContinueUpdateRollback (RoleARN).")
 @follow_options("the rollback", rounds="the rollback")
 @recover_command("rollback-stuck")
 def command(rc: RunContext, stack: str, skip: tuple[str, ...], skip_unrecoverable: bool,
             restore_artifacts: bool | None, artifact_sources: tuple[str, ...],
-            accept_substitute: bool, accept_unverified: bool, trail: str | None, role_arn: str | None, wait: bool,
-            timeout: float, max_rounds: int, poll_interval: float, plan_out: Path | None) -> Result:
+            accept_substitute: bool, accept_unverified: bool, trail: str | None,
+            role_arn: str | None, wait: bool, timeout: float, max_rounds: int, poll_interval: float, plan_out: Path | None) -> Result:
     """Continue the rollback of STACK (root or nested) from UPDATE_ROLLBACK_FAILED to the end."""
     return run(rc, stack, RollbackOptions(
         skip=list(skip), skip_unrecoverable=skip_unrecoverable,
         restore_artifacts=restore_artifacts, artifact_sources=list(artifact_sources),
-        accept_substitute=accept_substitute, accept_unverified=accept_unverified, trail=trail, role_arn=role_arn, wait=wait,
-        timeout=timeout, max_rounds=max_rounds, poll_interval=poll_interval, plan_out=plan_out))
+        accept_substitute=accept_substitute, accept_unverified=accept_unverified, trail=trail,
+        role_arn=role_arn, wait=wait, timeout=timeout, max_rounds=max_rounds, poll_interval=poll_interval, plan_out=plan_out))

@@ -81,6 +81,10 @@ class BootstrapRoleOptions:
     skip: list[str] = field(default_factory=list)
     skip_unrecoverable: bool = False
     restore_artifacts: bool | None = None
+    artifact_sources: list[str] = field(default_factory=list)
+    accept_substitute: bool = False
+    accept_unverified: bool = False
+    trail: str | None = None
 
 
 # data.roles[].outcome (docs/reference/json-output.md)
@@ -511,7 +515,9 @@ def _run_operation(rc: RunContext, ev: EvidenceRun, executor: Executor, snap: St
         try:
             result = rollback_stuck.run(rc, snap.root.name, rollback_stuck.RollbackOptions(
                 skip=list(opts.skip), skip_unrecoverable=opts.skip_unrecoverable,
-                restore_artifacts=opts.restore_artifacts, wait=opts.wait, timeout=opts.timeout,
+                restore_artifacts=opts.restore_artifacts, artifact_sources=list(opts.artifact_sources),
+                accept_substitute=opts.accept_substitute, accept_unverified=opts.accept_unverified,
+                trail=opts.trail, wait=opts.wait, timeout=opts.timeout,
                 poll_interval=opts.poll_interval, role_retry=opts.retry))
         except (RecoverError, ClientError) as exc:
             # The role exists now: report what rollback-stuck needs; the operation did not
@@ -734,7 +740,8 @@ def _dry_run(rc: RunContext, ev: EvidenceRun, opts: BootstrapRoleOptions, snap: 
                                      "cap": opts.retry.cap,
                                      "max_attempts": opts.retry.max_attempts},
                            "skip": list(opts.skip), "skip_unrecoverable": opts.skip_unrecoverable,
-                           "restore_artifacts": opts.restore_artifacts})
+                           "restore_artifacts": opts.restore_artifacts,
+                           "artifact_sources": list(opts.artifact_sources), "trail": opts.trail})
     ev.write_json("plan.json", saved.to_dict())
     if opts.plan_out:
         saved.save(opts.plan_out)
@@ -762,7 +769,9 @@ def apply_plan(rc: RunContext, plan: Plan) -> Result:
         poll_interval=float(settings.get("poll_interval", 3.0)),
         retry=Backoff(**settings.get("retry", {})), skip=list(settings.get("skip", [])),
         skip_unrecoverable=bool(settings.get("skip_unrecoverable")),
-        restore_artifacts=settings.get("restore_artifacts"))
+        restore_artifacts=settings.get("restore_artifacts"),
+        artifact_sources=[str(s) for s in settings.get("artifact_sources") or []],
+        trail=settings.get("trail"))
     if opts.then not in rp.THEN_CHOICES:
         raise UsageError(f"plan setting then={opts.then!r} is not one of {rp.THEN_CHOICES}")
     with open_evidence(rc, "apply", plan.stack) as ev:
