@@ -32,6 +32,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from recover.artifacts.choose import TRUST
 from recover.artifacts.expected import HashFact, lambda_facts
 from recover.artifacts.model import Candidate, WantedArtifact, code_sha256
+from recover.aws.s3_head import head_object
 from recover.errors import AccessDeniedError, AuthError, InputError, UsageError, translate_aws_error
 
 MAX_ZIP = 250 * 1024 * 1024  # Lambda's unzipped limit; nothing legitimate is bigger
@@ -74,7 +75,7 @@ def object_exists(s3: Any, bucket: str, key: str, version: str | None = None) ->
     if version:
         params["VersionId"] = version
     try:
-        s3.head_object(**params)
+        head_object(s3, **params)
         return True
     except ClientError as exc:
         code = str(exc.response.get("Error", {}).get("Code", ""))

@@ -23,6 +23,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from recover.aws.s3_head import head_object
 from recover.aws.session import SessionFactory, map_in_context
 from recover.aws.snapshot import SnapshotOptions, take_snapshot
 from recover.errors import RecoverError
@@ -199,7 +200,7 @@ class _Reader:
         if version:
             params["VersionId"] = version
         try:
-            head = s3.head_object(**params)
+            head = head_object(s3, **params)
         except ClientError as exc:
             if _status(exc) in (404, 405) or _code(exc) in ("404", "NoSuchKey", "NotFound",
                                                              "NoSuchVersion"):
