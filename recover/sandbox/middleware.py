@@ -58,15 +58,17 @@ class SandboxMiddleware:
             else:
                 return self.moto_app(environ, start_response)
         op = protocol.operation_of(service, environ, body)
+        logged = self.world.log_request(service, op, environ.get("REQUEST_METHOD", ""))
         self.world.faults.fire_hooks(service, op)
         fault = self.world.faults.check(service, op)
         if fault is not None:
+            logged["fault"] = fault.kind
             proto = protocol.PROTOCOL.get(service, "query")
             code, status = protocol.FAULT_CODES[proto][fault.kind]
             return _send(start_response, protocol.error_response(
                 proto, code, fault.message, status, sender=fault.kind != "server_error"))
         if service == "cloudformation":
-            return _send(start_response, self._cloudformation(op, environ, body))
+            return _send(start_response, self._cloudformation(op, environ, body, logged))
         if service == "cloudtrail" and op == "LookupEvents":
             return _send(start_response, self._lookup_events(environ, body))
         if service == "lambda" and op == "GetFunction":
@@ -75,7 +77,8 @@ class SandboxMiddleware:
 
     # --- CloudFormation -------------------------------------------------------------------
 
-    def _cloudformation(self, action: str, environ: dict[str, Any], body: bytes) -> Response:
+    def _cloudformation(self, action: str, environ: dict[str, Any], body: bytes,
+                        logged: dict[str, Any] | None = None) -> Response:
         method = CFN_ACTIONS.get(action)
         if method is None:
             return protocol.error_response(
@@ -84,6 +87,8 @@ class SandboxMiddleware:
                 400)
         try:
             params = protocol.parse_query("cloudformation", action, environ, body)
+            if logged is not None:
+                logged["params"] = params
             region = protocol.region_of(environ)
             if region and region != self.world.region:
                 result = _empty_region_cloudformation(action, params)
