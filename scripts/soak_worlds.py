@@ -19,6 +19,8 @@ import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from functools import partial
 from pathlib import Path
 
 from recover.sandbox.generated.check import INVARIANTS, NAMES
@@ -51,6 +53,14 @@ def table(runs: list[WorldRun]) -> str:
     return "\n".join(lines)
 
 
+def _one(seed: int, *, root: Path, in_process: bool, bundle: bool) -> WorldRun:
+    """One world in a worker process (its own sandbox: moto's backends are per process)."""
+    try:
+        return run_world(seed, root / str(seed), in_process=in_process, bundle=bundle)
+    finally:
+        shutil.rmtree(root / str(seed), ignore_errors=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seeds", type=int, default=0, help="run seeds START..START+N-1")
@@ -61,6 +71,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-bundle", action="store_true",
                     help="skip `recover evidence` after each run (faster; (e) then checks only "
                          "the run's evidence folder)")
+    ap.add_argument("--workers", type=int, default=1,
+                    help="worlds run at once, one process (and sandbox) each: most of a run is "
+                         "waiting (LookupEvents at 2/s, polling), so 2-4 fit on a small machine")
     ap.add_argument("-v", "--verbose", action="store_true", help="print every world")
     args = ap.parse_args(argv)
     seeds = args.seed + list(range(args.start, args.start + args.seeds))
@@ -70,18 +83,29 @@ def main(argv: list[str] | None = None) -> int:
     runs: list[WorldRun] = []
     started = time.monotonic()
     root = Path(tempfile.mkdtemp(prefix="recover-soak-"))
+    job = partial(_one, root=root, in_process=not args.subprocess, bundle=not args.no_bundle)
     try:
-        for seed in seeds:
-            if deadline is not None and time.monotonic() > deadline:
-                break
-            run = run_world(seed, root / str(seed), in_process=not args.subprocess,
-                            bundle=not args.no_bundle)
-            runs.append(run)
-            if args.verbose or run.violations:
-                print(run.summary(), file=sys.stderr, flush=True)
-            shutil.rmtree(root / str(seed), ignore_errors=True)
+        with ProcessPoolExecutor(max_workers=max(1, args.workers)) as pool:
+            pending = iter(seeds)
+            running = set()
+            while True:
+                while len(running) < max(1, args.workers) and (
+                        deadline is None or time.monotonic() < deadline):
+                    seed = next(pending, None)
+                    if seed is None:
+                        break
+                    running.add(pool.submit(job, seed))
+                if not running:
+                    break
+                done, running = wait(running, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    run = fut.result()
+                    runs.append(run)
+                    if args.verbose or run.violations:
+                        print(run.summary(), file=sys.stderr, flush=True)
     finally:
         shutil.rmtree(root, ignore_errors=True)
+    runs.sort(key=lambda r: seeds.index(r.spec.seed))
     took = time.monotonic() - started
     mode = "subprocess" if args.subprocess else "in-process"
     print(f"{len(runs)} worlds (seeds {runs[0].spec.seed}..{runs[-1].spec.seed}) in {took:.0f} s, "

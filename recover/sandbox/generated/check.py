@@ -16,6 +16,7 @@ sandbox and boto3, so a defect in recover's logic cannot hide in the checker.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import io
 import zipfile
@@ -210,20 +211,16 @@ def _contents(path: Path) -> list[tuple[str, bytes]]:
     data = path.read_bytes()
     out = [("", data)]
     if path.suffix == ".gz":
-        try:
+        with contextlib.suppress(OSError, EOFError):
             out.append(("gunzip", gzip.decompress(data)))
-        except (OSError, EOFError):
-            pass
     if zipfile.is_zipfile(io.BytesIO(data)):
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             for info in zf.infolist():
                 inner = zf.read(info)
                 out.append((info.filename, inner))
                 if info.filename.endswith(".gz"):
-                    try:
+                    with contextlib.suppress(OSError, EOFError):
                         out.append((info.filename + "!gunzip", gzip.decompress(inner)))
-                    except (OSError, EOFError):
-                        pass
     return out
 
 
