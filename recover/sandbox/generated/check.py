@@ -118,12 +118,26 @@ def _terminal(spec: WorldSpec, facts: dict[str, Any], world: Any, requests: list
     if status != exp.terminal or exit_code != 0:
         out.append(Violation("a", f"expected {exp.terminal} and exit 0, got {status} and exit "
                              f"{exit_code}"))
-    if exp.role_after and status == exp.terminal:
-        present = facts.get("role_name") in after.roles
-        if present != (exp.role_after == "present"):
-            out.append(Violation("g", f"the recreated role {facts.get('role_name')} should be "
-                                 f"{exp.role_after}, it is {'present' if present else 'absent'}"))
+    if exp.role_after:
+        out += _role_after(exp.role_after, facts, requests, after, status == exp.terminal)
     return out
+
+
+def _role_after(wanted: str, facts: dict[str, Any], requests: list[dict[str, Any]], after: State,
+                terminal: bool) -> list[Violation]:
+    """The recreated role is kept or removed as the flags say once the operation is over; if it
+    is not over, a role the run created must still be there for the rerun (issue 14 part 2)."""
+    name = facts.get("role_name")
+    present = name in after.roles
+    created = any(r["service"] == "iam" and r["operation"] == "CreateRole" and not r.get("fault")
+                  for r in requests)
+    if terminal and present != (wanted == "present"):
+        return [Violation("g", f"the recreated role {name} should be {wanted} once the stack is "
+                          f"terminal, it is {'present' if present else 'absent'}")]
+    if not terminal and created and not present:
+        return [Violation("g", f"the role {name} was recreated, then removed before the "
+                          "operation it unblocked reached a terminal state")]
+    return []
 
 
 def _skip_ref(facts: dict[str, Any], entry: str, stack_ref: str | None = None) -> tuple[int, str]:
