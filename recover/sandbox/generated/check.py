@@ -16,15 +16,16 @@ sandbox and boto3, so a defect in recover's logic cannot hide in the checker.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import gzip
+import hashlib
 import io
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from recover.sandbox import moto_access as aws
 from recover.sandbox.generated.spec import DELETE_FAILED, STUCK, WorldSpec
 
 INVARIANTS = ("a", "b", "c", "d", "e", "f", "g")
@@ -68,6 +69,11 @@ def capture(client: Any) -> State:
             attached = iam.list_attached_role_policies(RoleName=r["RoleName"])["AttachedPolicies"]
             roles[r["RoleName"]] = tuple(sorted(p["PolicyArn"] for p in attached))
     return State(objects, roles)
+
+
+def code_sha256(data: bytes) -> str:
+    """Lambda's CodeSha256: base64 of the SHA-256 digest."""
+    return base64.b64encode(hashlib.sha256(data).digest()).decode()
 
 
 def is_mutating(request: dict[str, Any]) -> bool:
@@ -173,6 +179,8 @@ def _skips(spec: WorldSpec, facts: dict[str, Any],
 
 def _bytes(spec: WorldSpec, facts: dict[str, Any], world: Any, client: Any, before: State,
            after: State) -> list[Violation]:
+    from recover.sandbox import moto_access as aws  # moto only when a world is checked
+
     out = []
     s3 = client("s3")
     for (bucket, key, version), etag in after.objects.items():
@@ -180,7 +188,7 @@ def _bytes(spec: WorldSpec, facts: dict[str, Any], world: Any, client: Any, befo
             continue
         body = s3.get_object(Bucket=bucket, Key=key, VersionId=version)["Body"].read()
         want = facts["old_code"].get(f"{bucket}/{key}")
-        got = aws.code_sha256(body)
+        got = code_sha256(body)
         if want is None:
             out.append(Violation("c", f"a new object s3://{bucket}/{key} the world never lost"))
         elif got != want:
@@ -195,8 +203,8 @@ def _bytes(spec: WorldSpec, facts: dict[str, Any], world: Any, client: Any, befo
                 continue
             deployed = aws.lambda_function(name, world.region)
             code = bytes(getattr(deployed, "code_bytes", b"") or b"")
-            if deployed is not None and aws.code_sha256(code) != fn["old_sha"]:
-                what = "its NEW code" if aws.code_sha256(code) == fn["new_sha"] else "unknown code"
+            if deployed is not None and code_sha256(code) != fn["old_sha"]:
+                what = "its NEW code" if code_sha256(code) == fn["new_sha"] else "unknown code"
                 out.append(Violation("c", f"{name} rolled back but runs {what}"))
     return out
 
