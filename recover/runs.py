@@ -81,7 +81,9 @@ def _lookup_clients(rc: RunContext) -> Any:
 
             cache[region] = rc.aws.boto3_session.client(
                 "cloudtrail", region_name=region, endpoint_url=rc.aws.endpoint_url,
-                config=Config(retries={"mode": "standard", "max_attempts": 1},
+                # total_max_attempts counts the first request; botocore's `max_attempts`
+                # here would count retries only, and 1 retry would bypass the limiter
+                config=Config(retries={"mode": "standard", "total_max_attempts": 1},
                               user_agent_extra=f"recover/{__version__}"))
         return cache[region]
 
