@@ -204,8 +204,11 @@ def _faults(rng: random.Random) -> dict:
         out["throttle"] = {op: rng.choice((10, 20, 30, 40))
                            for op in rng.sample(FAULT_OPS, rng.randint(1, 3))}
     if rng.random() < 0.35:
+        # never both on one operation: 40% throttling plus 30% 5xx would fail 58% of its calls,
+        # beyond what any retry budget is meant to absorb
+        free = [op for op in FAULT_OPS if op not in out.get("throttle", {})]
         out["server_error"] = {op: rng.choice((10, 20, 30))
-                               for op in rng.sample(FAULT_OPS, rng.randint(1, 2))}
+                               for op in rng.sample(free, rng.randint(1, 2))}
     if out:
         out["seed"] = rng.randrange(1 << 16)
     return out
