@@ -10,7 +10,7 @@ from typing import Any
 
 from recover.sandbox.cfn.handlers import handler_message
 from recover.sandbox.cfn.model import SimResource, SimStack
-from recover.sandbox.generated.spec import CODE_KINDS, ResourceSpec, WorldSpec
+from recover.sandbox.generated.spec import CODE_KINDS, WorldSpec
 from recover.sandbox.scenarios import _kit as kit
 from recover.sandbox.world import World
 
@@ -240,6 +240,3 @@ def _delete_world(world: World, spec: WorldSpec, facts: dict[str, Any]) -> None:
     world.cfn.start_delete(stacks[0])
     world.clock.advance(600)
 
-
-def resource_of(spec: WorldSpec, stack_index: int, logical_id: str) -> ResourceSpec | None:
-    return next((r for r in spec.resources if r.ref == (stack_index, logical_id)), None)

@@ -28,7 +28,7 @@ from __future__ import annotations
 import hashlib
 import random
 import string
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -307,8 +307,6 @@ def expected_outcome(spec: WorldSpec) -> Expected:
 
 
 def _with_expected(spec: WorldSpec) -> WorldSpec:
-    from dataclasses import replace
-
     return replace(spec, expected=expected_outcome(spec))
 
 
