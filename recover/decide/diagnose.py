@@ -35,6 +35,13 @@ class Diagnosis:
     def healthy(self) -> bool:
         return not self.findings
 
+    def failures(self) -> frozenset[tuple[str, str, str]]:
+        """What fails and why: (stack, resource, failure mode). A round that meets exactly these
+        again after changing nothing would meet them forever; a resource failing again for
+        another cause (its role is back, now its old code is missing) is a new failure."""
+        return frozenset((f.stack_name, f.logical_id, f.failure_mode.value)
+                         for f in self.findings)
+
     def to_dict(self, snapshot: StackSnapshot) -> dict[str, Any]:
         return {
             "stack": self.root_name,

@@ -210,13 +210,23 @@ def _needs_message(choices: list[Choice]) -> str:
 
 
 def apply_choices(rc: RunContext, ev: EvidenceRun, executor: Executor, choices: list[Choice],
-                  *, accept: Acceptance = Acceptance()) -> tuple[list[Restored], list[Choice]]:
+                  *, accept: Acceptance = Acceptance(), unproven_is_unrecoverable: bool = False
+                  ) -> tuple[list[Restored], list[Choice]]:
     """Act: restore each chosen artifact; returns (restored, not restorable). Every decision
     is taken before the first write: unattended, a key whose bytes need acceptance that no flag
-    gives ends the run (NEEDS_DECISION) with nothing written."""
+    gives ends the run (NEEDS_DECISION) with nothing written, unless the caller counts such a key
+    as not restorable (`unproven_is_unrecoverable`: rollback-stuck --skip-unrecoverable skips
+    it, since no bytes are proven to be its old code)."""
     pending = [(ch, gate(ch, accept_unverified=accept.unverified,
                          accept_substitute=accept.substitute)) for ch in choices]
     blocked = [ch for ch, g in pending if g.needs]
+    if blocked and not rc.interactive and unproven_is_unrecoverable:
+        for ch in blocked:
+            ev.journal.append("unproven_not_restored", key=ch.wanted.uri,
+                              verification=ch.verification, why=ch.why)
+        pending = [(ch, g) for ch, g in pending if not g.needs]
+        done, refused = apply_choices(rc, ev, executor, [ch for ch, _ in pending], accept=accept)
+        return done, blocked + refused
     if blocked and not rc.interactive:
         flags = sorted({g.needs for _, g in pending if g.needs}, reverse=True)
         raise NeedsDecisionError(_needs_message(blocked), flag=" and ".join(flags))
@@ -305,7 +315,8 @@ def _restore_one(rc: RunContext, ev: EvidenceRun, executor: Executor, ch: Choice
 def restore_for_rollback(rc: RunContext, ev: EvidenceRun, executor: Executor,
                          snap: StackSnapshot, diag: Diagnosis, findings: list[Finding], *,
                          sources: list[str], trail: str | None,
-                         accept: Acceptance = Acceptance()) -> RestoreOutcome:
+                         accept: Acceptance = Acceptance(),
+                         unproven_is_unrecoverable: bool = False) -> RestoreOutcome:
     specs = [parse_source_spec(s) for s in sources]
     functions = failed_functions(findings)
     rc.progress(f"looking for the code objects of {len(functions)} function(s) in CloudTrail…")
@@ -315,7 +326,8 @@ def restore_for_rollback(rc: RunContext, ev: EvidenceRun, executor: Executor,
                                           "present": [w.to_dict() for w in loc.present],
                                           "unknown": [f.__dict__ for f in loc.unknown],
                                           "trail": loc.trail})
-    restored, refused = apply_choices(rc, ev, executor, loc.choices, accept=accept)
+    restored, refused = apply_choices(rc, ev, executor, loc.choices, accept=accept,
+                                      unproven_is_unrecoverable=unproven_is_unrecoverable)
     restored += [already_present(w) for w in loc.present]
     bad_ids = {c.wanted.skip_id for c in refused} | {f.skip_id for f in loc.unknown}
     unrecoverable = [f for f in findings if f.skip_id in bad_ids]

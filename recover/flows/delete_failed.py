@@ -105,11 +105,6 @@ def snapshot_of(rc: RunContext, stack: str) -> StackSnapshot:
                          options=SnapshotOptions(events="last-operation"))
 
 
-def _failed_set(snap: StackSnapshot) -> set[str]:
-    return {f"{n.name}/{r.logical_id}" for n in snap.nodes for r in n.resources
-            if r.status == STUCK}
-
-
 def run(rc: RunContext, stack: str, opts: DeleteOptions) -> Result:
     with open_evidence(rc, DELETE_FAILED, stack) as ev:
         result = _run(rc, stack, opts, ev)
@@ -242,7 +237,7 @@ def _run(rc: RunContext, stack: str, opts: DeleteOptions, ev: EvidenceRun) -> Re
     ledger_path = ledger.resolve(opts.ledger)
     rounds: list[Round] = []
     orphans: list[dict[str, Any]] = []
-    previous_failed: set[str] | None = None
+    previous_failed: frozenset[tuple[str, str, str]] | None = None
     final_status = ""
     subject = stack
     prior = resume_from(rc, ev)
@@ -274,13 +269,14 @@ def _run(rc: RunContext, stack: str, opts: DeleteOptions, ev: EvidenceRun) -> Re
                     hint=RESUME_HINT if status == "DELETE_IN_PROGRESS" else
                     f"run `recover diagnose {stack}` for the runbook that fits")
             break
-        failed = _failed_set(snap)
+        diag = diagnose(snap)
+        failed = diag.failures()
         if previous_failed is not None and failed == previous_failed and not rounds[-1].retained \
                 and not rounds[-1].emptied:
-            rc.progress("the same resources failed again and nothing changed: stopping")
+            rc.progress("the same resources failed again for the same reasons and nothing "
+                        "changed: stopping")
             break
         previous_failed = failed
-        diag = diagnose(snap)
         diag_data = dict(diag.to_dict(snap), evidence_dir=str(ev.dir))
         ev.write_json(f"diagnosis-round{number}.json", diag_data)
         render_diagnosis(rc.console, Result(command=DELETE_FAILED, data=diag_data))

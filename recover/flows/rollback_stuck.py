@@ -99,11 +99,6 @@ def _snapshot(rc: RunContext, stack: str) -> StackSnapshot:
                          options=SnapshotOptions(events="last-operation"))
 
 
-def _failed_set(snap: StackSnapshot) -> set[str]:
-    return {f"{n.name}/{r.logical_id}" for n in snap.nodes for r in n.resources
-            if r.status == "UPDATE_FAILED"}
-
-
 def run(rc: RunContext, stack: str, opts: RollbackOptions) -> Result:
     with open_evidence(rc, ROLLBACK_STUCK, stack) as ev:
         result = _run(rc, stack, opts, ev)
@@ -148,7 +143,7 @@ def _run(rc: RunContext, stack: str, opts: RollbackOptions, ev: EvidenceRun) -> 
     rounds: list[Round] = []
     skipped: dict[str, dict[str, Any]] = {}
     restored: list[dict[str, Any]] = []
-    previous_failed: set[str] | None = None
+    previous_failed: frozenset[tuple[str, str, str]] | None = None
     final_status = ""
     timed_out = False
     prior = resume_from(rc, ev)
@@ -192,13 +187,14 @@ def _run(rc: RunContext, stack: str, opts: RollbackOptions, ev: EvidenceRun) -> 
                     hint=RESUME_HINT if status in RUNNING else
                     f"run `recover diagnose {stack}` for the runbook that fits")
             break
-        failed = _failed_set(snap)
+        diag = diagnose(snap)
+        failed = diag.failures()
         if previous_failed is not None and failed == previous_failed and not rounds[-1].skipped \
                 and not rounds[-1].restored:
-            rc.progress("the same resources failed again and nothing changed: stopping")
+            rc.progress("the same resources failed again for the same reasons and nothing "
+                        "changed: stopping")
             break
         previous_failed = failed
-        diag = diagnose(snap)
         diag_data = dict(diag.to_dict(snap), evidence_dir=str(ev.dir))
         ev.write_json(f"diagnosis-round{number}.json", diag_data)
         render_diagnosis(rc.console, Result(command=ROLLBACK_STUCK, data=diag_data))
@@ -223,7 +219,8 @@ def _run(rc: RunContext, stack: str, opts: RollbackOptions, ev: EvidenceRun) -> 
                 rc, ev, executor, snap, diag, [d.finding for d in plan.restores],
                 sources=opts.artifact_sources, trail=opts.trail,
                 accept=artifact_flow.Acceptance(unverified=opts.accept_unverified,
-                                                substitute=opts.accept_substitute))
+                                                substitute=opts.accept_substitute),
+                unproven_is_unrecoverable=opts.skip_unrecoverable)
             round_restored = [r.to_dict() for r in outcome.restored]
             restored.extend(round_restored)
             if outcome.unrecoverable:

@@ -61,24 +61,26 @@ class SandboxMiddleware:
             else:
                 return self.moto_app(environ, start_response)
         op = protocol.operation_of(service, environ, body)
+        logged = self.world.log_request(service, op, environ.get("REQUEST_METHOD", ""))
         self.world.faults.fire_hooks(service, op)
         fault = self.world.faults.check(service, op, protocol.variant_of(service, op, environ))
         if fault is not None and fault.kind == "connection_reset":
             _drop_connection(environ)
         if fault is not None and fault.kind == "answer_lost":
-            _call(lambda env, sr: self._serve(service, op, env, body, sr), environ)
+            _call(lambda env, sr: self._serve(service, op, env, body, sr, logged), environ)
             _drop_connection(environ)
         if fault is not None:
+            logged["fault"] = fault.kind
             proto = protocol.PROTOCOL.get(service, "query")
             code, status = protocol.FAULT_CODES[proto][fault.kind]
             return _send(start_response, protocol.error_response(
                 proto, code, fault.message, status, sender=fault.kind != "server_error"))
-        return self._serve(service, op, environ, body, start_response)
+        return self._serve(service, op, environ, body, start_response, logged)
 
     def _serve(self, service: str, op: str, environ: dict[str, Any], body: bytes,
-               start_response: Callable[..., Any]) -> Any:
+               start_response: Callable[..., Any], logged: dict[str, Any] | None = None) -> Any:
         if service == "cloudformation":
-            return _send(start_response, self._cloudformation(op, environ, body))
+            return _send(start_response, self._cloudformation(op, environ, body, logged))
         if service == "cloudtrail" and op == "LookupEvents":
             return _send(start_response, self._lookup_events(environ, body))
         if service == "lambda" and op == "GetFunction":
@@ -91,7 +93,8 @@ class SandboxMiddleware:
 
     # --- CloudFormation -------------------------------------------------------------------
 
-    def _cloudformation(self, action: str, environ: dict[str, Any], body: bytes) -> Response:
+    def _cloudformation(self, action: str, environ: dict[str, Any], body: bytes,
+                        logged: dict[str, Any] | None = None) -> Response:
         method = CFN_ACTIONS.get(action)
         if method is None:
             return protocol.error_response(
@@ -100,6 +103,8 @@ class SandboxMiddleware:
                 400)
         try:
             params = protocol.parse_query("cloudformation", action, environ, body)
+            if logged is not None:
+                logged["params"] = params
             region = protocol.region_of(environ)
             if region and region != self.world.region:
                 result = _empty_region_cloudformation(action, params)

@@ -6,6 +6,8 @@ Only one sandbox per process: moto's backends are process-global and are reset o
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import boto3
@@ -14,6 +16,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_ba
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from recover.sandbox import moto_access
+from recover.sandbox.clock import SimClock
 from recover.sandbox.middleware import SandboxMiddleware
 from recover.sandbox.world import World
 
@@ -88,7 +91,10 @@ class Sandbox:
 
 
 def start(scenario: str | None = None, port: int = 0, step_delay: float = 0.2,
-          seed: int = 7) -> Sandbox:
+          seed: int = 7, builder: Callable[[World], None] | None = None,
+          clock_start: datetime | None = None) -> Sandbox:
+    """`builder` seeds the world instead of a named scenario (the generated worlds,
+    recover/sandbox/generated); `clock_start` is where the simulated clock starts."""
     from recover.sandbox.scenarios import SCENARIOS
 
     if scenario is not None and scenario not in SCENARIOS:
@@ -99,7 +105,8 @@ def start(scenario: str | None = None, port: int = 0, step_delay: float = 0.2,
                                "are process-global): stop it first")
         moto_access.reset_all()
         moto_access.install_aws_managed_policies()
-        world = World(seed=seed, step_delay=step_delay)
+        world = World(seed=seed, step_delay=step_delay,
+                      clock=SimClock(clock_start) if clock_start is not None else None)
         app = SandboxMiddleware(DomainDispatcherApplication(create_backend_app), world)
         server = make_server(HOST, port, app, threaded=True, request_handler=_QuietHandler)
         sandbox = Sandbox(world, server)
@@ -109,6 +116,8 @@ def start(scenario: str | None = None, port: int = 0, step_delay: float = 0.2,
     try:
         if scenario is not None:
             SCENARIOS[scenario](world)
+        if builder is not None:
+            builder(world)
     except BaseException:
         sandbox.stop()
         raise

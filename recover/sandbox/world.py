@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import random
 import string
+import threading
+import time
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -34,6 +36,12 @@ class World:
         self.roots: list[str] = []  # root stack names the scenario wants the tool to look at
         self.ground_truth: dict[str, Any] = {}
         self.trail_bucket: str | None = None  # where deliver_trail() writes log files
+        # Every request the server received, in arrival order: {"t": monotonic seconds,
+        # "service", "operation", "method", "fault": kind or None, "params": CloudFormation
+        # parameters}. What a checker counts (mutating calls, LookupEvents per second, the
+        # ResourcesToSkip received) without trusting the client's own account of it.
+        self.requests: list[dict[str, Any]] = []
+        self._requests_lock = threading.Lock()
         # set by the server: a boto3 client factory bound to the served endpoint
         self.client: Callable[[str], Any] = _no_client
 
@@ -53,6 +61,17 @@ class World:
 
     def role_arn(self, name: str) -> str:
         return f"arn:aws:iam::{self.account}:role/{name}"
+
+    def log_request(self, service: str, operation: str, method: str) -> dict[str, Any]:
+        entry: dict[str, Any] = {"t": time.monotonic(), "service": service,
+                                 "operation": operation, "method": method, "fault": None}
+        with self._requests_lock:
+            self.requests.append(entry)
+        return entry
+
+    def requests_since(self, index: int) -> list[dict[str, Any]]:
+        with self._requests_lock:
+            return [dict(r) for r in self.requests[index:]]
 
     # --- identities and CloudTrail ------------------------------------------------------------
 

@@ -29,9 +29,26 @@ def handler_message(world: World, service: str, status: int, message: str, error
             f"HandlerErrorCode: {error_code})")
 
 
+def role_unusable(stack: SimStack) -> str | None:
+    """CloudFormation acts on resources as the stack's service role: when that role is gone (or
+    no longer trusts CloudFormation) while an operation runs, every resource it touches fails.
+    The resource-level wording is not captured in aws-semantics; the API's own message for a
+    missing role (§1.5) is used."""
+    arn = stack.role_arn
+    if not arn:
+        return None
+    name = arn.rsplit("/", 1)[-1]
+    if aws.role_arn(name) != arn or not aws.role_trusts_cloudformation(name):
+        return f"Role {arn} is invalid or cannot be assumed"
+    return None
+
+
 # --- rollback ---------------------------------------------------------------------------------
 
 def rollback(world: World, stack: SimStack, res: SimResource) -> str | None:
+    blocked = role_unusable(stack)
+    if blocked:
+        return blocked
     if res.rollback_failure:
         return res.rollback_failure
     if res.type == "AWS::Lambda::Function" and res.previous:
@@ -78,6 +95,9 @@ def _rollback_lambda(world: World, stack: SimStack, res: SimResource) -> str | N
 # --- delete -----------------------------------------------------------------------------------
 
 def delete(world: World, stack: SimStack, res: SimResource) -> str | None:
+    blocked = role_unusable(stack)
+    if blocked:
+        return blocked
     if res.delete_failure:
         return res.delete_failure
     if res.type.startswith("Custom::") or res.type == "AWS::CloudFormation::CustomResource":
