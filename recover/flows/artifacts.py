@@ -215,17 +215,22 @@ def apply_choices(rc: RunContext, ev: EvidenceRun, executor: Executor, choices: 
     """Act: restore each chosen artifact; returns (restored, not restorable). Every decision
     is taken before the first write: unattended, a key whose bytes need acceptance that no flag
     gives ends the run (NEEDS_DECISION) with nothing written, unless the caller counts such a key
-    as not restorable (`unproven_is_unrecoverable`: rollback-stuck --skip-unrecoverable skips
-    it, since no bytes are proven to be its old code)."""
+    as not restorable (`unproven_is_unrecoverable`: rollback-stuck --skip-unrecoverable skips a
+    key whose only sources are guesses, none proven to be its old code; bytes the engineer named
+    for the key still need their flag)."""
     pending = [(ch, gate(ch, accept_unverified=accept.unverified,
                          accept_substitute=accept.substitute)) for ch in choices]
     blocked = [ch for ch, g in pending if g.needs]
-    if blocked and not rc.interactive and unproven_is_unrecoverable:
+    # Bytes the engineer named for a key are a decision (accept them or not), never a reason to
+    # skip: only keys whose every source is a guess count as unrecoverable.
+    guessed = [ch for ch in blocked if not any(c.named for c in ch.ranked)]
+    if guessed and not rc.interactive and unproven_is_unrecoverable:
+        blocked = guessed
         for ch in blocked:
             ev.journal.append("unproven_not_restored", key=ch.wanted.uri,
                               verification=ch.verification, why=ch.why)
-        pending = [(ch, g) for ch, g in pending if not g.needs]
-        done, refused = apply_choices(rc, ev, executor, [ch for ch, _ in pending], accept=accept)
+        rest = [ch for ch, _ in pending if ch not in blocked]
+        done, refused = apply_choices(rc, ev, executor, rest, accept=accept)
         return done, blocked + refused
     if blocked and not rc.interactive:
         flags = sorted({g.needs for _, g in pending if g.needs}, reverse=True)

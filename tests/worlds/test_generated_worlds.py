@@ -51,6 +51,8 @@ CI_SEEDS = {
     89: "mixed: s3 version, file, nowhere x2 with --skip-unrecoverable, depth 3",
     13: "mixed nowhere + file without skip flag: must refuse, depth 3",
     49: "code-s3-version + code-nowhere without skip flag: must refuse before restoring anything",
+    59: "code-file, hash unknown, with --skip-unrecoverable: the named file is a decision "
+        "(refuse, exit 4), never a skip, depth 3",
 }
 
 # Known defects: (seed, invariant) -> reason, each marked xfail(strict=True) so the mark must go
