@@ -242,7 +242,7 @@ E_ROLE = (
 E_BOOTSTRAP = (
     "The SSM parameter {ssm_parameter} that every CDK-synthesized template reads as its "
     "BootstrapVersion is missing, which means the CDK bootstrap stack (CDKToolkit, qualifier "
-    "{cdk_qualifier}) was deleted or never deployed in this account and region (aws-semantics.md "
+    "{cdk_qualifier}) was deleted or never deployed in this account and region ("
     "docs/reference/aws-behaviour.md#cdk-bootstrap). Deleting it also deletes the cfn-exec-role the app's stacks run as, so stacks already "
     "deployed are blocked too: to deploy again run `cdk bootstrap` with the same qualifier; to "
     "roll back or delete an existing stack, recreate its execution role (runbook "
@@ -318,7 +318,7 @@ E_CHILD = (
     "`<child-stack-name>.<LogicalId>` (docs/reference/aws-behaviour.md#continueupdaterollback-runs-on-the-root, docs/reference/aws-behaviour.md#resourcestoskip-rules). Call it on the root: "
     "runbook rollback-stuck does that.")
 E_SKIP = (
-    "ContinueUpdateRollback rejected the ResourcesToSkip list: {skip_rule} (aws-semantics.md "
+    "ContinueUpdateRollback rejected the ResourcesToSkip list: {skip_rule} ("
     "docs/reference/aws-behaviour.md#resourcestoskip-rules). Recompute the list from the resources that failed during the rollback "
     "(runbook rollback-stuck computes a valid one).")
 E_RETAIN = (

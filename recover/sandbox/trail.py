@@ -4,7 +4,7 @@ writes trail log files in the real S3 layout.
 No moto import here: the recorder is plain data so the CloudTrail readers can be tested against
 it without a server, and the sandbox server only has to route the JSON requests to it.
 
-Facts followed (reference/aws-semantics.md):
+Facts followed (docs/reference/aws-behaviour.md):
 - docs/reference/aws-behaviour.md#cloudtrail-records record fields: eventVersion "1.11", eventType AwsApiCall, eventCategory/managementEvent,
   errorCode/errorMessage only present on failure, duplicates share an eventID.
 - docs/reference/aws-behaviour.md#lookupevents LookupEvents: one lookup attribute out of 8 keys, inclusive StartTime/EndTime, MaxResults
