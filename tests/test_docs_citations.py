@@ -25,6 +25,8 @@ CITATION = re.compile(r"(?<![\w/.:-])((?:[\w.-]+/)*[\w.-]+\.md)#([\w-]+)")
 DOCS_PATH = re.compile(r"(?<![\w/.:-])(docs/(?:[\w.-]+/)*[\w.-]+\.md)\b")
 MD_NAME = re.compile(r"(?<![\w/.:-])((?:[\w.-]+/)*[\w.-]+\.md)\b")
 # Documents that live outside the repository (the facts sheet, the design brief, its examples).
+# A relative markdown link target, `file#anchor`, `file` or `#anchor`.
+LINK = re.compile(r"\]\((?!https?:|mailto:)([^)\s]+)\)")
 OUTSIDE = re.compile("|".join([r"aws-semantics", r"DESIGN\.md", r"DESIGN " + SECTION,
                                r"EXAMPLES\.md", r"EXAMPLES " + SECTION, r"shared/reference"]))
 
@@ -106,7 +108,20 @@ def problems(path: Path, root: Path = REPO) -> list[str]:
                 out.append(f"{where}: {cited} (cited with #{anchor}) does not exist")
             elif anchor not in anchors(target):
                 out.append(f"{where}: {cited} has no heading with anchor #{anchor}")
+        if path.suffix == ".md":
+            for target in LINK.findall(line):
+                out += _link_problems(target, path, root, where)
     return out
+
+
+def _link_problems(target: str, path: Path, root: Path, where: str) -> list[str]:
+    name, _, anchor = target.partition("#")
+    linked = path.resolve() if not name else (path.parent / name).resolve()
+    if not linked.exists() or not linked.is_relative_to(root.resolve()):
+        return [f"{where}: link to {target}: no such file in the repository"]
+    if anchor and linked.suffix == ".md" and anchor not in anchors(linked):
+        return [f"{where}: link to {target}: no heading with that anchor"]
+    return []
 
 
 THIS = Path(__file__).resolve()
@@ -162,3 +177,11 @@ def test_stale_and_outside_citations_are_reported(tmp_path: Path) -> None:
     doc = _write(tmp_path, "docs/reference/other.md", "See [facts](facts.md#service-roles) and "
                  "facts.md#service-roles; facts.md " + SECTION + "2 names its file.\n")
     assert problems(doc, tmp_path) == []
+    links = _write(tmp_path, "docs/links.md", "# Links\n\n[a](#links) [b](reference/facts.md) "
+                   "[c](#nowhere) [d](reference/facts.md#nope) [e](gone.md) [f](https://x.y/z.md#q)\n")
+    found = problems(links, tmp_path)
+    assert [f for f in found if ": link to " in f] == [
+        "docs/links.md:3: link to #nowhere: no heading with that anchor",
+        "docs/links.md:3: link to reference/facts.md#nope: no heading with that anchor",
+        "docs/links.md:3: link to gone.md: no such file in the repository"]
+    assert len(found) == 4  # the anchored citation reference/facts.md#nope is also reported
