@@ -72,7 +72,7 @@ def _render(tpl: tuple[bytes, bytes, bytes], when: datetime, event_id: str) -> b
 
 def _planted(real: list[dict], rng: random.Random) -> tuple[dict, dict]:
     """A failing UpdateFunctionCode and CreateFunction built from the real successful records
-    of the dataset (their exact shapes, §5.2), plus a decoy S3 data event with NoSuchKey."""
+    of the dataset (their exact shapes, docs/reference/aws-behaviour.md#cloudtrail-records), plus a decoy S3 data event with NoSuchKey."""
     upd = next(r for r in real if r["eventName"] == "UpdateFunctionCode20150331v2")
     crt = next(r for r in real if r["eventName"] == "CreateFunction20150331"
                and "errorCode" not in r)
@@ -139,7 +139,7 @@ def build_archive(root: Path, records: int, seed: int) -> dict:
                 body.append(_render(rng.choice(templates), t, eid))
         if pending_dupes and rng.random() < 0.5:
             body.append(pending_dupes.pop())
-        rng.shuffle(body)  # records are not ordered in a file (§5.4)
+        rng.shuffle(body)  # records are not ordered in a file (docs/reference/aws-behaviour.md#cloudtrail-log-files-in-s3)
         data = b'{"Records":[' + b",".join(body) + b"]}"
         raw_bytes += len(data)
         unique = "".join(rng.choice("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")

@@ -1,4 +1,4 @@
-"""The evidence folder every stack run leaves behind (DESIGN §5).
+"""The evidence folder every stack run leaves behind (docs/reference/evidence.md).
 
 Layout of one run folder (`<evidence-dir>/<stack>-<UTC time>/`):
   metadata.json   versions, arguments, identity, region, start/end, API call counts, outcome

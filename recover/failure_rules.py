@@ -235,15 +235,15 @@ def _denied_op(m: re.Match[str] | None, msg: Message) -> dict[str, Any]:
 E_ROLE = (
     "CloudFormation refused the operation because the stack's service role {role_arn} no longer "
     "exists or no longer trusts cloudformation.amazonaws.com. A role given once as RoleARN is "
-    "used for every later operation on the stack and cannot be removed (aws-semantics.md §1.5), "
+    "used for every later operation on the stack and cannot be removed (docs/reference/aws-behaviour.md#service-roles-rolearn), "
     "so every update, rollback and delete fails this way, typically after the CDK bootstrap "
     "stack or the role was deleted. Recreate a role with the same name and path that trusts "
     "CloudFormation (`recover bootstrap-role STACK`), then retry the blocked operation.")
 E_BOOTSTRAP = (
     "The SSM parameter {ssm_parameter} that every CDK-synthesized template reads as its "
     "BootstrapVersion is missing, which means the CDK bootstrap stack (CDKToolkit, qualifier "
-    "{cdk_qualifier}) was deleted or never deployed in this account and region (aws-semantics.md "
-    "§4). Deleting it also deletes the cfn-exec-role the app's stacks run as, so stacks already "
+    "{cdk_qualifier}) was deleted or never deployed in this account and region ("
+    "docs/reference/aws-behaviour.md#cdk-bootstrap). Deleting it also deletes the cfn-exec-role the app's stacks run as, so stacks already "
     "deployed are blocked too: to deploy again run `cdk bootstrap` with the same qualifier; to "
     "roll back or delete an existing stack, recreate its execution role (runbook "
     "execution-role-missing).")
@@ -282,7 +282,7 @@ E_CODE = (
     "rollback: runbook missing-artifact.")
 E_WRONG_REGION = (
     "Lambda could not fetch the code because the S3 bucket is in another Region: the bucket "
-    "given for a function's code must be in the function's Region (aws-semantics.md §6.4). Copy "
+    "given for a function's code must be in the function's Region (docs/reference/aws-behaviour.md#lambda-code-locations). Copy "
     "the artifact to a bucket in the stack's Region (or deploy the stack in the bucket's) and "
     "retry. Nothing is missing.")
 E_CODE_DENIED = (
@@ -315,16 +315,16 @@ E_TERMINATION = (
 E_CHILD = (
     "ContinueUpdateRollback was called on a nested (child) stack. AWS only accepts it on the "
     "root stack; resources of nested stacks are skipped from the root as "
-    "`<child-stack-name>.<LogicalId>` (aws-semantics.md §1.3, §1.4). Call it on the root: "
+    "`<child-stack-name>.<LogicalId>` (docs/reference/aws-behaviour.md#continueupdaterollback-runs-on-the-root, docs/reference/aws-behaviour.md#resourcestoskip-rules). Call it on the root: "
     "runbook rollback-stuck does that.")
 E_SKIP = (
-    "ContinueUpdateRollback rejected the ResourcesToSkip list: {skip_rule} (aws-semantics.md "
-    "§1.4). Recompute the list from the resources that failed during the rollback "
+    "ContinueUpdateRollback rejected the ResourcesToSkip list: {skip_rule} ("
+    "docs/reference/aws-behaviour.md#resourcestoskip-rules). Recompute the list from the resources that failed during the rollback "
     "(runbook rollback-stuck computes a valid one).")
 E_RETAIN = (
     "DeleteStack rejected RetainResources (or FORCE_DELETE_STACK): they are accepted only when "
     "the stack is DELETE_FAILED, and only for resources not already DELETE_COMPLETE "
-    "(aws-semantics.md §2.2, §2.3). Delete once without them, then retain only what failed: "
+    "(docs/reference/aws-behaviour.md#retainresources-only-from-delete_failed, docs/reference/aws-behaviour.md#which-resources-may-be-retained). Delete once without them, then retain only what failed: "
     "runbook delete-failed.")
 E_NO_UPDATES = (
     "Not a failure: the template and parameters are identical to what is deployed, so "
@@ -387,7 +387,7 @@ E_LAMBDA_ROLE = (
 E_CREDENTIALS = (
     "The request's credentials were expired or invalid, not missing a permission. Refresh the "
     "credentials (or the role session) and retry; if CloudFormation itself hit this during a "
-    "rollback, continuing the rollback uses fresh credentials (aws-semantics.md §1.6).")
+    "rollback, continuing the rollback uses fresh credentials (docs/reference/aws-behaviour.md#why-a-rollback-fails).")
 E_THROTTLED = (
     "AWS throttled the calls (a request-rate limit, not a resource quota): nothing in the stack "
     "or the account has to change. Wait and retry (continue the rollback or deploy again); if "
@@ -397,14 +397,14 @@ E_NOT_STABILIZED = (
     "The resource was created or changed but did not reach a stable state before the handler "
     "gave up waiting (an ECS service whose tasks keep failing, a resource still settling...). "
     "Find why it did not stabilise in the service itself (task/instance logs); when it was only "
-    "slow, nothing needs to change: retry or continue the rollback (aws-semantics.md §1.6).")
+    "slow, nothing needs to change: retry or continue the rollback (docs/reference/aws-behaviour.md#why-a-rollback-fails).")
 E_CAPACITY = (
     "AWS had no capacity for that instance type in that Availability Zone at that moment: not a "
     "quota of the account. Retry later, or use another Availability Zone or instance type.")
 E_LIMIT = (
     "An account or service quota was reached{what_at}, so AWS refused to create more. Delete "
     "unused resources or request a higher quota (Service Quotas console), then retry; during a "
-    "rollback, continue it once there is room (aws-semantics.md §1.6).")
+    "rollback, continue it once there is room (docs/reference/aws-behaviour.md#why-a-rollback-fails).")
 E_TOKEN = (
     "The ClientRequestToken of this call was already used by an earlier request, so CloudFormation "
     "refused to treat it as a new operation. If the earlier call is the same operation, it is "
@@ -421,12 +421,12 @@ E_SIGNAL = (
     "The resource waited for success signals (cfn-signal / CreationPolicy / WaitCondition) and "
     "got a FAILURE signal or too few signals in time. Read the instance's cfn-init / user-data "
     "logs; during a rollback, send the signals (`aws cloudformation signal-resource`) and "
-    "continue (aws-semantics.md §1.6).")
+    "continue (docs/reference/aws-behaviour.md#why-a-rollback-fails).")
 E_STACK_NOT_FOUND = (
     "CloudFormation found no such stack (or no such resource in that stack) in this account and "
     "region: check --region, the account, the name "
     "(deleted stacks are only reachable by stack ARN). In a ContinueUpdateRollback skip list the "
-    "prefix must be the child stack's real name, not its logical id (aws-semantics.md §1.4).")
+    "prefix must be the child stack's real name, not its logical id (docs/reference/aws-behaviour.md#resourcestoskip-rules).")
 E_REFERENCED = (
     "The template (or a parameter) refers to something that does not exist or cannot be used "
     "here: {reason}. This is a configuration error, not a resource of the stack that vanished; "
@@ -435,7 +435,7 @@ E_NOT_FOUND = (
     "The resource CloudFormation tried to change{what_at} no longer exists: it was deleted or "
     "changed outside CloudFormation. During a rollback CloudFormation cannot put it back, which "
     "leaves the stack in UPDATE_ROLLBACK_FAILED. Recreate it with the same name and properties "
-    "(aws-semantics.md §1.6) and continue the rollback, or skip it (runbook rollback-stuck, which "
+    "(docs/reference/aws-behaviour.md#why-a-rollback-fails) and continue the rollback, or skip it (runbook rollback-stuck, which "
     "records what a skip leaves inconsistent).")
 E_CODE_INVALID = (
     "Lambda rejected the deployment package itself (corrupt, not a zip, or too large), so the "
@@ -568,7 +568,7 @@ RULES: tuple[Rule, ...] = (
               r"Invalid PhysicalResourceId",
               r"custom resource (?:provider|handler|lambda).{0,40}(?:failed|error)", extract=_reason),
          confidence="medium"),
-    # 3. missing artifacts (a bucket in another Region is not a missing artifact: §6.4)
+    # 3. missing artifacts (a bucket in another Region is not a missing artifact: docs/reference/aws-behaviour.md#lambda-code-locations)
     Rule("artifact-bucket-wrong-region", FailureMode.UNKNOWN, 45, E_WRONG_REGION,
          when(r"S3 Error Code:\s*(?:PermanentRedirect|AuthorizationHeaderMalformed|IllegalLocationConstraint)")),
     Rule("artifact-s3-object-missing", FailureMode.MISSING_ARTIFACT, 60, E_CODE,
@@ -662,7 +662,7 @@ RULES: tuple[Rule, ...] = (
               r"\bnot authorized\b", r"insufficient (?:permissions|privileges)",
               codes=("AccessDenied", "AccessDeniedException", "UnauthorizedOperation",
                      "AuthorizationError", "Forbidden", "UnauthorizedException"), extract=_denied_op)),
-    # transient: the resource did not reach a stable state in time (aws-semantics.md §1.6 #6);
+    # transient: the resource did not reach a stable state in time (docs/reference/aws-behaviour.md#why-a-rollback-fails, cause 6);
     # "Exceeded maximum number of attempts" is the stabilisation wait, not a quota.
     Rule("not-stabilized", FailureMode.UNKNOWN, 30, E_NOT_STABILIZED,
          when(r"did not stabilize", r"failed to stabilize", r"Exceeded maximum number of attempts",

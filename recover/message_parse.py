@@ -6,7 +6,7 @@ UPDATE_FAILED | AWS::Lambda::Function | Fn (FnABC) reason`), `describe-stack-eve
 text or JSON, timestamps, and terminal line-wrapping. Inside those, CloudFormation reasons
 carry their own envelopes: the Cloud Control one `Resource handler returned message: "..."
 (RequestToken: ..., HandlerErrorCode: X)` and the SDK one `(Service: X; Status Code: N; Error
-Code: Y; Request ID: ...)` (aws-semantics.md §2.4). This module removes every envelope, keeps
+Code: Y; Request ID: ...)` (docs/reference/aws-behaviour.md#why-a-delete-fails). This module removes every envelope, keeps
 what it said as fields, and hands `recover.classify` one `Message` per failure.
 """
 
@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-# A stack or resource status token (aws-semantics.md §3.1, §3.2).
+# A stack or resource status token (docs/reference/aws-behaviour.md#stack-statuses, docs/reference/aws-behaviour.md#resource-statuses).
 STATUS_RE = re.compile(
     r"\b((?:CREATE|UPDATE|DELETE|ROLLBACK|UPDATE_ROLLBACK|IMPORT|IMPORT_ROLLBACK|EXPORT|"
     r"EXPORT_ROLLBACK|REVIEW|UPDATE_COMPLETE_CLEANUP|UPDATE_ROLLBACK_COMPLETE_CLEANUP)_"

@@ -11,7 +11,7 @@ that it never repeats a change and never refuses the state its own earlier run l
   "another operation in progress";
 - a call in doubt (sent, answer never read: a second Ctrl-C, a kill, a read timeout) is sent again
   with the same ClientRequestToken unless the stack's events carry that token (then it ran), so
-  CloudFormation runs it at most once (aws-semantics §1.1, §3.3);
+  CloudFormation runs it at most once (docs/reference/aws-behaviour.md#client-request-tokens);
 - orphans the earlier run captured are recorded in the ledger once their stack is deleted.
 
 Reading is `load_prior` (gather); the rest are pure functions over plain data (decide).
@@ -91,7 +91,7 @@ class PriorRuns:
     @property
     def stack_id(self) -> str | None:
         """The root stack id the earlier runs worked on (a deleted stack is found by id only,
-        aws-semantics §3.3)."""
+        docs/reference/aws-behaviour.md#stack-events)."""
         return next((str(r["stack_id"]) for r in self.runs if r.get("stack_id")), None)
 
     def files(self, prefix: str) -> list[tuple[Path, Any]]:
@@ -221,14 +221,14 @@ def our_operation_running(prior: PriorRuns, operation: str, stack_id: str,
 
 def tokens_seen(snapshot: StackSnapshot) -> set[str]:
     """Every ClientRequestToken on the events read (each event of an operation carries its
-    token, aws-semantics §3.3)."""
+    token, docs/reference/aws-behaviour.md#client-request-tokens)."""
     return {e.client_request_token for n in snapshot.nodes for e in n.events
             if e.client_request_token}
 
 
 def read_stack(read: Callable[[str], T], stack: str, prior: PriorRuns) -> T:
     """`read(stack)`; when the name is not found but an earlier run of ours worked on the stack,
-    read it by id: a stack that earlier run deleted is found by its id only (§3.3)."""
+    read it by id: a stack that earlier run deleted is found by its id only (docs/reference/aws-behaviour.md#stack-events)."""
     try:
         return read(stack)
     except StackNotFoundError:

@@ -77,5 +77,5 @@ def _binary_stdin(rc: RunContext) -> Any:
 
 def _lookup_clients(rc: RunContext) -> Any:
     """LookupEvents clients with botocore's retries off: every HTTP request must pass the 2/s
-    rate limiter, so the reader retries itself (aws-semantics §5.3)."""
+    rate limiter, so the reader retries itself (docs/reference/aws-behaviour.md#lookupevents)."""
     return lambda region: rc.aws.unretried_client("cloudtrail", region)

@@ -1,4 +1,4 @@
-"""The failure taxonomy (DESIGN §1): every finding and every explained message carries one
+"""The failure taxonomy (docs/reference/failure-modes.md): every finding and every explained message carries one
 of these `failure_mode` values, and each maps to a runbook or to plain advice."""
 
 from __future__ import annotations

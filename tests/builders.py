@@ -1,4 +1,4 @@
-"""Compact builders for stack snapshots in tests (shapes follow aws-semantics §3.3-3.5)."""
+"""Compact builders for stack snapshots in tests (shapes follow docs/reference/aws-behaviour.md#stack-events, docs/reference/aws-behaviour.md#describestacks-and-stack-resources, docs/reference/aws-behaviour.md#nested-stacks)."""
 
 from __future__ import annotations
 

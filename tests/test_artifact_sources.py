@@ -24,7 +24,7 @@ WANTED = WantedArtifact(function_name="fn", bucket="b", key="abc123.zip")
 
 
 def test_code_sha256_is_base64_of_the_raw_digest() -> None:
-    # aws-semantics §6.4: 44 characters ending with "="
+    # docs/reference/aws-behaviour.md#where-aws-records-a-functions-codesha256: 44 characters ending with "="
     value = code_sha256(b"zip bytes")
     assert len(value) == 44 and value.endswith("=")
 
@@ -62,7 +62,7 @@ def test_file_and_folder_candidates(tmp_path: Path) -> None:
 
 
 def test_cdk_out_assets_by_object_key(tmp_path: Path) -> None:
-    """cdk.out/*.assets.json maps source paths to destination object keys (aws-semantics §4)."""
+    """cdk.out/*.assets.json maps source paths to destination object keys (docs/reference/aws-behaviour.md#cdk-bootstrap)."""
     out = tmp_path / "cdk.out"
     asset = out / "asset.abc123"
     asset.mkdir(parents=True)

@@ -294,7 +294,7 @@ def test_rollback_decision_left_to_rollback_stuck_keeps_the_role(sandbox, tmp_pa
     sb = sandbox("nested-skip")
     arn = f"arn:aws:iam::{sb.account}:role/orders-cfn-role"
     for stack in sb.world.cfn.tree(sb.world.stack("orders-platform")):
-        stack.role_arn = arn  # nested stacks inherit the parent's role (§1.5)
+        stack.role_arn = arn  # nested stacks inherit the parent's role (docs/reference/aws-behaviour.md#service-roles-rolearn)
     code, env, _ = recover(sb, tmp_path, "--non-interactive", "--yes", "bootstrap-role",
                            "orders-platform", "--then", "continue-rollback", "--policy-arn", POWER,
                            "--keep-role", *FAST)

@@ -98,7 +98,7 @@ def test_retain_all_failed_deletes_the_tree_and_writes_the_ledger(sandbox, tmp_p
         "ResourceIdentifier": {"BucketName": truth["logs_bucket"]}}]
     assert all(o["region"] == sb.region and o["account"] == sb.account
                for o in ledger["orphans"])
-    # nested: the child is deleted first with its own retains, then the root (§2.1/§2.2)
+    # nested: the child is deleted first with its own retains, then the root (docs/reference/aws-behaviour.md#deletestack-and-retainresources, docs/reference/aws-behaviour.md#retainresources-only-from-delete_failed)
     calls = journal_calls(data["evidence_dir"])
     assert [c["operation"] for c in calls] == ["DeleteStack", "DeleteStack"]
     child_call, root_call = (c["params"] for c in calls)

@@ -1,4 +1,4 @@
-"""The delete-failed planner and the orphan records (pure): AWS's retain rules (§2.2/§2.3),
+"""The delete-failed planner and the orphan records (pure): AWS's retain rules (docs/reference/aws-behaviour.md#retainresources-only-from-delete_failed, docs/reference/aws-behaviour.md#which-resources-may-be-retained),
 nested child-first ordering, the empty-and-delete gate, and the follow-ups of each orphan."""
 
 from __future__ import annotations

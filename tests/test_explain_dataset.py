@@ -1,5 +1,6 @@
 """explain on real messages: every line of messages.jsonl (against reviewed expectations) and
-the verbatim strings of aws-semantics.md §1.4, §1.5, §2.4, §4 and §7."""
+the verbatim AWS messages of docs/reference/aws-behaviour.md (skip rules, service roles, delete
+failures, CDK bootstrap, the message catalogue)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,11 @@ import pytest
 
 from recover.classify import classify
 from recover.taxonomy import FailureMode, runbook_for
-from tests.conftest import SHARED_DATA
+from tests.conftest import REPO, SHARED_DATA
 from tests.explain_reviewed import REVIEWED, accuracy, expected_mode, load_rows
+from tests.test_docs_citations import anchors
 
-SEMANTICS = SHARED_DATA.parent / "reference" / "aws-semantics.md"
+BEHAVIOUR = REPO / "docs" / "reference" / "aws-behaviour.md"
 
 
 def _rows() -> list[tuple[int, dict[str, object]]]:
@@ -50,76 +52,77 @@ def test_accuracy_against_review_is_total_and_raw_is_reported(shared_data: Path)
     assert sum(r[1] - r[2] for r in table) == len(REVIEWED)
 
 
-# (section, verbatim string from aws-semantics.md, expected mode, expected rule)
+# (aws-behaviour.md anchor, verbatim string quoted there, expected mode, expected rule)
 VERBATIM: list[tuple[str, str, str, str]] = [
-    ("1.2", "is in UPDATE_ROLLBACK_FAILED state and can not be updated.", "stack_state_blocked",
+    ("stack-statuses", "is in UPDATE_ROLLBACK_FAILED state and can not be updated.", "stack_state_blocked",
      "stack-status-refused"),
-    ("1.3", "RollbackUpdatedStack cannot be invoked on child stacks", "stack_state_blocked",
+    ("continueupdaterollback-runs-on-the-root", "RollbackUpdatedStack cannot be invoked on child stacks", "stack_state_blocked",
      "continue-rollback-on-child"),
-    ("1.3", "Failed to rollback: RollbackUpdatedStack cannot be invoked on child stacks",
+    ("continueupdaterollback-runs-on-the-root", "Failed to rollback: RollbackUpdatedStack cannot be invoked on child stacks",
      "stack_state_blocked", "continue-rollback-on-child"),
-    ("1.4", "Only the resources failed during UpdateRollback are allowed to be skipped",
+    ("resourcestoskip-rules", "Only the resources failed during UpdateRollback are allowed to be skipped",
      "stack_state_blocked", "skip-list-rejected"),
-    ("1.4", "Nested stacks could not be skipped", "stack_state_blocked", "skip-list-rejected"),
-    ("1.4", "Stack [RabbitMQStack] does not exist", "unknown", "stack-not-found"),
-    ("1.4", "Stack [VPCStack] does not exist", "unknown", "stack-not-found"),
-    ("1.4", "Resource update cancelled", "unknown", "cancelled-by-other-failure"),
-    ("1.4", "Resource creation cancelled", "unknown", "cancelled-by-other-failure"),
-    ("1.5", "ValidationError: Role arn:aws:iam::423786275406:role/mu-b4-cloudformation-common-us-west-2 "
+    ("resourcestoskip-rules", "Nested stacks could not be skipped", "stack_state_blocked", "skip-list-rejected"),
+    ("resourcestoskip-rules", "Stack [RabbitMQStack] does not exist", "unknown", "stack-not-found"),
+    ("resourcestoskip-rules", "Stack [VPCStack] does not exist", "unknown", "stack-not-found"),
+    ("resourcestoskip-rules", "Resource update cancelled", "unknown", "cancelled-by-other-failure"),
+    ("resourcestoskip-rules", "Resource creation cancelled", "unknown", "cancelled-by-other-failure"),
+    ("service-roles-rolearn", "ValidationError: Role arn:aws:iam::423786275406:role/mu-b4-cloudformation-common-us-west-2 "
      "is invalid or cannot be assumed\\n status code: 400", "execution_role_missing",
      "execution-role-invalid"),
-    ("1.5", "Role arn:aws:iam::XXXXXXXXX:role/cdk-hnb659fds-cfn-exec-role-XXXXXXXXXX-us-east-1 is "
+    ("service-roles-rolearn", "Role arn:aws:iam::XXXXXXXXX:role/cdk-hnb659fds-cfn-exec-role-XXXXXXXXXX-us-east-1 is "
      "invalid or cannot be assumed", "execution_role_missing", "execution-role-invalid"),
-    ("1.5", "(ValidationError) when calling the DeleteStack operation: Role … is invalid or cannot be "
+    ("service-roles-rolearn", "(ValidationError) when calling the DeleteStack operation: Role … is invalid or cannot be "
      "assumed", "execution_role_missing", "execution-role-invalid"),
-    ("2.2", "An error occurred (ValidationError) when calling the DeleteStack operation: Invalid "
+    ("retainresources-only-from-delete_failed", "An error occurred (ValidationError) when calling the DeleteStack operation: Invalid "
      "operation on stack [arn:aws:cloudformation:…]. You can activate DeletionMode FORCE_DELETE_STACK "
      "in a delete stack operation only when the stack is in the DELETE_FAILED state.",
      "stack_state_blocked", "retain-resources-rejected"),
-    ("2.3", "ValidationError: The specified resources to retain must be in a valid state. Do not "
+    ("which-resources-may-be-retained", "ValidationError: The specified resources to retain must be in a valid state. Do not "
      "specify resources that are in the DELETE_COMPLETE state.", "stack_state_blocked",
      "retain-resources-rejected"),
-    ("2.4", "The following resource(s) failed to delete: [S3Bucket]. ", "nested_stack_failure",
+    ("why-a-delete-fails", "The following resource(s) failed to delete: [S3Bucket]. ", "nested_stack_failure",
      "failure-summary"),
-    ("2.4", "The following resource(s) failed to delete: [LambdaEdgeRedirectPostRequests, "
+    ("why-a-delete-fails", "The following resource(s) failed to delete: [LambdaEdgeRedirectPostRequests, "
      "WebsiteS3Bucket].", "nested_stack_failure", "failure-summary"),
-    ("2.4", "The bucket you tried to delete is not empty (Service: Amazon S3; Status Code: 409; Error "
+    ("why-a-delete-fails", "The bucket you tried to delete is not empty (Service: Amazon S3; Status Code: 409; Error "
      "Code: BucketNotEmpty; Request ID: 13B5WKE8TCT9VS8K; S3 Extended Request ID: …; Proxy: null)",
      "delete_blocked_nonempty_bucket", "bucket-not-empty"),
-    ("2.4", "BucketNotEmpty: The bucket you tried to delete is not empty. You must delete all versions "
+    ("why-a-delete-fails", "BucketNotEmpty: The bucket you tried to delete is not empty. You must delete all versions "
      "in the bucket.", "delete_blocked_nonempty_bucket", "bucket-not-empty"),
-    ("2.4", "resource sg-XXXX has a dependent object (Service: AmazonEC2; Status Code: 400; Error Code: "
+    ("why-a-delete-fails", "resource sg-XXXX has a dependent object (Service: AmazonEC2; Status Code: 400; Error Code: "
      "DependencyViolation; Request ID: …)", "delete_blocked_dependency", "dependency-violation"),
-    ("2.4", "DependencyViolation: resource sg-… has a dependent object", "delete_blocked_dependency",
+    ("why-a-delete-fails", "DependencyViolation: resource sg-… has a dependent object", "delete_blocked_dependency",
      "dependency-violation"),
-    ("2.4", 'Resource handler returned message: "Error occurred while GetObject. S3 Error Code: NoSuchKey. '
+    ("why-a-delete-fails", 'Resource handler returned message: "Error occurred while GetObject. S3 Error Code: NoSuchKey. '
      'S3 Error Message: The specified key does not exist. (Service: Lambda, Status Code: 400, Request '
      'ID: …)" (RequestToken: …, HandlerErrorCode: InvalidRequest)', "missing_artifact",
      "artifact-s3-object-missing"),
-    ("2.4", "CloudFormation did not receive a response from your Custom Resource. Please check your logs "
+    ("why-a-delete-fails", "CloudFormation did not receive a response from your Custom Resource. Please check your logs "
      "for requestId [<uuid>]. If you are using the Python cfn-response module, you may need to update "
      "your Lambda function code so that CloudFormation can attach the updated version.",
      "custom_resource_failure", "custom-resource-no-response"),
-    ("2.4", "Cannot delete protected DB Instance", "delete_blocked_dependency", "delete-protection"),
-    ("4", "Unable to fetch parameters [/cdk-bootstrap/hnb659fds/version] from parameter store for this "
+    ("why-a-delete-fails", "Cannot delete protected DB Instance", "delete_blocked_dependency", "delete-protection"),
+    ("cdk-bootstrap", "Unable to fetch parameters [/cdk-bootstrap/hnb659fds/version] from parameter store for this "
      "account.", "execution_role_missing", "cdk-bootstrap-missing"),
-    ("4", "(ValidationError) when calling the CreateChangeSet operation: Unable to fetch parameters "
+    ("cdk-bootstrap", "(ValidationError) when calling the CreateChangeSet operation: Unable to fetch parameters "
      "[kms_arn] from parameter store for this account.", "unknown", "referenced-object-missing"),
-    ("4", "SSM parameter /cdk-bootstrap/hnb659fds/version not found. Has the environment been "
+    ("cdk-bootstrap", "SSM parameter /cdk-bootstrap/hnb659fds/version not found. Has the environment been "
      "bootstrapped? Please run 'cdk bootstrap' (see https://docs.aws.amazon.com/cdk/latest/guide/"
      "bootstrapping.html)", "execution_role_missing", "cdk-bootstrap-missing"),
-    ("7", "The specified resources to retain must be in a valid state. Do not specify resources that "
+    ("aws-messages-recover-recognises", "The specified resources to retain must be in a valid state. Do not specify resources that "
      "are in the DELETE_COMPLETE state.", "stack_state_blocked", "retain-resources-rejected"),
-    ("7", "Invalid operation on stack <id>. When you delete a stack, specify which resources to retain "
+    ("aws-messages-recover-recognises", "Invalid operation on stack <id>. When you delete a stack, specify which resources to retain "
      "only when the stack is in the DELETE_FAILED state.", "stack_state_blocked",
      "retain-resources-rejected"),
-    ("7", "Error occurred while GetObject. S3 Error Code: NoSuchKey. S3 Error Message: The specified key "
+    ("aws-messages-recover-recognises", "Error occurred while GetObject. S3 Error Code: NoSuchKey. S3 Error Message: The specified key "
      "does not exist.", "missing_artifact", "artifact-s3-object-missing"),
-    ("7", "A client request token already exists.", "unknown", "client-token-reused"),
-    ("7", "User Initiated", "unknown", ""),
+    ("aws-messages-recover-recognises", "A client request token already exists.", "unknown", "client-token-reused"),
+    ("aws-messages-recover-recognises", "User Initiated", "unknown", ""),
 ]
 
-# §7 rows whose verbatim text has <placeholders>: filled with concrete values (not verbatim).
+# Catalogue rows (aws-behaviour.md#aws-messages-recover-recognises) whose text has <placeholders>:
+# filled with concrete values (not verbatim).
 FILLED: list[tuple[str, str, str]] = [
     ("Stack:arn:aws:cloudformation:us-east-1:123456789012:stack/app/0a1b2c3d-1111-2222-3333-444455556666 "
      "is in UPDATE_ROLLBACK_FAILED state and can not be updated.", "stack_state_blocked",
@@ -136,7 +139,7 @@ FILLED: list[tuple[str, str, str]] = [
 
 
 @pytest.mark.parametrize(("section", "text", "mode", "rule"), VERBATIM,
-                         ids=[f"s{s}-{i}" for i, (s, *_) in enumerate(VERBATIM)])
+                         ids=[f"{s}-{i}" for i, (s, *_) in enumerate(VERBATIM)])
 def test_semantics_verbatim(section: str, text: str, mode: str, rule: str) -> None:
     c = classify(text.replace("\\n", "\n"))
     assert (c.failure_mode.value, c.rule) == (mode, rule)
@@ -149,8 +152,7 @@ def test_semantics_filled_placeholders(text: str, mode: str, rule: str) -> None:
 
 
 def test_verbatim_strings_are_in_the_reference() -> None:
-    if not SEMANTICS.is_file():
-        pytest.skip("../shared/reference/aws-semantics.md is not beside the repository")
-    ref = SEMANTICS.read_text(encoding="utf-8")
+    ref = BEHAVIOUR.read_text(encoding="utf-8")
     missing = [t for _, t, _, _ in VERBATIM if t not in ref]
     assert not missing
+    assert {a for a, *_ in VERBATIM} <= anchors(BEHAVIOUR)

@@ -1,4 +1,4 @@
-"""The rollback planner and the local ResourcesToSkip validator (aws-semantics §1.4)."""
+"""The rollback planner and the local ResourcesToSkip validator (docs/reference/aws-behaviour.md#resourcestoskip-rules)."""
 
 from __future__ import annotations
 
@@ -79,7 +79,7 @@ def test_non_interactive_without_flags_leaves_decisions_open() -> None:
     targets = {u.target for u in plan.undecided}
     assert targets == {"shop-Api-ABC123DEF456.Handler", "shop-Api-ABC123DEF456.Queue", "Table"}
     actions = {d.target: d.action for d in plan.decisions}
-    assert actions["shop-Api-ABC123DEF456.Poller"] == Action.RETRY  # throttling: §1.6
+    assert actions["shop-Api-ABC123DEF456.Poller"] == Action.RETRY  # throttling: docs/reference/aws-behaviour.md#why-a-rollback-fails
     assert actions["shop-Api-ABC123DEF456.Worker"] == Action.AUTOMATIC
     assert plan.skips == []
 

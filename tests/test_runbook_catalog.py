@@ -130,12 +130,17 @@ def test_steps_follow_gather_decide_act_follow_record(runbook: Runbook) -> None:
 
 
 def test_runbook_documents_cite_the_fact_sheet() -> None:
-    """The prose cites aws-semantics.md where it matters (task: §1.4, §1.5, §2, §4, §6)."""
+    """The prose cites docs/reference/aws-behaviour.md where it matters (skip rules, service
+    roles, retain rules, CDK bootstrap, S3 versioning and conditional writes)."""
     text = {r.id: (REPO / "runbooks" / f"{r.id}.yaml").read_text() for r in CATALOG.runbooks}
-    assert "§1.4" in text["rollback-stuck"] and "§1.5" in text["rollback-stuck"]
-    assert "§2.2" in text["delete-failed"] and "§2.3" in text["delete-failed"]
-    assert "§4" in text["execution-role-missing"] and "§1.5" in text["execution-role-missing"]
-    assert "§6.1" in text["missing-artifact"] and "§6.3" in text["missing-artifact"]
+    cites = {"rollback-stuck": ("resourcestoskip-rules", "service-roles-rolearn"),
+             "delete-failed": ("retainresources-only-from-delete_failed",
+                               "which-resources-may-be-retained"),
+             "execution-role-missing": ("cdk-bootstrap", "service-roles-rolearn"),
+             "missing-artifact": ("s3-versioning-and-delete-markers", "s3-conditional-writes")}
+    for runbook, anchors in cites.items():
+        for anchor in anchors:
+            assert f"aws-behaviour.md#{anchor}" in text[runbook], (runbook, anchor)
 
 
 def test_check_catalog_of_the_shipped_files_is_clean() -> None:
@@ -313,7 +318,7 @@ def test_aws_commands_named_in_prose_exist(runbook: Runbook, step: Step, field: 
         assert not options - members - CLI_GLOBAL_OPTIONS, f"`aws {cli_service} {command}` options"
 
 
-# The flags of the commands DESIGN §2 defines (plus the global ones): a runbook's `flags` must
+# The flags of the commands docs/reference/cli.md defines (plus the global ones): a runbook's `flags` must
 # name real flags, so an on-call engineer can settle every decision without a prompt.
 DESIGN_FLAGS = {
     "--yes", "--non-interactive", "--dry-run",

@@ -85,7 +85,7 @@ def test_missing_service_role_is_seen_via_get_role() -> None:
 
 @mock_aws
 def test_same_role_name_under_another_path_is_another_role() -> None:
-    """CloudFormation uses the role at the stack's ARN (path included, §1.5); names are unique
+    """CloudFormation uses the role at the stack's ARN (path included, docs/reference/aws-behaviour.md#service-roles-rolearn); names are unique
     whatever the path, so a same-named role elsewhere is not the stack's role."""
     iam = boto3.client("iam", region_name="us-east-1")
     trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",

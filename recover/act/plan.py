@@ -1,5 +1,5 @@
 """Plan files: `--dry-run --plan-out FILE` writes one, `recover apply FILE` runs it later,
-after checking that the stack has not moved since (DESIGN §2: plan then apply lets a second
+after checking that the stack has not moved since (docs/reference/cli.md#recover-apply-planjson: plan then apply lets a second
 engineer review the change during an incident)."""
 
 from __future__ import annotations
@@ -172,7 +172,7 @@ class Plan:
                    calls=parsed, decisions=decisions, settings=settings)
 
 
-# aws-semantics §1.1: StackName is a `StackNameOrId`, `[a-zA-Z][-a-zA-Z0-9]*` or a stack ARN.
+# docs/reference/aws-behaviour.md#continueupdaterollback-request: StackName is a `StackNameOrId`, `[a-zA-Z][-a-zA-Z0-9]*` or a stack ARN.
 STACK_NAME = re.compile(r"[a-zA-Z][-a-zA-Z0-9]*")
 STACK_NAME_OR_ID = re.compile(r"[a-zA-Z][-a-zA-Z0-9]*|arn:(aws|aws-us-gov|aws-cn):[-a-zA-Z0-9:/._+]*")
 MAX_DEPTH = 32  # a real plan nests about 8 deep

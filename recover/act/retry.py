@@ -2,7 +2,7 @@
 
 Used for IAM's eventual consistency: a role created seconds ago may not be assumable by
 CloudFormation yet, which answers with the same `Role ... is invalid or cannot be assumed`
-ValidationError as for a missing role (aws-semantics §1.5; the Terraform AWS provider retries
+ValidationError as for a missing role (docs/reference/aws-behaviour.md#iam-eventual-consistency; the Terraform AWS provider retries
 CreateStack on exactly that message). Every attempt goes through the executor, so each one is
 journaled; anything else than the expected error is raised at once.
 """

@@ -2,7 +2,7 @@
 
 The stack events only say NoSuchKey; the key itself is in CloudTrail: the failed
 UpdateFunctionCode20150331v2 / CreateFunction20150331 record carries s3Bucket/s3Key
-(aws-semantics §5.2). What CloudTrail says of the key's CodeSha256 (expected.trail_facts) is
+(docs/reference/aws-behaviour.md#cloudtrail-records). What CloudTrail says of the key's CodeSha256 (expected.trail_facts) is
 joined here; Lambda's own records are added by the flow (sources.lambda_hash_facts).
 """
 
@@ -21,7 +21,7 @@ from recover.cloudtrail.sources import ScanStats, Window
 
 CODE_EVENTS = ("UpdateFunctionCode20150331v2", "CreateFunction20150331",
                *PUBLISH_VERSION_EVENTS)
-# LookupEvents keeps 90 days (§5.3): the code history of the last good deploy is in there.
+# LookupEvents keeps 90 days (docs/reference/aws-behaviour.md#lookupevents): the code history of the last good deploy is in there.
 HISTORY = timedelta(days=90)
 
 
@@ -45,7 +45,7 @@ def read_code_records(deps: SourceDeps, source: str, region: str, functions: Ite
                       since: datetime | None, until: datetime | None) -> TrailRead:
     """Lambda code records (failed and successful) of these functions from a trail source.
     `deps` is the run's SourceDeps (recover.cli.trail.source_deps): LookupEvents then goes
-    through the rate-limited client, at most 2 calls/s per account and region (§5.3)."""
+    through the rate-limited client, at most 2 calls/s per account and region (docs/reference/aws-behaviour.md#lookupevents)."""
     wanted = set(functions)
     window = Window(since=since, until=until, regions=frozenset({region}) if region else frozenset())
     src = build_source(source, window, CODE_EVENTS, deps, validate=True)

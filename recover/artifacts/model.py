@@ -10,7 +10,7 @@ from typing import Any
 
 
 def code_sha256(data: bytes) -> str:
-    """Lambda's CodeSha256: base64 of the raw SHA-256 digest of the zip (aws-semantics §6.4)."""
+    """Lambda's CodeSha256: base64 of the raw SHA-256 digest of the zip (docs/reference/aws-behaviour.md#where-aws-records-a-functions-codesha256)."""
     return base64.b64encode(hashlib.sha256(data).digest()).decode()
 
 

@@ -28,7 +28,7 @@ from recover.act.calls import Call
 from recover.act.executor import Executor
 from recover.artifacts.model import code_sha256
 
-# 412: the key exists; 409: a concurrent conditional write to the same key (aws-semantics §6.3)
+# 412: the key exists; 409: a concurrent conditional write to the same key (docs/reference/aws-behaviour.md#s3-conditional-writes)
 CONFLICT_CODES = frozenset({"PreconditionFailed", "412", "ConditionalRequestConflict"})
 _CHUNK = 1024 * 1024
 MAX_HASHED = 250 * 1024 * 1024  # larger than any Lambda zip: not a code object of ours

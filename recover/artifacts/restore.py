@@ -1,7 +1,7 @@
 """The restore calls (act, through the executor): never overwrite an object.
 
-- from a previous version: CopyObject of `bucket/key?versionId=V` onto the key (§6.1, the
-  documented restore that keeps every version), with If-None-Match: * (§6.3);
+- from a previous version: CopyObject of `bucket/key?versionId=V` onto the key (docs/reference/aws-behaviour.md#s3-versioning-and-delete-markers, the
+  documented restore that keeps every version), with If-None-Match: * (docs/reference/aws-behaviour.md#s3-conditional-writes);
 - from bytes: PutObject with If-None-Match: * (a 412 means the key appeared meanwhile: the
   existing object is kept and reported, never replaced).
 No encryption parameters are sent, so the bucket's default encryption applies. The restored

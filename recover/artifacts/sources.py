@@ -87,7 +87,7 @@ def object_exists(s3: Any, bucket: str, key: str, version: str | None = None) ->
 
 def s3_previous_versions(s3: Any, wanted: WantedArtifact) -> list[Candidate]:
     """Versions of the key still in the bucket, newest first, when the current version is a
-    delete marker (or no current version exists): restore by copying one onto the key (§6.1)."""
+    delete marker (or no current version exists): restore by copying one onto the key (docs/reference/aws-behaviour.md#s3-versioning-and-delete-markers)."""
     found: list[dict[str, Any]] = []
     markers_latest = False
     paginator = s3.get_paginator("list_object_versions")
@@ -205,7 +205,7 @@ def local_candidates(wanted: WantedArtifact, specs: list[SourceSpec]) -> list[Ca
 def cdk_assets(cdk_out: Path, wanted: WantedArtifact) -> list[Candidate]:
     """Assets of a CDK cloud assembly whose destination object key is the wanted key.
     (*.assets.json: files.<hash>.source.path/packaging, destinations.*.objectKey; the key is
-    `<sourceHash>.zip` per aws-semantics §4.)"""
+    `<sourceHash>.zip` per docs/reference/aws-behaviour.md#cdk-bootstrap.)"""
     if not cdk_out.is_dir():
         raise UsageError(f"--artifact-source cdk-out:{cdk_out}: no such folder")
     out: list[Candidate] = []
@@ -315,7 +315,7 @@ def _raise_if_credentials(exc: ClientError) -> None:
 
 
 def _download(url: str) -> bytes:
-    # The presigned URL GetFunction returns (valid 10 minutes, §6.4).
+    # The presigned URL GetFunction returns (valid 10 minutes, docs/reference/aws-behaviour.md#lambda-code-locations).
     if not url.startswith(("https://", "http://127.0.0.1", "http://localhost")):
         raise InputError(f"refusing to download code from {url!r}")
     with urllib.request.urlopen(url, timeout=60) as resp:  # noqa: S310 - scheme checked above

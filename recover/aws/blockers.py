@@ -1,5 +1,5 @@
 """Gather what blocks each failed delete (read-only): the contents of a non-empty bucket and
-the network interfaces that still use a security group (aws-semantics §2.4, §6.1)."""
+the network interfaces that still use a security group (docs/reference/aws-behaviour.md#why-a-delete-fails, docs/reference/aws-behaviour.md#s3-versioning-and-delete-markers)."""
 
 from __future__ import annotations
 

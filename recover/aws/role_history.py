@@ -1,7 +1,7 @@
 """Gather: what CloudTrail's event history says about a deleted role (who deleted it and when,
 its path, the managed policies and boundary it had).
 
-IAM is a global service: its events are recorded in us-east-1 (aws-semantics §5.3), for the
+IAM is a global service: its events are recorded in us-east-1 (docs/reference/aws-behaviour.md#lookupevents), for the
 last 90 days only, so a role created earlier shows its deletion but not its creation. Cost: at
 most `max_pages` LookupEvents calls (ResourceName = role name), well under the 2 per second
 limit. A failure (AccessDenied, no CloudTrail) is reported in `note`, never raised: the history
@@ -54,7 +54,7 @@ def _who(record: dict[str, Any]) -> str:
 
 def lookup_role_history(aws: SessionFactory, role_name: str, *, max_pages: int = 5) -> RoleHistory:
     # Like every LookupEvents reader: botocore's retries off, each request through the shared
-    # 2/s limiter, resets and throttling retried by lookup_page (aws-semantics §5.3).
+    # 2/s limiter, resets and throttling retried by lookup_page (docs/reference/aws-behaviour.md#lookupevents).
     ct = aws.unretried_client("cloudtrail", IAM_EVENTS_REGION)
     attempts = aws.attempts("cloudtrail", IAM_EVENTS_REGION)
     records: list[dict[str, Any]] = []

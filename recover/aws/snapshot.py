@@ -35,7 +35,7 @@ from recover.model.stack import (
 EventScope = Literal["all", "last-operation", "none"]
 
 CLOUDFORMATION_PRINCIPAL = "cloudformation.amazonaws.com"
-# aws-semantics §1.5 (verbatim pattern): the role a failed operation or resource could not use.
+# docs/reference/aws-behaviour.md#service-roles-rolearn (verbatim pattern): the role a failed operation or resource could not use.
 ROLE_INVALID = re.compile(r"Role (arn:aws[\w-]*:iam::\d{12}:role/[\w+=,.@/-]+) is invalid or "
                           r"cannot be assumed")
 
@@ -117,7 +117,7 @@ class _Reader:
         found = str(role.get("Arn") or arn)
         if found != arn:
             # Names are unique in an account whatever the path, and CloudFormation finds the
-            # role by its full ARN: a same-named role elsewhere is another role (§1.5).
+            # role by its full ARN: a same-named role elsewhere is another role (docs/reference/aws-behaviour.md#service-roles-rolearn).
             return RoleCheck(arn=arn, state="other_path", role_id=role.get("RoleId", ""),
                              detail=f"a role named {name} exists under path "
                              f"{role.get('Path', '?')} ({found}), not at this ARN")

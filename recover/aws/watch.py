@@ -3,7 +3,7 @@
 Each poll costs 1 DescribeStacks per tracked stack plus 1 DescribeStackEvents per tracked
 stack (only the first page unless more new events arrived since the last poll). Nested stacks
 are discovered from their parent's events (an AWS::CloudFormation::Stack resource whose
-physical id is another stack's ARN, aws-semantics §3.5).
+physical id is another stack's ARN, docs/reference/aws-behaviour.md#nested-stacks).
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ class StackWatcher:
         try:
             s = self.cfn.describe_stacks(StackName=st.stack_id)["Stacks"][0]
         except ClientError as exc:
-            # A stack id that no longer resolves is gone: the delete waiter's rule (§3.7).
+            # A stack id that no longer resolves is gone: the delete waiter's rule (docs/reference/aws-behaviour.md#errors-and-waiters).
             if exc.response.get("Error", {}).get("Code") == "ValidationError":
                 st.status, st.reason = "DELETE_COMPLETE", "stack no longer exists"
                 return

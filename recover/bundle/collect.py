@@ -116,7 +116,7 @@ def read_trail(spec: str | None, window: Window, snapshot: StackSnapshot,
                     issuers.setdefault(issued, dict(rec.raw))
                 continue
             key = rec.event_id or json.dumps(rec.raw, sort_keys=True, default=str)
-            if key in seen:  # CloudTrail can deliver a record twice (§5.2)
+            if key in seen:  # CloudTrail can deliver a record twice (docs/reference/aws-behaviour.md#cloudtrail-records)
                 continue
             seen.add(key)
             outcome.records.append(dict(rec.raw))

@@ -1,7 +1,7 @@
 """Which CloudTrail records belong in a stack's postmortem (pure: no boto3).
 
 A record is related when it is:
-- an artifact fetch failure (Lambda NoSuchKey, aws-semantics §5.2) of one of the tree's
+- an artifact fetch failure (Lambda NoSuchKey, docs/reference/aws-behaviour.md#cloudtrail-records) of one of the tree's
   functions or of an object its templates reference;
 - an IAM change of one of the stacks' service roles (CreateRole, DeleteRole, policy changes);
 - an S3 object deletion (a data event: only there if the trail logs data events) in a bucket of
@@ -35,7 +35,7 @@ ROLE_EVENTS = frozenset({"CreateRole", "DeleteRole", "UpdateAssumeRolePolicy",
 STS_ISSUERS = frozenset({"AssumeRole", "AssumeRoleWithSAML", "AssumeRoleWithWebIdentity",
                          "GetSessionToken", "GetFederationToken"})
 OBJECT_DELETES = frozenset({"DeleteObject", "DeleteObjects"})
-# What `--trail lookup` asks LookupEvents for (one EventName filter per call, §5.3). Data
+# What `--trail lookup` asks LookupEvents for (one EventName filter per call, docs/reference/aws-behaviour.md#lookupevents). Data
 # events (S3 object deletions) are never in Event history.
 LOOKUP_EVENT_NAMES = (
     "CreateStack", "UpdateStack", "DeleteStack", "ContinueUpdateRollback", "RollbackStack",

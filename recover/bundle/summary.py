@@ -22,10 +22,10 @@ from recover.decide.diagnose import diagnose
 
 STABLE_SUFFIXES = ("_COMPLETE",)
 MAX_FAILED = 40
-EVENT_HISTORY_DAYS = 90  # aws-semantics §5.3
-DELIVERY_LAG = timedelta(minutes=15)  # §5.3: "about 5 minutes", not guaranteed
+EVENT_HISTORY_DAYS = 90  # docs/reference/aws-behaviour.md#lookupevents
+DELIVERY_LAG = timedelta(minutes=15)  # docs/reference/aws-behaviour.md#cloudtrail-delivery-and-blind-spots: "about 5 minutes", not guaranteed
 
-# What no bundle can show, whatever the inputs (aws-semantics §5.3, §6.2; DESIGN §5).
+# What no bundle can show, whatever the inputs (docs/reference/aws-behaviour.md#cloudtrail-delivery-and-blind-spots, docs/reference/aws-behaviour.md#lookupevents; docs/reference/evidence.md#coverage-notes).
 STATIC_COVERAGE = (
     "S3 lifecycle expirations (Expiration, NoncurrentVersionExpiration, CDK garbage "
     "collection by lifecycle) are done by S3 itself and never appear in CloudTrail: an artifact "

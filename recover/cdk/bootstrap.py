@@ -1,7 +1,7 @@
 """What the CDK bootstrap template (version 32) says about the CloudFormation execution role.
 
 Source: aws/aws-cdk-cli packages/aws-cdk/lib/api/bootstrap/bootstrap-template.yaml (a copy is
-in ../shared/data/cdk/bootstrap-template.yaml; aws-semantics §4), resource
+in ../shared/data/cdk/bootstrap-template.yaml; docs/reference/aws-behaviour.md#cdk-bootstrap), resource
 `CloudFormationExecutionRole`. tests/test_cdk_bootstrap_facts.py parses that file and checks
 every constant below against it, so a template change cannot drift past unnoticed.
 """
@@ -16,7 +16,7 @@ from typing import Any
 TEMPLATE_VERSION = "32"  # CdkBootstrapVersion / output BootstrapVersion
 DEFAULT_QUALIFIER = "hnb659fds"  # Parameters.Qualifier.Default
 QUALIFIER_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,10}$")  # Parameters.Qualifier.AllowedPattern
-TOOLKIT_STACK = "CDKToolkit"  # the CDK CLI's default toolkit stack name (§4)
+TOOLKIT_STACK = "CDKToolkit"  # the CDK CLI's default toolkit stack name (docs/reference/aws-behaviour.md#cdk-bootstrap)
 
 # RoleName: Fn::Sub cdk-${Qualifier}-cfn-exec-role-${AWS::AccountId}-${AWS::Region}
 EXEC_ROLE_NAME = "cdk-{qualifier}-cfn-exec-role-{account}-{region}"

@@ -11,12 +11,12 @@ from typing import Any, TypeVar
 
 import click
 
-# aws-semantics §1.1: StackName is a `StackNameOrId`, a name `[a-zA-Z][-a-zA-Z0-9]*` or a stack
+# docs/reference/aws-behaviour.md#continueupdaterollback-request: StackName is a `StackNameOrId`, a name `[a-zA-Z][-a-zA-Z0-9]*` or a stack
 # ARN. CloudFormation caps a stack name at 128 characters (User Guide, "stack name").
 _STACK_NAME = re.compile(r"[a-zA-Z][-a-zA-Z0-9]{0,127}")
 _STACK_ARN = re.compile(r"arn:(aws|aws-us-gov|aws-cn):cloudformation:[-a-z0-9]+:\d{12}:stack/"
                         r"[a-zA-Z][-a-zA-Z0-9]{0,127}/[-a-zA-Z0-9]+")
-# aws-semantics §1.1: a ResourceToSkip is `LogicalId` or `<child-stack-name>.<LogicalId>`;
+# docs/reference/aws-behaviour.md#continueupdaterollback-request: a ResourceToSkip is `LogicalId` or `<child-stack-name>.<LogicalId>`;
 # recover names --retain/--retry targets the same way. A logical id is at most 255 characters.
 _RESOURCE = re.compile(r"[a-zA-Z0-9]{1,255}|[a-zA-Z][-a-zA-Z0-9]{0,127}\.[a-zA-Z0-9]{1,255}")
 

@@ -1,4 +1,4 @@
-"""`recover sandbox serve|scenarios`: a broken AWS account on 127.0.0.1 (DESIGN §4).
+"""`recover sandbox serve|scenarios`: a broken AWS account on 127.0.0.1 (docs/reference/sandbox.md).
 
 serve prints the endpoint and the environment to export (human), or ONE JSON envelope line
 (--output json) as soon as the world is seeded, then serves until Ctrl-C / SIGTERM.

@@ -1,5 +1,5 @@
 """The scale-out path: the artifact-fetch-failure extraction as SQL for Athena (over the standard
-CloudTrail table, aws-semantics §5.5) or CloudTrail Lake, run with boto3, rows read back into
+CloudTrail table, docs/reference/aws-behaviour.md#athena-and-cloudtrail-lake) or CloudTrail Lake, run with boto3, rows read back into
 TrailRecords so the same extractor gives the same answer as a local scan.
 
 Source URIs (documented in docs/reference/trail-sources.md):
@@ -125,7 +125,7 @@ class AthenaTarget:
 
 def athena_failures_sql(target: AthenaTarget, window: Window,
                         event_names: Iterable[str] = ()) -> str:
-    """SQL over the standard CloudTrail table (§5.5) selecting the artifact fetch failures.
+    """SQL over the standard CloudTrail table (docs/reference/aws-behaviour.md#athena-and-cloudtrail-lake) selecting the artifact fetch failures.
     requestparameters is a JSON string there and is read back whole."""
     _check_window(window)
     names = _check_names(event_names)
@@ -140,7 +140,7 @@ def athena_failures_sql(target: AthenaTarget, window: Window,
     if window.until:
         where.append(f"eventtime <= {sql_string(_iso(window.until))}")
     if target.partition and window.since:
-        # Partition pruning: folders are by delivery day, up to a day after the event (§5.4).
+        # Partition pruning: folders are by delivery day, up to a day after the event (docs/reference/aws-behaviour.md#cloudtrail-log-files-in-s3).
         where.append(f"{sql_ident(target.partition)} >= {sql_string(_day(window.since))}")
         if window.until:
             where.append(f"{sql_ident(target.partition)} <= "

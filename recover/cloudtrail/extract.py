@@ -3,11 +3,11 @@
 - artifact fetch failures: Lambda CreateFunction / UpdateFunctionCode / PublishLayerVersion calls
   that failed because the code object was missing from S3. The errorCode is
   InvalidParameterValueException and the message contains `S3 Error Code: NoSuchKey`
-  (aws-semantics §5.2, §7).
+  (docs/reference/aws-behaviour.md#cloudtrail-records, docs/reference/aws-behaviour.md#aws-messages-recover-recognises).
 - code history: successful creates and code updates of a function with the codeSha256 Lambda
-  computed, used to verify rebuilt bytes (§6.4: base64 of the raw SHA-256 of the zip).
+  computed, used to verify rebuilt bytes (docs/reference/aws-behaviour.md#where-aws-records-a-functions-codesha256: base64 of the raw SHA-256 of the zip).
 
-No boto3 here. Duplicates (CloudTrail can deliver one event twice, same eventID, §5.2) are
+No boto3 here. Duplicates (CloudTrail can deliver one event twice, same eventID, docs/reference/aws-behaviour.md#cloudtrail-records) are
 dropped.
 """
 
@@ -22,7 +22,7 @@ from typing import Any
 from recover.cloudtrail.record import TrailRecord, function_name_from, layer_name_from
 
 LAMBDA_SOURCE = "lambda.amazonaws.com"
-# §5.1: versioned event names. CreateFunction20141111 is the legacy 2014 API.
+# docs/reference/aws-behaviour.md#lambda-event-names-in-cloudtrail: versioned event names. CreateFunction20141111 is the legacy 2014 API.
 UPDATE_CODE_EVENTS = ("UpdateFunctionCode20150331v2", "UpdateFunctionCode20150331")
 CREATE_FUNCTION_EVENTS = ("CreateFunction20150331", "CreateFunction20141111")
 PUBLISH_LAYER_EVENTS = ("PublishLayerVersion20181031",)
@@ -62,9 +62,9 @@ class S3Location:
 
 
 def code_location(rec: TrailRecord) -> S3Location:
-    """Where the call said the code was. The shapes differ (§5.2): CreateFunction nests it in
+    """Where the call said the code was. The shapes differ (docs/reference/aws-behaviour.md#cloudtrail-records): CreateFunction nests it in
     `code`, PublishLayerVersion in `content`, UpdateFunctionCode has it at the top level.
-    (§5.6: the `s3ObjectVersion` key name is inferred from the camelCase convention.)"""
+    (docs/reference/aws-behaviour.md#unconfirmed-cloudtrail-details: the `s3ObjectVersion` key name is inferred from the camelCase convention.)"""
     params = rec.request_parameters
     nested: Mapping[str, Any] = {}
     for name in ("code", "content"):

@@ -1,7 +1,7 @@
 """Bytes to CloudTrail records, streaming, with a byte-level prefilter.
 
 The hot path is a trail file exactly as CloudTrail writes it: gzip of compact JSON
-`{"Records":[{"eventVersion":...},{"eventVersion":...}]}` (aws-semantics §5.4). There every
+`{"Records":[{"eventVersion":...},{"eventVersion":...}]}` (docs/reference/aws-behaviour.md#cloudtrail-log-files-in-s3). There every
 record starts with the literal `{"eventVersion":` (an unescaped quote cannot occur inside a JSON
 string, so the marker only appears at the start of an object), which lets the parser:
 - count records with one C-speed `bytes.count` per chunk,

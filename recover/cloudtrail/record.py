@@ -1,7 +1,7 @@
 """One CloudTrail record with typed, forgiving accessors.
 
 CloudTrail records come from many places (trail files, Event history, Athena rows, exports that
-went through Logstash...) and from many eventVersions (1.03 to 1.11, aws-semantics §5.2), so
+went through Logstash...) and from many eventVersions (1.03 to 1.11, docs/reference/aws-behaviour.md#cloudtrail-records), so
 every accessor returns None (or an empty mapping) instead of raising when a field is missing or
 has an unexpected type. The raw dict is kept untouched in `raw`.
 """
@@ -184,7 +184,7 @@ class TrailRecord:
     def caller(self) -> str | None:
         """Who made the call, as one string: the identity ARN, else the invoking service, else
         the principal id. For calls CloudFormation makes on a role's behalf the ARN is the
-        role session and `invokedBy` says cloudformation.amazonaws.com (§5.6: unconfirmed)."""
+        role session and `invokedBy` says cloudformation.amazonaws.com (docs/reference/aws-behaviour.md#unconfirmed-cloudtrail-details: unconfirmed)."""
         ident = self.user_identity
         return (_str(ident.get("arn")) or _str(ident.get("invokedBy"))
                 or _str(ident.get("principalId")) or _str(ident.get("type")))

@@ -192,5 +192,5 @@ def scan_code_history(source: RecordSource, window: Window, function: str | None
 
 def expected_lookup_calls(matching: int) -> int:
     """The most LookupEvents calls one event name in one Region needs: full pages of 50, plus
-    one more when the service hands out a token after the last full page (§5.3)."""
+    one more when the service hands out a token after the last full page (docs/reference/aws-behaviour.md#lookupevents)."""
     return math.ceil(matching / 50) + 1

@@ -33,11 +33,11 @@ from recover.errors import (
     transient_kind,
 )
 
-# §5.4: <acct>_CloudTrail_<region>_<YYYYMMDDTHHmmZ>_<unique>.json.gz (delivery time, UTC)
+# docs/reference/aws-behaviour.md#cloudtrail-log-files-in-s3: <acct>_CloudTrail_<region>_<YYYYMMDDTHHmmZ>_<unique>.json.gz (delivery time, UTC)
 _TRAIL_FILE = re.compile(
     r"(?P<acct>\d{12})_CloudTrail_(?P<region>[a-z0-9-]+)_(?P<when>\d{8}T\d{4}Z)_[A-Za-z0-9]+"
     r"\.json(?:\.gz)?$")
-_SKIP_DIRS = ("CloudTrail-Digest", "CloudTrail-Insight")  # §5.4: not event records
+_SKIP_DIRS = ("CloudTrail-Digest", "CloudTrail-Insight")  # docs/reference/aws-behaviour.md#cloudtrail-log-files-in-s3: not event records
 
 
 def _digest_or_insight(path: str) -> bool:
@@ -45,10 +45,10 @@ def _digest_or_insight(path: str) -> bool:
     name = path.rsplit("/", 1)[-1]
     return any(f"/{d}/" in f"/{path}" or f"_{d}_" in name for d in _SKIP_DIRS)
 _EXTENSIONS = (".json", ".json.gz", ".jsonl", ".jsonl.gz", ".ndjson", ".ndjson.gz", ".gz")
-LOOKUP_PAGE = 50  # §5.3: MaxResults at most 50
-LOOKUP_RATE = 2  # §5.3: "two per second, per account, per Region"
-EVENT_HISTORY = timedelta(days=90)  # §5.3
-# Records reach a file up to ~15 minutes after the call (§5.3 "about 5 minutes", not
+LOOKUP_PAGE = 50  # docs/reference/aws-behaviour.md#lookupevents: MaxResults at most 50
+LOOKUP_RATE = 2  # docs/reference/aws-behaviour.md#lookupevents: "two per second, per account, per Region"
+EVENT_HISTORY = timedelta(days=90)  # docs/reference/aws-behaviour.md#lookupevents
+# Records reach a file up to ~15 minutes after the call (docs/reference/aws-behaviour.md#cloudtrail-delivery-and-blind-spots "about 5 minutes", not
 # guaranteed), so a file can sit in the next day's folder: list one extra day after `until`.
 DELIVERY_SLACK = timedelta(days=1)
 
@@ -138,7 +138,7 @@ class Window:
             return "other region"
         if self.since:
             delivered = datetime.strptime(m["when"], "%Y%m%dT%H%MZ").replace(tzinfo=UTC)
-            # a file holds only events from before its delivery time (§5.4)
+            # a file holds only events from before its delivery time (docs/reference/aws-behaviour.md#cloudtrail-log-files-in-s3)
             if delivered < self.since.replace(second=0, microsecond=0):
                 return "delivered before --since"
         return None
@@ -282,7 +282,7 @@ _ORG = re.compile(r"^o-[a-z0-9]{10,32}$")
 
 class S3Source:
     """Trail log files in a bucket: `<prefix>/AWSLogs/<acct>/CloudTrail/<region>/YYYY/MM/DD/` and
-    the organization layout `<prefix>/AWSLogs/<o-id>/<acct>/CloudTrail/...` (§5.4).
+    the organization layout `<prefix>/AWSLogs/<o-id>/<acct>/CloudTrail/...` (docs/reference/aws-behaviour.md#cloudtrail-log-files-in-s3).
 
     Listing is pruned: accounts and regions given in the window are not listed, only the day
     folders from --since to --until (+1 day of delivery slack) are listed, and the digest and
@@ -531,7 +531,7 @@ class LookupSource:
     answer at all (a reset connection, a timeout).
 
     The NextToken loop is written out (not a boto3 paginator) because each page request has to
-    pass the rate limiter, and a failed page is retried with the same token (§5.3: the token
+    pass the rate limiter, and a failed page is retried with the same token (docs/reference/aws-behaviour.md#lookupevents: the token
     must be reused with identical parameters). The client must have botocore's own retries
     off (SessionFactory.unretried_client), so every HTTP request goes through the limiter;
     `max_attempts` is then the bound botocore would have used (SessionFactory.attempts)."""
@@ -547,7 +547,7 @@ class LookupSource:
         self.event_names = list(event_names)
         self.now = now or (lambda: datetime.now(UTC))
         self.until = until or self.now()
-        # §5.3: Event history keeps 90 days; asking for more just returns nothing older.
+        # docs/reference/aws-behaviour.md#lookupevents: Event history keeps 90 days; asking for more just returns nothing older.
         self.since = since or (self.until - EVENT_HISTORY)
         # sleep given (tests): a limiter of their own that sleeps the same way
         self.limiter = limiter or (shared_limiter() if sleep is time.sleep

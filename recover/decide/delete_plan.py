@@ -1,11 +1,11 @@
 """Plan the deletion of a DELETE_FAILED stack tree (pure): per failed resource retry, retain,
 or empty-and-delete (buckets), and the ordered DeleteStack calls.
 
-Rules (aws-semantics §2):
-- RetainResources only for a stack in DELETE_FAILED (§2.2), only logical ids of that stack,
-  never a resource already DELETE_COMPLETE (§2.3: AWS refuses the whole call);
+Rules (docs/reference/aws-behaviour.md#deletestack-and-retainresources):
+- RetainResources only for a stack in DELETE_FAILED (docs/reference/aws-behaviour.md#retainresources-only-from-delete_failed), only logical ids of that stack,
+  never a resource already DELETE_COMPLETE (docs/reference/aws-behaviour.md#which-resources-may-be-retained: AWS refuses the whole call);
 - nested: a DELETE_FAILED child is deleted first with its own RetainResources, then its parent
-  again, which now deletes the (gone) child normally (§2.1, observed in [OPS]); a nested
+  again, which now deletes the (gone) child normally (docs/reference/aws-behaviour.md#deletestack-and-retainresources, observed in operator notes); a nested
   stack resource itself is never retained (that would leave a DELETE_FAILED stack behind);
 - a resource is retried when the cause is transient or the engineer fixed it; a non-empty bucket
   is emptied only when its name was typed or given with --empty-bucket (never by --yes alone).
@@ -26,7 +26,7 @@ from recover.model.stack import StackNode, StackSnapshot
 from recover.taxonomy import FailureMode
 
 DELETE_FAILED = "DELETE_FAILED"
-# Verbatim AWS message for retaining a DELETE_COMPLETE resource (§2.3).
+# Verbatim AWS message for retaining a DELETE_COMPLETE resource (docs/reference/aws-behaviour.md#which-resources-may-be-retained).
 AWS_RETAIN_DELETED = ("The specified resources to retain must be in a valid state. Do not "
                       "specify resources that are in the DELETE_COMPLETE state.")
 TRANSIENT = re.compile(r"rate exceeded|throttl|did not stabili[sz]e|internal failure|service "
@@ -44,7 +44,7 @@ class Action:
 
 @dataclass(frozen=True)
 class BucketContents:
-    """What emptying a bucket would delete: every object version and delete marker (§6.1)."""
+    """What emptying a bucket would delete: every object version and delete marker (docs/reference/aws-behaviour.md#s3-versioning-and-delete-markers)."""
 
     name: str
     objects: int  # keys whose current version is an object (what a plain listing shows)
@@ -174,7 +174,7 @@ def validate_retains(snapshot: StackSnapshot, requested: Iterable[str]) -> list[
                           f"(AWS: '{AWS_RETAIN_DELETED}')")
         elif node.info.status != DELETE_FAILED:
             errors.append(f"{raw}: stack {node.name} is {node.info.status}; RetainResources is "
-                          "accepted only for a stack in DELETE_FAILED (aws-semantics §2.2)")
+                          "accepted only for a stack in DELETE_FAILED (docs/reference/aws-behaviour.md#retainresources-only-from-delete_failed)")
         elif res.is_nested_stack:
             child = snapshot.node(res.physical_id)
             inside = f"{child.name}.<LogicalId>" if child else "<child-stack-name>.<LogicalId>"
@@ -270,7 +270,7 @@ def plan_delete(snapshot: StackSnapshot, diagnosis: Diagnosis, choices: DeleteCh
                 decisions.append(Decision(f, target, Action.CHILD_FIRST,
                                           f"its child stack {child.name} is DELETE_FAILED: delete "
                                           "it first (with its own retains), then this stack "
-                                          "deletes it again (aws-semantics §2.1)"))
+                                          "deletes it again (docs/reference/aws-behaviour.md#deletestack-and-retainresources)"))
             else:
                 status = child.info.status if child else "gone"
                 decisions.append(Decision(f, target, Action.RETRY,

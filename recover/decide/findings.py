@@ -23,7 +23,7 @@ class Finding:
     physical_id: str = ""
     resource_type: str = ""
     phase: str = ""  # forward | rollback | cancelled | delete | cleanup | "" (stack level)
-    skippable: bool = False  # may go into ResourcesToSkip (§1.4)
+    skippable: bool = False  # may go into ResourcesToSkip (docs/reference/aws-behaviour.md#resourcestoskip-rules)
     skip_id: str = ""  # the id AWS wants in ResourcesToSkip: LogicalId or <child-stack>.<LogicalId>
     depth: int = 0
     timestamp: datetime | None = None

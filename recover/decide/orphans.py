@@ -1,7 +1,7 @@
 """Orphan records (pure): what a retained resource is, and how to delete or adopt it later.
 
 A resource retained by DeleteStack RetainResources stays in the account but belongs to no
-stack any more (aws-semantics §2.1, §2.3). Its record carries everything a later clean-up or
+stack any more (docs/reference/aws-behaviour.md#deletestack-and-retainresources, docs/reference/aws-behaviour.md#which-resources-may-be-retained). Its record carries everything a later clean-up or
 re-import needs, captured before the stack disappears: type, logical and physical id, ARN,
 region, account, tags, the template snippet it came from and the stack it left, plus the
 follow-ups: the exact `aws` commands to delete it, and a resource-import mapping for

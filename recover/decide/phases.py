@@ -1,7 +1,7 @@
 """When did a resource fail: in the forward operation, during the rollback, or was it cancelled?
 
 AWS lets ContinueUpdateRollback skip only resources that failed *during the rollback*
-(aws-semantics §1.4 rule 1); a resource that failed in the forward update, or was cancelled
+(docs/reference/aws-behaviour.md#resourcestoskip-rules rule 1); a resource that failed in the forward update, or was cancelled
 because another failed, cannot be skipped. The events of the current operation tell which.
 """
 
@@ -22,7 +22,7 @@ class Phase:
     ROLLBACK = "rollback"  # failed while rolling back: the only kind AWS lets you skip
     CANCELLED = "cancelled"  # cancelled because another resource failed
     DELETE = "delete"  # failed while deleting the stack
-    CLEANUP = "cleanup"  # an old resource could not be deleted after an update (§2.4)
+    CLEANUP = "cleanup"  # an old resource could not be deleted after an update (docs/reference/aws-behaviour.md#why-a-delete-fails)
 
 
 def operation_events(node: StackNode) -> tuple[StackEvent, ...]:
@@ -36,7 +36,7 @@ def operation_events(node: StackNode) -> tuple[StackEvent, ...]:
 
 
 def is_cancellation(reason: str) -> bool:
-    # "Resource update cancelled" / "Resource creation cancelled" (§1.4, §7); the CDK matches
+    # "Resource update cancelled" / "Resource creation cancelled" (docs/reference/aws-behaviour.md#resourcestoskip-rules, docs/reference/aws-behaviour.md#aws-messages-recover-recognises); the CDK matches
     # the substring "cancelled" the same way.
     return "cancelled" in reason.lower()
 

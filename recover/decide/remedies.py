@@ -20,7 +20,7 @@ Rule = Callable[[Finding, StackSnapshot], str]
 
 
 def _role_back(f: Finding, snap: StackSnapshot) -> str:
-    """`Role <arn> is invalid or cannot be assumed` (§1.5) is over once a role at that exact ARN
+    """`Role <arn> is invalid or cannot be assumed` (docs/reference/aws-behaviour.md#service-roles-rolearn) is over once a role at that exact ARN
     exists and trusts cloudformation.amazonaws.com (iam:GetRole, read by the snapshot)."""
     arn = str(f.extracted.get("role_arn") or "")
     if not arn:

@@ -1,8 +1,8 @@
 """Plan the recreation of a deleted stack service role (pure: no AWS call, no boto3).
 
 Facts: CloudFormation finds the role by its ARN, so name AND path must be the same, and the
-trust must let cloudformation.amazonaws.com call sts:AssumeRole (aws-semantics §1.5). For the
-CDK bootstrap execution role, trust and policies follow the bootstrap template v32 (§4,
+trust must let cloudformation.amazonaws.com call sts:AssumeRole (docs/reference/aws-behaviour.md#service-roles-rolearn). For the
+CDK bootstrap execution role, trust and policies follow the bootstrap template v32 (docs/reference/aws-behaviour.md#cdk-bootstrap,
 recover/cdk/bootstrap.py); any other service role gets the same CloudFormation trust and the
 policies the engineer names.
 """
@@ -31,7 +31,7 @@ TAG_REASON = "recover:reason"
 TAG_RUN_ID = "recover:run-id"
 TAG_STACK = "recover:stack"
 
-# What can be done once the role exists again, per stack status (aws-semantics §1.2, §3.1).
+# What can be done once the role exists again, per stack status (docs/reference/aws-behaviour.md#stack-statuses).
 THEN_DELETE = "delete"
 THEN_CONTINUE = "continue-rollback"
 THEN_NOTHING = "nothing"
@@ -224,7 +224,7 @@ def then_error(then: str, status: str, termination_protection: bool = False) -> 
         return None
     if then == THEN_CONTINUE:
         return (f"--then {then}: the stack is {status}; a rollback can be continued only from "
-                "UPDATE_ROLLBACK_FAILED (aws-semantics §1.2)")
+                "UPDATE_ROLLBACK_FAILED (docs/reference/aws-behaviour.md#stack-statuses)")
     if then == THEN_DELETE and termination_protection:
         return (f"--then {then}: termination protection is enabled on the stack; disable it "
                 "first (aws cloudformation update-termination-protection "

@@ -1,12 +1,12 @@
 """Plan a ContinueUpdateRollback (pure): what to fix, what to retry, what to skip.
 
-Rules (aws-semantics §1.3-1.6):
+Rules (docs/reference/aws-behaviour.md#continueupdaterollback-runs-on-the-root, docs/reference/aws-behaviour.md#resourcestoskip-rules, docs/reference/aws-behaviour.md#service-roles-rolearn, docs/reference/aws-behaviour.md#why-a-rollback-fails):
 - one call, on the root stack, whatever the depth of the failures;
 - ResourcesToSkip holds only resources that failed *during the rollback*: a bare logical id
   for the root's own resources, `<child-stack-name>.<LogicalId>` for nested ones (the child's
   stack NAME, never its logical id in the parent); an AWS::CloudFormation::Stack resource only
   when its child stack is DELETE_*; each entry matches the API pattern;
-- skip the minimum: causes from §1.6 that only need a retry (throttling, not stabilised,
+- skip the minimum: causes from docs/reference/aws-behaviour.md#why-a-rollback-fails that only need a retry (throttling, not stabilised,
   expired token) are retried, and so is a failure whose cause the snapshot shows fixed since
   (`Finding.remedied`, e.g. the service role exists again); missing artifacts are restored; the
   rest needs a fix or a skip.
@@ -25,10 +25,10 @@ from recover.decide.phases import Phase
 from recover.model.stack import NESTED_STACK_TYPE, StackSnapshot
 from recover.taxonomy import FailureMode
 
-# botocore's ResourceToSkip pattern (aws-semantics §1.1): one dot at most.
+# botocore's ResourceToSkip pattern (docs/reference/aws-behaviour.md#continueupdaterollback-request): one dot at most.
 SKIP_ID_PATTERN = re.compile(r"^(?:[a-zA-Z0-9]+|[a-zA-Z][-a-zA-Z0-9]*\.[a-zA-Z0-9]+)$")
 
-# §1.6 causes for which "no change needed; continue" is the documented fix.
+# docs/reference/aws-behaviour.md#why-a-rollback-fails causes for which "no change needed; continue" is the documented fix.
 RETRY_ONLY = re.compile(
     r"rate exceeded|throttl|did not stabili[sz]e|not stabilized|security token|token included in "
     r"the request is (?:invalid|expired)|internal failure|service unavailable|try again",
@@ -37,7 +37,7 @@ RETRY_ONLY = re.compile(
 
 class Action:
     RESTORE = "restore"  # put the missing artifact back, then continue (missing-artifact runbook)
-    RETRY = "retry"  # nothing to change: continuing re-attempts it (§1.6)
+    RETRY = "retry"  # nothing to change: continuing re-attempts it (docs/reference/aws-behaviour.md#why-a-rollback-fails)
     SKIP = "skip"  # ResourcesToSkip: CloudFormation marks it UPDATE_COMPLETE without acting
     ROLE = "role"  # the service role must exist again first (execution-role-missing runbook)
     AUTOMATIC = "automatic"  # not a cause: CloudFormation handles it when the rollback continues
@@ -114,7 +114,7 @@ def skippable_targets(findings: Iterable[Finding]) -> dict[str, Finding]:
 
 def validate_skips(snapshot: StackSnapshot, findings: list[Finding],
                    requested: Iterable[str]) -> list[str]:
-    """One message per invalid ResourcesToSkip entry, worded after AWS's own rules (§1.4)."""
+    """One message per invalid ResourcesToSkip entry, worded after AWS's own rules (docs/reference/aws-behaviour.md#resourcestoskip-rules)."""
     allowed = skippable_targets(findings)
     by_logical: dict[str, list[Finding]] = {}
     for f in findings:
@@ -180,7 +180,7 @@ def validate_skips(snapshot: StackSnapshot, findings: list[Finding],
 
 
 def follow_up_for(f: Finding) -> tuple[str, str]:
-    """What a skip leaves inconsistent, and the follow-up (§1.4 rule 6)."""
+    """What a skip leaves inconsistent, and the follow-up (docs/reference/aws-behaviour.md#resourcestoskip-rules rule 6)."""
     where = f"{f.logical_id} ({f.resource_type or 'resource'}) in {f.stack_name}"
     inconsistent = (f"{where} keeps whatever state it is in now while the stack records the "
                     "rolled-back template: they disagree until fixed.")
@@ -253,7 +253,7 @@ def plan_rollback(snapshot: StackSnapshot, diagnosis: Diagnosis, choices: Choice
                                                        "--skip-unrecoverable")))
             continue
         if answer == Action.RETRY or (answer is None and RETRY_ONLY.search(f.reason)):
-            decisions.append(Decision(f, Action.RETRY, "a transient cause (aws-semantics §1.6): "
+            decisions.append(Decision(f, Action.RETRY, "a transient cause (docs/reference/aws-behaviour.md#why-a-rollback-fails): "
                                       "continuing the rollback re-attempts it, no change needed"))
             continue
         if choices.skip_unrecoverable:

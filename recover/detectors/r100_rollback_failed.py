@@ -1,7 +1,7 @@
 """R100: resources that failed in a stack stuck in UPDATE_ROLLBACK_FAILED (root or nested).
 
 Each failed resource is timed (forward / rollback / cancelled, recover.decide.phases) and
-classified. Skippable per aws-semantics §1.4: failed during the rollback; nested resources as
+classified. Skippable per docs/reference/aws-behaviour.md#resourcestoskip-rules: failed during the rollback; nested resources as
 `<child-stack-name>.<LogicalId>`; an AWS::CloudFormation::Stack resource only when its child
 stack is DELETE_IN_PROGRESS, DELETE_COMPLETE or DELETE_FAILED.
 """
@@ -24,7 +24,7 @@ IN_ROLLBACK = frozenset({"UPDATE_ROLLBACK_FAILED", "UPDATE_ROLLBACK_IN_PROGRESS"
 
 
 def skip_id(snapshot: StackSnapshot, node: StackNode, logical_id: str) -> str:
-    """The ResourcesToSkip form (§1.4 rules 2-4): flat at any depth, one dot at most."""
+    """The ResourcesToSkip form (docs/reference/aws-behaviour.md#resourcestoskip-rules rules 2-4): flat at any depth, one dot at most."""
     return logical_id if node.stack_id == snapshot.root_id else f"{node.name}.{logical_id}"
 
 
@@ -56,13 +56,13 @@ def _finding(snapshot: StackSnapshot, node: StackNode, res: StackResource,
         explanation = (f"Nested stack {child.name if child else res.physical_id} is "
                        f"{child_status}; fix or skip the failed resources inside it. The "
                        "nested-stack resource itself can only be skipped when its child stack "
-                       "is DELETE_* (aws-semantics §1.4 rule 5).")
+                       "is DELETE_* (docs/reference/aws-behaviour.md#resourcestoskip-rules rule 5).")
     elif timing.phase == Phase.FORWARD:
         explanation = ("Failed in the forward update, not during the rollback: AWS does not "
-                       "allow skipping it (§1.4 rule 1). " + explanation)
+                       "allow skipping it (docs/reference/aws-behaviour.md#resourcestoskip-rules rule 1). " + explanation)
     elif timing.phase == Phase.CANCELLED:
         explanation = ("Cancelled because another resource failed; it is not a cause and "
-                       "cannot be skipped (§1.4 rule 1).")
+                       "cannot be skipped (docs/reference/aws-behaviour.md#resourcestoskip-rules rule 1).")
     runbook = runbook_for(mode) or ROLLBACK_STUCK
     return Finding(
         detector=ID, failure_mode=mode, stack_name=node.name, stack_id=node.stack_id,

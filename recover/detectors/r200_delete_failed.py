@@ -1,7 +1,7 @@
 """R200: resources that failed to delete in a DELETE_FAILED stack (root or nested).
 
 RetainResources is accepted only for a stack in DELETE_FAILED and never for a resource already
-DELETE_COMPLETE (aws-semantics §2.2-2.3); such resources are marked retainable.
+DELETE_COMPLETE (docs/reference/aws-behaviour.md#retainresources-only-from-delete_failed, docs/reference/aws-behaviour.md#which-resources-may-be-retained); such resources are marked retainable.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """R300: the stack's service role (RoleARN) is gone or no longer trusts CloudFormation.
 
 Every operation on such a stack fails with `Role <arn> is invalid or cannot be assumed`
-(aws-semantics §1.5), so this is detected from iam:GetRole before any CloudFormation call,
+(docs/reference/aws-behaviour.md#service-roles-rolearn), so this is detected from iam:GetRole before any CloudFormation call,
 and also recognised in stack status reasons and events.
 """
 
@@ -19,7 +19,7 @@ ID = "R300"
 TITLE = "Stack service role missing or not assumable"
 PERMISSIONS = ("cloudformation:DescribeStacks", "iam:GetRole")
 
-CDK_EXEC_ROLE = EXEC_ROLE_NAME_PATTERN  # any qualifier (bootstrap template v32, §4)
+CDK_EXEC_ROLE = EXEC_ROLE_NAME_PATTERN  # any qualifier (bootstrap template v32, docs/reference/aws-behaviour.md#cdk-bootstrap)
 ROLE_MESSAGE = re.compile(r"Role (arn:aws[\w-]*:iam::\d{12}:role/[\w+=,.@/-]+) is invalid or "
                           r"cannot be assumed")
 
@@ -59,7 +59,7 @@ def detect(snapshot: StackSnapshot, classify: Classifier) -> list[Finding]:
                 f"{'no longer exists' if 'NoSuchEntity' in problem or problem == 'missing' else 'cannot be assumed'}. "
                 "Every update, rollback or delete will fail with 'Role ... is invalid or cannot "
                 "be assumed' until a role with that name exists and trusts "
-                "cloudformation.amazonaws.com (aws-semantics §1.5)."
+                "cloudformation.amazonaws.com (docs/reference/aws-behaviour.md#service-roles-rolearn)."
                 + (" It is the CDK bootstrap execution role: the CDKToolkit stack was probably "
                    "deleted before the app stacks." if cdk else "")),
             depth=node.depth, extracted=extracted, rule="role-check"))

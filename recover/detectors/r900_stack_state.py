@@ -1,7 +1,7 @@
 """R900: stack statuses that block or need advice rather than a resource fix.
 
-Source: aws-semantics §1.2 (the CDK's rollbackChoice table), §1.6 (stuck cleanup states),
-§3.1 (status meanings).
+Source: docs/reference/aws-behaviour.md#stack-statuses (the CDK's rollbackChoice table), docs/reference/aws-behaviour.md#why-a-rollback-fails (stuck cleanup states),
+docs/reference/aws-behaviour.md#stack-statuses (status meanings).
 """
 
 from __future__ import annotations
@@ -17,22 +17,22 @@ PERMISSIONS = ("cloudformation:DescribeStacks",)
 
 ADVICE = {
     "ROLLBACK_FAILED": ("A failed create could not roll back. Nothing but a delete works on this "
-                        "stack (§1.2); retain what cannot be deleted.", DELETE_FAILED),
+                        "stack (docs/reference/aws-behaviour.md#stack-statuses); retain what cannot be deleted.", DELETE_FAILED),
     "ROLLBACK_COMPLETE": ("A failed create was rolled back. Only a delete operation can be "
-                          "performed (§3.1); delete the stack and create it again.", None),
+                          "performed (docs/reference/aws-behaviour.md#stack-statuses); delete the stack and create it again.", None),
     "CREATE_FAILED": ("Create failed with rollback disabled. Fix the cause and retry, or call "
-                      "RollbackStack (§1.2, §3.6).", None),
+                      "RollbackStack (docs/reference/aws-behaviour.md#stack-statuses, docs/reference/aws-behaviour.md#rollbackstack-and-disabled-rollback).", None),
     "UPDATE_FAILED": ("Update failed with rollback disabled. Fix the cause and retry the update, "
-                      "or call RollbackStack (§1.2, §3.6).", None),
+                      "or call RollbackStack (docs/reference/aws-behaviour.md#stack-statuses, docs/reference/aws-behaviour.md#rollbackstack-and-disabled-rollback).", None),
     "IMPORT_ROLLBACK_FAILED": ("An import could not roll back. Fix the resources named in the "
                                "events, then retry or delete.", None),
     "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS": (
         "Cleanup after an update. If it stays here long after its siblings finished, a failed "
-        "nested sibling cancelled its cleanup signal; AWS documents contacting AWS Support (§1.6).",
+        "nested sibling cancelled its cleanup signal; AWS documents contacting AWS Support (docs/reference/aws-behaviour.md#why-a-rollback-fails).",
         None),
     "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS": (
         "Cleanup after a rollback. If it stays here long, AWS documents contacting AWS Support "
-        "(§1.6).", None),
+        "(docs/reference/aws-behaviour.md#why-a-rollback-fails).", None),
 }
 IN_PROGRESS_ADVICE = ("An operation is in progress; wait for a terminal status (`aws "
                       "cloudformation wait`) before acting.")

@@ -6,7 +6,7 @@ snapshot (DescribeStacks + iam:GetRole of every RoleARN, before any CloudFormati
 or the engineer) → decisions (flags or prompts) → show the exact documents and calls → confirm
 → re-check → CreateRole (tagged) + AttachRolePolicy → wait until IAM shows it → the chosen
 operation (DeleteStack / hand over to rollback-stuck / nothing), retrying "is invalid or cannot
-be assumed" with bounded backoff (IAM is eventually consistent, §1.5) → once the operation has
+be assumed" with bounded backoff (IAM is eventually consistent, docs/reference/aws-behaviour.md#iam-eventual-consistency) → once the operation has
 succeeded, and only then, delete the temporary role if asked and if its tags say recover created
 it → read each role once more so `data.roles[]` says what is really there.
 """

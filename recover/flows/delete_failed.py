@@ -203,7 +203,7 @@ def _confirm_flagged_empties(rc: RunContext, plan: DeletePlan) -> None:
 def empty_calls(contents: BucketContents) -> list[Call]:
     """DeleteObjects batches of at most 1000 (key, version id) each: every listed version and
     delete marker goes for good (a versioned DeleteObject without VersionId would only add a
-    delete marker, §6.1)."""
+    delete marker, docs/reference/aws-behaviour.md#s3-versioning-and-delete-markers)."""
     calls = []
     entries = list(contents.entries)
     batches = max(1, -(-len(entries) // DELETE_BATCH))
@@ -245,7 +245,7 @@ def _run(rc: RunContext, stack: str, opts: DeleteOptions, ev: EvidenceRun) -> Re
     for number in range(1, opts.max_rounds + 1):
         rc.progress(f"round {number}: reading {stack} and its nested stacks…")
         snap = read_stack(lambda s: snapshot_of(rc, s), subject, prior)
-        subject = snap.root_id  # a deleted stack is found by its id only (§3.3)
+        subject = snap.root_id  # a deleted stack is found by its id only (docs/reference/aws-behaviour.md#stack-events)
         ev.write_json(f"snapshot-round{number}.json", snap)
         ev.set(stack_id=snap.root_id)
         if number == 1 and prior:
@@ -461,8 +461,8 @@ def _recheck(rc: RunContext, stack: str, planned: StackSnapshot) -> None:
 
 
 def recheck_step(rc: RunContext, stack_id: str, name: str, retain: list[str]) -> None:
-    """Right before each DeleteStack: RetainResources is accepted only from DELETE_FAILED (§2.2)
-    and never for a DELETE_COMPLETE resource (§2.3)."""
+    """Right before each DeleteStack: RetainResources is accepted only from DELETE_FAILED (docs/reference/aws-behaviour.md#retainresources-only-from-delete_failed)
+    and never for a DELETE_COMPLETE resource (docs/reference/aws-behaviour.md#which-resources-may-be-retained)."""
     cfn = rc.aws.client("cloudformation")
     status = cfn.describe_stacks(StackName=stack_id)["Stacks"][0]["StackStatus"]
     if status != STUCK:

@@ -75,7 +75,7 @@ class RollbackOptions:
     accept_substitute: bool = False
     accept_unverified: bool = False  # restore bytes no CodeSha256 proves (flows/artifacts.py)
     # Set by bootstrap-role after it recreated the service role: IAM is eventually consistent,
-    # so "Role ... is invalid or cannot be assumed" is retried with this backoff (§1.5).
+    # so "Role ... is invalid or cannot be assumed" is retried with this backoff (docs/reference/aws-behaviour.md#iam-eventual-consistency).
     role_retry: Backoff | None = None
 
 
@@ -270,7 +270,7 @@ def _run(rc: RunContext, stack: str, opts: RollbackOptions, ev: EvidenceRun) -> 
                                  f"{skip_note}?")
         _recheck(rc, stack, snap)
         # A role that exists again may not be assumable for a few seconds yet (IAM is
-        # eventually consistent, §1.5): bounded retries, whoever recreated it.
+        # eventually consistent, docs/reference/aws-behaviour.md#iam-eventual-consistency): bounded retries, whoever recreated it.
         role_retry = opts.role_retry or (Backoff() if any(
             d.finding.remedied and d.finding.failure_mode == FailureMode.EXECUTION_ROLE_MISSING
             for d in plan.decisions) else None)

@@ -203,7 +203,7 @@ class StackNode:
     def child_stack_ids(self) -> list[tuple[str, str]]:
         """(logical id, child stack id) for each nested-stack resource with a physical id.
 
-        On AWS the physical id is the child's stack ARN (aws-semantics §3.5); emulators may
+        On AWS the physical id is the child's stack ARN (docs/reference/aws-behaviour.md#nested-stacks); emulators may
         use the child's name, which DescribeStacks accepts as well."""
         return [(r.logical_id, r.physical_id) for r in self.resources
                 if r.is_nested_stack and r.physical_id]

@@ -18,7 +18,7 @@ from recover.readiness.s3_lifecycle import ARCHIVE_CLASSES, rule_id, rule_prefix
 
 BLOCKING, WARNING, ADVICE = "blocking", "warning", "advice"
 CDK_ASSETS_BUCKET = re.compile(r"^cdk-(?P<qualifier>[A-Za-z0-9_-]{1,10})-assets-\d{12}-[a-z0-9-]+$")
-# Statuses from which the next deploy can start and, if it fails, roll back (§3.1).
+# Statuses from which the next deploy can start and, if it fails, roll back (docs/reference/aws-behaviour.md#stack-statuses).
 STABLE = frozenset({"CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE",
                     "IMPORT_COMPLETE", "IMPORT_ROLLBACK_COMPLETE"})
 
@@ -229,7 +229,7 @@ def _lifecycle_hazards(at_risk: dict[tuple[str, str, str], list[dict[str, Any]]]
         bucket = g.buckets.get(where)
         prefixes = _rule_prefix(bucket.rules if bucket else (), rule)
         # overdue: the date has passed and the object is still there; S3 acts asynchronously,
-        # so it can disappear at any moment (aws-semantics §6.2)
+        # so it can disappear at any moment (docs/reference/aws-behaviour.md#s3-lifecycle-expiration)
         overdue = any(i["overdue"] for i in items)
         out.append({
             "kind": "lifecycle-rule", "severity": BLOCKING if overdue else WARNING, "stack": items[0]["stack"],
@@ -279,7 +279,7 @@ def _bucket_hazards(g: Gathered) -> list[dict[str, Any]]:
                 "resources": sorted(users.get(name, ())),
                 "detail": f"versioning is {state}: an overwrite or delete of a deployment "
                           "artifact is permanent, so there is nothing to restore from "
-                          "(aws-semantics §6.1, §6.2)",
+                          "(docs/reference/aws-behaviour.md#s3-versioning-and-delete-markers, docs/reference/aws-behaviour.md#s3-lifecycle-expiration)",
                 "fix": f"enable versioning: aws s3api put-bucket-versioning --bucket {name} "
                        "--versioning-configuration Status=Enabled (keep noncurrent versions "
                        "longer than a deploy-plus-rollback window)"})
@@ -287,7 +287,7 @@ def _bucket_hazards(g: Gathered) -> list[dict[str, Any]]:
 
 
 def _cdk_hazards(g: Gathered, now: datetime) -> list[dict[str, Any]]:
-    """CDK file assets live in the bootstrap staging bucket (aws-semantics §4). Two ways they
+    """CDK file assets live in the bootstrap staging bucket (docs/reference/aws-behaviour.md#cdk-bootstrap). Two ways they
     disappear: an Expiration rule someone added (retention shorter than the time since the
     stack's last deploy means the current template's assets are gone or going), and
     `cdk gc`, which deletes assets no deployed template references; while a deploy is in
@@ -358,7 +358,7 @@ def _stack_hazards(snap: StackSnapshot, g: Gathered, opts: Options) -> list[dict
                 "subject": f"service role {check.name}", "role_arn": check.arn,
                 "stacks": users, "detail": f"{check.detail or check.state}: every update, "
                 "rollback or delete of the stack will fail with 'Role ... is invalid or "
-                "cannot be assumed' (aws-semantics §1.5)",
+                "cannot be assumed' (docs/reference/aws-behaviour.md#service-roles-rolearn)",
                 "fix": ("re-bootstrap the environment (cdk bootstrap) or recreate the role: "
                         f"recover bootstrap-role {users[0]} (runbook execution-role-missing)")
                 if "-cfn-exec-role-" in check.name else

@@ -15,7 +15,7 @@ from recover.errors import RecoverError, translate_aws_error
 from recover.readiness.decide import Options, Report, assess
 from recover.readiness.gather import SharedReads, gather
 
-LIVE_STATUSES = [  # every StackStatus but DELETE_COMPLETE (aws-semantics §3.1)
+LIVE_STATUSES = [  # every StackStatus but DELETE_COMPLETE (docs/reference/aws-behaviour.md#stack-statuses)
     "CREATE_IN_PROGRESS", "CREATE_FAILED", "CREATE_COMPLETE", "ROLLBACK_IN_PROGRESS",
     "ROLLBACK_FAILED", "ROLLBACK_COMPLETE", "DELETE_IN_PROGRESS", "DELETE_FAILED",
     "UPDATE_IN_PROGRESS", "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", "UPDATE_COMPLETE",

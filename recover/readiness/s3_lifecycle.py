@@ -1,6 +1,6 @@
 """When would S3 lifecycle remove (or archive) an object a template references? Pure.
 
-S3 facts (aws-semantics §6.2 and the S3 User Guide's lifecycle pages):
+S3 facts (docs/reference/aws-behaviour.md#s3-lifecycle-expiration and the S3 User Guide's lifecycle pages):
 - a rule applies when Status is Enabled and its filter matches: prefix, tags (all of them),
   ObjectSizeGreaterThan / ObjectSizeLessThan (strict);
 - `Expiration: Days N` acts on current versions: S3 adds N days to the object's creation time

@@ -4,7 +4,7 @@ This module is metadata only: which actions exist, whether they change AWS, and 
 actions they need. The implementations arrive with the runbooks' own issues; until then a
 step's `cli` field is the way to perform it by hand. The loader rejects a step whose action
 is unknown, whose `mutates` flag disagrees with the action, or whose declared permissions do
-not cover the action's (cloud-custodian's declared-permissions lesson, EXAMPLES §3).
+not cover the action's (cloud-custodian's declared-permissions lesson, docs/explanation/design.md#what-we-borrowed).
 
 Permissions are IAM action names, not API operation names: S3 ListObjectVersions needs
 `s3:ListBucketVersions`, a GetObject with a VersionId needs `s3:GetObjectVersion`.
@@ -20,7 +20,7 @@ MANUAL = "manual"
 HANDOVER = "runbook.handover"
 
 
-# Where an action sits in a recovery: gather → decide → act → follow → record (DESIGN §3);
+# Where an action sits in a recovery: gather → decide → act → follow → record (docs/explanation/design.md#gather-decide-act);
 # "flow" moves to another runbook.
 PHASES = ("gather", "decide", "act", "follow", "record", "flow")
 

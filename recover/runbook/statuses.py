@@ -1,4 +1,4 @@
-"""CloudFormation stack statuses as data (aws-semantics §3.1, the 23 `StackStatus` values).
+"""CloudFormation stack statuses as data (docs/reference/aws-behaviour.md#stack-statuses, the 23 `StackStatus` values).
 
 Runbook steps name the statuses they require and expect; the loader checks every name
 against this set so a typo in a runbook file is caught before anything runs.

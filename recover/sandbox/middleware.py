@@ -6,7 +6,7 @@
 - CloudFormation (all of it): our engine; moto's CloudFormation backend is never reached.
 - CloudTrail LookupEvents: the TrailRecorder.
 - Lambda GetFunction: moto answers, then Code.Location is rewritten to a URL on this server that
-  really returns the zip, and CodeSha256 is recomputed from those bytes (aws-semantics §6.4).
+  really returns the zip, and CodeSha256 is recomputed from those bytes (docs/reference/aws-behaviour.md#where-aws-records-a-functions-codesha256).
 - anything else: moto.
 """
 
@@ -222,7 +222,7 @@ def _drop_connection(environ: dict[str, Any]) -> NoReturn:
 
 def _copy_precondition(environ: dict[str, Any]) -> Response | None:
     """CopyObject with If-None-Match: * onto a key that exists: 412, as AWS answers
-    (aws-semantics §6.3) and as moto does for PutObject; moto 5.2 ignores the header on a
+    (docs/reference/aws-behaviour.md#s3-conditional-writes) and as moto does for PutObject; moto 5.2 ignores the header on a
     copy and would write a second version."""
     if environ.get("HTTP_IF_NONE_MATCH") != "*":
         return None

@@ -1,6 +1,6 @@
 """In-process access to moto's backends: the few reads and writes the CloudFormation engine's
 resource handlers perform "as the service" (no HTTP, no signatures). Everything moto-internal the
-sandbox relies on is here, so a moto upgrade breaks one small module (moto is pinned, DESIGN §4)."""
+sandbox relies on is here, so a moto upgrade breaks one small module (moto is pinned, docs/reference/sandbox.md)."""
 
 from __future__ import annotations
 
@@ -35,14 +35,14 @@ def reset_all() -> None:
 
 
 def code_sha256(data: bytes) -> str:
-    """Lambda's CodeSha256: base64 of the raw SHA-256 digest of the zip (aws-semantics §6.4)."""
+    """Lambda's CodeSha256: base64 of the raw SHA-256 digest of the zip (docs/reference/aws-behaviour.md#where-aws-records-a-functions-codesha256)."""
     return base64.b64encode(hashlib.sha256(data).digest()).decode()
 
 
 # --- S3 ---------------------------------------------------------------------------------------
 
 def s3_get(bucket: str, key: str, version_id: str | None = None) -> bytes:
-    """Object bytes as GetObject sees them: a current delete marker hides the key (§6.1)."""
+    """Object bytes as GetObject sees them: a current delete marker hides the key (docs/reference/aws-behaviour.md#s3-versioning-and-delete-markers)."""
     s3 = s3_backends[ACCOUNT][PARTITION]
     if bucket not in s3.buckets:
         raise S3Missing("NoSuchBucket")
@@ -114,7 +114,7 @@ def ecr_set_pushed_at(repository: str, region: str, digest: str, when: float) ->
 # --- IAM --------------------------------------------------------------------------------------
 
 def role_trusts_cloudformation(role_name: str) -> bool:
-    """The role exists and its trust policy lets cloudformation.amazonaws.com AssumeRole (§1.5)."""
+    """The role exists and its trust policy lets cloudformation.amazonaws.com AssumeRole (docs/reference/aws-behaviour.md#service-roles-rolearn)."""
     try:
         role = iam_backends[ACCOUNT][PARTITION].get_role(role_name)
     except Exception:  # noqa: BLE001 - NoSuchEntity

@@ -4,13 +4,13 @@ writes trail log files in the real S3 layout.
 No moto import here: the recorder is plain data so the CloudTrail readers can be tested against
 it without a server, and the sandbox server only has to route the JSON requests to it.
 
-Facts followed (reference/aws-semantics.md):
-- §5.2 record fields: eventVersion "1.11", eventType AwsApiCall, eventCategory/managementEvent,
+Facts followed (docs/reference/aws-behaviour.md):
+- docs/reference/aws-behaviour.md#cloudtrail-records record fields: eventVersion "1.11", eventType AwsApiCall, eventCategory/managementEvent,
   errorCode/errorMessage only present on failure, duplicates share an eventID.
-- §5.3 LookupEvents: one lookup attribute out of 8 keys, inclusive StartTime/EndTime, MaxResults
+- docs/reference/aws-behaviour.md#lookupevents LookupEvents: one lookup attribute out of 8 keys, inclusive StartTime/EndTime, MaxResults
   1-50 (default 50), NextToken bound to identical parameters, newest first, management events
   of one Region only, last 90 days.
-- §5.4 file layout: AWSLogs/<acct>/CloudTrail/<region>/YYYY/MM/DD/<acct>_CloudTrail_<region>_
+- docs/reference/aws-behaviour.md#cloudtrail-log-files-in-s3 file layout: AWSLogs/<acct>/CloudTrail/<region>/YYYY/MM/DD/<acct>_CloudTrail_<region>_
   <YYYYMMDDTHHmmZ>_<16 chars>.json.gz (delivery time, records unordered), organization trails
   under AWSLogs/<o-id>/<acct>/..., hourly digest files under CloudTrail-Digest/.
 """
@@ -30,17 +30,17 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-EVENT_VERSION = "1.11"  # §5.2: current eventVersion
+EVENT_VERSION = "1.11"  # docs/reference/aws-behaviour.md#cloudtrail-records: current eventVersion
 LOOKUP_ATTRIBUTE_KEYS = ("EventId", "EventName", "ReadOnly", "Username", "ResourceType",
-                         "ResourceName", "EventSource", "AccessKeyId")  # §5.3
-MAX_RESULTS = 50  # §5.3: MaxResults 1-50, default 50
-EVENT_HISTORY_DAYS = 90  # §5.3: Event history covers the last 90 days
-DELIVERY_WINDOW = timedelta(minutes=5)  # §5.3: "within an average of about 5 minutes"
+                         "ResourceName", "EventSource", "AccessKeyId")  # docs/reference/aws-behaviour.md#lookupevents
+MAX_RESULTS = 50  # docs/reference/aws-behaviour.md#lookupevents: MaxResults 1-50, default 50
+EVENT_HISTORY_DAYS = 90  # docs/reference/aws-behaviour.md#lookupevents: Event history covers the last 90 days
+DELIVERY_WINDOW = timedelta(minutes=5)  # docs/reference/aws-behaviour.md#cloudtrail-delivery-and-blind-spots: "within an average of about 5 minutes"
 _ALNUM = string.ascii_letters + string.digits
 
 # Data events (not management events) the sandbox may record: object-level S3 calls and Lambda
 # Invoke. They are written to trail files (as a trail with data events on would) but are never
-# returned by LookupEvents (§5.3: "Data events are not in Event history").
+# returned by LookupEvents (docs/reference/aws-behaviour.md#lookupevents: "Data events are not in Event history").
 _DATA_EVENTS = {
     "s3.amazonaws.com": {"GetObject", "PutObject", "DeleteObject", "DeleteObjects", "CopyObject",
                          "HeadObject", "GetObjectAcl", "PutObjectAcl", "RestoreObject",
@@ -128,7 +128,7 @@ class TrailRecorder:
                resources: list[dict] | None = None, event_time: datetime | None = None,
                read_only: bool = False, source_ip: str = "AWS Internal",
                user_agent: str = "AWS Internal", region: str | None = None) -> dict:
-        """Store one API call as a full CloudTrail record (§5.2) and return a copy of it."""
+        """Store one API call as a full CloudTrail record (docs/reference/aws-behaviour.md#cloudtrail-records) and return a copy of it."""
         when = _utc(event_time) if event_time is not None else _utc(self.clock())
         is_data = event_name in _DATA_EVENTS.get(event_source, ())
         with self._lock:
@@ -145,7 +145,7 @@ class TrailRecorder:
                 "sourceIPAddress": source_ip,
                 "userAgent": user_agent,
             }
-            # §5.2: errorCode/errorMessage exist only on failed calls.
+            # docs/reference/aws-behaviour.md#cloudtrail-records: errorCode/errorMessage exist only on failed calls.
             if error_code is not None:
                 rec["errorCode"] = error_code
             if error_message is not None:
@@ -166,7 +166,7 @@ class TrailRecorder:
 
     def _default_identity(self) -> dict[str, Any]:
         """The deployer's assumed role acting through CloudFormation (what a stack operation's
-        calls to Lambda/S3 look like; §5.6: the exact invokedBy form is unconfirmed)."""
+        calls to Lambda/S3 look like; docs/reference/aws-behaviour.md#unconfirmed-cloudtrail-details: the exact invokedBy form is unconfirmed)."""
         acct = self.account
         return {
             "type": "AssumedRole",
@@ -195,13 +195,13 @@ class TrailRecorder:
     def lookup_events(self, request: dict, *, region: str | None = None) -> dict:
         """Answer a LookupEvents request (botocore parameter names) for one Region (default: the
         recorder's). The response is JSON-ready: EventTime is epoch seconds, as on the wire.
-        Raises TrailApiError with the modeled error codes (§5.3)."""
+        Raises TrailApiError with the modeled error codes (docs/reference/aws-behaviour.md#lookupevents)."""
         region = region or self.region
         attrs = request.get("LookupAttributes") or []
         if not isinstance(attrs, list):
             raise TrailApiError("InvalidLookupAttributesException",
                                 "LookupAttributes must be a list.")
-        if len(attrs) > 1:  # §5.3: "Currently the list can contain only one item"
+        if len(attrs) > 1:  # docs/reference/aws-behaviour.md#lookupevents: "Currently the list can contain only one item"
             raise TrailApiError("InvalidLookupAttributesException",
                                 "You can only specify one lookup attribute.")
         attr_key = attr_value = None
@@ -215,7 +215,7 @@ class TrailRecorder:
             if not isinstance(attr_value, str) or not attr_value:
                 raise TrailApiError("InvalidLookupAttributesException",
                                     "The lookup attribute value must not be empty.")
-            if _attribute_value_length(attr_value) > 2000:  # §5.3
+            if _attribute_value_length(attr_value) > 2000:  # docs/reference/aws-behaviour.md#lookupevents
                 raise TrailApiError("InvalidLookupAttributesException",
                                     "The lookup attribute value is longer than 2000 characters.")
 
@@ -238,7 +238,7 @@ class TrailRecorder:
             raise TrailApiError("InvalidMaxResultsException",
                                 f"MaxResults must be between 1 and {MAX_RESULTS}.")
 
-        # NextToken is bound to the other parameters (§5.3: reuse with identical params).
+        # NextToken is bound to the other parameters (docs/reference/aws-behaviour.md#lookupevents: reuse with identical params).
         fingerprint = _fingerprint(region, attr_key, attr_value, category, start, end)
         after: tuple[float, int] | None = None
         token = request.get("NextToken")
@@ -271,7 +271,7 @@ class TrailRecorder:
                           *, organization_id: str | None = None,
                           trail_name: str = "recover-sandbox-trail", bucket: str = "",
                           max_records_per_file: int = 100) -> list[str]:
-        """Write every record as gzip `{"Records": [...]}` log files in the real layout (§5.4),
+        """Write every record as gzip `{"Records": [...]}` log files in the real layout (docs/reference/aws-behaviour.md#cloudtrail-log-files-in-s3),
         one or more files per account, Region and 5-minute delivery window, records shuffled
         inside a file, plus one digest file per hour and Region (readers must skip those).
         Names are deterministic given the recorder's seed. Returns the keys written."""
@@ -293,7 +293,7 @@ class TrailRecorder:
                 rng = random.Random(_derive_seed(self.seed, acct, reg, delivered, index))
                 unique = "".join(rng.choice(_ALNUM) for _ in range(16))
                 records = [e.record for e in chunk]
-                rng.shuffle(records)  # §5.4: records are not ordered
+                rng.shuffle(records)  # docs/reference/aws-behaviour.md#cloudtrail-log-files-in-s3: records are not ordered
                 raw = json.dumps({"Records": records}, separators=(",", ":")).encode()
                 key = (f"{base}{acct}/CloudTrail/{reg}/{delivered:%Y/%m/%d}/"
                        f"{acct}_CloudTrail_{reg}_{delivered:%Y%m%dT%H%MZ}_{unique}.json.gz")
@@ -338,7 +338,7 @@ class TrailRecorder:
 
 
 def _attribute_value_length(value: str) -> int:
-    """§5.3: `_`, space, `,` and newline count as two characters."""
+    """docs/reference/aws-behaviour.md#lookupevents: `_`, space, `,` and newline count as two characters."""
     return len(value) + sum(value.count(c) for c in "_ ,\n")
 
 
@@ -375,7 +375,7 @@ def _matches(record: dict[str, Any], key: str, value: str) -> bool:
     if key == "EventId":
         return record.get("eventID") == value
     if key == "EventName":
-        return record.get("eventName") == value  # exact match (§5.1)
+        return record.get("eventName") == value  # exact match (docs/reference/aws-behaviour.md#lambda-event-names-in-cloudtrail)
     if key == "EventSource":
         return record.get("eventSource") == value
     if key == "ReadOnly":

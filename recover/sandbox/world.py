@@ -83,7 +83,7 @@ class World:
 
     def cloudformation_identity(self, stack: SimStack) -> dict[str, Any]:
         """Who CloudFormation acts as. With a service role: an assumed-role session of that role
-        (session name guessed, §5.6 leaves invokedBy/userIdentity unconfirmed); without one: the
+        (session name guessed, docs/reference/aws-behaviour.md#unconfirmed-cloudtrail-details leaves invokedBy/userIdentity unconfirmed); without one: the
         caller's identity, invoked by CloudFormation."""
         if stack.role_arn:
             role = stack.role_arn.rsplit("/", 1)[-1]
@@ -106,7 +106,7 @@ class World:
                         error_code: str | None = None, error_message: str | None = None) -> dict:
         """A call CloudFormation made on the stack's behalf. sourceIPAddress/userAgent are
         "AWS Internal", as in the real CloudFormation-driven CreateFunction record quoted in
-        aws-semantics §5.2 (other captures show "cloudformation.amazonaws.com"; unconfirmed)."""
+        docs/reference/aws-behaviour.md#cloudtrail-records (other captures show "cloudformation.amazonaws.com"; unconfirmed)."""
         name = params.get("functionName", "")
         return self.trail.record(
             event_name=event_name, event_source=event_source, request_parameters=params,
@@ -124,15 +124,15 @@ class World:
                                  source_ip="203.0.113.10", user_agent="aws-cli/2.15.0", **kw)
 
     def lambda_response_elements(self, config: dict[str, Any]) -> dict[str, Any]:
-        """FunctionConfiguration in CloudTrail's camelCase (§5.2)."""
+        """FunctionConfiguration in CloudTrail's camelCase (docs/reference/aws-behaviour.md#cloudtrail-records)."""
         keys = ("FunctionName", "FunctionArn", "Runtime", "Role", "Handler", "CodeSize",
                 "CodeSha256", "Version", "RevisionId", "State", "LastModified", "MemorySize",
                 "Timeout", "PackageType", "Architectures")
         return {k[0].lower() + k[1:]: config[k] for k in keys if k in config}
 
     def deliver_trail(self) -> list[str]:
-        """Write every CloudTrail record so far as trail log files in the trail bucket (§5.4
-        layout). Delivery is on demand: real CloudTrail delivers in ~5 minutes (§5.3)."""
+        """Write every CloudTrail record so far as trail log files in the trail bucket (docs/reference/aws-behaviour.md#cloudtrail-log-files-in-s3
+        layout). Delivery is on demand: real CloudTrail delivers in ~5 minutes (docs/reference/aws-behaviour.md#cloudtrail-delivery-and-blind-spots)."""
         if not self.trail_bucket:
             return []
         s3 = self.client("s3")

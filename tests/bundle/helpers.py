@@ -28,7 +28,7 @@ def ct_time(t: datetime) -> str:
 def assume_role_record(t: datetime, role_arn: str, *, account: str = "123456789012",
                        invoked_by: str | None = None, event_id: str = "evt-assume-1",
                        key_id: str = TEMP_KEY_ID) -> dict[str, Any]:
-    """sts:AssumeRole as CloudTrail logs it (aws-semantics §5.2; shape as in the trailscraper
+    """sts:AssumeRole as CloudTrail logs it (docs/reference/aws-behaviour.md#cloudtrail-records; shape as in the trailscraper
     capture in shared/data): the issued credentials sit in responseElements.credentials."""
     ident: dict[str, Any] = {"type": "IAMUser", "principalId": "AIDAOPERATOR",
                              "arn": f"arn:aws:iam::{account}:user/oncall",

@@ -158,7 +158,7 @@ def test_bundle_after_recovery(sandbox: Callable[..., Any], tmp_path: Path,
     stack = stack or sb.stacks[0]
     gt = sb.world.ground_truth
     plant_secrets(sb, stack, function, gt.get("role_arn") if with_role else None)
-    stack_id = sb.world.stack(stack).stack_id  # a deleted stack is only found by id (§3.1)
+    stack_id = sb.world.stack(stack).stack_id  # a deleted stack is only found by id (docs/reference/aws-behaviour.md#stack-statuses)
     if recover_fn is not None:
         recovery(sb, tmp_path / "ev", "recover-run", stack, lambda ex, ev: recover_fn(sb, ex, ev))
     if not sb.world.trail_bucket:  # scenarios without a trail bucket get one

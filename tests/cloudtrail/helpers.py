@@ -1,4 +1,4 @@
-"""Record builders in the real shapes of aws-semantics §5.2 (shared by the cloudtrail tests)."""
+"""Record builders in the real shapes of docs/reference/aws-behaviour.md#cloudtrail-records (shared by the cloudtrail tests)."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ def base(event_name: str, when: str, *, region: str = "us-east-1",
 
 
 def create_nosuchkey(fn: str, bucket: str, key: str, when: str, **kw: Any) -> dict[str, Any]:
-    """CreateFunction failing on a missing key (the §5.2 capture's shape)."""
+    """CreateFunction failing on a missing key (the docs/reference/aws-behaviour.md#cloudtrail-records capture's shape)."""
     rec = base("CreateFunction20150331", when, **kw)
     rec["errorCode"] = "InvalidParameterValueException"
     rec["errorMessage"] = NOSUCHKEY_MSG
@@ -53,7 +53,7 @@ def create_nosuchkey(fn: str, bucket: str, key: str, when: str, **kw: Any) -> di
 
 def update_nosuchkey(fn_arn: str, bucket: str, key: str, when: str,
                      version: str | None = None, **kw: Any) -> dict[str, Any]:
-    """UpdateFunctionCode from S3 failing on a missing key (top-level s3Bucket/s3Key, §5.2)."""
+    """UpdateFunctionCode from S3 failing on a missing key (top-level s3Bucket/s3Key, docs/reference/aws-behaviour.md#cloudtrail-records)."""
     rec = base("UpdateFunctionCode20150331v2", when, **kw)
     rec["errorCode"] = "InvalidParameterValueException"
     rec["errorMessage"] = NOSUCHKEY_MSG

@@ -1,4 +1,4 @@
-"""Extractors on real records (shared data) and on records built in the §5.2 shapes."""
+"""Extractors on real records (shared data) and on records built in the docs/reference/aws-behaviour.md#cloudtrail-records shapes."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The LookupEvents reader: server-side EventName filter, 50 per page, call counts, the 2/s rate
-limiter (fake clock, no waiting) and throttling backoff (§5.3)."""
+limiter (fake clock, no waiting) and throttling backoff (docs/reference/aws-behaviour.md#lookupevents)."""
 
 from __future__ import annotations
 

@@ -264,7 +264,7 @@ def test_memory_stays_bounded_on_a_large_stream() -> None:
 
 def test_digest_files_are_skipped_by_name_too(tmp_path: Path) -> None:
     """A folder given inside CloudTrail-Digest/, or a digest file named directly, is not read
-    as events (§5.4: readers skip digests)."""
+    as events (docs/reference/aws-behaviour.md#cloudtrail-log-files-in-s3: readers skip digests)."""
     from datetime import UTC, datetime
 
     from recover.sandbox.trail import TrailRecorder

@@ -1,4 +1,4 @@
-"""The record model: typed accessors that never raise, whatever the record holds (§5.2)."""
+"""The record model: typed accessors that never raise, whatever the record holds (docs/reference/aws-behaviour.md#cloudtrail-records)."""
 
 from __future__ import annotations
 

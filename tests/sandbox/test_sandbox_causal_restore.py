@@ -1,6 +1,6 @@
-"""The causal Lambda rollback (DESIGN §4): a missing previous code object fails again with the
+"""The causal Lambda rollback (docs/reference/sandbox.md): a missing previous code object fails again with the
 exact NoSuchKey reason and a CloudTrail record; once the object is back, the same step succeeds.
-Also GetFunction's downloadable Code.Location and CodeSha256 (aws-semantics §6.4)."""
+Also GetFunction's downloadable Code.Location and CodeSha256 (docs/reference/aws-behaviour.md#where-aws-records-a-functions-codesha256)."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ def _failed_code_events(sb) -> list[dict]:
 
 
 def test_get_function_location_downloads_the_deployed_zip(sandbox) -> None:
-    """§6.4: Code.Location really downloads the package; CodeSha256 = base64(sha256(zip))."""
+    """docs/reference/aws-behaviour.md#where-aws-records-a-functions-codesha256: Code.Location really downloads the package; CodeSha256 = base64(sha256(zip))."""
     sb = sandbox("degap")
     gt = sb.world.ground_truth
     ingest = gt["missing"][f"{gt['workers_stack']}.IngestFunction"]
@@ -47,7 +47,7 @@ def test_get_function_location_downloads_the_deployed_zip(sandbox) -> None:
 
 
 def test_rollback_fails_again_while_the_key_is_missing(sandbox) -> None:
-    """DESIGN §4 / §2.4: continuing without a fix re-attempts each function and fails with the
+    """docs/reference/sandbox.md / docs/reference/aws-behaviour.md#why-a-delete-fails: continuing without a fix re-attempts each function and fails with the
     exact reason, and records a failed UpdateFunctionCode20150331v2 (InvalidParameterValue)."""
     sb = sandbox("degap")
     cfn = sb.client("cloudformation")
@@ -71,7 +71,7 @@ def test_rollback_fails_again_while_the_key_is_missing(sandbox) -> None:
 
 
 def test_restoring_the_objects_lets_the_rollback_complete(sandbox) -> None:
-    """Causal restore: remove the delete markers (§6.1 way 1), put the purged key back from the
+    """Causal restore: remove the delete markers (docs/reference/aws-behaviour.md#s3-versioning-and-delete-markers, the first documented restore), put the purged key back from the
     published version's bytes (GetFunction), continue: every stack UPDATE_ROLLBACK_COMPLETE,
     the functions run the previous code, and CloudTrail has the successful calls."""
     sb = sandbox("degap")
@@ -105,7 +105,7 @@ def test_restoring_the_objects_lets_the_rollback_complete(sandbox) -> None:
 
 
 def test_events_newest_first_with_documented_ids_and_pagination(sandbox) -> None:
-    """§3.3: newest first; stack events have UUID ids and the stack ARN as physical id; resource
+    """docs/reference/aws-behaviour.md#stack-events: newest first; stack events have UUID ids and the stack ARN as physical id; resource
     events `<LogicalId>-<STATUS>-<ISO time>`; NextToken pagination."""
     sb = sandbox("degap")
     cfn = sb.client("cloudformation")
@@ -126,7 +126,7 @@ def test_events_newest_first_with_documented_ids_and_pagination(sandbox) -> None
 
 
 def test_not_found_messages(sandbox) -> None:
-    """§3.3/§3.4/§7 verbatim not-found messages."""
+    """docs/reference/aws-behaviour.md#stack-events, docs/reference/aws-behaviour.md#describestacks-and-stack-resources, docs/reference/aws-behaviour.md#aws-messages-recover-recognises verbatim not-found messages."""
     sb = sandbox("healthy")
     cfn = sb.client("cloudformation")
     cases = [(lambda: cfn.describe_stacks(StackName="nope"), "Stack with id nope does not exist"),
@@ -143,7 +143,7 @@ def test_not_found_messages(sandbox) -> None:
 
 
 def test_nested_stack_ids_and_names(sandbox) -> None:
-    """§3.4/§3.5: child named `<parent>-<LogicalId>-<12 upper alnum>`, ParentId = RootId = root
+    """docs/reference/aws-behaviour.md#describestacks-and-stack-resources, docs/reference/aws-behaviour.md#nested-stacks: child named `<parent>-<LogicalId>-<12 upper alnum>`, ParentId = RootId = root
     ARN for a first-level child, the parent resource's physical id = the child ARN."""
     sb = sandbox("healthy")
     cfn = sb.client("cloudformation")
@@ -159,7 +159,7 @@ def test_nested_stack_ids_and_names(sandbox) -> None:
 
 
 def test_new_records_are_delivered_to_the_trail_bucket(sandbox) -> None:
-    """§5.4: records of the tool's own operations reach the trail bucket on delivery."""
+    """docs/reference/aws-behaviour.md#cloudtrail-log-files-in-s3: records of the tool's own operations reach the trail bucket on delivery."""
     import gzip
 
     sb = sandbox("degap")

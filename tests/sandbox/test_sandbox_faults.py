@@ -177,7 +177,7 @@ def test_copy_object_faults_are_set_apart_from_put_object(sandbox) -> None:
 
 
 def test_copy_object_with_if_none_match_never_writes_over_a_key(sandbox) -> None:
-    """aws-semantics §6.3: CopyObject honours If-None-Match: * like PutObject (moto ignores
+    """docs/reference/aws-behaviour.md#s3-conditional-writes: CopyObject honours If-None-Match: * like PutObject (moto ignores
     it on a copy); a key whose current version is a delete marker can still be written."""
     sb = sandbox("healthy")
     bucket = f"shop-assets-{sb.account}"

@@ -1,4 +1,4 @@
-"""RoleARN (aws-semantics §1.5) and DeleteStack / RetainResources (§2.1-§2.4) rules through raw
+"""RoleARN (docs/reference/aws-behaviour.md#service-roles-rolearn) and DeleteStack / RetainResources (docs/reference/aws-behaviour.md#deletestack-and-retainresources, docs/reference/aws-behaviour.md#retainresources-only-from-delete_failed, docs/reference/aws-behaviour.md#which-resources-may-be-retained, docs/reference/aws-behaviour.md#why-a-delete-fails) rules through raw
 boto3 against a served sandbox."""
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ def _status(cfn, name: str) -> str:
 
 
 def test_missing_service_role_refuses_delete_and_update(sandbox) -> None:
-    """§1.5 verbatim: `Role arn:aws:iam::<acct>:role/<name> is invalid or cannot be assumed`, a
+    """docs/reference/aws-behaviour.md#service-roles-rolearn verbatim: `Role arn:aws:iam::<acct>:role/<name> is invalid or cannot be assumed`, a
     synchronous ValidationError, for DeleteStack and UpdateStack (role checked before status)."""
     sb = sandbox("cdk-bootstrap-deleted")
     cfn = sb.client("cloudformation")
@@ -42,7 +42,7 @@ def test_missing_service_role_refuses_delete_and_update(sandbox) -> None:
 
 
 def test_missing_service_role_refuses_continue_update_rollback(sandbox) -> None:
-    """§1.5: ContinueUpdateRollback is refused the same way while the role is gone."""
+    """docs/reference/aws-behaviour.md#service-roles-rolearn: ContinueUpdateRollback is refused the same way while the role is gone."""
     sb = sandbox("cdk-bootstrap-deleted")
     cfn = sb.client("cloudformation")
     sb.world.set_stack_status("billing-service", "UPDATE_ROLLBACK_FAILED")
@@ -52,7 +52,7 @@ def test_missing_service_role_refuses_continue_update_rollback(sandbox) -> None:
 
 
 def test_role_must_trust_cloudformation_then_delete_works(sandbox) -> None:
-    """§1.5: a role of that name that does not trust cloudformation.amazonaws.com is still
+    """docs/reference/aws-behaviour.md#service-roles-rolearn: a role of that name that does not trust cloudformation.amazonaws.com is still
     refused; once it does, DeleteStack runs (checked live against moto's IAM)."""
     sb = sandbox("cdk-bootstrap-deleted")
     cfn, iam = sb.client("cloudformation"), sb.client("iam")
@@ -72,7 +72,7 @@ def test_role_must_trust_cloudformation_then_delete_works(sandbox) -> None:
 
 
 def test_role_is_found_by_its_full_arn_path_included(sandbox) -> None:
-    """§1.5: the RoleARN carries the path; the same name under another path is another role."""
+    """docs/reference/aws-behaviour.md#service-roles-rolearn: the RoleARN carries the path; the same name under another path is another role."""
     sb = sandbox("service-role-deleted")
     cfn, iam = sb.client("cloudformation"), sb.client("iam")
     truth = sb.world.ground_truth
@@ -123,13 +123,13 @@ def test_aws_managed_policies_are_attachable_and_role_events_recorded(sandbox) -
 
 
 def test_delete_missing_stack_is_a_noop(sandbox) -> None:
-    """§2.1: deleting a stack that does not exist is a no-op success."""
+    """docs/reference/aws-behaviour.md#deletestack-and-retainresources: deleting a stack that does not exist is a no-op success."""
     sb = sandbox("healthy")
     sb.client("cloudformation").delete_stack(StackName="never-existed")
 
 
 def test_retain_only_from_delete_failed(sandbox) -> None:
-    """§2.2: RetainResources only for DELETE_FAILED stacks (message unconfirmed: Eucalyptus')."""
+    """docs/reference/aws-behaviour.md#retainresources-only-from-delete_failed: RetainResources only for DELETE_FAILED stacks (message unconfirmed: Eucalyptus')."""
     sb = sandbox("healthy")
     cfn = sb.client("cloudformation")
     with pytest.raises(ClientError) as exc:
@@ -141,7 +141,7 @@ def test_retain_only_from_delete_failed(sandbox) -> None:
 
 
 def test_retaining_a_delete_complete_resource_is_refused(sandbox) -> None:
-    """§2.3 verbatim: `The specified resources to retain must be in a valid state. Do not specify
+    """docs/reference/aws-behaviour.md#which-resources-may-be-retained verbatim: `The specified resources to retain must be in a valid state. Do not specify
     resources that are in the DELETE_COMPLETE state.`"""
     sb = sandbox("delete-failed")
     cfn = sb.client("cloudformation")
@@ -154,7 +154,7 @@ def test_retaining_a_delete_complete_resource_is_refused(sandbox) -> None:
 
 
 def test_retain_failed_resources_deletes_stack_and_keeps_them(sandbox) -> None:
-    """§2.1/§2.3: retaining every failed resource deletes the stack; the retained ones get
+    """docs/reference/aws-behaviour.md#deletestack-and-retainresources, docs/reference/aws-behaviour.md#which-resources-may-be-retained: retaining every failed resource deletes the stack; the retained ones get
     DELETE_SKIPPED (inferred) and stay in place in S3 / EC2."""
     sb = sandbox("delete-failed")
     cfn, s3, ec2 = sb.client("cloudformation"), sb.client("s3"), sb.client("ec2")
@@ -175,7 +175,7 @@ def test_retain_failed_resources_deletes_stack_and_keeps_them(sandbox) -> None:
 
 
 def test_delete_is_causal_once_blockers_are_removed(sandbox) -> None:
-    """§2.4: the bucket delete succeeds once every version and marker is gone, the security group
+    """docs/reference/aws-behaviour.md#why-a-delete-fails: the bucket delete succeeds once every version and marker is gone, the security group
     once its ENI is deleted; the custom resource still fails until retained."""
     sb = sandbox("delete-failed")
     cfn, s3, ec2 = sb.client("cloudformation"), sb.client("s3"), sb.client("ec2")
@@ -199,7 +199,7 @@ def test_delete_is_causal_once_blockers_are_removed(sandbox) -> None:
 
 
 def test_nested_child_can_be_deleted_directly_with_retain(sandbox) -> None:
-    """§2.1 [OPS]: a DELETE_FAILED nested stack deleted directly with RetainResources reaches
+    """docs/reference/aws-behaviour.md#deletestack-and-retainresources (operator notes): a DELETE_FAILED nested stack deleted directly with RetainResources reaches
     DELETE_COMPLETE; the root's delete then succeeds for that resource."""
     sb = sandbox("delete-failed")
     cfn = sb.client("cloudformation")
@@ -215,7 +215,7 @@ def test_nested_child_can_be_deleted_directly_with_retain(sandbox) -> None:
 
 
 def test_termination_protection_blocks_delete(sandbox) -> None:
-    """§2.1: with termination protection the delete fails and the stack is unchanged (message
+    """docs/reference/aws-behaviour.md#deletestack-and-retainresources: with termination protection the delete fails and the stack is unchanged (message
     from the CDK fake, unconfirmed); protection is set on the root."""
     sb = sandbox("healthy")
     cfn = sb.client("cloudformation")
@@ -231,7 +231,7 @@ def test_termination_protection_blocks_delete(sandbox) -> None:
 
 
 def test_force_delete_only_from_delete_failed(sandbox) -> None:
-    """§2.2 verbatim: FORCE_DELETE_STACK outside DELETE_FAILED is refused; from DELETE_FAILED it
+    """docs/reference/aws-behaviour.md#retainresources-only-from-delete_failed verbatim: FORCE_DELETE_STACK outside DELETE_FAILED is refused; from DELETE_FAILED it
     deletes the stack and leaves what cannot be deleted in place."""
     sb = sandbox("delete-failed")
     cfn, s3 = sb.client("cloudformation"), sb.client("s3")
@@ -252,7 +252,7 @@ def test_force_delete_only_from_delete_failed(sandbox) -> None:
 
 def test_resources_reached_after_the_role_vanished_fail_with_the_role_message(sandbox) -> None:
     """role-deleted-in-rollback: the role was deleted while the update ran, so each resource the
-    rollback reached (root and nested) failed with §1.5's verbatim text; the stack stopped in
+    rollback reached (root and nested) failed with docs/reference/aws-behaviour.md#service-roles-rolearn's verbatim text; the stack stopped in
     UPDATE_ROLLBACK_FAILED. ContinueUpdateRollback is refused while the role is missing (and for
     a same-named role under another path); once the role is back at its ARN the continued
     rollback re-attempts them and completes with no skip."""

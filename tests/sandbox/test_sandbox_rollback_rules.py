@@ -1,4 +1,4 @@
-"""ContinueUpdateRollback / UpdateStack rules (aws-semantics §1.1-§1.4) through raw boto3 against
+"""ContinueUpdateRollback / UpdateStack rules (docs/reference/aws-behaviour.md#continueupdaterollback-request, docs/reference/aws-behaviour.md#stack-statuses, docs/reference/aws-behaviour.md#continueupdaterollback-runs-on-the-root, docs/reference/aws-behaviour.md#resourcestoskip-rules) through raw boto3 against
 a served sandbox on 127.0.0.1. Each test names its section; messages are the sheet's verbatim
 ones where it has them."""
 
@@ -22,8 +22,8 @@ def _root(cfn, name: str) -> dict:
 
 
 def test_continue_only_from_update_rollback_failed(sandbox) -> None:
-    """§1.2: ContinueUpdateRollback goes from UPDATE_ROLLBACK_FAILED only (message unconfirmed,
-    §1.7: the sandbox uses the Eucalyptus wording)."""
+    """docs/reference/aws-behaviour.md#stack-statuses: ContinueUpdateRollback goes from UPDATE_ROLLBACK_FAILED only (message unconfirmed,
+    docs/reference/aws-behaviour.md#unconfirmed-rollback-details: the sandbox uses the Eucalyptus wording)."""
     sb = sandbox("healthy")
     cfn = sb.client("cloudformation")
     with pytest.raises(ClientError) as exc:
@@ -35,7 +35,7 @@ def test_continue_only_from_update_rollback_failed(sandbox) -> None:
 
 
 def test_update_stack_refused_in_update_rollback_failed(sandbox) -> None:
-    """§1.2 / §7 verbatim: `Stack:<arn> is in UPDATE_ROLLBACK_FAILED state and can not be
+    """docs/reference/aws-behaviour.md#stack-statuses / docs/reference/aws-behaviour.md#aws-messages-recover-recognises verbatim: `Stack:<arn> is in UPDATE_ROLLBACK_FAILED state and can not be
     updated.`"""
     sb = sandbox("nested-skip")
     cfn = sb.client("cloudformation")
@@ -47,7 +47,7 @@ def test_update_stack_refused_in_update_rollback_failed(sandbox) -> None:
 
 
 def test_continue_on_child_stack_refused(sandbox) -> None:
-    """§1.3: `RollbackUpdatedStack cannot be invoked on child stacks` (observed [OPS])."""
+    """docs/reference/aws-behaviour.md#continueupdaterollback-runs-on-the-root: `RollbackUpdatedStack cannot be invoked on child stacks` (observed in operator notes)."""
     sb = sandbox("nested-skip")
     cfn = sb.client("cloudformation")
     with pytest.raises(ClientError) as exc:
@@ -58,9 +58,9 @@ def test_continue_on_child_stack_refused(sandbox) -> None:
 
 @pytest.mark.parametrize("which", ["forward_failed", "cancelled"])
 def test_skip_only_resources_failed_during_rollback(sandbox, which: str) -> None:
-    """§1.4 rule 1: skipping a forward-failed or cancelled resource fails the attempt with
+    """docs/reference/aws-behaviour.md#resourcestoskip-rules rule 1: skipping a forward-failed or cancelled resource fails the attempt with
     `Only the resources failed during UpdateRollback are allowed to be skipped`, shown as the
-    root's UPDATE_ROLLBACK_FAILED reason (sync vs async unconfirmed, §1.7)."""
+    root's UPDATE_ROLLBACK_FAILED reason (sync vs async unconfirmed, docs/reference/aws-behaviour.md#unconfirmed-rollback-details)."""
     sb = sandbox("nested-skip")
     cfn = sb.client("cloudformation")
     cfn.continue_update_rollback(StackName="orders-platform",
@@ -73,7 +73,7 @@ def test_skip_only_resources_failed_during_rollback(sandbox, which: str) -> None
 
 
 def test_skip_with_logical_id_prefix_names_missing_stack(sandbox) -> None:
-    """§1.4 rule 3: the prefix is the child's stack NAME; the logical id gives
+    """docs/reference/aws-behaviour.md#resourcestoskip-rules rule 3: the prefix is the child's stack NAME; the logical id gives
     `Stack [DataStack] does not exist`."""
     sb = sandbox("nested-skip")
     cfn = sb.client("cloudformation")
@@ -84,7 +84,7 @@ def test_skip_with_logical_id_prefix_names_missing_stack(sandbox) -> None:
 
 
 def test_skip_nested_stack_resource_needs_deleted_child(sandbox) -> None:
-    """§1.4 rule 5: an AWS::CloudFormation::Stack resource may be skipped only when its child is
+    """docs/reference/aws-behaviour.md#resourcestoskip-rules rule 5: an AWS::CloudFormation::Stack resource may be skipped only when its child is
     DELETE_*; otherwise `Nested stacks could not be skipped`."""
     sb = sandbox("nested-skip")
     cfn = sb.client("cloudformation")
@@ -94,7 +94,7 @@ def test_skip_nested_stack_resource_needs_deleted_child(sandbox) -> None:
 
 
 def test_skip_nested_stack_resource_allowed_when_child_deleted(sandbox) -> None:
-    """§1.4 rule 5, allowed case: with the child DELETE_FAILED, the parent resource may be
+    """docs/reference/aws-behaviour.md#resourcestoskip-rules rule 5, allowed case: with the child DELETE_FAILED, the parent resource may be
     skipped (the child is not touched)."""
     sb = sandbox("nested-skip")
     cfn = sb.client("cloudformation")
@@ -107,8 +107,8 @@ def test_skip_nested_stack_resource_allowed_when_child_deleted(sandbox) -> None:
 
 
 def test_bare_logical_id_of_nested_resource_refused(sandbox) -> None:
-    """§1.4 rule 2: a bare logical id names a resource of the stack called; a nested resource
-    given bare does not belong to the root (full wording unknown, [OPS] truncated)."""
+    """docs/reference/aws-behaviour.md#resourcestoskip-rules rule 2: a bare logical id names a resource of the stack called; a nested resource
+    given bare does not belong to the root (full wording unknown, operator notes truncate it)."""
     sb = sandbox("nested-skip")
     cfn = sb.client("cloudformation")
     cfn.continue_update_rollback(StackName="orders-platform", ResourcesToSkip=["Database"])
@@ -119,7 +119,7 @@ def test_bare_logical_id_of_nested_resource_refused(sandbox) -> None:
 
 
 def test_correct_nested_skip_completes_and_leaves_resource_inconsistent(sandbox) -> None:
-    """§1.4 rules 3, 4, 6: `<child-stack-name>.<LogicalId>` in one call on the root completes
+    """docs/reference/aws-behaviour.md#resourcestoskip-rules rules 3, 4, 6: `<child-stack-name>.<LogicalId>` in one call on the root completes
     the rollback of root and child; the skipped resource is UPDATE_COMPLETE but not rolled back."""
     sb = sandbox("nested-skip")
     cfn = sb.client("cloudformation")
@@ -138,7 +138,7 @@ def test_correct_nested_skip_completes_and_leaves_resource_inconsistent(sandbox)
 
 
 def test_skip_pattern_validated_synchronously(sandbox) -> None:
-    """§1.1: ResourcesToSkip members must match the botocore pattern (one dot at most)."""
+    """docs/reference/aws-behaviour.md#continueupdaterollback-request: ResourcesToSkip members must match the botocore pattern (one dot at most)."""
     sb = sandbox("nested-skip")
     cfn = sb.client("cloudformation")
     with pytest.raises(ClientError) as exc:
@@ -151,7 +151,7 @@ def test_skip_pattern_validated_synchronously(sandbox) -> None:
 
 
 def test_client_request_token_idempotency(sandbox) -> None:
-    """§1.1 / §3.7: the same token and request starts nothing new; the token reused for another
+    """docs/reference/aws-behaviour.md#client-request-tokens / docs/reference/aws-behaviour.md#errors-and-waiters: the same token and request starts nothing new; the token reused for another
     request gives TokenAlreadyExistsException."""
     sb = sandbox("degap")
     cfn = sb.client("cloudformation")
@@ -200,7 +200,7 @@ def test_operations_are_asynchronous(sandbox) -> None:
 
 
 def test_role_arn_given_on_continue_sticks_to_the_stack(sandbox) -> None:
-    """§1.5: a RoleARN passed to an operation is used for all future operations."""
+    """docs/reference/aws-behaviour.md#service-roles-rolearn: a RoleARN passed to an operation is used for all future operations."""
     import json
 
     sb = sandbox("nested-skip")
@@ -241,7 +241,7 @@ def _three_levels(sb) -> tuple:
 
 
 def test_multi_level_skip_is_flat_owning_stack_name(sandbox) -> None:
-    """§1.4 rule 4: at any depth the id is `<immediately-owning-stack-name>.<LogicalId>`, all in
+    """docs/reference/aws-behaviour.md#resourcestoskip-rules rule 4: at any depth the id is `<immediately-owning-stack-name>.<LogicalId>`, all in
     one call on the root; the middle stack's nested resource cannot be skipped instead."""
     sb = sandbox(None)
     root, mid, leaf = _three_levels(sb)

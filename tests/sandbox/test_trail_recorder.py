@@ -1,4 +1,4 @@
-"""The sandbox's CloudTrail recorder (recover/sandbox/trail.py), against aws-semantics §5.2-5.4."""
+"""The sandbox's CloudTrail recorder (recover/sandbox/trail.py), against docs/reference/aws-behaviour.md#cloudtrail-records, docs/reference/aws-behaviour.md#lookupevents, docs/reference/aws-behaviour.md#cloudtrail-log-files-in-s3."""
 
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ def failed_update(rec: TrailRecorder, fn: str, key: str, when: datetime, **kw: o
 
 
 def test_record_has_the_full_shape() -> None:
-    """§5.2: eventVersion 1.11, uuid eventID, AwsApiCall, Management, recipient account."""
+    """docs/reference/aws-behaviour.md#cloudtrail-records: eventVersion 1.11, uuid eventID, AwsApiCall, Management, recipient account."""
     rec = make()
     r = failed_update(rec, "fn-a", "a.zip", T0)
     assert r["eventVersion"] == "1.11"
@@ -71,7 +71,7 @@ def test_success_records_have_no_error_fields_and_default_to_the_clock() -> None
 
 
 def test_data_events_are_marked_and_not_in_event_history() -> None:
-    """§5.3: data events (S3 object calls) are not in Event history."""
+    """docs/reference/aws-behaviour.md#lookupevents: data events (S3 object calls) are not in Event history."""
     rec = make()
     r = rec.record(event_name="GetObject", event_source="s3.amazonaws.com",
                    request_parameters={"bucketName": "b", "key": "k"}, event_time=T0)
@@ -146,7 +146,7 @@ def test_lookup_event_id() -> None:
 
 
 def test_time_window_is_inclusive_and_accepts_wire_and_python_times() -> None:
-    """§5.3: StartTime and EndTime are inclusive."""
+    """docs/reference/aws-behaviour.md#lookupevents: StartTime and EndTime are inclusive."""
     rec = make()
     for m in range(5):
         failed_update(rec, f"fn-{m}", f"{m}.zip", T0 + timedelta(minutes=m))
@@ -221,7 +221,7 @@ def test_modeled_errors(request_: dict, code: str) -> None:
 
 
 def test_next_token_is_bound_to_identical_parameters() -> None:
-    """§5.3: NextToken must be reused with identical params."""
+    """docs/reference/aws-behaviour.md#lookupevents: NextToken must be reused with identical params."""
     rec = make()
     for i in range(60):
         failed_update(rec, f"fn-{i}", f"{i}.zip", T0)
@@ -288,7 +288,7 @@ def _files(rec: TrailRecorder, **kw: object) -> dict[str, bytes]:
 
 
 def test_trail_files_in_the_real_layout() -> None:
-    """§5.4: key layout, file name pattern, gzip {"Records": [...]}, 5-minute windows, digest."""
+    """docs/reference/aws-behaviour.md#cloudtrail-log-files-in-s3: key layout, file name pattern, gzip {"Records": [...]}, 5-minute windows, digest."""
     rec = make()
     failed_update(rec, "a", "a.zip", T0 + timedelta(minutes=1))
     failed_update(rec, "b", "b.zip", T0 + timedelta(minutes=3))
@@ -337,7 +337,7 @@ def test_trail_files_are_deterministic_split_and_unordered() -> None:
 
 
 def test_organization_layout() -> None:
-    """§5.4: organization trails put <o-id> between AWSLogs and the account."""
+    """docs/reference/aws-behaviour.md#cloudtrail-log-files-in-s3: organization trails put <o-id> between AWSLogs and the account."""
     rec = make()
     failed_update(rec, "a", "a.zip", T0)
     keys = list(_files(rec, organization_id="o-abc123def4"))

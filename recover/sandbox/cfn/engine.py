@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 DELETE_STATES = ("DELETE_IN_PROGRESS", "DELETE_COMPLETE", "DELETE_FAILED")
 UPDATABLE = ("CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE", "IMPORT_COMPLETE",
              "IMPORT_ROLLBACK_COMPLETE")
-# botocore shape patterns (aws-semantics §1.1)
+# botocore shape patterns (docs/reference/aws-behaviour.md#continueupdaterollback-request)
 SKIP_PATTERN = re.compile(r"[a-zA-Z0-9]+|[a-zA-Z][-a-zA-Z0-9]*\.[a-zA-Z0-9]+")
 TOKEN_PATTERN = re.compile(r"[a-zA-Z0-9][-a-zA-Z0-9]*")
 PAGE = 100
@@ -48,7 +48,7 @@ class CfnEngine:
         self.page_size = PAGE  # tests lower it to exercise NextToken
         self._gate = threading.Event()  # cleared = accepted operations wait before their walk
         self._gate.set()
-        # IAM eventual consistency (§1.5): a role CloudFormation has not seen before (by unique
+        # IAM eventual consistency (docs/reference/aws-behaviour.md#iam-eventual-consistency): a role CloudFormation has not seen before (by unique
         # id) is refused this many times before it can be assumed. 0 = at once (the default).
         self.role_propagation_checks = 0
         self._role_checks: dict[str, int] = {}
@@ -86,7 +86,7 @@ class CfnEngine:
                   logical_id: str | None = None, role_arn: str | None = None,
                   template: dict[str, Any] | None = None, **extra: Any) -> SimStack:
         """A CREATE_COMPLETE stack (with its creation events). A child gets a generated name
-        `<parent>-<LogicalId>-<12 upper alnum>` (§3.5, inferred rule) and its parent's
+        `<parent>-<LogicalId>-<12 upper alnum>` (docs/reference/aws-behaviour.md#nested-stacks, inferred rule) and its parent's
         AWS::CloudFormation::Stack resource points at it."""
         w = self.world
         if parent is not None:
@@ -126,7 +126,7 @@ class CfnEngine:
         changes: {stack name: {logical id: new properties}} the update applied, in order;
         failure: (stack name, logical id, forward reason) of the resource that failed forward.
         Resources of the changed stacks that come after the failing one are cancelled
-        (`Resource update cancelled`, §1.4). The rollback then runs through the causal
+        (`Resource update cancelled`, docs/reference/aws-behaviour.md#resourcestoskip-rules). The rollback then runs through the causal
         handlers, exactly like ContinueUpdateRollback, so failures and CloudTrail records of
         the rollback are produced, not written by hand. before_rollback: what happened to the
         world while the update ran, before its rollback started (a service role deleted...)."""
@@ -188,7 +188,7 @@ class CfnEngine:
         """Seed a successful update of `root`'s tree: every stack UPDATE_IN_PROGRESS, the
         changed resources updated ({stack name: {logical id: new properties}}), then
         UPDATE_COMPLETE_CLEANUP_IN_PROGRESS and UPDATE_COMPLETE, children before parents (a
-        parent completes after its nested stacks, §3.5). New template bodies replace the old."""
+        parent completes after its nested stacks, docs/reference/aws-behaviour.md#nested-stacks). New template bodies replace the old."""
         bodies = template_bodies or {}
         tree = self.tree(root)
         for stack in tree:
@@ -229,7 +229,7 @@ class CfnEngine:
 
     def stack_event(self, stack: SimStack, status: str, reason: str | None = None,
                     token: str | None = None) -> None:
-        """Stack-level events: EventId is a UUID (§3.3), logical id = name, physical = ARN."""
+        """Stack-level events: EventId is a UUID (docs/reference/aws-behaviour.md#stack-events), logical id = name, physical = ARN."""
         with self.lock:
             stack.events.append(SimEvent(
                 stack_id=stack.stack_id, stack_name=stack.name, event_id=self.world.new_uuid(),
@@ -239,7 +239,7 @@ class CfnEngine:
 
     def event(self, stack: SimStack, res: SimResource, status: str, reason: str | None = None,
               token: str | None = None, physical: str | None = None) -> None:
-        """Resource events: EventId `<LogicalId>-<STATUS>-<ISO time>` (§3.3, 2022 form)."""
+        """Resource events: EventId `<LogicalId>-<STATUS>-<ISO time>` (docs/reference/aws-behaviour.md#stack-events, 2022 form)."""
         now = self.world.clock()
         iso = now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
         with self.lock:
@@ -279,7 +279,7 @@ class CfnEngine:
         resources the update changed (and those whose rollback failed before), nested stacks
         recursively; then the forward-failed and cancelled ones. If a wave has a failure,
         CloudFormation stops there, so after a failed first wave the forward-failed / cancelled
-        resources keep their forward reasons (what [OPS] observed, §1.4 rule 1)."""
+        resources keep their forward reasons (what operator notes observed, docs/reference/aws-behaviour.md#resourcestoskip-rules rule 1)."""
         mine = skips.get(stack.name, set())
         pending = [r for r in stack.resources.values() if r.needs_rollback]
         first = [r for r in pending if r.failed_phase != "update" or r.type == NESTED_STACK]
@@ -315,8 +315,8 @@ class CfnEngine:
             self._set_status(child, "UPDATE_ROLLBACK_IN_PROGRESS", None, token)
             if self._rollback_stack(child, skips, token):
                 return None
-            # guessed wording ([OPS] paraphrase: "Currently in UPDATE_ROLLBACK_FAILED,
-            # <Resource> failed"); not verified verbatim (§1.4)
+            # guessed wording (operator notes' paraphrase: "Currently in UPDATE_ROLLBACK_FAILED,
+            # <Resource> failed"); not verified verbatim (docs/reference/aws-behaviour.md#resourcestoskip-rules)
             return (f"Embedded stack {child.stack_id} was not successfully updated. Currently in "
                     f"UPDATE_ROLLBACK_FAILED, {child.reason or ''}").rstrip()
         self._step()
@@ -330,7 +330,7 @@ class CfnEngine:
         self.event(stack, res, "UPDATE_COMPLETE", token=token)
 
     def _skip(self, stack: SimStack, res: SimResource, token: str | None) -> None:
-        """§1.4.6: skipped resources are set to UPDATE_COMPLETE without being rolled back, so the
+        """docs/reference/aws-behaviour.md#resourcestoskip-rules rule 6: skipped resources are set to UPDATE_COMPLETE without being rolled back, so the
         real resource stays as it is (inconsistent with the template). AWS's event reason for a
         skip is not documented; the sandbox emits none."""
         res.status, res.reason, res.failed_phase, res.needs_rollback = (
@@ -340,14 +340,14 @@ class CfnEngine:
     def _delete_stack(self, stack: SimStack, retain: set[str], token: str | None,
                       force: bool = False) -> bool:
         """Delete in reverse template order. force = DeletionMode FORCE_DELETE_STACK: a resource
-        that still fails to delete is left in place and the stack is deleted anyway (§2.1; that
-        it shows as DELETE_SKIPPED is a guess, like RetainResources, §2.5)."""
+        that still fails to delete is left in place and the stack is deleted anyway (docs/reference/aws-behaviour.md#deletestack-and-retainresources; that
+        it shows as DELETE_SKIPPED is a guess, like RetainResources, docs/reference/aws-behaviour.md#unconfirmed-delete-details)."""
         failed: list[str] = []
         for res in reversed(list(stack.resources.values())):
             if res.status in ("DELETE_COMPLETE", "DELETE_SKIPPED"):
                 continue
             if res.logical_id in retain or res.deletion_policy == "Retain":
-                # DELETE_SKIPPED for RetainResources is inferred, not confirmed (§2.3, §2.5)
+                # DELETE_SKIPPED for RetainResources is inferred, not confirmed (docs/reference/aws-behaviour.md#which-resources-may-be-retained, docs/reference/aws-behaviour.md#unconfirmed-delete-details)
                 res.status, res.reason = "DELETE_SKIPPED", None
                 self.event(stack, res, "DELETE_SKIPPED", token=token)
                 continue
@@ -376,7 +376,7 @@ class CfnEngine:
                 self.event(stack, res, "DELETE_FAILED", reason, token)
                 failed.append(res.logical_id)
         if failed:
-            # verbatim shape, trailing space included (§2.4)
+            # verbatim shape, trailing space included (docs/reference/aws-behaviour.md#why-a-delete-fails)
             names = ", ".join(reversed(failed))
             self._set_status(stack, "DELETE_FAILED",
                              f"The following resource(s) failed to delete: [{names}]. ", token)
@@ -414,7 +414,7 @@ class CfnEngine:
     # --- checks shared by the mutating operations -----------------------------------------------
 
     def check_role(self, stack: SimStack, role_arn: str | None) -> None:
-        """§1.5: the role given, else the stack's role, must exist and trust
+        """docs/reference/aws-behaviour.md#service-roles-rolearn: the role given, else the stack's role, must exist and trust
         cloudformation.amazonaws.com, checked live against moto's IAM; a synchronous 400."""
         arn = role_arn or stack.role_arn
         if arn is None:
@@ -431,12 +431,12 @@ class CfnEngine:
             self._role_checks[unique_id] = seen + 1
             raise CfnError(f"Role {arn} is invalid or cannot be assumed")
         if role_arn:
-            stack.role_arn = role_arn  # "always uses this role for all future operations" (§1.5)
+            stack.role_arn = role_arn  # "always uses this role for all future operations" (docs/reference/aws-behaviour.md#service-roles-rolearn)
 
     def role_unusable(self, stack: SimStack, role_arn: str | None = None) -> str | None:
         """The reason a resource operation fails when the stack's service role vanished after the
-        operation was accepted: CloudFormation acts on every resource as that role (§1.5), so
-        each resource it reaches fails with the role message (verbatim pattern, §1.5 / §7).
+        operation was accepted: CloudFormation acts on every resource as that role (docs/reference/aws-behaviour.md#service-roles-rolearn), so
+        each resource it reaches fails with the role message (verbatim pattern, docs/reference/aws-behaviour.md#service-roles-rolearn / docs/reference/aws-behaviour.md#aws-messages-recover-recognises).
         Unconfirmed: the fact sheet only has the synchronous 400; that a resource reached after
         the role vanished carries the same text as its reason is the most likely reading."""
         arn = role_arn or stack.role_arn
@@ -460,7 +460,7 @@ class CfnEngine:
             return False
         if seen == fingerprint:
             return True
-        # model doc text; the wire message is not captured (§7)
+        # model doc text; the wire message is not captured (docs/reference/aws-behaviour.md#aws-messages-recover-recognises)
         raise CfnError("A client request token already exists.", "TokenAlreadyExistsException")
 
     # --- API: reads -----------------------------------------------------------------------------
@@ -483,7 +483,7 @@ class CfnEngine:
 
     def describe_stack_events(self, p: dict[str, Any]) -> dict[str, Any]:
         name = p.get("StackName") or ""
-        stack = self.get(name, "Stack [{}] does not exist")  # echoes the input (§3.3)
+        stack = self.get(name, "Stack [{}] does not exist")  # echoes the input (docs/reference/aws-behaviour.md#stack-events)
         with self.lock:
             events = [e.to_api() for e in reversed(stack.events)]
         return _paginate(events, p.get("NextToken"), "StackEvents", self.page_size)
@@ -509,7 +509,7 @@ class CfnEngine:
         with self.lock:
             items = [_resource(stack, r) for r in stack.resources.values()
                      if not p.get("LogicalResourceId") or r.logical_id == p["LogicalResourceId"]]
-        return {"StackResources": items[:100]}  # "limited to the first 100" (§3.4)
+        return {"StackResources": items[:100]}  # "limited to the first 100" (docs/reference/aws-behaviour.md#describestacks-and-stack-resources)
 
     def describe_stack_resource(self, p: dict[str, Any]) -> dict[str, Any]:
         stack = self.get(p["StackName"])
@@ -533,7 +533,7 @@ class CfnEngine:
     def continue_update_rollback(self, p: dict[str, Any]) -> dict[str, Any]:
         # Order of the synchronous checks is a guess: front-door pattern validation, existence,
         # token (an idempotent retry must succeed whatever the status now is), root-only, role
-        # (§1.5), status (§1.2). The skip-list rules come later, asynchronously (§1.4).
+        # (docs/reference/aws-behaviour.md#service-roles-rolearn), status (docs/reference/aws-behaviour.md#stack-statuses). The skip-list rules come later, asynchronously (docs/reference/aws-behaviour.md#resourcestoskip-rules).
         skips = list(p.get("ResourcesToSkip") or [])
         for i, skip in enumerate(skips, 1):
             if not _fullmatch(SKIP_PATTERN, skip):
@@ -546,12 +546,12 @@ class CfnEngine:
             if self.check_token(stack, token, fingerprint):
                 return {}
             if not stack.is_root:
-                # [OPS] observed text (3 notes); Eucalyptus prefixes "Failed to rollback: ".
-                # Exact prefix on AWS unconfirmed (§1.3): the bare observed text is used.
+                # text observed in operator notes (3 notes); Eucalyptus prefixes "Failed to rollback: ".
+                # Exact prefix on AWS unconfirmed (docs/reference/aws-behaviour.md#continueupdaterollback-runs-on-the-root): the bare observed text is used.
                 raise CfnError("RollbackUpdatedStack cannot be invoked on child stacks")
             self.check_role(stack, p.get("RoleARN"))
             if stack.status != "UPDATE_ROLLBACK_FAILED":
-                # Unconfirmed (§1.7): Eucalyptus' wording, which follows AWS's UpdateStack form.
+                # Unconfirmed (docs/reference/aws-behaviour.md#unconfirmed-rollback-details): Eucalyptus' wording, which follows AWS's UpdateStack form.
                 raise CfnError(f"Stack {stack.stack_id} is in {stack.status} state and can not "
                                "continue to update rollback.")
             if token:
@@ -559,9 +559,9 @@ class CfnEngine:
             self._set_status(stack, "UPDATE_ROLLBACK_IN_PROGRESS", "User Initiated", token)
 
         def work() -> None:
-            # §1.4: the observed skip errors appear as the reason of the root's
+            # docs/reference/aws-behaviour.md#resourcestoskip-rules: the observed skip errors appear as the reason of the root's
             # UPDATE_ROLLBACK_FAILED event after the call was accepted, so the sandbox checks
-            # them here, asynchronously (sync vs async is unconfirmed, §1.7).
+            # them here, asynchronously (sync vs async is unconfirmed, docs/reference/aws-behaviour.md#unconfirmed-rollback-details).
             error, by_stack = self._validate_skips(stack, skips)
             if error:
                 self._step()
@@ -581,20 +581,20 @@ class CfnEngine:
                 stack_name, lid = skip.split(".", 1)
                 stack = tree.get(stack_name)
                 if stack is None:
-                    # [OPS]: a logical id used as prefix gives exactly this
+                    # operator notes: a logical id used as prefix gives exactly this
                     return f"Stack [{stack_name}] does not exist", {}
             else:
                 stack, lid = root, skip
             res = stack.resources.get(lid)
             if res is None:
-                # [OPS] only has a truncated paraphrase ("... does not belong to stack X");
+                # operator notes only have a truncated paraphrase ("... does not belong to stack X");
                 # full wording guessed.
                 return f"Resource [{lid}] does not belong to stack {stack.name}", {}
             if res.status != "UPDATE_FAILED" or res.failed_phase != "rollback":
                 return "Only the resources failed during UpdateRollback are allowed to be skipped", {}
             if res.type == NESTED_STACK:
                 child = self.stacks.get(res.child_stack_id or "")
-                # current wording: the condition is on the embedded stack's status (§1.4 rule 5)
+                # current wording: the condition is on the embedded stack's status (docs/reference/aws-behaviour.md#resourcestoskip-rules rule 5)
                 if child is not None and child.status not in DELETE_STATES:
                     return "Nested stacks could not be skipped", {}
             by_stack.setdefault(stack.name, set()).add(lid)
@@ -603,7 +603,7 @@ class CfnEngine:
     def delete_stack(self, p: dict[str, Any]) -> dict[str, Any]:
         stack = self.find(p["StackName"])
         if stack is None or stack.status == "DELETE_COMPLETE":
-            return {}  # deleting a stack that is gone is a no-op success (§2.1)
+            return {}  # deleting a stack that is gone is a no-op success (docs/reference/aws-behaviour.md#deletestack-and-retainresources)
         retain = list(p.get("RetainResources") or [])
         token = p.get("ClientRequestToken")
         fingerprint = _fingerprint("DeleteStack", p)
@@ -612,23 +612,23 @@ class CfnEngine:
                 return {}
             self.check_role(stack, p.get("RoleARN"))
             if stack.termination_protection:
-                # CDK fake's wording, not confirmed as AWS's (§2.1)
+                # CDK fake's wording, not confirmed as AWS's (docs/reference/aws-behaviour.md#deletestack-and-retainresources)
                 raise CfnError(f"Stack [{stack.name}] cannot be deleted while "
                                "TerminationProtection is enabled")
             force = p.get("DeletionMode") == "FORCE_DELETE_STACK"
             if force and stack.status != "DELETE_FAILED":
-                # verbatim, confirmed (§2.2)
+                # verbatim, confirmed (docs/reference/aws-behaviour.md#retainresources-only-from-delete_failed)
                 raise CfnError(f"Invalid operation on stack [{stack.stack_id}]. You can activate "
                                "DeletionMode FORCE_DELETE_STACK in a delete stack operation only "
                                "when the stack is in the DELETE_FAILED state.")
             if retain and stack.status != "DELETE_FAILED":
-                # Unconfirmed (§2.2): the Eucalyptus clone's text
+                # Unconfirmed (docs/reference/aws-behaviour.md#retainresources-only-from-delete_failed): the Eucalyptus clone's text
                 raise CfnError(f"Invalid operation on stack {stack.stack_id}. When you delete a "
                                "stack, specify which resources to retain only when the stack is "
                                "in the DELETE_FAILED state.")
             for lid in retain:
                 res = stack.resources.get(lid)
-                # verbatim (§2.3); unknown ids get the same message (Eucalyptus behaviour)
+                # verbatim (docs/reference/aws-behaviour.md#which-resources-may-be-retained); unknown ids get the same message (Eucalyptus behaviour)
                 if res is None or res.status == "DELETE_COMPLETE":
                     raise CfnError("The specified resources to retain must be in a valid state. "
                                    "Do not specify resources that are in the DELETE_COMPLETE "
@@ -651,7 +651,7 @@ class CfnEngine:
         with self.lock:
             self.check_role(stack, p.get("RoleARN"))
             if stack.status not in UPDATABLE:
-                # verbatim pattern, aws-semantics §1.2 / §7
+                # verbatim pattern, docs/reference/aws-behaviour.md#stack-statuses / docs/reference/aws-behaviour.md#aws-messages-recover-recognises
                 raise CfnError(f"Stack:{stack.stack_id} is in {stack.status} state and can not "
                                "be updated.")
         raise CfnError("the recover sandbox does not simulate template updates (UpdateStack): "

@@ -23,7 +23,7 @@ CUSTOM_RESOURCE_NO_RESPONSE = (
 
 
 def handler_message(world: World, service: str, status: int, message: str, error_code: str) -> str:
-    """The Cloud Control (registry handler) reason format, aws-semantics §2.4."""
+    """The Cloud Control (registry handler) reason format, docs/reference/aws-behaviour.md#why-a-delete-fails."""
     return (f'Resource handler returned message: "{message} (Service: {service}, Status Code: '
             f'{status}, Request ID: {world.new_uuid()})" (RequestToken: {world.new_uuid()}, '
             f"HandlerErrorCode: {error_code})")
@@ -32,8 +32,8 @@ def handler_message(world: World, service: str, status: int, message: str, error
 def role_unusable(stack: SimStack) -> str | None:
     """CloudFormation acts on resources as the stack's service role: when that role is gone (or
     no longer trusts CloudFormation) while an operation runs, every resource it touches fails.
-    The resource-level wording is not captured in aws-semantics; the API's own message for a
-    missing role (§1.5) is used."""
+    The resource-level wording is not confirmed by a public source; the API's own message for a
+    missing role (docs/reference/aws-behaviour.md#service-roles-rolearn) is used."""
     arn = stack.role_arn
     if not arn:
         return None
@@ -65,7 +65,7 @@ def _rollback_lambda(world: World, stack: SimStack, res: SimResource) -> str | N
     params: dict[str, Any] = {"functionName": world.lambda_arn(name), "s3Bucket": bucket,
                               "s3Key": key, "publish": False, "dryRun": False}
     if version:
-        # camelCase key inferred, not captured (aws-semantics §5.6)
+        # camelCase key inferred, not captured (docs/reference/aws-behaviour.md#unconfirmed-cloudtrail-details)
         params["s3ObjectVersion"] = version
     if aws.lambda_function(name, world.region) is None:
         message = f"Function not found: {world.lambda_arn(name)}"
@@ -81,7 +81,7 @@ def _rollback_lambda(world: World, stack: SimStack, res: SimResource) -> str | N
         else:
             message = ("Error occurred while GetObject. S3 Error Code: NoSuchKey. S3 Error "
                        "Message: The specified key does not exist.")
-        # errorCode InvalidParameterValueException is confirmed for this message (§5.2)
+        # errorCode InvalidParameterValueException is confirmed for this message (docs/reference/aws-behaviour.md#cloudtrail-records)
         world.record_cfn_call(stack, "UpdateFunctionCode20150331v2", "lambda.amazonaws.com", params,
                               error_code="InvalidParameterValueException", error_message=message)
         return handler_message(world, "Lambda", 400, message, "InvalidRequest")
@@ -118,7 +118,7 @@ def _delete_bucket(world: World, bucket: str) -> str | None:
     if not aws.bucket_exists(bucket):
         return None  # already gone: CloudFormation treats that as deleted
     if not aws.bucket_is_empty(bucket):
-        # older (non-registry) handler format, verbatim shape from aws-semantics §2.4
+        # older (non-registry) handler format, verbatim shape from docs/reference/aws-behaviour.md#why-a-delete-fails
         return ("The bucket you tried to delete is not empty (Service: Amazon S3; Status Code: "
                 f"409; Error Code: BucketNotEmpty; Request ID: {world.new_request_id()}; S3 "
                 f"Extended Request ID: {world.new_request_id()}; Proxy: null)")

@@ -30,7 +30,7 @@ class SimResource:
     reason: str | None = None
     properties: dict[str, Any] = field(default_factory=dict)  # what is deployed now
     previous: dict[str, Any] | None = None  # what an update rollback restores
-    # "update" / "rollback": in which phase the resource went UPDATE_FAILED (§1.4 rule 1)
+    # "update" / "rollback": in which phase the resource went UPDATE_FAILED (docs/reference/aws-behaviour.md#resourcestoskip-rules rule 1)
     failed_phase: str | None = None
     needs_rollback: bool = False  # changed (or attempted) by the failed update, not restored yet
     deletion_policy: str = "Delete"

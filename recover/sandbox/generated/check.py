@@ -33,7 +33,7 @@ NAMES = {"a": "terminal", "b": "skips", "c": "bytes", "d": "objects", "e": "secr
          "f": "lookup-rate", "g": "roles"}
 READ_PREFIXES = ("Describe", "List", "Get", "Head", "Lookup", "Validate", "Detect", "Estimate",
                  "Simulate")
-LOOKUP_BURST = 2  # LookupEvents: 2 requests per second per account and Region (§5.3)
+LOOKUP_BURST = 2  # LookupEvents: 2 requests per second per account and Region (docs/reference/aws-behaviour.md#lookupevents)
 # arrival jitter: requests a client sent exactly 1 s apart may arrive a few ms closer together
 LOOKUP_WINDOW = 0.95
 

@@ -44,7 +44,7 @@ TRAITS = ("depth-1", "depth-2", "depth-3", "trail-later-page", "throttling", "5x
 STUCK, ROLLED_BACK = "UPDATE_ROLLBACK_FAILED", "UPDATE_ROLLBACK_COMPLETE"
 DELETE_FAILED, DELETED = "DELETE_FAILED", "DELETE_COMPLETE"
 NEEDS_DECISION = 4  # docs/reference/exit-codes.md: --non-interactive met an unsettled decision
-LOOKUP_PAGE = 50  # LookupEvents MaxResults ceiling (aws-semantics §5.3)
+LOOKUP_PAGE = 50  # LookupEvents MaxResults ceiling (docs/reference/aws-behaviour.md#lookupevents)
 FAULT_OPS = ("cloudtrail:LookupEvents", "cloudformation:DescribeStackEvents",
              "cloudformation:DescribeStacks", "cloudformation:ListStackResources",
              "s3:HeadObject", "s3:ListObjectVersions", "lambda:GetFunction",

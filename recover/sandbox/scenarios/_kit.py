@@ -49,9 +49,9 @@ def put(world: World, bucket_name: str, key: str, data: bytes) -> str | None:
 
 
 def expire(world: World, bucket_name: str, key: str, *, purge: bool = False) -> None:
-    """What lifecycle expiration / CDK garbage collection does to a versioned key (§6.2): a
+    """What lifecycle expiration / CDK garbage collection does to a versioned key (docs/reference/aws-behaviour.md#s3-lifecycle-expiration): a
     delete marker on top; with purge, NoncurrentVersionExpiration also removed every old
-    version for good. Neither appears in CloudTrail (DESIGN §5), so nothing is recorded."""
+    version for good. Neither appears in CloudTrail (docs/reference/aws-behaviour.md#cloudtrail-delivery-and-blind-spots), so nothing is recorded."""
     s3 = world.client("s3")
     s3.delete_object(Bucket=bucket_name, Key=key)
     if purge:
@@ -74,7 +74,7 @@ def role(world: World, name: str, trust: dict[str, Any], managed: list[str] | No
 def iam_event(world: World, event_name: str, role_arn: str, params: dict[str, Any],
               identity: dict[str, Any]) -> None:
     """A CloudTrail record of an IAM call on a role (IAM events are recorded in us-east-1,
-    aws-semantics §5.3; the sandbox records them in its one region)."""
+    docs/reference/aws-behaviour.md#lookupevents; the sandbox records them in its one region)."""
     world.trail.record(event_name=event_name, event_source="iam.amazonaws.com",
                        request_parameters=params, user_identity=identity,
                        resources=[{"ARN": role_arn, "accountId": world.account,
@@ -129,7 +129,7 @@ def deploy_code(world: World, stack_role: str | None, name: str, bucket_name: st
 
 
 def write_trail(world: World, trail_bucket: str) -> list[str]:
-    """Deliver every CloudTrail record so far as trail log files in the trail bucket (§5.4);
+    """Deliver every CloudTrail record so far as trail log files in the trail bucket (docs/reference/aws-behaviour.md#cloudtrail-log-files-in-s3);
     later records are delivered by `world.deliver_trail()` (or POST /_sandbox/deliver-trail)."""
     world.trail_bucket = trail_bucket
     return world.deliver_trail()

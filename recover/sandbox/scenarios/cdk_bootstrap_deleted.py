@@ -5,7 +5,7 @@ cdk-hnb659fds-cfn-exec-role-<acct>-<region> is invalid or cannot be assumed` unt
 name exists again and trusts cloudformation.amazonaws.com.
 
 Ground truth (also in `world.ground_truth`): stack `billing-service` CREATE_COMPLETE, RoleARN =
-the cfn-exec-role (names per the bootstrap template v32, aws-semantics §4); the roles
+the cfn-exec-role (names per the bootstrap template v32, docs/reference/aws-behaviour.md#cdk-bootstrap); the roles
 cdk-hnb659fds-{cfn-exec,deploy,file-publishing,image-publishing,lookup}-role-<acct>-<region> are
 gone; `CDKToolkit` is DELETE_COMPLETE (visible by ARN / ListStacks); the staging bucket
 cdk-hnb659fds-assets-<acct>-<region> was retained (DeletionPolicy Retain) and still holds the
@@ -46,7 +46,7 @@ def build(world: World, *, qualifier: str, root_name: str) -> None:
              "LookupRole": f"cdk-{QUALIFIER}-lookup-role-{suffix}"}
     for lid, name in roles.items():
         if lid == "CloudFormationExecutionRole":
-            # the template's trust and managed policy (§4); the sandbox installs AWS's document
+            # the template's trust and managed policy (docs/reference/aws-behaviour.md#cdk-bootstrap); the sandbox installs AWS's document
             kit.role(world, name, kit.CFN_TRUST, managed=[ADMIN_POLICY])
         else:
             kit.role(world, name, account_trust)

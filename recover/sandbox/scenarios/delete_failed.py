@@ -8,7 +8,7 @@ Ground truth (also in `world.ground_truth`):
   `SeedData` (Custom::Seeder, "did not receive a response"), `NetworkStack` (child
   `legacy-app-NetworkStack-<12>` DELETE_FAILED on `FlowLogsBucket`);
 - already DELETE_COMPLETE: `AppRole`, `AppQueue` (root), `FlowLogsRole` (child): retaining them
-  is refused with the verbatim §2.3 message;
+  is refused with the verbatim docs/reference/aws-behaviour.md#which-resources-may-be-retained message;
 - DeleteStack with RetainResources=[AppBucket, AppSecurityGroup, SeedData, NetworkStack] ends
   DELETE_COMPLETE with those left in place (DELETE_SKIPPED); emptying the bucket / deleting the
   ENI instead lets the plain delete of that resource succeed.

@@ -39,7 +39,7 @@ def seed(world: World) -> None:
     queues = world.cfn.add_stack("", [queue], parent=root, logical_id="Queues")
     world.roots.append(ROOT)
     world.clock.advance(3 * 86400)
-    # the rollback of the topic is throttled once (a transient cause, §1.6)
+    # the rollback of the topic is throttled once (a transient cause, docs/reference/aws-behaviour.md#why-a-rollback-fails)
     topic.rollback_failure = ('Resource handler returned message: "Rate exceeded (Service: '
                               'Sns, Status Code: 400)" (HandlerErrorCode: Throttling)')
     world.cfn.fail_update(root, changes={
