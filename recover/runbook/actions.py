@@ -49,8 +49,10 @@ _ACTIONS: tuple[ActionSpec, ...] = (
     # gather: read AWS into plain data
     ActionSpec("stack.describe", "Read one stack (status, RoleARN, ParentId/RootId)", "gather",
                ("cloudformation:DescribeStacks",)),
-    ActionSpec("stack.snapshot", "Read the stack tree: stacks, events and resources", "gather",
-               _CFN_READ),
+    # GetTemplate too: every run reads each stack's template once to learn its NoEcho
+    # parameters, so the evidence is redacted as it is written (recover/runs.py)
+    ActionSpec("stack.snapshot", "Read the stack tree: stacks, events, resources and "
+               "templates", "gather", (*_CFN_READ, "cloudformation:GetTemplate")),
     ActionSpec("role.check", "Check that the stack's service role exists and trusts "
                "CloudFormation", "gather", ("iam:GetRole",)),
     ActionSpec("trail.lookup_artifact_failures", "Find Lambda code fetches that failed with "
