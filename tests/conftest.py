@@ -14,7 +14,7 @@ from rich.console import Console
 from recover.aws.session import SessionFactory
 from recover.context import GlobalOptions, RunContext
 
-pytest_plugins = ["tests.sandbox_fixtures"]
+pytest_plugins = ["pytester", "tests.sandbox_fixtures", "tests.tiers"]
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO.parent / "shared" / "data"
