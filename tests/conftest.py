@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import io
+import json
 import subprocess
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from rich.console import Console
@@ -111,3 +113,16 @@ def run_cli(args: list[str], *, input: str | None = None, env: dict[str, str | N
             full_env[key] = value
     return subprocess.run([sys.executable, "-m", "recover", *args], input=input, env=full_env,
                           cwd=cwd, capture_output=True, text=True, timeout=timeout)
+
+
+def recover(sb: Any, tmp_path: Path, *args: str, output: str = "json",
+            env: dict[str, str] | None = None, timeout: float = 300) -> tuple[int, Any, str]:
+    """`recover ARGS` as a real subprocess against the served sandbox `sb`: evidence in
+    tmp_path/ev, the orphan ledger at tmp_path/ledger/orphans.json. Returns (exit code, the JSON
+    envelope (stdout's text when `output` is not json), stderr). A traceback fails the test."""
+    full_env = dict(sb.env(), RECOVER_ORPHAN_LEDGER=str(tmp_path / "ledger" / "orphans.json"),
+                    **(env or {}))
+    proc = run_cli(["--endpoint-url", sb.endpoint, "--region", sb.region, "--output", output,
+                    "--evidence-dir", str(tmp_path / "ev"), *args], env=full_env, timeout=timeout)
+    assert "Traceback" not in proc.stderr, proc.stderr
+    return proc.returncode, json.loads(proc.stdout) if output == "json" else proc.stdout, proc.stderr

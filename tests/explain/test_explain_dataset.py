@@ -10,7 +10,7 @@ import pytest
 from recover.classify import classify
 from recover.taxonomy import FailureMode, runbook_for
 from tests.conftest import SHARED_DATA
-from tests.explain_reviewed import REVIEWED, accuracy, expected_mode, load_rows
+from tests.explain.explain_reviewed import REVIEWED, accuracy, expected_mode, load_rows
 
 SEMANTICS = SHARED_DATA.parent / "reference" / "aws-semantics.md"
 
