@@ -17,7 +17,7 @@ the registry serves today, without the lock or the holds, to see drift before it
 `test` runs pytest on parallel workers (pytest-xdist, two per core, at most 8: the end-to-end
 tests mostly wait on polls, step delays and retry backoff, so two per core keep the cores busy);
 pass `-n 0` for one process, or `-n N` for another count. `--fast` is the fast tier of
-tests/tiers.py: unit and decide tests only, in under two minutes.
+tests/tiers.py: unit and decide tests only, in under two minutes (one worker per core).
 
 The virtual environment lives in .venv (override with RECOVER_VENV). Installing is skipped
 when pyproject.toml and the lock have not changed since the last install.
@@ -106,7 +106,9 @@ def parallel_args(rest: list[str]) -> list[str]:
                 for a in rest)
     if chose:
         return []
-    workers = min(8, 2 * (os.cpu_count() or 1))
+    cores = os.cpu_count() or 1
+    # the fast tier does not wait on anything: one worker per core is enough there
+    workers = min(8, cores if "--fast" in rest else 2 * cores)
     # loadgroup: tests sharing a module-scoped fixture stay on one worker (tests/tiers.py)
     return ["-n", str(workers), "--dist", "loadgroup"]
 

@@ -11,12 +11,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
 from rich.console import Console
 
 from recover.aws.session import SessionFactory
 from recover.context import GlobalOptions, RunContext
 
 pytest_plugins = ["pytester", "tests.sandbox_fixtures", "tests.tiers"]
+
+# Tests run on parallel workers of a shared machine: hypothesis's per-example deadline (200 ms)
+# would time the machine, not the code (tests do not time; benchmarks/ measure).
+settings.register_profile("recover", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("recover")
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO.parent / "shared" / "data"
