@@ -120,8 +120,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                    1 if i.get_closest_marker("subprocess") else 2)
     if not config.stash[_FAST]:
         return
-    keep = [i for i in items if not any(i.get_closest_marker(m) for m in FAST_MARKS)]
-    dropped = [i for i in items if i not in set(keep)]
+    keep: list[pytest.Item] = []
+    dropped: list[pytest.Item] = []
+    for item in items:
+        slow = any(item.get_closest_marker(m) for m in FAST_MARKS)
+        (dropped if slow else keep).append(item)
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = keep
