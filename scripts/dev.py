@@ -3,6 +3,7 @@
 
     python3 scripts/dev.py demo [ARGS...]   # venv + install, then `recover demo ARGS`
     python3 scripts/dev.py test [PYTEST ARGS...]   # venv + install, then ruff and pytest
+    python3 scripts/dev.py test --fast      # the fast tier only: no servers, no processes
     python3 scripts/dev.py recover ARGS...  # any recover command from the venv
     python3 scripts/dev.py lock             # re-resolve .ci/constraints.txt from the registry
     python3 scripts/dev.py latest [PYTEST ARGS...]  # the suite against the newest releases
@@ -12,6 +13,11 @@ tests), so a new release on the registry never changes what they run. `lock` res
 releases that the package's own ranges and .ci/holds.txt allow, in a scratch venv, and writes
 them to the lock; run `test` after it. `latest` runs the suite in .venv-latest against whatever
 the registry serves today, without the lock or the holds, to see drift before it bites.
+
+`test` runs pytest on parallel workers (pytest-xdist, two per core, at most 8: the end-to-end
+tests mostly wait on polls, step delays and retry backoff, so two per core keep the cores busy);
+pass `-n 0` for one process, or `-n N` for another count. `--fast` is the fast tier of
+tests/tiers.py: unit and decide tests only, in under two minutes (one worker per core).
 
 The virtual environment lives in .venv (override with RECOVER_VENV). Installing is skipped
 when pyproject.toml and the lock have not changed since the last install.
@@ -93,6 +99,20 @@ def lock() -> int:
     return 0
 
 
+def parallel_args(rest: list[str]) -> list[str]:
+    """pytest-xdist workers, unless the caller chose (-n, --numprocesses, -p no:xdist)."""
+    chose = any(a in ("-n", "--numprocesses", "no:xdist", "-pno:xdist") or
+                a.startswith(("-n=", "--numprocesses=")) or (a.startswith("-n") and a[2:].isdigit())
+                for a in rest)
+    if chose:
+        return []
+    cores = os.cpu_count() or 1
+    # the fast tier does not wait on anything: one worker per core is enough there
+    workers = min(8, cores if "--fast" in rest else 2 * cores)
+    # loadgroup: tests sharing a module-scoped fixture stay on one worker (tests/tiers.py)
+    return ["-n", str(workers), "--dist", "loadgroup"]
+
+
 def run_tests(env: Path, rest: list[str]) -> int:
     py = str(_bin(env) / "python")
     lint = subprocess.call([py, "-m", "ruff", "check", "recover", "tests", "benchmarks",
@@ -100,7 +120,7 @@ def run_tests(env: Path, rest: list[str]) -> int:
     if lint != 0:
         print("ruff found problems (see above)", file=sys.stderr)
         return lint
-    code = subprocess.call([py, "-m", "pytest", *rest], cwd=ROOT)
+    code = subprocess.call([py, "-m", "pytest", *parallel_args(rest), *rest], cwd=ROOT)
     if code == 5:
         print("pytest ran no test: treating that as a failure", file=sys.stderr)
         return 1

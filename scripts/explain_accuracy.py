@@ -4,7 +4,7 @@ Usage (from the repository root): python scripts/explain_accuracy.py [SHARED_DAT
 
 Two columns of agreement: against the file's hand-given labels (`raw`; `other` is outside the
 taxonomy, so it can never match) and against the reviewed expectations in
-tests/explain_reviewed.py (each disagreement there has a one-line reason).
+tests/explain/explain_reviewed.py (each disagreement there has a one-line reason).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from recover.classify import classify  # noqa: E402
-from tests.explain_reviewed import accuracy, load_rows  # noqa: E402
+from tests.explain.explain_reviewed import accuracy, load_rows  # noqa: E402
 
 
 def main(argv: list[str]) -> int:

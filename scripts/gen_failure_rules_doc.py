@@ -2,7 +2,7 @@
 
 Usage (from the repository root): python scripts/gen_failure_rules_doc.py [--check]
 The table sits between `<!-- rules:begin -->` and `<!-- rules:end -->`; --check exits 1 when
-the file is out of date (tests/test_failure_rules_catalog.py runs the same comparison).
+the file is out of date (tests/explain/test_failure_rules_catalog.py runs the same comparison).
 """
 
 from __future__ import annotations

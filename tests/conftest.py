@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 import io
+import json
 import subprocess
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
 from rich.console import Console
 
 from recover.aws.session import SessionFactory
 from recover.context import GlobalOptions, RunContext
 
-pytest_plugins = ["tests.sandbox_fixtures"]
+pytest_plugins = ["pytester", "tests.sandbox_fixtures", "tests.tiers"]
+
+# Tests run on parallel workers of a shared machine: hypothesis's per-example deadline (200 ms)
+# would time the machine, not the code (tests do not time; benchmarks/ measure).
+settings.register_profile("recover", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("recover")
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -111,3 +119,16 @@ def run_cli(args: list[str], *, input: str | None = None, env: dict[str, str | N
             full_env[key] = value
     return subprocess.run([sys.executable, "-m", "recover", *args], input=input, env=full_env,
                           cwd=cwd, capture_output=True, text=True, timeout=timeout)
+
+
+def recover(sb: Any, tmp_path: Path, *args: str, output: str = "json",
+            env: dict[str, str] | None = None, timeout: float = 300) -> tuple[int, Any, str]:
+    """`recover ARGS` as a real subprocess against the served sandbox `sb`: evidence in
+    tmp_path/ev, the orphan ledger at tmp_path/ledger/orphans.json. Returns (exit code, the JSON
+    envelope (stdout's text when `output` is not json), stderr). A traceback fails the test."""
+    full_env = dict(sb.env(), RECOVER_ORPHAN_LEDGER=str(tmp_path / "ledger" / "orphans.json"),
+                    **(env or {}))
+    proc = run_cli(["--endpoint-url", sb.endpoint, "--region", sb.region, "--output", output,
+                    "--evidence-dir", str(tmp_path / "ev"), *args], env=full_env, timeout=timeout)
+    assert "Traceback" not in proc.stderr, proc.stderr
+    return proc.returncode, json.loads(proc.stdout) if output == "json" else proc.stdout, proc.stderr

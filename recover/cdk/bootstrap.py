@@ -2,7 +2,7 @@
 
 Source: aws/aws-cdk-cli packages/aws-cdk/lib/api/bootstrap/bootstrap-template.yaml (a copy is
 in ../shared/data/cdk/bootstrap-template.yaml; docs/reference/aws-behaviour.md#cdk-bootstrap), resource
-`CloudFormationExecutionRole`. tests/test_cdk_bootstrap_facts.py parses that file and checks
+`CloudFormationExecutionRole`. tests/cdk/test_cdk_bootstrap_facts.py parses that file and checks
 every constant below against it, so a template change cannot drift past unnoticed.
 """
 

@@ -5,7 +5,7 @@ arguments, call plain functions, and return a Result (see recover.cli.common).
 
 Start-up is kept cheap: `recover --help`, `--version` and shell completion import no command
 module (so not boto3, rich or questionary); a command's module is imported only when that command
-runs or shows its own help. tests/test_cli_startup.py holds the table below to the real commands.
+runs or shows its own help. tests/cli/test_cli_startup.py holds the table below to the real commands.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The detector catalog: one module per family of failures, each with metadata and a pure
 `detect(snapshot) -> list[Finding]`. Modules are found by walking this package, so adding a
-detector is one file plus its test (tests/test_detectors.py checks the catalog)."""
+detector is one file plus its test (tests/detectors/test_detectors.py checks the catalog)."""
 
 from __future__ import annotations
 

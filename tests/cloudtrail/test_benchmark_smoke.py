@@ -11,6 +11,9 @@ import pytest
 
 from tests.conftest import REPO
 
+# the benchmark runs zcat, jq and the CLI as child processes (tests/tiers.py)
+pytestmark = pytest.mark.subprocess
+
 
 def test_benchmark_runs_on_a_tiny_archive(shared_data: Path, tmp_path: Path,
                                           capsys: pytest.CaptureFixture[str]) -> None:

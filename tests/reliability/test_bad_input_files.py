@@ -1,5 +1,5 @@
 """Bad input files (issue 9, part 4), the gaps left by the readers' own fuzzers
-(tests/cloudtrail/test_parse.py, test_record.py, tests/test_runbook_validate.py):
+(tests/cloudtrail/test_parse.py, test_record.py, tests/runbook/test_runbook_validate.py):
 
 - CloudTrail: JSON nested deeper than the decoder's recursion limit in each reader path (the
   compact fast path, pretty arrays, JSON lines, LookupEvents' CloudTrailEvent strings), huge

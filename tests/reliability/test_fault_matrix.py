@@ -20,6 +20,7 @@ import pytest
 
 from recover.evidence import read_journal
 from recover.exit_codes import ExitCode
+from tests.conftest import recover as run_recover
 from tests.conftest import run_cli
 
 pytestmark = pytest.mark.e2e
@@ -75,12 +76,8 @@ CLEAN_RUN_CHANGES = {
 
 
 def recover(sb: Any, tmp_path: Path, *args: str) -> tuple[int, dict, str]:
-    env = dict(sb.env(), RECOVER_ORPHAN_LEDGER=str(tmp_path / "ledger" / "orphans.json"))
-    proc = run_cli(["--endpoint-url", sb.endpoint, "--region", sb.region, "--output", "json",
-                    "--non-interactive", "--yes", "--evidence-dir", str(tmp_path / "ev"), *args],
-                   env=env, timeout=300)
-    assert "Traceback" not in proc.stderr, proc.stderr
-    return proc.returncode, json.loads(proc.stdout), proc.stderr
+    """Every cell runs unattended (tests.conftest.recover, with --non-interactive --yes)."""
+    return run_recover(sb, tmp_path, "--non-interactive", "--yes", *args)
 
 
 def world_state(sb: Any) -> tuple[dict[tuple[str, str, str], str], set[str]]:
@@ -307,7 +304,7 @@ INTERACTIVE = {
 def test_status_changed_at_the_confirmation_sends_nothing(sandbox, tmp_path: Path,
                                                           name: str) -> None:
     pexpect = pytest.importorskip("pexpect")
-    from tests.test_interactive_pty import spawn
+    from tests.e2e.test_interactive_pty import spawn
 
     rb = RUNBOOKS[name]
     sb, before = start(sandbox, rb)

@@ -5,12 +5,11 @@ tests skip until it is merged, then run as real subprocesses against the sandbox
 from __future__ import annotations
 
 import importlib.util
-import json
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_cli
+from tests.conftest import recover
 
 pytestmark = [pytest.mark.e2e, pytest.mark.skipif(
     importlib.util.find_spec("recover.cli.diagnose") is None
@@ -19,10 +18,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.skipif(
 
 
 def _diagnose(sb, root: str, tmp_path: Path) -> dict:
-    proc = run_cli(["--endpoint-url", sb.endpoint, "--region", sb.region, "--output", "json",
-                    "--evidence-dir", str(tmp_path / "evidence"), "diagnose", root])
-    assert "Traceback" not in proc.stderr
-    return json.loads(proc.stdout)
+    return recover(sb, tmp_path, "diagnose", root)[1]
 
 
 def _modes(envelope: dict) -> dict[str, str]:

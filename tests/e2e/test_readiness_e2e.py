@@ -2,25 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from recover.exit_codes import ExitCode
 from recover.readiness.s3_lifecycle import lifecycle_date
-from tests.conftest import run_cli
+from tests.conftest import recover, run_cli
 
 pytestmark = pytest.mark.e2e
-
-
-def recover(sb: Any, tmp_path: Path, *args: str, output: str = "json") -> tuple[int, Any, str]:
-    proc = run_cli(["--endpoint-url", sb.endpoint, "--region", sb.region, "--output", output,
-                    "--evidence-dir", str(tmp_path / "ev"), *args], env=sb.env())
-    doc = json.loads(proc.stdout) if output == "json" else proc.stdout
-    return proc.returncode, doc, proc.stderr
 
 
 def test_healthy_stacks_are_ready_one_by_one_and_with_all(sandbox, tmp_path: Path) -> None:

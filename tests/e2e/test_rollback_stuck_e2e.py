@@ -10,15 +10,9 @@ import pytest
 
 from recover.evidence import read_journal
 from recover.exit_codes import ExitCode
-from tests.conftest import run_cli
+from tests.conftest import recover, run_cli
 
 pytestmark = pytest.mark.e2e
-
-
-def recover(sb: Any, tmp_path: Path, *args: str) -> tuple[int, dict, str]:
-    proc = run_cli(["--endpoint-url", sb.endpoint, "--region", sb.region, "--output", "json",
-                    "--evidence-dir", str(tmp_path / "ev"), *args], env=sb.env(), timeout=300)
-    return proc.returncode, json.loads(proc.stdout), proc.stderr
 
 
 def versions(sb: Any, bucket: str) -> dict[tuple[str, str], str]:

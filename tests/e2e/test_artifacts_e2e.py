@@ -3,23 +3,15 @@ source chosen and verified, restored without overwriting anything."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from recover.exit_codes import ExitCode
-from tests.conftest import run_cli
-from tests.test_rollback_stuck_e2e import versions
+from tests.conftest import recover
+from tests.e2e.test_rollback_stuck_e2e import versions
 
 pytestmark = pytest.mark.e2e
-
-
-def recover(sb: Any, tmp_path: Path, *args: str) -> tuple[int, dict, str]:
-    proc = run_cli(["--endpoint-url", sb.endpoint, "--region", sb.region, "--output", "json",
-                    "--evidence-dir", str(tmp_path / "ev"), *args], env=sb.env(), timeout=300)
-    return proc.returncode, json.loads(proc.stdout), proc.stderr
 
 
 def test_locate_only_changes_nothing(sandbox, tmp_path: Path) -> None:

@@ -14,17 +14,9 @@ from botocore.exceptions import ClientError
 from recover.decide.delete_plan import AWS_RETAIN_DELETED
 from recover.evidence import read_journal
 from recover.exit_codes import ExitCode
-from tests.conftest import run_cli
+from tests.conftest import recover
 
 pytestmark = pytest.mark.e2e
-
-
-def recover(sb: Any, tmp_path: Path, *args: str) -> tuple[int, dict, str]:
-    env = dict(sb.env(), RECOVER_ORPHAN_LEDGER=str(tmp_path / "ledger" / "orphans.json"))
-    proc = run_cli(["--endpoint-url", sb.endpoint, "--region", sb.region, "--output", "json",
-                    "--evidence-dir", str(tmp_path / "ev"), *args], env=env, timeout=300)
-    assert "Traceback" not in proc.stderr, proc.stderr
-    return proc.returncode, json.loads(proc.stdout), proc.stderr
 
 
 def stacks(sb: Any) -> dict[str, str]:

@@ -15,19 +15,13 @@ import pytest
 from recover.evidence import read_journal
 from recover.exit_codes import ExitCode
 from recover.model.cfn_template import parse_template
-from tests.conftest import SHARED_DATA, run_cli
+from tests.conftest import SHARED_DATA, recover, run_cli
 
 pytestmark = pytest.mark.e2e
 
 POWER = "arn:aws:iam::aws:policy/PowerUserAccess"
 ADMIN = "arn:aws:iam::aws:policy/AdministratorAccess"
 FAST = ("--poll-interval", "0.1", "--retry-delay", "0.01")
-
-
-def recover(sb: Any, tmp_path: Path, *args: str) -> tuple[int, dict, str]:
-    proc = run_cli(["--endpoint-url", sb.endpoint, "--region", sb.region, "--output", "json",
-                    "--evidence-dir", str(tmp_path / "ev"), *args], env=sb.env(), timeout=300)
-    return proc.returncode, json.loads(proc.stdout), proc.stderr
 
 
 def status(sb: Any, stack_id_or_name: str) -> str:

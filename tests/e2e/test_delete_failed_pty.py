@@ -18,7 +18,7 @@ DOWN, ENTER = "\x1b[B", "\r"
 
 def test_interactive_empty_needs_the_exact_bucket_name(sandbox, tmp_path: Path,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    from tests.test_interactive_pty import spawn
+    from tests.e2e.test_interactive_pty import spawn
 
     sb = sandbox("delete-failed", step_delay=0.01)
     truth = sb.world.ground_truth

@@ -43,10 +43,14 @@ def test_the_unretried_client_sends_one_request_and_others_honour_the_same_bound
     assert factory.attempts("cloudtrail") == 4
 
 
-def test_a_network_error_names_the_call_and_its_attempts() -> None:
+def test_a_network_error_names_the_call_and_its_attempts(monkeypatch: pytest.MonkeyPatch) -> None:
     """botocore's own retries give up on a reset with an exception that names no operation;
     the session tags it so the one-line error does."""
     from botocore.exceptions import ConnectionClosedError
+
+    # botocore's backoff between the attempts (seconds in all) is not what is tested here
+    monkeypatch.setattr("botocore.retries.standard.ExponentialBackoff.delay_amount",
+                        lambda self, context: 0)
 
     from recover.errors import translate_aws_error
 

@@ -3,7 +3,7 @@
 The file's labels were given by hand and `other` is outside the taxonomy. Where the reviewed
 expectation differs from the label, it is listed here with a one-line reason; every other row
 is expected to match its label. Keys are 1-based line numbers, with the start of the text to
-catch a changed file. Used by tests/test_explain_dataset.py and scripts/explain_accuracy.py.
+catch a changed file. Used by tests/explain/test_explain_dataset.py and scripts/explain_accuracy.py.
 """
 
 from __future__ import annotations

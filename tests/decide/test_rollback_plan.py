@@ -7,7 +7,7 @@ from recover.decide.rollback_plan import Action, Choices, plan_rollback, validat
 from recover.model.stack import NESTED_STACK_TYPE, RoleCheck
 from recover.taxonomy import Classification, FailureMode
 from tests.builders import ACCOUNT, NodeBuilder, snapshot
-from tests.test_detectors import NOSUCHKEY, keyword_classifier
+from tests.detectors.test_detectors import NOSUCHKEY, keyword_classifier
 
 
 def classifier(message: str) -> Classification:

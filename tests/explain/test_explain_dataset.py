@@ -11,7 +11,7 @@ import pytest
 from recover.classify import classify
 from recover.taxonomy import FailureMode, runbook_for
 from tests.conftest import REPO, SHARED_DATA
-from tests.explain_reviewed import REVIEWED, accuracy, expected_mode, load_rows
+from tests.explain.explain_reviewed import REVIEWED, accuracy, expected_mode, load_rows
 from tests.test_docs_citations import anchors
 
 BEHAVIOUR = REPO / "docs" / "reference" / "aws-behaviour.md"

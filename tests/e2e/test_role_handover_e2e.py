@@ -19,13 +19,13 @@ from typing import Any
 import pytest
 
 from recover.exit_codes import ExitCode
-from tests.test_bootstrap_role_e2e import (
+from tests.conftest import recover
+from tests.e2e.test_bootstrap_role_e2e import (
     ADMIN,
     FAST,
     POWER,
     calls,
     journal,
-    recover,
     role_or_none,
     status,
 )
