@@ -109,8 +109,7 @@ def parallel_args(rest: list[str]) -> list[str]:
     cores = os.cpu_count() or 1
     # the fast tier does not wait on anything: one worker per core is enough there
     workers = min(8, cores if "--fast" in rest else 2 * cores)
-    # loadgroup: tests sharing a module-scoped fixture stay on one worker (tests/tiers.py)
-    return ["-n", str(workers), "--dist", "loadgroup"]
+    return ["-n", str(workers), "--dist", "load"]
 
 
 def run_tests(env: Path, rest: list[str]) -> int:

@@ -9,9 +9,10 @@ Nobody marks tests by hand. At collection, a test is marked
 "Uses" is read from the code: the global names a test function refers to, followed through the
 module-level functions, fixtures and nested functions it reaches. `--fast` deselects both marks.
 
-For parallel runs (`-n N --dist loadgroup`, what scripts/dev.py passes), a test using a
-module-scoped (or wider) fixture of the suite is grouped with its module so the fixture is built
-once, and workers run the slow tiers first.
+On pytest-xdist workers (scripts/dev.py passes `-n`), the slow tiers run first, so the last
+tests handed out are short ones. (Grouping the tests of a module-scoped fixture on one worker,
+`--dist loadgroup`, does nothing with pytest 9.2 and xdist 3.8: pytest-xdist issue #1386; such
+a fixture is built once per worker that runs its tests.)
 
 What the reading misses, the guard catches: under `--fast`, listening on a socket or starting a
 process fails the test with a message that says which mark to add. So a server test can never
@@ -93,16 +94,6 @@ def _test_functions(item: pytest.Item) -> list[Callable[..., Any]]:
     return funcs
 
 
-def _shared_fixture_group(item: pytest.Item) -> str | None:
-    """The xdist group of a test that uses a module-, class-, package- or session-scoped fixture
-    of the suite's own (not pytest's): its module, so the fixture is built once, on one worker."""
-    info = getattr(item, "_fixtureinfo", None)
-    for defs in (info.name2fixturedefs.values() if info else ()):
-        if any(d.scope != "function" and d.baseid for d in defs):
-            return item.nodeid.split("::")[0]
-    return None
-
-
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         reached = names_reached(_test_functions(item))
@@ -110,9 +101,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.e2e)
         if reached & PROCESS_NAMES:
             item.add_marker(pytest.mark.subprocess)
-        group = _shared_fixture_group(item)
-        if group:
-            item.add_marker(pytest.mark.xdist_group(group))
     if hasattr(config, "workerinput"):
         # On xdist workers (every worker sorts alike): the slow tiers first, so the last tests
         # handed out are short ones that fill the gaps rather than a long one nobody waits for.
