@@ -224,19 +224,18 @@ def apply_choices(rc: RunContext, ev: EvidenceRun, executor: Executor, choices: 
     # Bytes the engineer named for a key are a decision (accept them or not), never a reason to
     # skip: only keys whose every source is a guess count as unrecoverable.
     guessed = [ch for ch in blocked if not any(c.named for c in ch.ranked)]
+    refused: list[Choice] = []
     if guessed and not rc.interactive and unproven_is_unrecoverable:
-        blocked = guessed
-        for ch in blocked:
+        for ch in guessed:
             ev.journal.append("unproven_not_restored", key=ch.wanted.uri,
                               verification=ch.verification, why=ch.why)
-        rest = [ch for ch, _ in pending if ch not in blocked]
-        done, refused = apply_choices(rc, ev, executor, rest, accept=accept)
-        return done, blocked + refused
+        refused = guessed
+        pending = [(ch, g) for ch, g in pending if ch not in guessed]
+        blocked = [ch for ch in blocked if ch not in guessed]
     if blocked and not rc.interactive:
         flags = sorted({g.needs for _, g in pending if g.needs}, reverse=True)
         raise NeedsDecisionError(_needs_message(blocked), flag=" and ".join(flags))
     decided: list[tuple[Choice, str | None]] = []
-    refused: list[Choice] = []
     for ch, _g in pending:
         if ch.candidate is None:
             refused.append(ch)

@@ -20,6 +20,7 @@ import pytest
 
 from recover.evidence import read_journal
 from recover.exit_codes import ExitCode
+from recover.sandbox.generated.check import object_versions
 from tests.conftest import recover as run_recover
 from tests.conftest import run_cli
 
@@ -83,14 +84,8 @@ def recover(sb: Any, tmp_path: Path, *args: str) -> tuple[int, dict, str]:
 def world_state(sb: Any) -> tuple[dict[tuple[str, str, str], str], set[str]]:
     """Every object version and delete marker of every bucket ((bucket, key, version) -> ETag
     or "delete-marker"), and the names of every IAM role."""
-    s3, iam = sb.client("s3"), sb.client("iam")
-    objects: dict[tuple[str, str, str], str] = {}
-    for bucket in (b["Name"] for b in s3.list_buckets()["Buckets"]):
-        for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
-            for v in page.get("Versions", []):
-                objects[(bucket, v["Key"], v["VersionId"])] = v["ETag"]
-            for m in page.get("DeleteMarkers", []):
-                objects[(bucket, m["Key"], m["VersionId"])] = "delete-marker"
+    objects = object_versions(sb.client("s3"))
+    iam = sb.client("iam")
     roles = {r["RoleName"] for page in iam.get_paginator("list_roles").paginate()
              for r in page["Roles"]}
     return objects, roles

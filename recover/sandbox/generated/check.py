@@ -53,9 +53,9 @@ class State:
     roles: dict[str, tuple[str, ...]]  # role name -> attached policy ARNs
 
 
-def capture(client: Any) -> State:
-    """Every object version and delete marker of every bucket, every role and its policies."""
-    s3, iam = client("s3"), client("iam")
+def object_versions(s3: Any) -> dict[tuple[str, str, str], str]:
+    """Every object version and delete marker of every bucket: (bucket, key, version) -> ETag,
+    or "delete-marker"."""
     objects: dict[tuple[str, str, str], str] = {}
     for bucket in (b["Name"] for b in s3.list_buckets()["Buckets"]):
         for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
@@ -63,6 +63,13 @@ def capture(client: Any) -> State:
                 objects[(bucket, v["Key"], v["VersionId"])] = v["ETag"]
             for m in page.get("DeleteMarkers", []):
                 objects[(bucket, m["Key"], m["VersionId"])] = "delete-marker"
+    return objects
+
+
+def capture(client: Any) -> State:
+    """Every object version and delete marker of every bucket, every role and its policies."""
+    iam = client("iam")
+    objects = object_versions(client("s3"))
     roles = {}
     for page in iam.get_paginator("list_roles").paginate():
         for r in page["Roles"]:
