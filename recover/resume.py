@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 from recover.errors import StackNotFoundError
 from recover.evidence import read_journal
 from recover.model.stack import StackSnapshot
+from recover.runbooks import canonical
 
 UNFINISHED = ("running", "interrupted", "failed")  # outcomes of a run that did not end on its own
 # Errors after which AWS may have received and run the call (no answer was read).
@@ -172,8 +173,9 @@ def load_prior(root: Path, command: str, subject: str, *, region: str | None,
             continue
         if not isinstance(meta, dict) or meta.get("run_id") == exclude_run_id:
             continue
-        if (meta.get("command"), meta.get("subject"), meta.get("region"),
-                meta.get("endpoint_url")) != (command, subject, region, endpoint_url):
+        # runs recorded under a runbook's earlier id are the same runbook's
+        if (canonical(str(meta.get("command"))), meta.get("subject"), meta.get("region"),
+                meta.get("endpoint_url")) != (canonical(command), subject, region, endpoint_url):
             continue
         if account and _account(meta) not in (None, account):
             continue  # the same stack name in another account (another profile)

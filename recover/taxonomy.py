@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from recover.runbooks import for_mode
+
 
 class FailureMode(StrEnum):
     MISSING_ARTIFACT = "missing_artifact"
@@ -22,27 +24,17 @@ class FailureMode(StrEnum):
     UNKNOWN = "unknown"
 
 
-# Runbook ids (files in runbooks/<id>.yaml).
+# Runbook ids, for the code that names one (each runbook declares itself in its folder,
+# recover/runbooks/<name>/__init__.py, and the registry lists them).
 ROLLBACK_STUCK = "rollback-stuck"
-MISSING_ARTIFACT = "missing-artifact"
+MISSING_ARTIFACT = "artifacts"
 DELETE_FAILED = "delete-failed"
-EXECUTION_ROLE_MISSING = "execution-role-missing"
+EXECUTION_ROLE_MISSING = "bootstrap-role"
 
-# The runbook a failure mode points to by itself. Modes mapped to None get plain advice; the
-# stack's status may still select a runbook (a DELETE_FAILED stack → delete-failed).
-RUNBOOK_FOR_MODE: dict[FailureMode, str | None] = {
-    FailureMode.MISSING_ARTIFACT: MISSING_ARTIFACT,
-    FailureMode.EXECUTION_ROLE_MISSING: EXECUTION_ROLE_MISSING,
-    FailureMode.NESTED_STACK_FAILURE: ROLLBACK_STUCK,
-    FailureMode.RESOURCE_DELETED_OUT_OF_BAND: ROLLBACK_STUCK,
-    FailureMode.DELETE_BLOCKED_NONEMPTY_BUCKET: DELETE_FAILED,
-    FailureMode.DELETE_BLOCKED_DEPENDENCY: DELETE_FAILED,
-    FailureMode.CUSTOM_RESOURCE_FAILURE: None,
-    FailureMode.PERMISSION_DENIED: None,
-    FailureMode.LIMIT_EXCEEDED: None,
-    FailureMode.STACK_STATE_BLOCKED: None,
-    FailureMode.UNKNOWN: None,
-}
+# The runbook a failure mode points to by itself, from the runbooks' declared failure modes.
+# Modes mapped to None get plain advice; the stack's status may still select a runbook (a
+# DELETE_FAILED stack → delete-failed).
+RUNBOOK_FOR_MODE: dict[FailureMode, str | None] = {mode: for_mode(mode) for mode in FailureMode}
 
 ADVICE: dict[FailureMode, str] = {
     FailureMode.CUSTOM_RESOURCE_FAILURE: (

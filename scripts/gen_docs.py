@@ -17,8 +17,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from recover.runbook.catalog import load_directory  # noqa: E402
-from recover.runbook.render import (  # noqa: E402
+from recover.runbooks.document.catalog import load_directory  # noqa: E402
+from recover.runbooks.document.render import (  # noqa: E402
     iam_policy_markdown,
     index_markdown,
     runbook_markdown,

@@ -67,7 +67,7 @@ def test_pages_are_marked_generated_and_escape_placeholders() -> None:
     # Prose placeholders are escaped (not HTML tags); code blocks keep them verbatim.
     assert "&lt;CHILD-STACK-NAME&gt;.&lt;LogicalId&gt;" in page
     assert "--resources-to-skip <LogicalId> <CHILD-STACK-NAME>.<LogicalId>" in page
-    assert "[missing-artifact](missing-artifact.md)" in page
+    assert "[artifacts](artifacts.md)" in page
 
 
 def test_check_mode_exit_codes(checkout: Path, monkeypatch: pytest.MonkeyPatch,

@@ -16,6 +16,7 @@ from recover.errors import InputError
 from recover.model.stack import StackSnapshot, parse_time
 from recover.private_files import replace_private
 from recover.result import dumps
+from recover.runbooks import canonical
 
 PLAN_VERSION = 1
 
@@ -166,7 +167,7 @@ class Plan:
                 parsed.append(Call.from_dict(c))
             except ValueError as exc:
                 raise ValueError(f"calls[{i}]: {exc}") from None
-        return cls(runbook=raw["runbook"], stack=raw["stack"], stack_id=raw["stack_id"],
+        return cls(runbook=canonical(raw["runbook"]), stack=raw["stack"], stack_id=raw["stack_id"],
                    region=raw.get("region", ""), account=raw.get("account", ""),
                    created_at=created, preconditions=raw["preconditions"],
                    calls=parsed, decisions=decisions, settings=settings)

@@ -1,4 +1,4 @@
-"""Plain data of the missing-artifact runbook."""
+"""Plain data of the artifacts runbook."""
 
 from __future__ import annotations
 

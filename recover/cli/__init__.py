@@ -24,17 +24,12 @@ from click.shell_completion import CompletionItem
 from recover import __version__, interrupts
 from recover.exit_codes import ExitCode
 
-# Every command (or command group): the module under recover.cli that defines it as `command`,
-# and the short help `recover --help` and completion show without importing that module.
-COMMANDS: dict[str, tuple[str, str]] = {
+# Every command (or command group) that is not a runbook: the module under recover.cli that
+# defines it as `command`, and the short help `recover --help` and completion show without
+# importing that module. The runbooks' commands come from the registry (recover.runbooks).
+TOOLS: dict[str, tuple[str, str]] = {
     "apply": ("apply", "Run PLAN_FILE (from `--dry-run --plan-out`) after checking the stack "
               "has not moved."),
-    "artifacts": ("artifacts", "Find (and with --restore, restore) the missing code objects of "
-                  "STACK's failed functions."),
-    "bootstrap-role": ("bootstrap_role", "Recreate STACK's deleted service role (e.g. the CDK "
-                       "cfn-exec-role) and finish the operation it blocked."),
-    "delete-failed": ("delete_failed", "Finish deleting STACK from DELETE_FAILED (root and "
-                      "nested stacks)."),
     "demo": ("demo", "Run a runbook end to end on a local sandbox scenario (default: degap, the "
              "seed incident)."),
     "diagnose": ("diagnose", "Read-only: classify every failure of STACK and its nested stacks, "
@@ -50,17 +45,35 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "readiness": ("readiness", "Read-only: can STACK still roll back? Checks every artifact its "
                   "current template (and its nested stacks' templates) references, and the "
                   "hazards that would remove them."),
-    "rollback-stuck": ("rollback_stuck", "Continue the rollback of STACK (root or nested) from "
-                       "UPDATE_ROLLBACK_FAILED to the end."),
     "runbooks": ("runbooks", "Browse the runbooks: what each handles, its steps, their AWS CLI "
                  "equivalents."),
     "sandbox": ("sandbox", "A broken AWS account on 127.0.0.1 (moto plus CloudFormation failure "
                 "states)."),
     "trail": ("trail", "Read CloudTrail: find Lambda code objects that were missing from S3."),
 }
+
+
+def _commands() -> dict[str, tuple[str, str]]:
+    """Every command: name -> (module that defines it as `command`, short help)."""
+    from recover.runbooks import registry
+
+    out = {name: (f"recover.cli.{module}", text) for name, (module, text) in TOOLS.items()}
+    for spec in registry():
+        out[spec.id] = (spec.command_module(), spec.help)
+    return dict(sorted(out.items()))
+
+
+def _aliases() -> dict[str, str]:
+    """Earlier names of runbook commands (hidden, still accepted) -> the command."""
+    from recover.runbooks import registry
+
+    return {alias: spec.id for spec in registry() for alias in spec.aliases}
+
+
+COMMANDS: dict[str, tuple[str, str]] = _commands()
+ALIASES: dict[str, str] = _aliases()
 OPTIONS_KEY = "recover.global_options"
 LATE_OPTIONS_KEY = "recover.global_options_after_command"
-COMMAND_MODULES: list[str] = [module for module, _ in COMMANDS.values()]
 
 
 class RegionName(click.ParamType):
@@ -131,8 +144,9 @@ class LazyGroup(click.Group):
         return sorted({*COMMANDS, *self.commands})
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        cmd_name = ALIASES.get(cmd_name, cmd_name)
         if cmd_name not in self.commands and cmd_name in COMMANDS:
-            module = importlib.import_module(f"recover.cli.{COMMANDS[cmd_name][0]}")
+            module = importlib.import_module(COMMANDS[cmd_name][0])
             _accept_global_options(module.command, self.params)
             self.add_command(module.command, cmd_name)
         return self.commands.get(cmd_name)
@@ -216,7 +230,7 @@ def main(argv: list[str] | None = None) -> None:
 
 def _command_name(args: list[str]) -> str:
     """The first argument that is a known command (global options and their values skipped)."""
-    return next((a for a in args if a in COMMANDS), "")
+    return next((ALIASES.get(a, a) for a in args if a in COMMANDS or a in ALIASES), "")
 
 
 def _output_choice(args: list[str]) -> str:

@@ -12,16 +12,15 @@ from recover.act.plan import Plan, short
 from recover.cli.common import recover_command
 from recover.context import RunContext
 from recover.errors import InputError
-from recover.flows.plan_check import check_plan
 from recover.result import Result
+from recover.runbooks import canonical, registry
+from recover.runbooks.plan_check import check_plan
 
 
 def appliers() -> dict[str, Callable[[RunContext, Plan], Result]]:
-    from recover.flows import bootstrap_role, delete_failed_apply, rollback_stuck
-
-    return {"rollback-stuck": rollback_stuck.apply_plan,
-            "execution-role-missing": bootstrap_role.apply_plan,
-            "delete-failed": delete_failed_apply.apply_plan}
+    """runbook id -> its plan applier, for every runbook that saves plans (the registry)."""
+    return {spec.id: applier for spec in registry()
+            if (applier := spec.load_applier()) is not None}
 
 
 @click.command("apply")
@@ -41,6 +40,7 @@ def command(rc: RunContext, plan_file: Path, empty_buckets: tuple[str, ...],
     """Run PLAN_FILE (from `--dry-run --plan-out`) after checking the stack has not moved."""
     plan = Plan.load(plan_file)
     known = appliers()
+    plan.runbook = canonical(plan.runbook)  # a plan saved under a runbook's earlier id
     if plan.runbook not in known:
         raise InputError(f"plan {plan_file} is for runbook {short(plan.runbook)}, which apply does not "
                          f"know (known: {', '.join(sorted(known))})")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 from dataclasses import replace
-from typing import Any
 
 import click
 
@@ -22,19 +21,6 @@ from recover.result import Result
 
 SANDBOX_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing",
                        "aws_session_token": "testing"}
-# scenario -> (runbook, what the demo passes when nobody is there to answer)
-UNATTENDED: dict[str, dict[str, Any]] = {
-    "degap": {"restore_artifacts": True},
-    "nested-skip": {"skip_unrecoverable": True},
-    "delete-failed": {"retain_all_failed": True},
-}
-# bootstrap-role scenarios and their unattended flags
-ROLE_UNATTENDED: dict[str, dict[str, Any]] = {
-    "cdk-bootstrap-deleted": {"then": "delete", "remove_role_after": True},
-    "service-role-deleted": {"then": "continue-rollback", "remove_role_after": False,
-                             "policy_arns": ["arn:aws:iam::aws:policy/PowerUserAccess"]},
-    "role-deleted-in-rollback": {"then": "continue-rollback", "remove_role_after": True},
-}
 
 
 def sandbox_context(rc: RunContext, endpoint: str, region: str) -> RunContext:
@@ -81,27 +67,15 @@ def command(rc: RunContext, scenario: str, step_delay: float) -> Result:
 
 
 def _run_scenario(rc: RunContext, scenario: str, root: str) -> Result:
-    from recover.flows.rollback_stuck import RollbackOptions, run
+    from recover.runbooks import for_scenario
     from recover.runs import open_evidence
 
-    if scenario == "delete-failed":
-        from recover.flows import delete_failed
-
-        flags = UNATTENDED[scenario] if not rc.interactive else {}
-        # the demo's orphans go beside its evidence, never into the user's real ledger
-        return delete_failed.run(rc, root, delete_failed.DeleteOptions(
-            poll_interval=0.5, timeout=600, ledger=rc.evidence_root / "demo-orphans.json",
-            **flags))
-    if scenario in UNATTENDED:
-        flags = UNATTENDED[scenario] if not rc.interactive else {}
-        return run(rc, root, RollbackOptions(poll_interval=0.5, timeout=600, **flags))
-    if scenario in ROLE_UNATTENDED:
-        from recover.flows import bootstrap_role
-
-        flags = ROLE_UNATTENDED[scenario] if not rc.interactive else {}
-        return bootstrap_role.run(rc, root, bootstrap_role.BootstrapRoleOptions(
-            poll_interval=0.5, timeout=600, **flags))
-    # Scenarios whose runbook is not built yet: diagnose them (read-only).
+    spec = for_scenario(scenario)
+    run = spec.load_demo() if spec else None
+    if spec is not None and run is not None:
+        # unattended, the options an on-call engineer would pass; on a terminal, the prompts
+        return run(rc, root, spec.scenarios[scenario] if not rc.interactive else {})
+    # Scenarios no runbook recovers (healthy, readiness worlds): diagnose them (read-only).
     from recover.aws.snapshot import SnapshotOptions, take_snapshot
     from recover.decide.diagnose import diagnose
 

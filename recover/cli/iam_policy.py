@@ -9,8 +9,8 @@ from rich.console import Console
 from recover.cli.common import recover_command
 from recover.context import RunContext
 from recover.result import Result, dumps
-from recover.runbook.catalog import load_catalog
-from recover.runbook.iam import permissions_of, policy_document
+from recover.runbooks.document.catalog import load_catalog
+from recover.runbooks.document.iam import permissions_of, policy_document
 
 
 @click.command("iam-policy")

@@ -15,12 +15,12 @@ from rich.text import Text
 from recover.cli.common import recover_command
 from recover.context import RunContext
 from recover.result import Result
-from recover.runbook.catalog import load_catalog, source_path
-from recover.runbook.errors import Problem, RunbookFormatError
-from recover.runbook.model import Runbook, Step
-from recover.runbook.render import runbook_markdown, step_kind
-from recover.runbook.statuses import STACK_STATUSES
-from recover.runbook.validate import load_text
+from recover.runbooks.document.catalog import load_catalog, source_path
+from recover.runbooks.document.errors import Problem, RunbookFormatError
+from recover.runbooks.document.model import Runbook, Step
+from recover.runbooks.document.render import runbook_markdown, step_kind
+from recover.runbooks.document.statuses import STACK_STATUSES
+from recover.runbooks.document.validate import load_text
 from recover.taxonomy import FailureMode
 
 

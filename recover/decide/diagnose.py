@@ -11,13 +11,8 @@ from recover.decide.remedies import remedy_fact
 from recover.detectors import load_detectors
 from recover.detectors._common import Classifier, default_classifier
 from recover.model.stack import StackSnapshot
-from recover.taxonomy import (
-    DELETE_FAILED,
-    EXECUTION_ROLE_MISSING,
-    MISSING_ARTIFACT,
-    ROLLBACK_STUCK,
-    FailureMode,
-)
+from recover.runbooks import registry
+from recover.taxonomy import FailureMode
 
 FAILED_STATUSES = frozenset({"UPDATE_ROLLBACK_FAILED", "DELETE_FAILED", "ROLLBACK_FAILED",
                              "CREATE_FAILED", "UPDATE_FAILED", "IMPORT_ROLLBACK_FAILED"})
@@ -81,21 +76,15 @@ def diagnose(snapshot: StackSnapshot, classify: Classifier | None = None) -> Dia
 
 
 def choose_runbook(snapshot: StackSnapshot, findings: list[Finding]) -> tuple[str | None, str]:
-    """The one runbook to run first, and why. A missing service role blocks every other
-    operation, so it comes first; missing artifacts must be restored before the rollback is
-    continued (the missing-artifact runbook then hands over to rollback-stuck)."""
-    modes = {f.failure_mode for f in findings if not f.remedied}  # a fixed cause needs no runbook
+    """The one runbook to run first, and why: the first runbook of the registry that says it
+    comes first (each runbook's `chosen_when`, recover/runbooks/<name>/__init__.py), else the
+    runbook a finding's failure mode points to, else plain advice."""
     statuses = {n.info.status for n in snapshot.nodes}
-    if FailureMode.EXECUTION_ROLE_MISSING in modes:
-        return EXECUTION_ROLE_MISSING, "the stack's service role is missing: every operation fails until it exists"
-    if "UPDATE_ROLLBACK_FAILED" in statuses:
-        if any(f.failure_mode == FailureMode.MISSING_ARTIFACT and f.phase == "rollback"
-               for f in findings):
-            return MISSING_ARTIFACT, ("the rollback failed because Lambda code objects are "
-                                      "missing from S3: restore them, then continue the rollback")
-        return ROLLBACK_STUCK, "the stack is UPDATE_ROLLBACK_FAILED: continue the rollback"
-    if "DELETE_FAILED" in statuses or "ROLLBACK_FAILED" in statuses:
-        return DELETE_FAILED, "the stack failed to delete: retry or retain what cannot be deleted"
+    for spec in registry():
+        chooser = spec.load_chooser()
+        why = chooser(statuses, findings) if chooser else None
+        if why:
+            return spec.id, why
     for f in findings:
         if f.runbook:
             return f.runbook, f.explanation

@@ -194,7 +194,7 @@ def plan_role(target: RoleTarget, request: RoleRequest) -> RolePlan:
                   "delete this temporary role")
         warnings = (unique_id, "This role is a stand-in made by hand: " + follow + ".")
         notes = ()
-    reason = f"execution-role-missing: service role of stack {request.stack_name} was deleted"
+    reason = f"bootstrap-role: service role of stack {request.stack_name} was deleted"
     description = (f"Recreated by recover for stack {request.stack_name} (its service role was "
                    f"deleted). Temporary; run {request.run_id[:8]}.")
     return RolePlan(target=target, trust_policy=json.loads(json.dumps(cdk.EXEC_ROLE_TRUST)),

@@ -36,10 +36,10 @@ RETRY_ONLY = re.compile(
 
 
 class Action:
-    RESTORE = "restore"  # put the missing artifact back, then continue (missing-artifact runbook)
+    RESTORE = "restore"  # put the missing artifact back, then continue (artifacts runbook)
     RETRY = "retry"  # nothing to change: continuing re-attempts it (docs/reference/aws-behaviour.md#why-a-rollback-fails)
     SKIP = "skip"  # ResourcesToSkip: CloudFormation marks it UPDATE_COMPLETE without acting
-    ROLE = "role"  # the service role must exist again first (execution-role-missing runbook)
+    ROLE = "role"  # the service role must exist again first (bootstrap-role runbook)
     AUTOMATIC = "automatic"  # not a cause: CloudFormation handles it when the rollback continues
 
 

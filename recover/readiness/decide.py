@@ -360,11 +360,11 @@ def _stack_hazards(snap: StackSnapshot, g: Gathered, opts: Options) -> list[dict
                 "rollback or delete of the stack will fail with 'Role ... is invalid or "
                 "cannot be assumed' (docs/reference/aws-behaviour.md#service-roles-rolearn)",
                 "fix": ("re-bootstrap the environment (cdk bootstrap) or recreate the role: "
-                        f"recover bootstrap-role {users[0]} (runbook execution-role-missing)")
+                        f"recover bootstrap-role {users[0]} (runbook bootstrap-role)")
                 if "-cfn-exec-role-" in check.name else
                 "recreate the role with the same name and path, trusting "
                 f"cloudformation.amazonaws.com: recover bootstrap-role {users[0]} (runbook "
-                "execution-role-missing)"})
+                "bootstrap-role)"})
         elif check.state == "unknown":
             out.append({"kind": "service-role-unchecked", "severity": WARNING,
                         "stack": users[0], "subject": f"service role {check.name}",

@@ -16,7 +16,7 @@ from rich.console import Console
 from recover.artifacts.choose import choose
 from recover.artifacts.model import Candidate, WantedArtifact, code_sha256
 from recover.errors import NeedsDecisionError
-from recover.flows import artifacts as flow
+from recover.runbooks.artifacts import flow
 from recover.ui import prompts
 
 

@@ -72,7 +72,7 @@ def recovery(sb: Any, root: Path, command: str, stack: str,
 def degap(sb: Any, ex: Executor, ev: EvidenceRun) -> None:
     gt = sb.world.ground_truth
     targets = sorted(gt["missing"])
-    ev.write_json("plan.json", {"runbook": "missing-artifact", "decisions": [
+    ev.write_json("plan.json", {"runbook": "artifacts", "decisions": [
         {"target": t, "action": "restore", "why": "code object missing"} for t in targets]})
     ev.journal.append("answer", question=f"Restore {len(targets)} code objects and continue "
                       "the rollback?", answer="yes", via="--yes")

@@ -16,8 +16,9 @@ from click.testing import CliRunner
 from recover.cli import cli
 from recover.context import RunContext
 from recover.decide import role_plan as rp
-from recover.flows import bootstrap_role, rollback_stuck
 from recover.result import Result
+from recover.runbooks.bootstrap_role import flow as bootstrap_role
+from recover.runbooks.rollback_stuck import flow as rollback_stuck
 
 DECISIONS = ["--skip", "Fn", "--skip-unrecoverable", "--restore-artifacts",
              "--artifact-source", "file:app/code.zip=/tmp/old.zip", "--accept-unverified",
@@ -33,7 +34,7 @@ def test_the_cli_takes_every_rollback_decision(make_context: Callable[..., RunCo
         return Result(command="bootstrap-role")
 
     monkeypatch.setattr(bootstrap_role, "run", fake_run)
-    monkeypatch.setattr("recover.cli.bootstrap_role.run", fake_run)
+    monkeypatch.setattr("recover.runbooks.bootstrap_role.command.run", fake_run)
     result = CliRunner().invoke(cli, ["bootstrap-role", "my-stack", "--then", "continue-rollback",
                                       *DECISIONS], obj=make_context())
     assert result.exit_code == 0, result.output

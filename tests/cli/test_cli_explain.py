@@ -39,7 +39,7 @@ def test_json_envelope_for_an_argument(make_context: Callable[..., RunContext]) 
         1, "explain", "ok", 0)
     data = env["data"]
     assert data["failure_mode"] == "execution_role_missing"
-    assert data["runbook"] == "execution-role-missing"
+    assert data["runbook"] == "bootstrap-role"
     assert data["rule"] == "execution-role-invalid" and data["confidence"] == "high"
     assert data["extracted"]["cdk_qualifier"] == "team7"
     assert "team7" in data["explanation"] and data["others"] == []

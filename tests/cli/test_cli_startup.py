@@ -14,9 +14,10 @@ import click
 import pytest
 
 import recover.cli as cli_pkg
-from recover.cli import COMMANDS, cli
+from recover.cli import ALIASES, COMMANDS, cli
+from recover.runbooks import registry
 
-HEAVY = ("boto3", "botocore", "rich", "questionary", "recover.aws.session", "recover.flows")
+HEAVY = ("boto3", "botocore", "rich", "questionary", "recover.aws.session", "recover.runbooks.rollback_stuck.flow")
 
 PROBE = """
 import json, sys
@@ -38,20 +39,25 @@ def loaded_heavy(args: list[str], env: dict[str, str] | None = None) -> list[str
 
 
 def test_table_lists_every_command_module_with_its_name_and_help() -> None:
+    """recover.cli's modules and every runbook's command module, as the table says."""
+    modules = [f"recover.cli.{info.name}" for info in pkgutil.iter_modules(cli_pkg.__path__)]
+    modules += [spec.command_module() for spec in registry()]
     defined = {}
-    for info in pkgutil.iter_modules(cli_pkg.__path__):
-        module = importlib.import_module(f"recover.cli.{info.name}")
-        command = getattr(module, "command", None)
+    for name in modules:
+        command = getattr(importlib.import_module(name), "command", None)
         if isinstance(command, click.Command):
-            defined[command.name] = (info.name, command.get_short_help_str(limit=10_000))
+            defined[command.name] = (name, command.get_short_help_str(limit=10_000))
     assert defined == COMMANDS
 
 
-def test_lazy_group_resolves_every_command() -> None:
+def test_lazy_group_resolves_every_command_and_the_old_names() -> None:
     ctx = click.Context(cli)
     for name in COMMANDS:
         assert cli.get_command(ctx, name).name == name
     assert cli.get_command(ctx, "no-such-command") is None
+    assert ALIASES == {"missing-artifact": "artifacts", "execution-role-missing": "bootstrap-role"}
+    for alias, name in ALIASES.items():
+        assert cli.get_command(ctx, alias).name == name
 
 
 @pytest.mark.parametrize("args,env", [

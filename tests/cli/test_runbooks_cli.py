@@ -14,8 +14,8 @@ from click.testing import CliRunner
 from recover.cli import cli
 from recover.context import RunContext
 from recover.exit_codes import ExitCode
-from recover.runbook.catalog import load_catalog
-from recover.runbook.iam import permissions_of
+from recover.runbooks.document.catalog import load_catalog
+from recover.runbooks.document.iam import permissions_of
 from tests.conftest import REPO, run_cli
 
 ENVELOPE_KEYS = {"recover_result_version", "command", "status", "exit_code", "data", "errors"}
@@ -37,7 +37,7 @@ def envelope(make_context: Callable[..., RunContext], *args: str) -> tuple[int, 
 def test_list_human(make_context: Callable[..., RunContext]) -> None:
     code, out, _ = invoke(make_context, "runbooks", "list")
     assert code == 0
-    for rid in ("rollback-stuck", "missing-artifact", "delete-failed", "execution-role-missing"):
+    for rid in ("rollback-stuck", "artifacts", "delete-failed", "bootstrap-role"):
         assert rid in out
     assert "UPDATE_ROLLBACK_FAILED" in out
 
@@ -47,7 +47,7 @@ def test_list_json(make_context: Callable[..., RunContext]) -> None:
     assert code == 0 and doc["status"] == "ok" and doc["command"] == "runbooks list"
     by_id = {r["id"]: r for r in doc["data"]["runbooks"]}
     assert by_id["delete-failed"]["applies_to"] == ["DELETE_FAILED"]
-    assert "missing_artifact" in by_id["missing-artifact"]["failure_modes"]
+    assert "missing_artifact" in by_id["artifacts"]["failure_modes"]
     assert by_id["rollback-stuck"]["steps"] == len(load_catalog().get("rollback-stuck").steps)
 
 
@@ -74,14 +74,14 @@ def test_show_json_carries_the_whole_runbook(make_context: Callable[..., RunCont
 
 
 def test_show_markdown_and_yaml(make_context: Callable[..., RunContext]) -> None:
-    code, out, _ = invoke(make_context, "runbooks", "show", "missing-artifact", "--format", "markdown")
+    code, out, _ = invoke(make_context, "runbooks", "show", "artifacts", "--format", "markdown")
     assert code == 0
     assert out.startswith("# Restore a Lambda code object")
     assert "```sh\naws cloudformation describe-stack-events" in out
     assert "do not edit" not in out  # the banner is for the generated docs only
-    code, out, _ = invoke(make_context, "runbooks", "show", "missing-artifact", "--format", "yaml")
+    code, out, _ = invoke(make_context, "runbooks", "show", "artifacts", "--format", "yaml")
     assert code == 0
-    assert out == (REPO / "runbooks" / "missing-artifact.yaml").read_text()
+    assert out == (REPO / "runbooks" / "artifacts.yaml").read_text()
 
 
 def test_show_unknown_id_is_one_line_exit_8(make_context: Callable[..., RunContext]) -> None:
@@ -128,12 +128,12 @@ def test_iam_policy_default_is_all_runbooks(make_context: Callable[..., RunConte
 
 
 def test_iam_policy_includes_handovers_unless_told_not_to(make_context: Callable[..., RunContext]) -> None:
-    code, doc = envelope(make_context, "iam-policy", "missing-artifact")
+    code, doc = envelope(make_context, "iam-policy", "artifacts")
     assert code == 0
-    assert doc["data"]["runbooks"] == ["missing-artifact", "rollback-stuck"]
+    assert doc["data"]["runbooks"] == ["artifacts", "rollback-stuck"]
     assert "cloudformation:ContinueUpdateRollback" in doc["data"]["permissions"]
-    code, doc = envelope(make_context, "iam-policy", "--no-handovers", "missing-artifact")
-    assert doc["data"]["runbooks"] == ["missing-artifact"]
+    code, doc = envelope(make_context, "iam-policy", "--no-handovers", "artifacts")
+    assert doc["data"]["runbooks"] == ["artifacts"]
     assert "cloudformation:ContinueUpdateRollback" not in doc["data"]["permissions"]
     assert "s3:PutObject" in doc["data"]["permissions"]
     statements = doc["data"]["policy"]["Statement"]
@@ -178,9 +178,9 @@ def test_subprocess_help_lists_the_commands() -> None:
 
 
 @pytest.mark.parametrize(("args", "expected"), [
-    (["--status", "DELETE_FAILED"], ["delete-failed", "execution-role-missing"]),
-    (["--mode", "missing_artifact"], ["missing-artifact"]),
-    (["--mode", "execution_role_missing", "--status", "UPDATE_ROLLBACK_FAILED"], ["execution-role-missing"]),
+    (["--status", "DELETE_FAILED"], ["bootstrap-role", "delete-failed"]),
+    (["--mode", "missing_artifact"], ["artifacts"]),
+    (["--mode", "execution_role_missing", "--status", "UPDATE_ROLLBACK_FAILED"], ["bootstrap-role"]),
     (["--mode", "unknown"], []),
 ])
 def test_list_filters(make_context: Callable[..., RunContext], args: list[str], expected: list[str]) -> None:

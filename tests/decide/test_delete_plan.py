@@ -23,8 +23,8 @@ from recover.decide.orphans import (
     orphan_id,
     orphan_record,
 )
-from recover.flows.delete_failed import empty_calls
 from recover.model.stack import NESTED_STACK_TYPE, RoleCheck
+from recover.runbooks.delete_failed.flow import empty_calls
 from tests.builders import ACCOUNT, REGION, NodeBuilder, arn, snapshot
 
 BUCKET_REASON = ("The bucket you tried to delete is not empty (Service: Amazon S3; Status Code: "
@@ -251,7 +251,7 @@ def test_a_resource_removed_by_hand_is_retried() -> None:
 
 
 def test_describe_blocker_lines() -> None:
-    from recover.flows.delete_failed import describe_blocker
+    from recover.runbooks.delete_failed.flow import describe_blocker
 
     assert describe_blocker(BucketContents("b", 1, 2, 1).to_dict()) == (
         "1 current object(s), 2 object version(s), 1 delete marker(s)")

@@ -157,7 +157,7 @@ def test_role_failures_block_while_the_role_is_not_usable() -> None:
         plan = plan_rollback(snap, diag, Choices(skip_unrecoverable=True))
         assert plan.blocked and plan.skips == [], state
         assert not any(f.remedied for f in diag.findings), state
-        assert diag.runbook == "execution-role-missing", state
+        assert diag.runbook == "bootstrap-role", state
 
 
 def test_remedied_failure_still_honours_an_explicit_skip() -> None:

@@ -23,7 +23,7 @@ NOSUCHKEY = ('Resource handler returned message: "Error occurred while GetObject
 
 def keyword_classifier(message: str) -> Classification:
     if "NoSuchKey" in message:
-        return Classification(FailureMode.MISSING_ARTIFACT, "missing-artifact", "code object gone",
+        return Classification(FailureMode.MISSING_ARTIFACT, "artifacts", "code object gone",
                               rule="test")
     return Classification(FailureMode.UNKNOWN, None, "unknown", rule="test")
 
@@ -70,7 +70,7 @@ def test_rollback_failures_are_timed_and_named_as_aws_wants() -> None:
     api = by_id[("shop", "Api")]
     # The nested-stack resource cannot be skipped while its child is UPDATE_ROLLBACK_FAILED.
     assert api.failure_mode == FailureMode.NESTED_STACK_FAILURE and not api.skippable
-    assert diag.runbook == "missing-artifact"
+    assert diag.runbook == "artifacts"
 
 
 def test_nested_stack_resource_is_skippable_once_the_child_is_deleted() -> None:
@@ -105,7 +105,7 @@ def test_missing_service_role_comes_first() -> None:
     st = NodeBuilder("CdkApp", "UPDATE_ROLLBACK_FAILED", role_arn=role)
     diag = diagnose(snapshot(st, roles=(RoleCheck(role, "missing", detail="NoSuchEntity"),)),
                     keyword_classifier)
-    assert diag.runbook == "execution-role-missing"
+    assert diag.runbook == "bootstrap-role"
     f = next(f for f in diag.findings if f.detector == "R300")
     assert f.extracted["qualifier"] == "hnb659fds" and f.extracted["cdk"] is True
 
@@ -115,7 +115,7 @@ def test_role_failure_seen_only_in_events() -> None:
     st.stack_event("DELETE_FAILED", "Role arn:aws:iam::123456789012:role/deployer is invalid or "
                    "cannot be assumed")
     diag = diagnose(snapshot(st), keyword_classifier)
-    assert diag.runbook == "execution-role-missing"
+    assert diag.runbook == "bootstrap-role"
     assert diag.findings[0].extracted["role_name"] == "deployer"
 
 

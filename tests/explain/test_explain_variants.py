@@ -216,7 +216,7 @@ def test_extracts_role_and_qualifier_from_go_sdk_wrapper() -> None:
     assert c.extracted["role_name"] == "cdk-q1w2e3-cfn-exec-role-123456789012-ap-southeast-2"
     assert c.extracted["cdk_qualifier"] == "q1w2e3"
     assert c.extracted["status_code"] == 400 and c.extracted["request_id"] == RID
-    assert c.runbook == "execution-role-missing"
+    assert c.runbook == "bootstrap-role"
 
 
 def test_extracts_bucket_and_key_from_access_denied_code_fetch() -> None:

@@ -29,7 +29,7 @@ from recover.cli import cli
 from recover.errors import InputError
 from recover.evidence import read_journal
 from recover.exit_codes import ExitCode
-from recover.flows.plan_check import check_plan
+from recover.runbooks.plan_check import check_plan
 from tests.conftest import run_cli
 
 # runbook -> (scenario, stack, the command that makes its plan)
@@ -38,7 +38,7 @@ RUNBOOKS = {
                        ("rollback-stuck", "degap-prod", "--restore-artifacts")),
     "delete-failed": ("delete-failed", "legacy-app",
                       ("delete-failed", "legacy-app", "--retain-all-failed")),
-    "execution-role-missing": ("cdk-bootstrap-deleted", "billing-service",
+    "bootstrap-role": ("cdk-bootstrap-deleted", "billing-service",
                                ("bootstrap-role", "billing-service", "--then", "delete",
                                 "--remove-role-after")),
 }
@@ -270,22 +270,22 @@ EXPLICIT = [
      "settings.steps"),
     ("delete-failed", "orphans without their stack",
      lambda d: _set(d, "settings.orphans", [{"id": "o", "retained_at": "t"}]), "settings.orphans"),
-    ("execution-role-missing", "then not a choice", lambda d: _set(d, "settings.then", "explode"),
+    ("bootstrap-role", "then not a choice", lambda d: _set(d, "settings.then", "explode"),
      "settings.then"),
-    ("execution-role-missing", "retry with an unknown key",
+    ("bootstrap-role", "retry with an unknown key",
      lambda d: _set(d, "settings.retry", {"forever": True}), "settings.retry"),
-    ("execution-role-missing", "retry attempts not whole",
+    ("bootstrap-role", "retry attempts not whole",
      lambda d: _set(d, "settings.retry.max_attempts", 2.5), "max_attempts"),
-    ("execution-role-missing", "CreateRole for a role the plan did not read",
+    ("bootstrap-role", "CreateRole for a role the plan did not read",
      lambda d: _set(d, "calls.0.params.RoleName", "Admin"), "is not a role the plan read"),
-    ("execution-role-missing", "timeout infinite (1e999 is read as inf)",
+    ("bootstrap-role", "timeout infinite (1e999 is read as inf)",
      lambda d: json.dumps(d).replace('"timeout": 3600.0', '"timeout": 1e999'), "settings.timeout"),
-    ("execution-role-missing", "100,000 nested brackets", lambda d: "[" * 100_000,
+    ("bootstrap-role", "100,000 nested brackets", lambda d: "[" * 100_000,
      "nested too deeply"),
-    ("execution-role-missing", "nested 700 deep: json reads it, a plan never is",
+    ("bootstrap-role", "nested 700 deep: json reads it, a plan never is",
      lambda d: json.dumps(d).replace('"decisions": [', '"decisions": [' + "[" * 700 + "]" * 700 + ",", 1),
      "nested deeper than 32 levels"),
-    ("execution-role-missing", "a deep value inside a good plan",
+    ("bootstrap-role", "a deep value inside a good plan",
      lambda d: json.dumps(d).replace('"decisions": [', '"decisions": [' + "[" * 60_000 + "]" * 60_000 + ",", 1),
      "nested too deeply"),
 ]
@@ -342,7 +342,7 @@ E2E = [
     ("rollback-stuck", "a blob file replaced by /dev/zero", "devzero", "not a regular file"),
     ("rollback-stuck", "deep nesting", "deep", "nested too deeply"),
     ("delete-failed", "DeleteStack of another stack", "other-stack", "preconditions"),
-    ("execution-role-missing", "settings.timeout a string", "timeout", "settings.timeout"),
+    ("bootstrap-role", "settings.timeout a string", "timeout", "settings.timeout"),
 ]
 
 

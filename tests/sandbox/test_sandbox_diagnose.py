@@ -30,7 +30,7 @@ def test_diagnose_degap(sandbox, tmp_path: Path) -> None:
     sb = sandbox("degap")
     gt = sb.world.ground_truth
     env = _diagnose(sb, "degap-prod", tmp_path)
-    assert env["data"]["runbook"] == "missing-artifact"
+    assert env["data"]["runbook"] == "artifacts"
     modes = _modes(env)
     assert {k for k, v in modes.items() if v == "missing_artifact"} == set(gt["rollback_failed"])
     skips = {f["skip_id"] for f in env["data"]["findings"] if f["skippable"]}
@@ -58,7 +58,7 @@ def test_diagnose_delete_failed(sandbox, tmp_path: Path) -> None:
 def test_diagnose_cdk_bootstrap_deleted(sandbox, tmp_path: Path) -> None:
     sb = sandbox("cdk-bootstrap-deleted")
     env = _diagnose(sb, "billing-service", tmp_path)
-    assert env["data"]["runbook"] == "execution-role-missing"
+    assert env["data"]["runbook"] == "bootstrap-role"
     assert {f["failure_mode"] for f in env["data"]["findings"]} == {"execution_role_missing"}
 
 

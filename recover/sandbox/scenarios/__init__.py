@@ -5,6 +5,7 @@ are stored in `world.ground_truth` so tests assert on them."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from types import ModuleType
 
 from recover.sandbox.scenarios import (
     cdk_bootstrap_deleted,
@@ -20,27 +21,24 @@ from recover.sandbox.scenarios import (
 )
 from recover.sandbox.world import World
 
-SCENARIOS: dict[str, Callable[[World], None]] = {
-    "degap": degap.seed,
-    "nested-skip": nested_skip.seed,
-    "delete-failed": delete_failed.seed,
-    "cdk-bootstrap-deleted": cdk_bootstrap_deleted.seed,
-    "service-role-deleted": service_role_deleted.seed,
-    "role-deleted-in-rollback": role_deleted_in_rollback.seed,
-    "healthy": healthy.seed,
-    "degap-before": degap_before.seed,
-    "ecr-expired": ecr_expired.seed,
-    "stale-latest": stale_latest.seed,
+# name -> the module that seeds it (its `seed(world)`) and describes it (its docstring)
+MODULES: dict[str, ModuleType] = {
+    "degap": degap,
+    "nested-skip": nested_skip,
+    "delete-failed": delete_failed,
+    "cdk-bootstrap-deleted": cdk_bootstrap_deleted,
+    "service-role-deleted": service_role_deleted,
+    "role-deleted-in-rollback": role_deleted_in_rollback,
+    "healthy": healthy,
+    "degap-before": degap_before,
+    "ecr-expired": ecr_expired,
+    "stale-latest": stale_latest,
 }
+SCENARIOS: dict[str, Callable[[World], None]] = {name: m.seed for name, m in MODULES.items()}
 
 
 def describe(name: str) -> str:
     """The first sentence of the scenario's docstring, without the leading `name:`."""
-    module = {"degap": degap, "nested-skip": nested_skip, "delete-failed": delete_failed,
-              "cdk-bootstrap-deleted": cdk_bootstrap_deleted, "healthy": healthy,
-              "service-role-deleted": service_role_deleted,
-              "role-deleted-in-rollback": role_deleted_in_rollback, "degap-before": degap_before,
-              "ecr-expired": ecr_expired, "stale-latest": stale_latest}[name]
-    first = " ".join((module.__doc__ or "").strip().split("\n\n")[0].split())
+    first = " ".join((MODULES[name].__doc__ or "").strip().split("\n\n")[0].split())
     first = first.removeprefix(f"{name}:").strip()
     return first.split(". ")[0].rstrip(".") + "."

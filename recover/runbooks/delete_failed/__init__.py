@@ -1,0 +1,31 @@
+"""delete-failed: finish deleting a DELETE_FAILED stack, retaining what cannot be deleted and
+keeping a ledger of the orphans."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from typing import Any
+
+from recover.runbooks.spec import RunbookSpec
+
+
+def chosen_when(statuses: Collection[str], findings: Sequence[Any]) -> str | None:
+    if "DELETE_FAILED" in statuses or "ROLLBACK_FAILED" in statuses:
+        return "the stack failed to delete: retry or retain what cannot be deleted"
+    return None
+
+
+SPEC = RunbookSpec(
+    id="delete-failed",
+    aliases=(),
+    help="Finish deleting STACK from DELETE_FAILED (root and nested stacks).",
+    failure_modes=("delete_blocked_nonempty_bucket", "delete_blocked_dependency"),
+    operations=frozenset({("s3", "DeleteObjects"), ("cloudformation", "DeleteStack")}),
+    builders=("recover/runbooks/delete_failed/flow.py",),
+    command="recover.runbooks.delete_failed.command:command",
+    applier="recover.runbooks.delete_failed.apply:apply_plan",
+    chosen_when="recover.runbooks.delete_failed:chosen_when",
+    scenarios={"delete-failed": {"retain_all_failed": True}},
+    demo="recover.runbooks.delete_failed.flow:demo",
+    also_handles=("custom_resource_failure",),
+)

@@ -1,0 +1,533 @@
+"""delete-failed: finish deleting a DELETE_FAILED stack (root and nested), retaining what
+cannot be deleted and writing every retained resource to the orphan ledger.
+
+Round by round (bounded): snapshot → diagnose → gather blockers (bucket contents, ENIs using a
+security group) → plan (retain / retry / empty-and-delete, checked locally by AWS's rules) →
+decisions (flags or prompts; emptying a bucket needs its typed name or --empty-bucket NAME) →
+capture the orphans (template snippet, ARN, tags) → confirm → re-check the stack → empty the
+chosen buckets (DeleteObjects, 1000 versions a call) → DeleteStack with RetainResources and a
+ClientRequestToken on each DELETE_FAILED stack, deepest first, following each to its end →
+record the orphans in the ledger → if something new failed, plan again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from recover.act.calls import Call
+from recover.act.executor import Executor
+from recover.act.plan import Plan, precondition_changes, preconditions_of
+from recover.aws.blockers import gather_blockers
+from recover.aws.snapshot import SnapshotOptions, take_snapshot
+from recover.context import RunContext
+from recover.decide.delete_plan import (
+    DELETE_FAILED as STUCK,
+)
+from recover.decide.delete_plan import (
+    Action,
+    BucketContents,
+    DeleteChoices,
+    DeletePlan,
+    plan_delete,
+    target_of,
+    validate_empty_buckets,
+    validate_retains,
+    validate_retries,
+)
+from recover.decide.diagnose import Diagnosis, diagnose
+from recover.decide.findings import Finding
+from recover.errors import (
+    AbortedError,
+    NeedsDecisionError,
+    PreconditionChangedError,
+    RecoverError,
+    UsageError,
+)
+from recover.evidence import EvidenceRun
+from recover.exit_codes import ExitCode
+from recover.model.stack import StackEvent, StackSnapshot
+from recover.orphans import ledger
+from recover.orphans.capture import capture_orphans
+from recover.result import Result
+from recover.resume import (
+    RESUME_HINT,
+    PriorRuns,
+    our_operation_running,
+    read_stack,
+    token_to_reuse,
+    tokens_seen,
+)
+from recover.runbooks.follow import follow
+from recover.runbooks.render import decisions_table, show_calls
+from recover.runs import open_evidence, resume_from
+from recover.ui import prompts
+from recover.ui.diagnosis import render_diagnosis
+from recover.ui.progress import print_resumed
+
+DELETE_FAILED = "delete-failed"  # the runbook's id (recover/runbooks/delete_failed/__init__.py)
+DONE = "DELETE_COMPLETE"
+DELETE_BATCH = 1000  # DeleteObjects takes at most 1000 keys a request
+
+
+@dataclass
+class DeleteOptions:
+    retain: list[str] = field(default_factory=list)
+    retry: list[str] = field(default_factory=list)
+    retain_all_failed: bool = False
+    empty_buckets: list[str] = field(default_factory=list)
+    role_arn: str | None = None
+    wait: bool = True
+    timeout: float = 3600.0
+    poll_interval: float = 3.0
+    max_rounds: int = 3
+    plan_out: Path | None = None
+    ledger: Path | None = None
+
+
+@dataclass
+class Round:
+    number: int
+    retained: list[str]
+    retried: list[str]
+    emptied: list[dict[str, Any]]
+    steps: list[dict[str, Any]] = field(default_factory=list)
+    final_status: str = ""
+    new_failures: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def snapshot_of(rc: RunContext, stack: str) -> StackSnapshot:
+    return take_snapshot(rc.aws, stack, clock=rc.clock,
+                         options=SnapshotOptions(events="last-operation"))
+
+
+def run(rc: RunContext, stack: str, opts: DeleteOptions) -> Result:
+    with open_evidence(rc, DELETE_FAILED, stack) as ev:
+        result = _run(rc, stack, opts, ev)
+        ev.finish(result.data.get("final_status") or "finished", int(result.exit_code))
+        return result
+
+
+def demo(rc: RunContext, stack: str, options: dict[str, Any]) -> Result:
+    """`recover demo`: the demo's orphans go beside its evidence, never into the user's ledger."""
+    return run(rc, stack, DeleteOptions(poll_interval=0.5, timeout=600,
+                                        ledger=rc.evidence_root / "demo-orphans.json", **options))
+
+
+def _leaf_targets(snap: StackSnapshot, diag: Diagnosis) -> dict[str, Finding]:
+    out: dict[str, Finding] = {}
+    for f in diag.findings:
+        node = snap.node(f.stack_id)
+        if f.detector == "R200" and node is not None and not f.resource_type.endswith("::Stack"):
+            out[target_of(snap, node, f.logical_id)] = f
+    return out
+
+
+def ask_empty(rc: RunContext, ev: EvidenceRun, contents: BucketContents | None,
+               bucket: str) -> bool:
+    """Counts first, then the typed bucket name (--yes never answers this)."""
+    if contents is not None:
+        rc.console.print(f"[bold red]Emptying {bucket} deletes {contents.total} item(s) for good:"
+                         f"[/] {contents.objects} current object(s), {contents.versions} object "
+                         f"version(s) in all, {contents.delete_markers} delete marker(s).",
+                         highlight=False)
+    ok = prompts.typed_confirmation(rc, ev.journal, f"Empty bucket {bucket} (every version)?",
+                                    bucket, flag=f"--empty-bucket {bucket}")
+    if not ok:
+        rc.console.print("[yellow]the name did not match: the bucket is not emptied[/]")
+    return ok
+
+
+def _decide(rc: RunContext, ev: EvidenceRun, snap: StackSnapshot, diag: Diagnosis,
+            choices: DeleteChoices, blockers: dict[str, dict[str, Any]],
+            buckets: dict[str, BucketContents]) -> DeletePlan:
+    plan = plan_delete(snap, diag, choices, blockers, buckets)
+    if not plan.undecided:
+        return plan
+    if not rc.interactive:
+        first = plan.undecided[0]
+        others = "; ".join(u.target for u in plan.undecided[1:])
+        raise NeedsDecisionError(
+            first.question + (f" (also undecided: {others})" if others else ""),
+            flag=" or ".join(first.flags))
+    targets = _leaf_targets(snap, diag)
+    labels = {Action.RETAIN: "retain it: delete the stack, keep this resource (orphan ledger)",
+              Action.RETRY: "I fixed it outside recover: delete it again",
+              Action.EMPTY: "empty the bucket (every version, typed confirmation), then delete it"}
+    for u in plan.undecided:
+        f = targets[u.target]
+        rc.console.print(f"\n[bold]{u.target}[/] {f.resource_type} ({f.physical_id}) — "
+                         f"{f.reason[:300]}", highlight=False)
+        found = describe_blocker(blockers.get(u.target, {}))
+        if found:
+            rc.console.print(f"  [dim]found: {found}[/]", highlight=False)
+        if u.fix:
+            rc.console.print(f"  [dim]to retry, first: {u.fix}[/]", highlight=False)
+        while True:
+            options = [(o, labels[o]) for o in u.options] + [("abort", "abort: change nothing")]
+            answer = prompts.choose(rc, ev.journal, u.question, options,
+                                    flag=" or ".join(u.flags))
+            if answer == "abort":
+                raise AbortedError("aborted by the operator; nothing was changed")
+            if answer == Action.EMPTY:
+                if not ask_empty(rc, ev, buckets.get(f.physical_id), f.physical_id):
+                    continue
+                choices.empty_buckets.append(f.physical_id)
+            choices.answers[u.target] = answer
+            break
+    return plan_delete(snap, diag, choices, blockers, buckets)
+
+
+def describe_blocker(blocker: dict[str, Any]) -> str:
+    """One line for people: what was found blocking the delete."""
+    if "to_delete" in blocker:
+        return (f"{blocker['objects']} current object(s), {blocker['versions']} object "
+                f"version(s), {blocker['delete_markers']} delete marker(s)")
+    if "network_interfaces" in blocker:
+        enis = blocker["network_interfaces"]
+        return ("used by " + ", ".join(f"{e['id']} ({e.get('description') or e.get('status')})"
+                                       for e in enis)) if enis else "no network interface uses it now"
+    if "gone" in blocker:
+        return blocker["gone"]
+    if "unreadable" in blocker:
+        return f"could not look: {blocker['unreadable']}"
+    return ""
+
+
+def _confirm_flagged_empties(rc: RunContext, plan: DeletePlan) -> None:
+    """A bucket named with --empty-bucket: its counts are shown before anything is deleted."""
+    for b in plan.empty:
+        rc.console.print(f"[bold red]emptying {b.name}:[/] {b.objects} current object(s), "
+                         f"{b.versions} version(s), {b.delete_markers} delete marker(s) "
+                         f"→ {b.total} deletion(s)", highlight=False)
+
+
+def empty_calls(contents: BucketContents) -> list[Call]:
+    """DeleteObjects batches of at most 1000 (key, version id) each: every listed version and
+    delete marker goes for good (a versioned DeleteObject without VersionId would only add a
+    delete marker, docs/reference/aws-behaviour.md#s3-versioning-and-delete-markers)."""
+    calls = []
+    entries = list(contents.entries)
+    batches = max(1, -(-len(entries) // DELETE_BATCH))
+    for i in range(0, len(entries), DELETE_BATCH):
+        batch = entries[i:i + DELETE_BATCH]
+        calls.append(Call("s3", "DeleteObjects", {
+            "Bucket": contents.name,
+            "Delete": {"Objects": [{"Key": k, "VersionId": v} for k, v in batch], "Quiet": True}},
+            f"empty bucket {contents.name}: batch {i // DELETE_BATCH + 1}/{batches}, "
+            f"{len(batch)} version(s)/delete marker(s)"))
+    return calls
+
+
+def delete_call(step_stack_id: str, step_name: str, retain: list[str], token: str,
+                role_arn: str | None) -> Call:
+    params: dict[str, Any] = {"StackName": step_stack_id}
+    if retain:
+        params["RetainResources"] = retain
+    if role_arn:
+        params["RoleARN"] = role_arn
+    params["ClientRequestToken"] = token
+    note = f", retaining {', '.join(retain)}" if retain else " (nothing retained)"
+    return Call("cloudformation", "DeleteStack", params, f"delete stack {step_name}{note}")
+
+
+def _run(rc: RunContext, stack: str, opts: DeleteOptions, ev: EvidenceRun) -> Result:
+    executor = Executor(rc.aws, ev.journal, dry_run=rc.options.dry_run, log=ev.log)
+    choices = DeleteChoices(retain=list(opts.retain), retain_all_failed=opts.retain_all_failed,
+                            empty_buckets=list(opts.empty_buckets),
+                            answers={t.strip(): Action.RETRY for t in opts.retry})
+    ledger_path = ledger.resolve(opts.ledger)
+    rounds: list[Round] = []
+    orphans: list[dict[str, Any]] = []
+    previous_failed: frozenset[tuple[str, str, str]] | None = None
+    final_status = ""
+    subject = stack
+    prior = resume_from(rc, ev)
+    resumed: dict[str, Any] | None = prior.summary() if prior else None
+    for number in range(1, opts.max_rounds + 1):
+        rc.progress(f"round {number}: reading {stack} and its nested stacks…")
+        snap = read_stack(lambda s: snapshot_of(rc, s), subject, prior)
+        subject = snap.root_id  # a deleted stack is found by its id only (docs/reference/aws-behaviour.md#stack-events)
+        ev.write_json(f"snapshot-round{number}.json", snap)
+        ev.set(stack_id=snap.root_id)
+        if number == 1 and prior:
+            snap = _follow_our_deletes(rc, ev, opts, snap, prior)
+            assert resumed is not None
+            resumed["followed_to"] = snap.root.info.status
+        status = final_status = snap.root.info.status
+        if status == DONE and number == 1:
+            msg = f"{snap.root.name} is already {DONE}: nothing to do"
+            if prior.started("DeleteStack", snap.root_id):
+                msg = f"{snap.root.name} is {DONE}: the earlier run's delete finished it"
+            late = _record_prior_orphans(rc, prior, ledger_path, set())
+            return Result(command=DELETE_FAILED, data={
+                "final_status": status, "rounds": [], "orphans": late, "evidence_dir": str(ev.dir),
+                "ledger": str(ledger_path), "resumed": resumed, "message": msg}, messages=[msg])
+        if status != STUCK:
+            if number == 1:
+                raise RecoverError(
+                    f"stack {snap.root.name} is {status}; delete-failed finishes a delete from "
+                    f"{STUCK}", code="unsupported_state", exit_code=ExitCode.FAILURE_FOUND,
+                    hint=RESUME_HINT if status == "DELETE_IN_PROGRESS" else
+                    f"run `recover diagnose {stack}` for the runbook that fits")
+            break
+        diag = diagnose(snap)
+        failed = diag.failures()
+        if previous_failed is not None and failed == previous_failed and not rounds[-1].retained \
+                and not rounds[-1].emptied:
+            rc.progress("the same resources failed again for the same reasons and nothing "
+                        "changed: stopping")
+            break
+        previous_failed = failed
+        diag_data = dict(diag.to_dict(snap), evidence_dir=str(ev.dir))
+        ev.write_json(f"diagnosis-round{number}.json", diag_data)
+        render_diagnosis(rc.console, Result(command=DELETE_FAILED, data=diag_data))
+        if number == 1:
+            errors = validate_retains(snap, choices.retain) + \
+                validate_empty_buckets(snap, choices.empty_buckets) + \
+                validate_retries(snap, opts.retry, choices.retain)
+            if errors:
+                raise UsageError("; ".join(errors))
+        else:  # what no longer fails needs no retain any more
+            choices.retain = [r for r in choices.retain if not validate_retains(snap, [r])]
+            # a retry that failed again is decided anew (flags or prompt), never retried blindly
+            choices.answers = {t: a for t, a in choices.answers.items() if a != Action.RETRY}
+        targets = _leaf_targets(snap, diag)
+        blockers, buckets = gather_blockers(rc.aws, targets)
+        ev.write_json(f"blockers-round{number}.json", blockers)
+        plan = _decide(rc, ev, snap, diag, choices, blockers, buckets)
+        if plan.blocked:
+            raise RecoverError(plan.blocked, code="service_role_missing",
+                               exit_code=ExitCode.FAILURE_FOUND,
+                               hint=f"recover bootstrap-role {snap.root.name}")
+        ev.write_json(f"plan-round{number}.json", plan.to_dict())
+        rc.console.print(decisions_table(f"{snap.root.name}: round {number}",
+                                         [d.to_dict() for d in plan.decisions]))
+        _confirm_flagged_empties(rc, plan)
+        records = capture_orphans(rc.aws, snap, plan.retained,
+                                  retained_at=rc.clock().isoformat(), run_id=ev.run_id,
+                                  evidence_dir=str(ev.dir))
+        ev.write_json(f"orphans-round{number}.json", records)
+        calls_empty = [c for b in plan.empty for c in empty_calls(b)]
+        tokens = tokens_seen(snap)
+        calls_delete = [delete_call(s.stack_id, s.stack_name, list(s.retain),
+                                    f"recover-{ev.run_id[:8]}-r{number}-s{i}", opts.role_arn)
+                        for i, s in enumerate(plan.steps, 1)]
+        # The same DeleteStack left in doubt by an earlier run goes again with its token.
+        calls_delete = [_with_token(c, token_to_reuse(prior, "DeleteStack", c.params, tokens))
+                        for c in calls_delete]
+        show_calls(rc.console, calls_empty + calls_delete, "The calls, in order:")
+        this_round = Round(number, [d.target for d in plan.retained],
+                           [d.target for d in plan.decisions if d.action == Action.RETRY],
+                           [b.to_dict() for b in plan.empty])
+        if rc.options.dry_run:
+            return _dry_run_result(rc, ev, opts, snap, plan, calls_empty + calls_delete,
+                                   records, rounds + [this_round], executor, ledger_path)
+        retained_note = (f", retaining {len(plan.retained)} resource(s)"
+                         if plan.retained else "")
+        prompts.confirm_or_abort(rc, ev.journal, f"Delete {len(plan.steps)} stack(s) of "
+                                 f"{snap.root.name}{retained_note}?")
+        _recheck(rc, snap.root_id, snap)
+        for call in calls_empty:
+            run_delete_objects(executor, call)
+        rounds.append(this_round)
+        shown: list[StackEvent] = []
+        for step, call in zip(plan.steps, calls_delete, strict=True):
+            recheck_step(rc, step.stack_id, step.stack_name, list(step.retain))
+            executor.run(call)
+            if not opts.wait:
+                this_round.steps.append({"stack": step.stack_name, "final_status":
+                                         "DELETE_IN_PROGRESS"})
+                final_status = "DELETE_IN_PROGRESS"
+                break
+            watch = follow(rc, snap, timeout=opts.timeout, poll_interval=opts.poll_interval,
+                           stack_id=step.stack_id, seen=shown)
+            shown.extend(watch.events)
+            step_status = watch.final_status
+            this_round.steps.append({"stack": step.stack_name, "final_status": step_status,
+                                     "timed_out": watch.timed_out})
+            this_round.new_failures += sorted(
+                f"{e.stack_name}.{e.logical_id}: {e.reason}" for e in watch.events
+                if e.status == STUCK and not e.is_stack_event)
+            mine = [r for r in records if r["left_stack"]["stack_id"] == step.stack_id]
+            if mine:
+                for r in mine:
+                    r["state"] = "retained" if step_status == DONE else \
+                        f"retain requested; stack ended {step_status}"
+                ledger.record(ledger_path, mine)
+                orphans.extend(mine)
+            ev.journal.append("step_end", stack=step.stack_name, final_status=step_status)
+            rc.progress(f"{step.stack_name}: {step_status}")
+            if step_status != DONE:
+                final_status = step_status
+                break
+            final_status = step_status
+        if orphans:
+            ev.write_json("orphans.json", orphans)
+        this_round.final_status = final_status
+        if not opts.wait or final_status == DONE:
+            break
+    if prior:
+        orphans += _record_prior_orphans(rc, prior, ledger_path, {o["id"] for o in orphans})
+    ok = final_status == DONE or (not opts.wait and bool(rounds))
+    data = {"final_status": final_status, "rounds": [r.to_dict() for r in rounds],
+            "orphans": orphans, "ledger": str(ledger_path), "evidence_dir": str(ev.dir),
+            "resumed": resumed, "api_calls": rc.aws.counter.as_dict()}
+    return Result(command=DELETE_FAILED, data=data,
+                  exit_code=ExitCode.OK if ok else ExitCode.FAILURE_FOUND, human=_render_done)
+
+
+def _with_token(call: Call, token: str | None) -> Call:
+    if token is None:
+        return call
+    return replace(call, params=dict(call.params, ClientRequestToken=token))
+
+
+def _follow_our_deletes(rc: RunContext, ev: EvidenceRun, opts: DeleteOptions,
+                        snap: StackSnapshot, prior: PriorRuns) -> StackSnapshot:
+    """A DeleteStack our earlier run started that is still running (on the root or a nested
+    stack) is followed to its end, then the tree is read again."""
+    tokens = tokens_seen(snap)
+    running = [n for n in snap.nodes if n.info.status == "DELETE_IN_PROGRESS"
+               and our_operation_running(prior, "DeleteStack", n.stack_id, tokens)]
+    if not running:
+        return snap
+    for node in running:
+        rc.progress(f"{node.name} is DELETE_IN_PROGRESS: the delete the earlier run started is "
+                    "still going; following it")
+        watch = follow(rc, snap, timeout=opts.timeout, poll_interval=opts.poll_interval,
+                       stack_id=node.stack_id)
+        ev.journal.append("resumed_follow", stack=node.name, final_status=watch.final_status,
+                          timed_out=watch.timed_out)
+        if watch.timed_out:
+            raise RecoverError(f"{node.name} is still {watch.final_status} after "
+                               f"{opts.timeout:.0f}s of following", code="timed_out",
+                               exit_code=ExitCode.FAILURE_FOUND,
+                               hint="run the same command again to keep following")
+    again = snapshot_of(rc, snap.root_id)
+    ev.write_json("snapshot-round1-resumed.json", again)
+    return again
+
+
+def _record_prior_orphans(rc: RunContext, prior: PriorRuns, ledger_path: Path,
+                          recorded: set[str]) -> list[dict[str, Any]]:
+    """Orphans an earlier run captured (evidence orphans-round*.json) and asked AWS to retain
+    (a DeleteStack of theirs with that logical id in RetainResources reached AWS) whose stack
+    is now DELETE_COMPLETE but that never reached the ledger (the run stopped first)."""
+    asked: set[tuple[str, str]] = {
+        (str(c.params.get("StackName")), str(lid)) for c in prior.started("DeleteStack")
+        for lid in c.params.get("RetainResources") or []}
+    captured: dict[str, dict[str, Any]] = {}
+    for _, records in prior.files("orphans-round"):
+        for r in records if isinstance(records, list) else []:
+            if not (isinstance(r, dict) and r.get("id")) or r["id"] in recorded:
+                continue
+            if (r["left_stack"]["stack_id"], r.get("logical_id")) in asked:
+                captured[r["id"]] = r
+    if not captured:
+        return []
+    in_ledger = {e.get("id") for e in ledger.load(ledger_path)["orphans"]
+                 if e.get("state") == "retained"}
+    cfn = rc.aws.client("cloudformation")
+    status: dict[str, str] = {}
+    late: list[dict[str, Any]] = []
+    for r in captured.values():
+        sid = r["left_stack"]["stack_id"]
+        if sid not in status:
+            status[sid] = cfn.describe_stacks(StackName=sid)["Stacks"][0]["StackStatus"]
+        if status[sid] == DONE and r["id"] not in in_ledger:
+            late.append(dict(r, state="retained"))
+    if late:
+        ledger.record(ledger_path, late)
+        rc.progress(f"recorded {len(late)} orphan(s) the earlier run retained in {ledger_path}")
+    return late
+
+
+def run_delete_objects(executor: Executor, call: Call) -> None:
+    response = executor.run(call)
+    errors = response.get("Errors") or []
+    if errors:
+        first = errors[0]
+        raise RecoverError(f"DeleteObjects on {call.params['Bucket']} failed for {len(errors)} "
+                           f"item(s), e.g. {first.get('Key')} ({first.get('Code')}: "
+                           f"{first.get('Message')}); the stacks were not deleted",
+                           code="empty_bucket_failed")
+
+
+def _recheck(rc: RunContext, stack: str, planned: StackSnapshot) -> None:
+    """Right before the first change: the stack tree must be as planned."""
+    now = snapshot_of(rc, stack)
+    changes = precondition_changes(preconditions_of(planned), preconditions_of(now))
+    if changes:
+        raise PreconditionChangedError("the stack changed since it was read: " + "; ".join(changes))
+
+
+def recheck_step(rc: RunContext, stack_id: str, name: str, retain: list[str]) -> None:
+    """Right before each DeleteStack: RetainResources is accepted only from DELETE_FAILED (docs/reference/aws-behaviour.md#retainresources-only-from-delete_failed)
+    and never for a DELETE_COMPLETE resource (docs/reference/aws-behaviour.md#which-resources-may-be-retained)."""
+    cfn = rc.aws.client("cloudformation")
+    status = cfn.describe_stacks(StackName=stack_id)["Stacks"][0]["StackStatus"]
+    if status != STUCK:
+        raise PreconditionChangedError(f"stack {name} is now {status}, not {STUCK}: stopping "
+                                       "before its DeleteStack")
+    if retain:
+        pages = cfn.get_paginator("list_stack_resources").paginate(StackName=stack_id)
+        gone = [r["LogicalResourceId"] for p in pages for r in p["StackResourceSummaries"]
+                if r["LogicalResourceId"] in retain and r["ResourceStatus"] == DONE]
+        if gone:
+            raise PreconditionChangedError(f"{', '.join(gone)} in {name} became {DONE}: AWS "
+                                           "would refuse the retain list; plan again")
+
+
+def _dry_run_result(rc: RunContext, ev: EvidenceRun, opts: DeleteOptions, snap: StackSnapshot,
+                    plan: DeletePlan, calls: list[Call], records: list[dict[str, Any]],
+                    rounds: list[Round], executor: Executor, ledger_path: Path) -> Result:
+    for call in calls:
+        executor.run(call)  # dry-run: recorded, not sent
+    saved = Plan(runbook=DELETE_FAILED, stack=snap.root.name, stack_id=snap.root_id,
+                 region=snap.region, account=snap.account, created_at=rc.clock(),
+                 preconditions=preconditions_of(snap), calls=list(executor.would_run),
+                 decisions=[d.to_dict() for d in plan.decisions],
+                 settings={"wait": opts.wait, "timeout": opts.timeout,
+                           "poll_interval": opts.poll_interval,
+                           "steps": [s.to_dict() for s in plan.steps],
+                           "empty_buckets": [b.to_dict() for b in plan.empty],
+                           "orphans": records,
+                           "ledger": str(opts.ledger) if opts.ledger else None})
+    ev.write_json("plan.json", saved.to_dict())
+    ev.write_json("orphans.json", records)
+    if opts.plan_out:
+        saved.save(opts.plan_out)
+    data = {"dry_run": True, "final_status": snap.root.info.status,
+            "rounds": [r.to_dict() for r in rounds], "plan": plan.to_dict(),
+            "orphans": records, "calls": [c.to_dict() for c in executor.would_run],
+            "plan_file": str(opts.plan_out) if opts.plan_out else None,
+            "ledger": str(ledger_path), "evidence_dir": str(ev.dir)}
+    return Result(command=DELETE_FAILED, data=data, exit_code=ExitCode.OK,
+                  messages=["dry run: nothing was changed and nothing was added to the ledger"
+                            + (f"; plan written to {opts.plan_out}" if opts.plan_out else "")])
+
+
+def _render_done(console: Any, result: Result) -> None:
+    d = result.data
+    console.print(f"[bold]final status:[/] {d['final_status']}")
+    for r in d["rounds"]:
+        steps = ", ".join(f"{s['stack']} → {s['final_status']}" for s in r["steps"])
+        console.print(f"  round {r['number']}: retained {len(r['retained'])}, retried "
+                      f"{len(r['retried'])}, emptied {len(r['emptied'])} bucket(s); {steps}",
+                      highlight=False)
+    for o in d["orphans"]:
+        tags = o.get("tags")
+        shown = tags if tags is not None else ("-" if o.get("arn") is None else "unknown")
+        console.print(f"[yellow]orphan[/] {o['id']} {o['resource_type']} {o['physical_id']}\n"
+                      f"  arn: {o.get('arn') or '-'}  tags: {shown}\n"
+                      f"  left {o['left_stack']['name']}; delete later: "
+                      f"{o['follow_up']['delete_later'][-1]}", highlight=False)
+    if d["orphans"]:
+        console.print(f"[dim]orphan ledger: {d['ledger']} (recover orphans list)[/]")
+    print_resumed(console, d.get("resumed"))
+    console.print(f"[dim]evidence: {d['evidence_dir']}[/]")
