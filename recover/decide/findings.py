@@ -32,6 +32,12 @@ class Finding:
     # the gathered fact showing the cause is gone now (recover.decide.remedies), "" if not
     remedied: str = ""
 
+    @property
+    def target(self) -> str:
+        """How flags and prompts name this resource: its ResourcesToSkip id when it has one,
+        else <stack>.<LogicalId>."""
+        return self.skip_id or f"{self.stack_name}.{self.logical_id}"
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "detector": self.detector, "failure_mode": self.failure_mode.value,

@@ -53,7 +53,7 @@ class Decision:
 
     @property
     def target(self) -> str:
-        return self.finding.skip_id or f"{self.finding.stack_name}.{self.finding.logical_id}"
+        return self.finding.target
 
     def to_dict(self) -> dict[str, Any]:
         f = self.finding
@@ -216,7 +216,7 @@ def plan_rollback(snapshot: StackSnapshot, diagnosis: Diagnosis, choices: Choice
     for f in diagnosis.findings:
         if f.detector != "R100":
             continue
-        target = f.skip_id or f"{f.stack_name}.{f.logical_id}"
+        target = f.target
         answer = choices.answers.get(target)
         if f.phase != Phase.ROLLBACK or (f.resource_type == NESTED_STACK_TYPE and not f.skippable):
             why = {Phase.FORWARD: "failed in the forward update; the rollback re-attempts it",

@@ -18,7 +18,6 @@ from typing import Any
 
 from recover.act.calls import Call
 from recover.act.executor import Executor
-from recover.act.plan import Plan, precondition_changes, preconditions_of
 from recover.aws.blockers import gather_blockers
 from recover.aws.snapshot import SnapshotOptions, take_snapshot
 from recover.context import RunContext
@@ -36,11 +35,10 @@ from recover.decide.delete_plan import (
     validate_retains,
     validate_retries,
 )
-from recover.decide.diagnose import Diagnosis, diagnose
+from recover.decide.diagnose import Diagnosis
 from recover.decide.findings import Finding
 from recover.errors import (
     AbortedError,
-    NeedsDecisionError,
     PreconditionChangedError,
     RecoverError,
     UsageError,
@@ -52,18 +50,16 @@ from recover.orphans import ledger
 from recover.orphans.capture import capture_orphans
 from recover.result import Result
 from recover.resume import (
-    RESUME_HINT,
     PriorRuns,
     our_operation_running,
     read_stack,
     token_to_reuse,
     tokens_seen,
 )
+from recover.runbooks.driver import RoundLimits, Rounds, save_dry_run
 from recover.runbooks.follow import follow
-from recover.runbooks.render import decisions_table, show_calls
-from recover.runs import open_evidence, resume_from
+from recover.runs import open_evidence
 from recover.ui import prompts
-from recover.ui.diagnosis import render_diagnosis
 from recover.ui.progress import print_resumed
 
 DELETE_FAILED = "delete-failed"  # the runbook's id (recover/runbooks/delete_failed/__init__.py)
@@ -107,7 +103,8 @@ def snapshot_of(rc: RunContext, stack: str) -> StackSnapshot:
 
 def run(rc: RunContext, stack: str, opts: DeleteOptions) -> Result:
     with open_evidence(rc, DELETE_FAILED, stack) as ev:
-        result = _run(rc, stack, opts, ev)
+        result = DeleteRounds(rc, ev, stack, RoundLimits(opts.max_rounds, opts.plan_out),
+                              opts).run()
         ev.finish(result.data.get("final_status") or "finished", int(result.exit_code))
         return result
 
@@ -140,46 +137,6 @@ def ask_empty(rc: RunContext, ev: EvidenceRun, contents: BucketContents | None,
     if not ok:
         rc.console.print("[yellow]the name did not match: the bucket is not emptied[/]")
     return ok
-
-
-def _decide(rc: RunContext, ev: EvidenceRun, snap: StackSnapshot, diag: Diagnosis,
-            choices: DeleteChoices, blockers: dict[str, dict[str, Any]],
-            buckets: dict[str, BucketContents]) -> DeletePlan:
-    plan = plan_delete(snap, diag, choices, blockers, buckets)
-    if not plan.undecided:
-        return plan
-    if not rc.interactive:
-        first = plan.undecided[0]
-        others = "; ".join(u.target for u in plan.undecided[1:])
-        raise NeedsDecisionError(
-            first.question + (f" (also undecided: {others})" if others else ""),
-            flag=" or ".join(first.flags))
-    targets = _leaf_targets(snap, diag)
-    labels = {Action.RETAIN: "retain it: delete the stack, keep this resource (orphan ledger)",
-              Action.RETRY: "I fixed it outside recover: delete it again",
-              Action.EMPTY: "empty the bucket (every version, typed confirmation), then delete it"}
-    for u in plan.undecided:
-        f = targets[u.target]
-        rc.console.print(f"\n[bold]{u.target}[/] {f.resource_type} ({f.physical_id}) — "
-                         f"{f.reason[:300]}", highlight=False)
-        found = describe_blocker(blockers.get(u.target, {}))
-        if found:
-            rc.console.print(f"  [dim]found: {found}[/]", highlight=False)
-        if u.fix:
-            rc.console.print(f"  [dim]to retry, first: {u.fix}[/]", highlight=False)
-        while True:
-            options = [(o, labels[o]) for o in u.options] + [("abort", "abort: change nothing")]
-            answer = prompts.choose(rc, ev.journal, u.question, options,
-                                    flag=" or ".join(u.flags))
-            if answer == "abort":
-                raise AbortedError("aborted by the operator; nothing was changed")
-            if answer == Action.EMPTY:
-                if not ask_empty(rc, ev, buckets.get(f.physical_id), f.physical_id):
-                    continue
-                choices.empty_buckets.append(f.physical_id)
-            choices.answers[u.target] = answer
-            break
-    return plan_delete(snap, diag, choices, blockers, buckets)
 
 
 def describe_blocker(blocker: dict[str, Any]) -> str:
@@ -235,114 +192,154 @@ def delete_call(step_stack_id: str, step_name: str, retain: list[str], token: st
     return Call("cloudformation", "DeleteStack", params, f"delete stack {step_name}{note}")
 
 
-def _run(rc: RunContext, stack: str, opts: DeleteOptions, ev: EvidenceRun) -> Result:
-    executor = Executor(rc.aws, ev.journal, dry_run=rc.options.dry_run, log=ev.log)
-    choices = DeleteChoices(retain=list(opts.retain), retain_all_failed=opts.retain_all_failed,
-                            empty_buckets=list(opts.empty_buckets),
-                            answers={t.strip(): Action.RETRY for t in opts.retry})
-    ledger_path = ledger.resolve(opts.ledger)
-    rounds: list[Round] = []
-    orphans: list[dict[str, Any]] = []
-    previous_failed: frozenset[tuple[str, str, str]] | None = None
-    final_status = ""
-    subject = stack
-    prior = resume_from(rc, ev)
-    resumed: dict[str, Any] | None = prior.summary() if prior else None
-    for number in range(1, opts.max_rounds + 1):
-        rc.progress(f"round {number}: reading {stack} and its nested stacks…")
-        snap = read_stack(lambda s: snapshot_of(rc, s), subject, prior)
-        subject = snap.root_id  # a deleted stack is found by its id only (docs/reference/aws-behaviour.md#stack-events)
-        ev.write_json(f"snapshot-round{number}.json", snap)
-        ev.set(stack_id=snap.root_id)
-        if number == 1 and prior:
-            snap = _follow_our_deletes(rc, ev, opts, snap, prior)
-            assert resumed is not None
-            resumed["followed_to"] = snap.root.info.status
-        status = final_status = snap.root.info.status
-        if status == DONE and number == 1:
-            msg = f"{snap.root.name} is already {DONE}: nothing to do"
-            if prior.started("DeleteStack", snap.root_id):
-                msg = f"{snap.root.name} is {DONE}: the earlier run's delete finished it"
-            late = _record_prior_orphans(rc, prior, ledger_path, set())
-            return Result(command=DELETE_FAILED, data={
-                "final_status": status, "rounds": [], "orphans": late, "evidence_dir": str(ev.dir),
-                "ledger": str(ledger_path), "resumed": resumed, "message": msg}, messages=[msg])
-        if status != STUCK:
-            if number == 1:
-                raise RecoverError(
-                    f"stack {snap.root.name} is {status}; delete-failed finishes a delete from "
-                    f"{STUCK}", code="unsupported_state", exit_code=ExitCode.FAILURE_FOUND,
-                    hint=RESUME_HINT if status == "DELETE_IN_PROGRESS" else
-                    f"run `recover diagnose {stack}` for the runbook that fits")
-            break
-        diag = diagnose(snap)
-        failed = diag.failures()
-        if previous_failed is not None and failed == previous_failed and not rounds[-1].retained \
-                and not rounds[-1].emptied:
-            rc.progress("the same resources failed again for the same reasons and nothing "
-                        "changed: stopping")
-            break
-        previous_failed = failed
-        diag_data = dict(diag.to_dict(snap), evidence_dir=str(ev.dir))
-        ev.write_json(f"diagnosis-round{number}.json", diag_data)
-        render_diagnosis(rc.console, Result(command=DELETE_FAILED, data=diag_data))
+LABELS = {Action.RETAIN: "retain it: delete the stack, keep this resource (orphan ledger)",
+          Action.RETRY: "I fixed it outside recover: delete it again",
+          Action.EMPTY: "empty the bucket (every version, typed confirmation), then delete it"}
+
+
+@dataclass
+class DeleteRounds(Rounds):
+    opts: DeleteOptions = field(default_factory=DeleteOptions)
+    choices: DeleteChoices = field(init=False)
+    ledger_path: Path = field(init=False)
+    rounds: list[Round] = field(init=False, default_factory=list)
+    orphans: list[dict[str, Any]] = field(init=False, default_factory=list)
+    read_by: str = field(init=False, default="")
+    blockers: dict[str, dict[str, Any]] = field(init=False, default_factory=dict)
+    buckets: dict[str, BucketContents] = field(init=False, default_factory=dict)
+    records: list[dict[str, Any]] = field(init=False, default_factory=list)
+    this_round: Round = field(init=False)
+
+    runbook = DELETE_FAILED
+    stuck = STUCK
+    done = DONE
+    in_flight = ("DELETE_IN_PROGRESS",)
+    purpose = f"finishes a delete from {STUCK}"
+
+    def __post_init__(self) -> None:
+        opts = self.opts
+        self.choices = DeleteChoices(retain=list(opts.retain),
+                                     retain_all_failed=opts.retain_all_failed,
+                                     empty_buckets=list(opts.empty_buckets),
+                                     answers={t.strip(): Action.RETRY for t in opts.retry})
+        self.ledger_path = ledger.resolve(opts.ledger)
+        self.read_by = self.stack
+
+    @property
+    def subject(self) -> str:
+        return self.read_by  # a deleted stack is found by its id only (docs/reference/aws-behaviour.md#stack-events)
+
+    def read(self, subject: str) -> StackSnapshot:
+        snap = read_stack(lambda s: snapshot_of(self.rc, s), subject, self.prior)
+        self.read_by = snap.root_id
+        return snap
+
+    def resume(self, snap: StackSnapshot) -> StackSnapshot | None:
+        if not self.prior:
+            return snap
+        snap = _follow_our_deletes(self.rc, self.ev, self.opts, snap, self.prior)
+        assert self.resumed is not None
+        self.resumed["followed_to"] = snap.root.info.status
+        return snap
+
+    def finished_already(self, snap: StackSnapshot) -> Result:
+        msg = f"{snap.root.name} is already {DONE}: nothing to do"
+        if self.prior.started("DeleteStack", snap.root_id):
+            msg = f"{snap.root.name} is {DONE}: the earlier run's delete finished it"
+        late = _record_prior_orphans(self.rc, self.prior, self.ledger_path, set())
+        return Result(command=DELETE_FAILED, data={
+            "final_status": DONE, "rounds": [], "orphans": late, "evidence_dir": str(self.ev.dir),
+            "ledger": str(self.ledger_path), "resumed": self.resumed, "message": msg},
+            messages=[msg])
+
+    def changed_nothing(self) -> bool:
+        return not self.rounds[-1].retained and not self.rounds[-1].emptied
+
+    def check_flags(self, snap: StackSnapshot, diag: Diagnosis, number: int) -> None:
+        choices = self.choices
         if number == 1:
             errors = validate_retains(snap, choices.retain) + \
                 validate_empty_buckets(snap, choices.empty_buckets) + \
-                validate_retries(snap, opts.retry, choices.retain)
+                validate_retries(snap, self.opts.retry, choices.retain)
             if errors:
                 raise UsageError("; ".join(errors))
         else:  # what no longer fails needs no retain any more
             choices.retain = [r for r in choices.retain if not validate_retains(snap, [r])]
             # a retry that failed again is decided anew (flags or prompt), never retried blindly
             choices.answers = {t: a for t, a in choices.answers.items() if a != Action.RETRY}
+
+    def plan(self, snap: StackSnapshot, diag: Diagnosis, number: int) -> DeletePlan:
+        self.blockers, self.buckets = gather_blockers(self.rc.aws, _leaf_targets(snap, diag))
+        self.ev.write_json(f"blockers-round{number}.json", self.blockers)
+        return plan_delete(snap, diag, self.choices, self.blockers, self.buckets)
+
+    def ask(self, snap: StackSnapshot, diag: Diagnosis, plan: DeletePlan) -> DeletePlan:
+        rc, choices = self.rc, self.choices
         targets = _leaf_targets(snap, diag)
-        blockers, buckets = gather_blockers(rc.aws, targets)
-        ev.write_json(f"blockers-round{number}.json", blockers)
-        plan = _decide(rc, ev, snap, diag, choices, blockers, buckets)
-        if plan.blocked:
-            raise RecoverError(plan.blocked, code="service_role_missing",
-                               exit_code=ExitCode.FAILURE_FOUND,
-                               hint=f"recover bootstrap-role {snap.root.name}")
-        ev.write_json(f"plan-round{number}.json", plan.to_dict())
-        rc.console.print(decisions_table(f"{snap.root.name}: round {number}",
-                                         [d.to_dict() for d in plan.decisions]))
-        _confirm_flagged_empties(rc, plan)
-        records = capture_orphans(rc.aws, snap, plan.retained,
-                                  retained_at=rc.clock().isoformat(), run_id=ev.run_id,
-                                  evidence_dir=str(ev.dir))
-        ev.write_json(f"orphans-round{number}.json", records)
-        calls_empty = [c for b in plan.empty for c in empty_calls(b)]
+        for u in plan.undecided:
+            f = targets[u.target]
+            rc.console.print(f"\n[bold]{u.target}[/] {f.resource_type} ({f.physical_id}) — "
+                             f"{f.reason[:300]}", highlight=False)
+            found = describe_blocker(self.blockers.get(u.target, {}))
+            if found:
+                rc.console.print(f"  [dim]found: {found}[/]", highlight=False)
+            if u.fix:
+                rc.console.print(f"  [dim]to retry, first: {u.fix}[/]", highlight=False)
+            while True:
+                options = [(o, LABELS[o]) for o in u.options] + [("abort", "abort: change nothing")]
+                answer = prompts.choose(rc, self.ev.journal, u.question, options,
+                                        flag=" or ".join(u.flags))
+                if answer == "abort":
+                    raise AbortedError("aborted by the operator; nothing was changed")
+                if answer == Action.EMPTY:
+                    if not ask_empty(rc, self.ev, self.buckets.get(f.physical_id), f.physical_id):
+                        continue
+                    choices.empty_buckets.append(f.physical_id)
+                choices.answers[u.target] = answer
+                break
+        return plan_delete(snap, diag, choices, self.blockers, self.buckets)
+
+    def prepare(self, snap: StackSnapshot, diag: Diagnosis, plan: DeletePlan,
+                number: int) -> tuple[DeletePlan, list[Call]]:
+        _confirm_flagged_empties(self.rc, plan)
+        self.records = capture_orphans(self.rc.aws, snap, plan.retained,
+                                       retained_at=self.rc.clock().isoformat(),
+                                       run_id=self.ev.run_id, evidence_dir=str(self.ev.dir))
+        self.ev.write_json(f"orphans-round{number}.json", self.records)
         tokens = tokens_seen(snap)
-        calls_delete = [delete_call(s.stack_id, s.stack_name, list(s.retain),
-                                    f"recover-{ev.run_id[:8]}-r{number}-s{i}", opts.role_arn)
-                        for i, s in enumerate(plan.steps, 1)]
+        deletes = [delete_call(s.stack_id, s.stack_name, list(s.retain),
+                               f"recover-{self.ev.run_id[:8]}-r{number}-s{i}", self.opts.role_arn)
+                   for i, s in enumerate(plan.steps, 1)]
         # The same DeleteStack left in doubt by an earlier run goes again with its token.
-        calls_delete = [_with_token(c, token_to_reuse(prior, "DeleteStack", c.params, tokens))
-                        for c in calls_delete]
-        show_calls(rc.console, calls_empty + calls_delete, "The calls, in order:")
-        this_round = Round(number, [d.target for d in plan.retained],
-                           [d.target for d in plan.decisions if d.action == Action.RETRY],
-                           [b.to_dict() for b in plan.empty])
-        if rc.options.dry_run:
-            return _dry_run_result(rc, ev, opts, snap, plan, calls_empty + calls_delete,
-                                   records, rounds + [this_round], executor, ledger_path)
-        retained_note = (f", retaining {len(plan.retained)} resource(s)"
-                         if plan.retained else "")
-        prompts.confirm_or_abort(rc, ev.journal, f"Delete {len(plan.steps)} stack(s) of "
-                                 f"{snap.root.name}{retained_note}?")
-        _recheck(rc, snap.root_id, snap)
-        for call in calls_empty:
-            run_delete_objects(executor, call)
-        rounds.append(this_round)
+        deletes = [_with_token(c, token_to_reuse(self.prior, "DeleteStack", c.params, tokens))
+                   for c in deletes]
+        return plan, [c for b in plan.empty for c in empty_calls(b)] + deletes
+
+    def begin_round(self, snap: StackSnapshot, plan: DeletePlan, calls: list[Call],
+                    number: int) -> None:
+        self.this_round = Round(number, [d.target for d in plan.retained],
+                                [d.target for d in plan.decisions if d.action == Action.RETRY],
+                                [b.to_dict() for b in plan.empty])
+
+    def question(self, snap: StackSnapshot, plan: DeletePlan) -> str:
+        retained = f", retaining {len(plan.retained)} resource(s)" if plan.retained else ""
+        return f"Delete {len(plan.steps)} stack(s) of {snap.root.name}{retained}?"
+
+    def act(self, snap: StackSnapshot, plan: DeletePlan, calls: list[Call], number: int) -> bool:
+        rc, opts, this_round = self.rc, self.opts, self.this_round
+        for call in calls:
+            if call.operation == "DeleteObjects":
+                run_delete_objects(self.executor, call)
+        self.rounds.append(this_round)
+        deletes = [c for c in calls if c.operation == "DeleteStack"]
         shown: list[StackEvent] = []
-        for step, call in zip(plan.steps, calls_delete, strict=True):
+        for step, call in zip(plan.steps, deletes, strict=True):
             recheck_step(rc, step.stack_id, step.stack_name, list(step.retain))
-            executor.run(call)
+            self.executor.run(call)
             if not opts.wait:
-                this_round.steps.append({"stack": step.stack_name, "final_status":
-                                         "DELETE_IN_PROGRESS"})
-                final_status = "DELETE_IN_PROGRESS"
+                this_round.steps.append({"stack": step.stack_name,
+                                         "final_status": "DELETE_IN_PROGRESS"})
+                self.final_status = "DELETE_IN_PROGRESS"
                 break
             watch = follow(rc, snap, timeout=opts.timeout, poll_interval=opts.poll_interval,
                            stack_id=step.stack_id, seen=shown)
@@ -353,32 +350,56 @@ def _run(rc: RunContext, stack: str, opts: DeleteOptions, ev: EvidenceRun) -> Re
             this_round.new_failures += sorted(
                 f"{e.stack_name}.{e.logical_id}: {e.reason}" for e in watch.events
                 if e.status == STUCK and not e.is_stack_event)
-            mine = [r for r in records if r["left_stack"]["stack_id"] == step.stack_id]
+            mine = [r for r in self.records if r["left_stack"]["stack_id"] == step.stack_id]
             if mine:
                 for r in mine:
                     r["state"] = "retained" if step_status == DONE else \
                         f"retain requested; stack ended {step_status}"
-                ledger.record(ledger_path, mine)
-                orphans.extend(mine)
-            ev.journal.append("step_end", stack=step.stack_name, final_status=step_status)
+                ledger.record(self.ledger_path, mine)
+                self.orphans.extend(mine)
+            self.ev.journal.append("step_end", stack=step.stack_name, final_status=step_status)
             rc.progress(f"{step.stack_name}: {step_status}")
+            self.final_status = step_status
             if step_status != DONE:
-                final_status = step_status
                 break
-            final_status = step_status
-        if orphans:
-            ev.write_json("orphans.json", orphans)
-        this_round.final_status = final_status
-        if not opts.wait or final_status == DONE:
-            break
-    if prior:
-        orphans += _record_prior_orphans(rc, prior, ledger_path, {o["id"] for o in orphans})
-    ok = final_status == DONE or (not opts.wait and bool(rounds))
-    data = {"final_status": final_status, "rounds": [r.to_dict() for r in rounds],
-            "orphans": orphans, "ledger": str(ledger_path), "evidence_dir": str(ev.dir),
-            "resumed": resumed, "api_calls": rc.aws.counter.as_dict()}
-    return Result(command=DELETE_FAILED, data=data,
-                  exit_code=ExitCode.OK if ok else ExitCode.FAILURE_FOUND, human=_render_done)
+        if self.orphans:
+            self.ev.write_json("orphans.json", self.orphans)
+        this_round.final_status = self.final_status
+        return opts.wait and self.final_status != DONE
+
+    def dry_run_result(self, snap: StackSnapshot, plan: DeletePlan, calls: list[Call]) -> Result:
+        opts, records = self.opts, self.records
+        saved = save_dry_run(
+            self.rc, self.ev, self.executor, calls, runbook=DELETE_FAILED, snap=snap,
+            decisions=[d.to_dict() for d in plan.decisions], plan_out=opts.plan_out,
+            note=" and nothing was added to the ledger",
+            settings={"wait": opts.wait, "timeout": opts.timeout,
+                      "poll_interval": opts.poll_interval,
+                      "steps": [s.to_dict() for s in plan.steps],
+                      "empty_buckets": [b.to_dict() for b in plan.empty],
+                      "orphans": records,
+                      "ledger": str(opts.ledger) if opts.ledger else None})
+        self.ev.write_json("orphans.json", records)
+        data = {"dry_run": True, "final_status": snap.root.info.status,
+                "rounds": [r.to_dict() for r in [*self.rounds, self.this_round]],
+                "plan": plan.to_dict(), "orphans": records,
+                "calls": [c.to_dict() for c in saved.calls],
+                "plan_file": str(opts.plan_out) if opts.plan_out else None,
+                "ledger": str(self.ledger_path), "evidence_dir": str(self.ev.dir)}
+        return Result(command=DELETE_FAILED, data=data, exit_code=ExitCode.OK,
+                      messages=[saved.message])
+
+    def result(self) -> Result:
+        if self.prior:
+            self.orphans += _record_prior_orphans(self.rc, self.prior, self.ledger_path,
+                                                  {o["id"] for o in self.orphans})
+        ok = self.final_status == DONE or (not self.opts.wait and bool(self.rounds))
+        data = {"final_status": self.final_status, "rounds": [r.to_dict() for r in self.rounds],
+                "orphans": self.orphans, "ledger": str(self.ledger_path),
+                "evidence_dir": str(self.ev.dir), "resumed": self.resumed,
+                "api_calls": self.rc.aws.counter.as_dict()}
+        return Result(command=DELETE_FAILED, data=data,
+                      exit_code=ExitCode.OK if ok else ExitCode.FAILURE_FOUND, human=_render_done)
 
 
 def _with_token(call: Call, token: str | None) -> Call:
@@ -458,14 +479,6 @@ def run_delete_objects(executor: Executor, call: Call) -> None:
                            code="empty_bucket_failed")
 
 
-def _recheck(rc: RunContext, stack: str, planned: StackSnapshot) -> None:
-    """Right before the first change: the stack tree must be as planned."""
-    now = snapshot_of(rc, stack)
-    changes = precondition_changes(preconditions_of(planned), preconditions_of(now))
-    if changes:
-        raise PreconditionChangedError("the stack changed since it was read: " + "; ".join(changes))
-
-
 def recheck_step(rc: RunContext, stack_id: str, name: str, retain: list[str]) -> None:
     """Right before each DeleteStack: RetainResources is accepted only from DELETE_FAILED (docs/reference/aws-behaviour.md#retainresources-only-from-delete_failed)
     and never for a DELETE_COMPLETE resource (docs/reference/aws-behaviour.md#which-resources-may-be-retained)."""
@@ -481,35 +494,6 @@ def recheck_step(rc: RunContext, stack_id: str, name: str, retain: list[str]) ->
         if gone:
             raise PreconditionChangedError(f"{', '.join(gone)} in {name} became {DONE}: AWS "
                                            "would refuse the retain list; plan again")
-
-
-def _dry_run_result(rc: RunContext, ev: EvidenceRun, opts: DeleteOptions, snap: StackSnapshot,
-                    plan: DeletePlan, calls: list[Call], records: list[dict[str, Any]],
-                    rounds: list[Round], executor: Executor, ledger_path: Path) -> Result:
-    for call in calls:
-        executor.run(call)  # dry-run: recorded, not sent
-    saved = Plan(runbook=DELETE_FAILED, stack=snap.root.name, stack_id=snap.root_id,
-                 region=snap.region, account=snap.account, created_at=rc.clock(),
-                 preconditions=preconditions_of(snap), calls=list(executor.would_run),
-                 decisions=[d.to_dict() for d in plan.decisions],
-                 settings={"wait": opts.wait, "timeout": opts.timeout,
-                           "poll_interval": opts.poll_interval,
-                           "steps": [s.to_dict() for s in plan.steps],
-                           "empty_buckets": [b.to_dict() for b in plan.empty],
-                           "orphans": records,
-                           "ledger": str(opts.ledger) if opts.ledger else None})
-    ev.write_json("plan.json", saved.to_dict())
-    ev.write_json("orphans.json", records)
-    if opts.plan_out:
-        saved.save(opts.plan_out)
-    data = {"dry_run": True, "final_status": snap.root.info.status,
-            "rounds": [r.to_dict() for r in rounds], "plan": plan.to_dict(),
-            "orphans": records, "calls": [c.to_dict() for c in executor.would_run],
-            "plan_file": str(opts.plan_out) if opts.plan_out else None,
-            "ledger": str(ledger_path), "evidence_dir": str(ev.dir)}
-    return Result(command=DELETE_FAILED, data=data, exit_code=ExitCode.OK,
-                  messages=["dry run: nothing was changed and nothing was added to the ledger"
-                            + (f"; plan written to {opts.plan_out}" if opts.plan_out else "")])
 
 
 def _render_done(console: Any, result: Result) -> None:
