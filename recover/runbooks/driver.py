@@ -26,6 +26,7 @@ from typing import Any, ClassVar, Protocol
 from recover.act.calls import Call
 from recover.act.executor import Executor
 from recover.act.plan import Plan, precondition_changes, preconditions_of
+from recover.aws.snapshot import SnapshotOptions, take_snapshot
 from recover.context import RunContext
 from recover.decide.diagnose import Diagnosis, diagnose
 from recover.errors import NeedsDecisionError, PreconditionChangedError, RecoverError
@@ -35,7 +36,7 @@ from recover.model.stack import StackSnapshot
 from recover.result import Result
 from recover.resume import RESUME_HINT, PriorRuns
 from recover.runbooks.render import decisions_table, show_calls
-from recover.runs import resume_from
+from recover.runs import open_evidence, resume_from
 from recover.ui import prompts
 from recover.ui.diagnosis import render_diagnosis
 
@@ -54,6 +55,12 @@ class RoundPlan(Protocol):
     decisions: Sequence[Any]
 
     def to_dict(self) -> dict[str, Any]: ...
+
+
+def read_tree(rc: RunContext, stack: str) -> StackSnapshot:
+    """The stack tree with the events of its last operation: what every runbook plans from."""
+    return take_snapshot(rc.aws, stack, clock=rc.clock,
+                         options=SnapshotOptions(events="last-operation"))
 
 
 def needs_decision(undecided: Sequence[Undecided]) -> NeedsDecisionError:
@@ -127,6 +134,14 @@ class Rounds(ABC):
     done: ClassVar[str] = ""  # the status it ends in
     in_flight: ClassVar[tuple[str, ...]] = ()  # statuses of an operation still running
     purpose: ClassVar[str] = ""  # "continues a rollback from ...", for the refusal
+
+    @classmethod
+    def start(cls, rc: RunContext, stack: str, limits: RoundLimits, opts: Any) -> Result:
+        """Run the runbook on `stack` in its own evidence folder."""
+        with open_evidence(rc, cls.runbook, stack) as ev:
+            result = cls(rc, ev, stack, limits, opts).run()  # type: ignore[call-arg]
+            ev.finish(result.data.get("final_status") or "finished", int(result.exit_code))
+            return result
 
     def run(self) -> Result:
         rc = self.rc

@@ -18,6 +18,7 @@ from recover.context import RunContext
 from recover.decide import role_plan as rp
 from recover.result import Result
 from recover.runbooks.bootstrap_role import flow as bootstrap_role
+from recover.runbooks.bootstrap_role import operation
 from recover.runbooks.rollback_stuck import flow as rollback_stuck
 
 DECISIONS = ["--skip", "Fn", "--skip-unrecoverable", "--restore-artifacts",
@@ -61,7 +62,7 @@ def test_the_handover_passes_them_to_rollback_stuck(monkeypatch: pytest.MonkeyPa
     snap = SimpleNamespace(root=SimpleNamespace(name="my-stack", info=SimpleNamespace(
         status="UPDATE_ROLLBACK_FAILED")))
     with contextlib.suppress(Exception):  # only the options handed over matter here
-        bootstrap_role._run_operation(rc, ev, None, snap, rp.THEN_CONTINUE, None, opts)
+        operation.run_operation(rc, ev, None, snap, rp.THEN_CONTINUE, None, opts)
     o = got["opts"]
     assert (o.skip, o.skip_unrecoverable, o.restore_artifacts) == (["Fn"], True, True)
     assert (o.artifact_sources, o.accept_unverified, o.accept_substitute, o.trail) == (

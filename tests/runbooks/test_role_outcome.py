@@ -7,7 +7,8 @@ import io
 from rich.console import Console
 
 from recover.result import Result
-from recover.runbooks.bootstrap_role.flow import RoleOutcome, _render_done
+from recover.runbooks.bootstrap_role.render import render_done as _render_done
+from recover.runbooks.bootstrap_role.roles import RoleOutcome
 
 
 def _line(o: RoleOutcome) -> str:

@@ -25,9 +25,9 @@ SPEC = RunbookSpec(
     operations=frozenset({
         ("iam", "CreateRole"), ("iam", "AttachRolePolicy"), ("cloudformation", "DeleteStack"),
         ("iam", "DetachRolePolicy"), ("iam", "DeleteRolePolicy"), ("iam", "DeleteRole")}),
-    builders=("recover/runbooks/bootstrap_role/flow.py",),
+    builders=("recover/runbooks/bootstrap_role/calls.py",),
     command="recover.runbooks.bootstrap_role.command:command",
-    applier="recover.runbooks.bootstrap_role.flow:apply_plan",
+    applier="recover.runbooks.bootstrap_role.apply:apply_plan",
     chosen_when="recover.runbooks.bootstrap_role:chosen_when",
     scenarios={
         "cdk-bootstrap-deleted": {"then": "delete", "remove_role_after": True},

@@ -21,8 +21,8 @@ from recover.runbooks.delete_failed.flow import (
     ask_empty,
     recheck_step,
     run_delete_objects,
-    snapshot_of,
 )
+from recover.runbooks.driver import read_tree
 from recover.runbooks.follow import follow
 from recover.runbooks.plans import checked_calls
 from recover.runs import open_evidence
@@ -34,7 +34,7 @@ def apply_plan(rc: RunContext, plan: Plan) -> Result:
     empties buckets needs each bucket's name again (typed, or `apply --empty-bucket NAME`)."""
     with open_evidence(rc, "apply", plan.stack) as ev:
         ev.write_json("plan.json", plan.to_dict())
-        snap = snapshot_of(rc, plan.stack_id)
+        snap = read_tree(rc, plan.stack_id)
         calls, reached = checked_calls(rc, ev, plan, snap, f"recover delete-failed {plan.stack}")
         flagged = set(plan.settings.get("apply_empty_buckets") or [])
         for b in plan.settings.get("empty_buckets") or []:

@@ -19,7 +19,6 @@ from typing import Any
 from recover.act.calls import Call
 from recover.act.executor import Executor
 from recover.aws.blockers import gather_blockers
-from recover.aws.snapshot import SnapshotOptions, take_snapshot
 from recover.context import RunContext
 from recover.decide.delete_plan import (
     DELETE_FAILED as STUCK,
@@ -56,9 +55,8 @@ from recover.resume import (
     token_to_reuse,
     tokens_seen,
 )
-from recover.runbooks.driver import RoundLimits, Rounds, save_dry_run
+from recover.runbooks.driver import RoundLimits, Rounds, read_tree, save_dry_run
 from recover.runbooks.follow import follow
-from recover.runs import open_evidence
 from recover.ui import prompts
 from recover.ui.progress import print_resumed
 
@@ -96,17 +94,8 @@ class Round:
         return dict(self.__dict__)
 
 
-def snapshot_of(rc: RunContext, stack: str) -> StackSnapshot:
-    return take_snapshot(rc.aws, stack, clock=rc.clock,
-                         options=SnapshotOptions(events="last-operation"))
-
-
 def run(rc: RunContext, stack: str, opts: DeleteOptions) -> Result:
-    with open_evidence(rc, DELETE_FAILED, stack) as ev:
-        result = DeleteRounds(rc, ev, stack, RoundLimits(opts.max_rounds, opts.plan_out),
-                              opts).run()
-        ev.finish(result.data.get("final_status") or "finished", int(result.exit_code))
-        return result
+    return DeleteRounds.start(rc, stack, RoundLimits(opts.max_rounds, opts.plan_out), opts)
 
 
 def demo(rc: RunContext, stack: str, options: dict[str, Any]) -> Result:
@@ -230,7 +219,7 @@ class DeleteRounds(Rounds):
         return self.read_by  # a deleted stack is found by its id only (docs/reference/aws-behaviour.md#stack-events)
 
     def read(self, subject: str) -> StackSnapshot:
-        snap = read_stack(lambda s: snapshot_of(self.rc, s), subject, self.prior)
+        snap = read_stack(lambda s: read_tree(self.rc, s), subject, self.prior)
         self.read_by = snap.root_id
         return snap
 
@@ -429,7 +418,7 @@ def _follow_our_deletes(rc: RunContext, ev: EvidenceRun, opts: DeleteOptions,
                                f"{opts.timeout:.0f}s of following", code="timed_out",
                                exit_code=ExitCode.FAILURE_FOUND,
                                hint="run the same command again to keep following")
-    again = snapshot_of(rc, snap.root_id)
+    again = read_tree(rc, snap.root_id)
     ev.write_json("snapshot-round1-resumed.json", again)
     return again
 

@@ -18,7 +18,6 @@ from recover.act.plan import Plan
 from recover.act.retry import Backoff, run_retrying
 from recover.artifacts.own_write import run_restore
 from recover.artifacts.sources import object_exists
-from recover.aws.snapshot import SnapshotOptions, take_snapshot
 from recover.context import RunContext
 from recover.decide.diagnose import Diagnosis
 from recover.decide.rollback_plan import (
@@ -38,7 +37,7 @@ from recover.resume import (
     tokens_seen,
 )
 from recover.runbooks.artifacts import flow as artifact_flow
-from recover.runbooks.driver import RoundLimits, Rounds, recheck, save_dry_run
+from recover.runbooks.driver import RoundLimits, Rounds, read_tree, recheck, save_dry_run
 from recover.runbooks.follow import follow
 from recover.runbooks.plans import checked_calls
 from recover.runs import open_evidence
@@ -87,17 +86,8 @@ class Round:
         return dict(self.__dict__)
 
 
-def _snapshot(rc: RunContext, stack: str) -> StackSnapshot:
-    return take_snapshot(rc.aws, stack, clock=rc.clock,
-                         options=SnapshotOptions(events="last-operation"))
-
-
 def run(rc: RunContext, stack: str, opts: RollbackOptions) -> Result:
-    with open_evidence(rc, ROLLBACK_STUCK, stack) as ev:
-        result = RollbackRounds(rc, ev, stack, RoundLimits(opts.max_rounds, opts.plan_out),
-                                opts).run()
-        ev.finish(result.data.get("final_status") or "finished", int(result.exit_code))
-        return result
+    return RollbackRounds.start(rc, stack, RoundLimits(opts.max_rounds, opts.plan_out), opts)
 
 
 def demo(rc: RunContext, stack: str, options: dict[str, Any]) -> Result:
@@ -128,7 +118,7 @@ class RollbackRounds(Rounds):
                                restore_artifacts=self.opts.restore_artifacts)
 
     def read(self, subject: str) -> StackSnapshot:
-        return _snapshot(self.rc, subject)
+        return read_tree(self.rc, subject)
 
     def resume(self, snap: StackSnapshot) -> StackSnapshot | None:
         rc, status = self.rc, snap.root.info.status
@@ -146,7 +136,7 @@ class RollbackRounds(Rounds):
         if watch.timed_out:
             self.final_status, self.timed_out = watch.final_status, True
             return None
-        again = _snapshot(rc, self.stack)
+        again = read_tree(rc, self.stack)
         self.ev.write_json("snapshot-round1-resumed.json", again)
         return again
 
@@ -322,7 +312,7 @@ def apply_plan(rc: RunContext, plan: Plan) -> Result:
     """`recover apply`: run exactly the saved plan if the stack has not moved since."""
     with open_evidence(rc, "apply", plan.stack) as ev:
         ev.write_json("plan.json", plan.to_dict())
-        snap = _snapshot(rc, plan.stack_id)
+        snap = read_tree(rc, plan.stack_id)
         calls, reached = checked_calls(rc, ev, plan, snap, f"recover rollback-stuck {plan.stack}")
         accept = plan.settings.get("apply_accept") or {}
         artifact_flow.check_planned_uploads(
@@ -341,7 +331,7 @@ def apply_plan(rc: RunContext, plan: Plan) -> Result:
                 ev.journal.append("skip_restore", key=f"s3://{call.params['Bucket']}/"
                                   f"{call.params['Key']}", why="object exists now")
                 continue
-            recheck(lambda s: _snapshot(rc, s), plan.stack_id, snap)
+            recheck(lambda s: read_tree(rc, s), plan.stack_id, snap)
             if call.operation in ("PutObject", "CopyObject"):
                 run_restore(executor, s3, call)  # a 412 is told apart and journaled there
             else:

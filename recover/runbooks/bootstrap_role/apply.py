@@ -1,0 +1,131 @@
+"""bootstrap-role: `recover apply` of a saved plan."""
+
+from __future__ import annotations
+
+import json
+
+from recover.act.executor import Executor
+from recover.act.plan import Plan, precondition_changes, preconditions_of
+from recover.act.retry import Backoff
+from recover.aws.iam_roles import (
+    wait_visible,
+)
+from recover.context import RunContext
+from recover.decide import role_plan as rp
+from recover.errors import (
+    PreconditionChangedError,
+    UsageError,
+)
+from recover.exit_codes import ExitCode
+from recover.result import Result
+from recover.runbooks.bootstrap_role.operation import finish_operation, operation_done, operation_ok
+from recover.runbooks.bootstrap_role.removal import removal_error, remove_roles, roles_note
+from recover.runbooks.bootstrap_role.roles import (
+    CREATE_OPS,
+    BootstrapRoleOptions,
+    RoleOutcome,
+    snapshot,
+    tags_say_recover,
+)
+from recover.runbooks.plans import already_applied
+from recover.runbooks.render import show_calls
+from recover.runs import open_evidence
+from recover.ui import prompts
+
+
+def apply_plan(rc: RunContext, plan: Plan) -> Result:
+    """`recover apply`: create the role(s) and run the operation exactly as planned, if neither
+    the stack nor the roles moved since."""
+    settings = plan.settings
+    opts = BootstrapRoleOptions(
+        then=str(settings.get("then", rp.THEN_NOTHING)),
+        remove_role_after=bool(settings.get("remove_role_after")),
+        wait=bool(settings.get("wait", True)), timeout=float(settings.get("timeout", 3600)),
+        poll_interval=float(settings.get("poll_interval", 3.0)),
+        retry=Backoff(**settings.get("retry", {})), skip=list(settings.get("skip", [])),
+        skip_unrecoverable=bool(settings.get("skip_unrecoverable")),
+        restore_artifacts=settings.get("restore_artifacts"),
+        artifact_sources=[str(s) for s in settings.get("artifact_sources") or []],
+        trail=settings.get("trail"))
+    if opts.then not in rp.THEN_CHOICES:
+        raise UsageError(f"plan setting then={opts.then!r} is not one of {rp.THEN_CHOICES}")
+    with open_evidence(rc, "apply", plan.stack) as ev:
+        ev.write_json("plan.json", plan.to_dict())
+        snap = snapshot(rc, plan.stack_id)
+        # Applying the same plan again after a stop: what reached AWS is not sent again, and the
+        # stack and roles having moved because of it is expected.
+        reached = already_applied(rc, ev, plan, snap)
+        changes = [] if reached else precondition_changes(plan.preconditions,
+                                                          preconditions_of(snap))
+        for arn, state in dict(plan.preconditions.get("roles", {})).items():
+            check = snap.role(arn)
+            now = check.state if check else "missing"
+            if now != state and not reached:
+                changes.append(f"role {arn.rsplit('/', 1)[-1]} is {now} (plan expected {state})")
+        if changes:
+            raise PreconditionChangedError("changed since the plan was made: " + "; ".join(changes),
+                                           hint=f"plan again: recover bootstrap-role {plan.stack}")
+        create = [c for c in plan.calls if c.service == "iam" and c.operation in CREATE_OPS]
+        op_calls = [c for c in plan.calls if c.service == "cloudformation"]
+        show_calls(rc.console, create + op_calls,
+                   f"Plan made {plan.created_at:%Y-%m-%d %H:%M:%SZ} for {plan.stack}:")
+        prompts.confirm_or_abort(rc, ev.journal, f"Run these {len(create + op_calls)} call(s)?")
+        executor = Executor(rc.aws, ev.journal, dry_run=rc.options.dry_run, log=ev.log)
+        outcomes = [RoleOutcome(arn=arn, name=arn.rsplit("/", 1)[-1], state_before=state)
+                    for arn, state in dict(plan.preconditions.get("roles", {})).items()]
+        created = [c.params["RoleName"] for c in create if c.operation == "CreateRole"]
+        done = {json.dumps(plan.calls[i].to_dict(), sort_keys=True) for i in reached}
+        for call in create:
+            if json.dumps(call.to_dict(), sort_keys=True) in done:
+                if call.operation == "CreateRole":  # created by the stopped apply
+                    o = next(o for o in outcomes if o.name == call.params["RoleName"])
+                    o.created = o.created_by_recover = tags_say_recover(rc, o.name)
+                continue
+            response = executor.run(call)
+            if call.operation == "CreateRole":
+                o = next(o for o in outcomes if o.name == call.params["RoleName"])
+                o.created = o.created_by_recover = True
+                o.role_id = str(response.get("Role", {}).get("RoleId", ""))
+        for o in outcomes:
+            if not o.created and o.state_before == "exists":
+                o.created_by_recover = tags_say_recover(rc, o.name)
+        if rc.options.dry_run:
+            for call in op_calls:
+                executor.run(call)
+            ev.finish("dry-run", 0)
+            return Result(command="apply", data={
+                "dry_run": True, "calls": [c.to_dict() for c in executor.would_run],
+                "evidence_dir": str(ev.dir)})
+        wait_visible(rc.aws.client("iam"), created, opts.retry.delays())
+        op_call = op_calls[0] if op_calls else None
+        if opts.then == rp.THEN_DELETE and op_call is None:
+            raise UsageError("the plan says then=delete but holds no DeleteStack call")
+        if op_call is not None and json.dumps(op_call.to_dict(), sort_keys=True) in done:
+            op_call = None  # the stopped apply's DeleteStack reached AWS: follow it
+        final_status, handover, op_error = finish_operation(rc, ev, executor, snap, opts.then,
+                                                             op_call, opts)
+        removal_failed = remove_roles(
+            rc, ev, executor, outcomes, opts.remove_role_after, stack=plan.stack,
+            final_status=final_status, operation_done=op_error is None and operation_done(
+                opts.then, final_status, opts.wait, handover))
+        ok = operation_ok(opts.then, final_status, opts.wait)
+        errors = removal_error(removal_failed, outcomes)
+        if handover and handover["exit_code"] != 0:
+            note = roles_note(outcomes, plan.stack, opts.then)
+            errors = [dict(e, message=f"rollback-stuck: {e.get('message')} ({note})")
+                      for e in handover["errors"]] + errors
+        code = ExitCode.OK if ok else ExitCode.FAILURE_FOUND
+        if op_error is not None:
+            errors = [dict(op_error.as_dict(), message=f"{op_error.message} "
+                           f"({roles_note(outcomes, plan.stack, opts.then)})")] + errors
+            code = op_error.exit_code
+        elif handover and handover["exit_code"] != 0:
+            code = ExitCode(handover["exit_code"])
+        elif code == ExitCode.OK and removal_failed is not None:
+            code = removal_failed.exit_code
+        ev.finish(final_status, int(code))
+        data = {"stack": plan.stack, "final_status": final_status, "then": opts.then,
+                "runbook": plan.runbook, "roles": [o.to_dict() for o in outcomes],
+                "handover": handover, "calls": [c.to_dict() for c in create + op_calls],
+                "evidence_dir": str(ev.dir), "api_calls": rc.aws.counter.as_dict()}
+        return Result(command="apply", data=data, exit_code=code, errors=errors)
