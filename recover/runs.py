@@ -8,10 +8,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from recover.act.needs import needs
 from recover.cloudtrail.scan import SourceDeps
 from recover.context import RunContext
 from recover.evidence import EvidenceRun
 from recover.resume import PriorRuns, load_prior
+
+
+@needs("cloudformation:GetTemplate")
+def read_templates(rc: RunContext, stack_id: str) -> Any:
+    """A stack's original template, read once per run to learn its NoEcho parameters."""
+    return rc.aws.client("cloudformation").get_template(
+        StackName=stack_id, TemplateStage="Original").get("TemplateBody")
 
 
 def open_evidence(rc: RunContext, command: str, subject: str) -> EvidenceRun:
@@ -22,8 +30,7 @@ def open_evidence(rc: RunContext, command: str, subject: str) -> EvidenceRun:
     ev = EvidenceRun(rc.evidence_root, command, subject, clock=rc.clock,
                      argv=rc.options.argv, region=rc.aws.region,
                      endpoint_url=rc.options.endpoint_url, api_counter=rc.aws.counter)
-    ev.template_reader = lambda stack_id: rc.aws.client("cloudformation").get_template(
-        StackName=stack_id, TemplateStage="Original").get("TemplateBody")
+    ev.template_reader = lambda stack_id: read_templates(rc, stack_id)
     try:
         who = rc.aws.client("sts").get_caller_identity()
         identity = {k: who.get(k) for k in ("Account", "Arn", "UserId")}

@@ -23,9 +23,11 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from functools import partial
 from pathlib import Path
 
-from recover.sandbox.generated.check import INVARIANTS, NAMES
-from recover.sandbox.generated.run import WorldRun, run_world
-from recover.sandbox.generated.spec import KINDS, TRAITS
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository: tests.worlds
+
+from recover.sandbox.generated.check import INVARIANTS, NAMES  # noqa: E402
+from recover.sandbox.generated.spec import KINDS, TRAITS  # noqa: E402
+from tests.worlds.harness import WorldRun, run_world  # noqa: E402
 
 
 def table(runs: list[WorldRun]) -> str:

@@ -36,20 +36,35 @@ def checkout(tmp_path: Path) -> Path:
 
 
 def test_an_edited_runbook_makes_its_page_and_the_policy_stale(checkout: Path) -> None:
+    """A manual step's permissions are the person's and go into the policy; an engine step's
+    come from the code (recover.act.needs), so its file changes only its page."""
     mod = gen_docs()
     assert mod.stale_pages(checkout) == []
+    path = checkout / "runbooks" / "rollback-stuck.yaml"
+    path.write_text(path.read_text().replace(
+        "permissions: [cloudformation:SignalResource]",
+        "permissions: [cloudformation:SignalResource, cloudformation:DescribeStackResource]"
+    ).replace("  - cloudformation:SignalResource\n",
+              "  - cloudformation:SignalResource\n  - cloudformation:DescribeStackResource\n"))
+    assert mod.stale_pages(checkout) == ["docs/reference/iam-policy.md",
+                                         "docs/reference/runbooks/rollback-stuck.md"]
+    written = mod.write_pages(checkout)
+    assert sorted(written) == ["docs/reference/iam-policy.md",
+                               "docs/reference/runbooks/rollback-stuck.md"]
+    assert "cloudformation:DescribeStackResource\"" in (
+        checkout / "docs/reference/iam-policy.md").read_text()
+    assert mod.stale_pages(checkout) == []
+
+
+def test_an_engine_step_gets_its_permissions_from_the_code(checkout: Path) -> None:
+    mod = gen_docs()
     path = checkout / "runbooks" / "delete-failed.yaml"
     path.write_text(path.read_text().replace(
         "permissions: [ec2:DescribeNetworkInterfaces, logs:FilterLogEvents, s3:ListBucketVersions]",
         "permissions: [ec2:DescribeNetworkInterfaces, ec2:DescribeInstances, logs:FilterLogEvents, "
         "s3:ListBucketVersions]").replace("  - ec2:DescribeNetworkInterfaces\n",
                                           "  - ec2:DescribeNetworkInterfaces\n  - ec2:DescribeInstances\n"))
-    assert mod.stale_pages(checkout) == ["docs/reference/iam-policy.md",
-                                         "docs/reference/runbooks/delete-failed.md"]
-    written = mod.write_pages(checkout)
-    assert sorted(written) == ["docs/reference/iam-policy.md", "docs/reference/runbooks/delete-failed.md"]
-    assert "ec2:DescribeInstances" in (checkout / "docs/reference/iam-policy.md").read_text()
-    assert mod.stale_pages(checkout) == []
+    assert mod.stale_pages(checkout) == ["docs/reference/runbooks/delete-failed.md"]
 
 
 def test_a_leftover_page_is_stale_and_removed(checkout: Path) -> None:

@@ -26,6 +26,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from recover.act.calls import Call
 from recover.act.executor import Executor
+from recover.act.needs import needs
 from recover.artifacts.model import code_sha256
 
 # 412: the key exists; 409: a concurrent conditional write to the same key (docs/reference/aws-behaviour.md#s3-conditional-writes)
@@ -107,6 +108,7 @@ def judge(before: list[str] | None, appeared: list[tuple[str, str | None]],
     return "other", None, None
 
 
+@needs("s3:PutObject", "s3:GetObject", "s3:GetObjectVersion", "s3:ListBucketVersions", "kms:Decrypt", "kms:GenerateDataKey")
 def run_restore(executor: Executor, s3: Any, call: Call, *,
                 sent: str | None = None) -> RestoreResult:
     """Run one restore call; on 412/409, tell recover's own write from someone else's and

@@ -29,6 +29,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from recover.act.needs import needs
 from recover.artifacts.choose import TRUST
 from recover.artifacts.expected import HashFact, lambda_facts
 from recover.artifacts.model import Candidate, WantedArtifact, code_sha256
@@ -70,6 +71,7 @@ def parse_source_spec(spec: str) -> SourceSpec:
     raise UsageError(f"bad --artifact-source {spec!r}: unknown kind {kind!r}")
 
 
+@needs("s3:GetObject", "s3:GetObjectVersion")
 def object_exists(s3: Any, bucket: str, key: str, version: str | None = None) -> bool:
     params: dict[str, Any] = {"Bucket": bucket, "Key": key}
     if version:
@@ -85,6 +87,7 @@ def object_exists(s3: Any, bucket: str, key: str, version: str | None = None) ->
         raise
 
 
+@needs("s3:ListBucketVersions", "s3:GetObjectVersion")
 def s3_previous_versions(s3: Any, wanted: WantedArtifact) -> list[Candidate]:
     """Versions of the key still in the bucket, newest first, when the current version is a
     delete marker (or no current version exists): restore by copying one onto the key (docs/reference/aws-behaviour.md#s3-versioning-and-delete-markers)."""
@@ -112,6 +115,7 @@ def s3_previous_versions(s3: Any, wanted: WantedArtifact) -> list[Candidate]:
             for v in found if v.get("VersionId")]
 
 
+@needs("lambda:ListVersionsByFunction")
 def lambda_versions(lam: Any, function: str) -> list[dict[str, Any]]:
     """ListVersionsByFunction: $LATEST and every published version ([] if the function is gone)."""
     out: list[dict[str, Any]] = []
@@ -124,6 +128,7 @@ def lambda_versions(lam: Any, function: str) -> list[dict[str, Any]]:
     return out
 
 
+@needs("lambda:GetFunction")
 def lambda_hash_facts(lam: Any, wanted: WantedArtifact, versions: list[dict[str, Any]],
                       published_from_key: dict[str, str]) -> list[HashFact]:
     """What Lambda records of the key's CodeSha256: versions CloudTrail ties to the key, and
@@ -150,6 +155,7 @@ def lambda_hash_facts(lam: Any, wanted: WantedArtifact, versions: list[dict[str,
     return lambda_facts(wanted, versions, published_from_key, resolved)
 
 
+@needs("lambda:GetFunction", "lambda:GetFunctionConfiguration")
 def lambda_candidates(lam: Any, wanted: WantedArtifact, extra: list[SourceSpec],
                       versions: list[dict[str, Any]] | None = None) -> list[Candidate]:
     """Published versions of the failed function ($LATEST included: after a failed update it is
@@ -276,6 +282,7 @@ def fetch(candidate: Candidate, wanted: WantedArtifact, s3: Any, lam: Any,
     return path.read_bytes()
 
 
+@needs("s3:GetObject", "s3:GetObjectVersion", "lambda:GetFunction")
 def read_source(candidate: Candidate, wanted: WantedArtifact, s3: Any, lam: Any,
                 download: Callable[[str], bytes] | None = None) -> bytes:
     """`fetch`, with every way a source can fail turned into SourceError (its reason), and the

@@ -3,14 +3,15 @@ the network interfaces that still use a security group (docs/reference/aws-behav
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Protocol
 
 from botocore.exceptions import ClientError
 
+from recover.act.needs import needs
 from recover.aws.session import SessionFactory
-from recover.decide.delete_plan import BucketContents
-from recover.decide.findings import Finding
 from recover.errors import translate_aws_error
+from recover.model.blockers import BucketContents
 
 
 def bucket_contents(aws: SessionFactory, bucket: str) -> BucketContents:
@@ -46,7 +47,15 @@ def security_group_users(aws: SessionFactory, group_id: str) -> list[dict[str, A
     return out
 
 
-def gather_blockers(aws: SessionFactory, targets: dict[str, Finding]
+class BlockedResource(Protocol):
+    """What gathering needs of a failed resource (a decide.findings.Finding has it)."""
+
+    resource_type: str
+    physical_id: str
+
+
+@needs("s3:ListBucketVersions", "ec2:DescribeNetworkInterfaces")
+def gather_blockers(aws: SessionFactory, targets: Mapping[str, BlockedResource]
                     ) -> tuple[dict[str, dict[str, Any]], dict[str, BucketContents]]:
     """Per target: facts about its blocker; per bucket name: its contents. A read that fails
     (access denied, already gone) becomes a note, not an error: the plan can go on without it."""

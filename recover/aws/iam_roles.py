@@ -10,11 +10,14 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from recover.act.needs import needs
+
 
 def _missing(exc: ClientError) -> bool:
     return exc.response.get("Error", {}).get("Code") == "NoSuchEntity"
 
 
+@needs("iam:ListRoleTags")
 def role_tags(iam: Any, name: str) -> dict[str, str] | None:
     """The role's tags, or None when it does not exist."""
     try:
@@ -26,6 +29,7 @@ def role_tags(iam: Any, name: str) -> dict[str, str] | None:
         raise
 
 
+@needs("iam:GetRole")
 def role_exists(iam: Any, name: str) -> bool | None:
     """True or False, or None when IAM would not say."""
     try:
@@ -35,18 +39,21 @@ def role_exists(iam: Any, name: str) -> bool | None:
         return False if _missing(exc) else None
 
 
+@needs("iam:ListAttachedRolePolicies")
 def attached_policies(iam: Any, name: str) -> list[str]:
     """ARNs of the managed policies attached to the role."""
     return [p["PolicyArn"] for page in iam.get_paginator("list_attached_role_policies").paginate(
         RoleName=name) for p in page.get("AttachedPolicies", [])]
 
 
+@needs("iam:ListRolePolicies")
 def inline_policies(iam: Any, name: str) -> list[str]:
     """Names of the role's inline policies."""
     return [policy for page in iam.get_paginator("list_role_policies").paginate(RoleName=name)
             for policy in page.get("PolicyNames", [])]
 
 
+@needs("iam:GetRole")
 def wait_visible(iam: Any, names: Iterable[str], delays: Iterable[float]) -> None:
     """`aws iam wait role-exists`, bounded: GetRole until every new role is visible (IAM is
     eventually consistent, docs/reference/aws-behaviour.md#iam-eventual-consistency)."""

@@ -16,6 +16,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from recover.act.needs import needs
 from recover.aws.session import SessionFactory
 from recover.cloudtrail.sources import lookup_page, shared_limiter
 from recover.errors import RecoverError
@@ -52,6 +53,7 @@ def _who(record: dict[str, Any]) -> str:
     return who
 
 
+@needs("cloudtrail:LookupEvents")
 def lookup_role_history(aws: SessionFactory, role_name: str, *, max_pages: int = 5) -> RoleHistory:
     # Like every LookupEvents reader: botocore's retries off, each request through the shared
     # 2/s limiter, resets and throttling retried by lookup_page (docs/reference/aws-behaviour.md#lookupevents).

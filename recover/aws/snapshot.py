@@ -20,8 +20,8 @@ from urllib.parse import unquote
 
 from botocore.exceptions import ClientError
 
+from recover.act.needs import needs
 from recover.aws.session import SessionFactory, map_in_context
-from recover.decide.phases import OPERATION_START  # statuses that open an operation
 from recover.errors import translate_aws_error
 from recover.model.stack import (
     RoleCheck,
@@ -31,6 +31,7 @@ from recover.model.stack import (
     StackResource,
     StackSnapshot,
 )
+from recover.model.statuses import OPERATION_START
 
 EventScope = Literal["all", "last-operation", "none"]
 
@@ -175,6 +176,7 @@ def _as_list(value: Any) -> list[Any]:
     return list(value) if isinstance(value, list) else [value]
 
 
+@needs("cloudformation:DescribeStacks", "cloudformation:DescribeStackEvents", "cloudformation:ListStackResources", "iam:GetRole")
 def take_snapshot(aws: SessionFactory, stack: str, *, clock: Callable[[], datetime],
                   options: SnapshotOptions | None = None) -> StackSnapshot:
     """Read `stack`'s whole tree, starting from its root (a nested stack name leads to its root).

@@ -15,6 +15,7 @@ from datetime import datetime
 
 from botocore.exceptions import ClientError
 
+from recover.act.needs import needs
 from recover.aws.session import SessionFactory
 from recover.model.stack import NESTED_STACK_TYPE, StackEvent, stack_name_from_arn
 
@@ -42,6 +43,7 @@ class WatchResult:
     polls: int = 0
 
 
+@needs("cloudformation:DescribeStacks", "cloudformation:DescribeStackEvents")
 class StackWatcher:
     def __init__(self, aws: SessionFactory, root_stack_id: str, *, since: datetime | None = None,
                  known: Iterable[tuple[str, str, Iterable[str]]] = (),

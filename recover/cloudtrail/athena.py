@@ -386,6 +386,14 @@ def run_lake(client: Any, sql: str, stats: ScanStats, output: str | None = None,
 class AthenaSource:
     """A record source answering from Athena: only the matching rows cross the network."""
 
+    # Athena runs the query over the trail table (Glue catalog), reads the trail files and
+    # writes its results to the workgroup's output location (docs/reference/aws-behaviour.md#athena-and-cloudtrail-lake).
+    PERMISSIONS = ("athena:StartQueryExecution", "athena:GetQueryExecution",
+                   "athena:GetQueryResults", "athena:StopQueryExecution", "glue:GetDatabase",
+                   "glue:GetTable", "glue:GetPartitions", "s3:GetBucketLocation",
+                   "s3:ListBucket", "s3:GetObject", "s3:PutObject",
+                   "s3:AbortMultipartUpload")
+
     def __init__(self, client: Any, target: AthenaTarget, window: Window,
                  event_names: Iterable[str] = (), poller: QueryPoller | None = None) -> None:
         self.client = client
@@ -432,6 +440,10 @@ class LakeTarget:
 
 
 class LakeSource:
+    # CloudTrail Lake: a SQL query over an event data store (docs/reference/aws-behaviour.md#athena-and-cloudtrail-lake).
+    PERMISSIONS = ("cloudtrail:StartQuery", "cloudtrail:GetQueryResults",
+                   "cloudtrail:CancelQuery")
+
     def __init__(self, client: Any, target: LakeTarget, window: Window,
                  event_names: Iterable[str] = (), poller: QueryPoller | None = None) -> None:
         self.client = client

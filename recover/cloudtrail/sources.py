@@ -288,6 +288,8 @@ class S3Source:
     folders from --since to --until (+1 day of delivery slack) are listed, and the digest and
     Insight folders are never entered. Objects are fetched with bounded parallelism."""
 
+    PERMISSIONS = ("s3:ListBucket", "s3:GetObject")  # the trail bucket's listing and files
+
     def __init__(self, client: Any, bucket: str, prefix: str = "", window: Window | None = None,
                  needles: tuple[bytes, ...] | None = None, workers: int = 8,
                  now: Callable[[], datetime] | None = None) -> None:
@@ -535,6 +537,8 @@ class LookupSource:
     must be reused with identical parameters). The client must have botocore's own retries
     off (SessionFactory.unretried_client), so every HTTP request goes through the limiter;
     `max_attempts` is then the bound botocore would have used (SessionFactory.attempts)."""
+
+    PERMISSIONS = ("cloudtrail:LookupEvents",)
 
     def __init__(self, client_for: Callable[[str], Any], regions: list[str],
                  event_names: Iterable[str], since: datetime | None, until: datetime | None,

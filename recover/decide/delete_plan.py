@@ -22,6 +22,7 @@ from typing import Any
 
 from recover.decide.diagnose import Diagnosis
 from recover.decide.findings import Finding
+from recover.model.blockers import BucketContents
 from recover.model.stack import StackNode, StackSnapshot
 from recover.taxonomy import FailureMode
 
@@ -40,25 +41,6 @@ class Action:
     EMPTY = "empty-and-delete"  # delete every object version of the bucket, then delete it
     CHILD_FIRST = "child-first"  # nested stack: delete its child first, then retry it here
     ROLE = "role"  # the service role is missing: nothing works until it exists
-
-
-@dataclass(frozen=True)
-class BucketContents:
-    """What emptying a bucket would delete: every object version and delete marker (docs/reference/aws-behaviour.md#s3-versioning-and-delete-markers)."""
-
-    name: str
-    objects: int  # keys whose current version is an object (what a plain listing shows)
-    versions: int  # object versions, current and noncurrent
-    delete_markers: int
-    entries: tuple[tuple[str, str], ...] = ()  # (key, version id) of each version and marker
-
-    @property
-    def total(self) -> int:
-        return self.versions + self.delete_markers
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"bucket": self.name, "objects": self.objects, "versions": self.versions,
-                "delete_markers": self.delete_markers, "to_delete": self.total}
 
 
 @dataclass

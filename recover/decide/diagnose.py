@@ -11,11 +11,11 @@ from recover.decide.remedies import remedy_fact
 from recover.detectors import load_detectors
 from recover.detectors._common import Classifier, default_classifier
 from recover.model.stack import StackSnapshot
+from recover.model.statuses import FAILED
 from recover.runbooks import registry
 from recover.taxonomy import FailureMode
 
-FAILED_STATUSES = frozenset({"UPDATE_ROLLBACK_FAILED", "DELETE_FAILED", "ROLLBACK_FAILED",
-                             "CREATE_FAILED", "UPDATE_FAILED", "IMPORT_ROLLBACK_FAILED"})
+FAILED_STATUSES = FAILED
 
 
 @dataclass(frozen=True)

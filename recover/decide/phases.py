@@ -10,11 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from recover.model.stack import StackEvent, StackNode, StackResource
-
-OPERATION_START = frozenset({"CREATE_IN_PROGRESS", "UPDATE_IN_PROGRESS", "DELETE_IN_PROGRESS",
-                             "IMPORT_IN_PROGRESS"})
-ROLLBACK_START = frozenset({"UPDATE_ROLLBACK_IN_PROGRESS", "ROLLBACK_IN_PROGRESS",
-                            "IMPORT_ROLLBACK_IN_PROGRESS"})
+from recover.model.statuses import OPERATION_START, ROLLBACK_START
 
 
 class Phase:

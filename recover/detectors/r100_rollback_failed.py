@@ -12,6 +12,7 @@ from recover.decide.findings import Finding
 from recover.decide.phases import Phase, failure_timing
 from recover.detectors._common import Classifier
 from recover.model.stack import StackNode, StackResource, StackSnapshot
+from recover.model.statuses import CHILD_SKIPPABLE, IN_ROLLBACK
 from recover.taxonomy import ROLLBACK_STUCK, FailureMode, runbook_for
 
 ID = "R100"
@@ -19,8 +20,6 @@ TITLE = "Resources that failed during an update rollback"
 PERMISSIONS = ("cloudformation:DescribeStacks", "cloudformation:ListStackResources",
                "cloudformation:DescribeStackEvents")
 
-CHILD_SKIPPABLE = frozenset({"DELETE_IN_PROGRESS", "DELETE_COMPLETE", "DELETE_FAILED"})
-IN_ROLLBACK = frozenset({"UPDATE_ROLLBACK_FAILED", "UPDATE_ROLLBACK_IN_PROGRESS"})
 
 
 def skip_id(snapshot: StackSnapshot, node: StackNode, logical_id: str) -> str:

@@ -9,6 +9,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from recover.act.needs import needs
 from recover.aws.session import SessionFactory
 from recover.decide.delete_plan import Decision
 from recover.decide.orphans import arn_for, orphan_record
@@ -83,6 +84,7 @@ def own_service_tags(aws: SessionFactory, resource_type: str, physical_id: str
     return None
 
 
+@needs("cloudformation:GetTemplate", "tag:GetResources", "s3:GetBucketTagging", "ec2:DescribeTags")
 def capture_orphans(aws: SessionFactory, snapshot: StackSnapshot, retained: Sequence[Decision], *,
                     retained_at: str, run_id: str, evidence_dir: str) -> list[dict[str, Any]]:
     """One ledger record per retained resource (read-only calls only)."""

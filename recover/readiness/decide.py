@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from recover.model.stack import StackSnapshot
+from recover.model.statuses import STABLE
 from recover.readiness.artifacts import Artifact
 from recover.readiness.ecr_lifecycle import PolicyError, image_threats, parse_policy
 from recover.readiness.gather import Gathered
@@ -18,9 +19,6 @@ from recover.readiness.s3_lifecycle import ARCHIVE_CLASSES, rule_id, rule_prefix
 
 BLOCKING, WARNING, ADVICE = "blocking", "warning", "advice"
 CDK_ASSETS_BUCKET = re.compile(r"^cdk-(?P<qualifier>[A-Za-z0-9_-]{1,10})-assets-\d{12}-[a-z0-9-]+$")
-# Statuses from which the next deploy can start and, if it fails, roll back (docs/reference/aws-behaviour.md#stack-statuses).
-STABLE = frozenset({"CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE",
-                    "IMPORT_COMPLETE", "IMPORT_ROLLBACK_COMPLETE"})
 
 
 @dataclass

@@ -12,17 +12,11 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from recover.aws.session import CALL_SCOPE, SessionFactory, map_in_context
 from recover.errors import RecoverError, translate_aws_error
+from recover.model.statuses import LIVE
 from recover.readiness.decide import Options, Report, assess
 from recover.readiness.gather import SharedReads, gather
 
-LIVE_STATUSES = [  # every StackStatus but DELETE_COMPLETE (docs/reference/aws-behaviour.md#stack-statuses)
-    "CREATE_IN_PROGRESS", "CREATE_FAILED", "CREATE_COMPLETE", "ROLLBACK_IN_PROGRESS",
-    "ROLLBACK_FAILED", "ROLLBACK_COMPLETE", "DELETE_IN_PROGRESS", "DELETE_FAILED",
-    "UPDATE_IN_PROGRESS", "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", "UPDATE_COMPLETE",
-    "UPDATE_FAILED", "UPDATE_ROLLBACK_IN_PROGRESS", "UPDATE_ROLLBACK_FAILED",
-    "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS", "UPDATE_ROLLBACK_COMPLETE",
-    "REVIEW_IN_PROGRESS", "IMPORT_IN_PROGRESS", "IMPORT_COMPLETE", "IMPORT_ROLLBACK_IN_PROGRESS",
-    "IMPORT_ROLLBACK_FAILED", "IMPORT_ROLLBACK_COMPLETE"]
+LIVE_STATUSES = list(LIVE)  # every StackStatus but DELETE_COMPLETE
 
 
 def check_stack(aws: SessionFactory, stack: str, *, clock: Callable[[], datetime],

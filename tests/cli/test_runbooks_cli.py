@@ -138,7 +138,8 @@ def test_iam_policy_includes_handovers_unless_told_not_to(make_context: Callable
     assert "s3:PutObject" in doc["data"]["permissions"]
     statements = doc["data"]["policy"]["Statement"]
     assert [s["Sid"] for s in statements] == ["RecoverCloudformation", "RecoverCloudtrail",
-                                              "RecoverKms", "RecoverLambda", "RecoverS3"]
+                                              "RecoverIam", "RecoverKms", "RecoverLambda",
+                                              "RecoverS3"]
 
 
 def test_iam_policy_delete_failed_writes_no_s3_objects(make_context: Callable[..., RunContext]) -> None:

@@ -66,7 +66,7 @@ _RUNS: dict[int, Any] = {}
 def _run(seed: int, tmp_path_factory: pytest.TempPathFactory) -> Any:
     if seed not in _RUNS:
         pytest.importorskip("moto", reason="the sandbox needs moto (pip install 'recover[sandbox]')")
-        from recover.sandbox.generated.run import run_world
+        from tests.worlds.harness import run_world
 
         _RUNS[seed] = run_world(seed, tmp_path_factory.mktemp(f"world{seed}"))
     return _RUNS[seed]

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 
 from recover.act.executor import Executor
+from recover.act.needs import needs_of
 from recover.act.plan import Plan, precondition_changes, preconditions_of
 from recover.act.retry import Backoff
-from recover.aws.iam_roles import (
-    wait_visible,
-)
+from recover.aws.iam_roles import role_tags, wait_visible
+from recover.aws.snapshot import take_snapshot
+from recover.aws.watch import StackWatcher
 from recover.context import RunContext
 from recover.decide import role_plan as rp
 from recover.errors import (
@@ -29,10 +30,11 @@ from recover.runbooks.bootstrap_role.roles import (
 )
 from recover.runbooks.plans import already_applied
 from recover.runbooks.render import show_calls
-from recover.runs import open_evidence
+from recover.runs import open_evidence, read_templates
 from recover.ui import prompts
 
 
+@needs_of(take_snapshot, read_templates, role_tags, wait_visible, StackWatcher)
 def apply_plan(rc: RunContext, plan: Plan) -> Result:
     """`recover apply`: create the role(s) and run the operation exactly as planned, if neither
     the stack nor the roles moved since."""

@@ -14,10 +14,11 @@ from recover.aws.iam_roles import role_tags
 from recover.context import RunContext
 from recover.decide import role_plan as rp
 from recover.model.stack import StackSnapshot
+from recover.model.statuses import DELETE_STARTED
 from recover.runbooks.driver import read_tree
 
 COMMAND = "bootstrap-role"  # the runbook's id (recover/runbooks/bootstrap_role/__init__.py)
-RESUMABLE_DELETE = ("DELETE_IN_PROGRESS", "DELETE_COMPLETE")
+RESUMABLE_DELETE = DELETE_STARTED
 CREATE_OPS = ("CreateRole", "AttachRolePolicy")
 REMOVE_OPS = ("DetachRolePolicy", "DeleteRolePolicy", "DeleteRole")
 ADMIN_POLICY = "arn:{partition}:iam::aws:policy/AdministratorAccess"

@@ -8,11 +8,14 @@ from pathlib import Path
 from typing import Any
 
 from recover.act.executor import Executor
+from recover.act.needs import needs_of
 from recover.act.plan import Plan
+from recover.aws.snapshot import take_snapshot
+from recover.aws.watch import StackWatcher
 from recover.context import RunContext
-from recover.decide.delete_plan import BucketContents
 from recover.errors import AbortedError
 from recover.exit_codes import ExitCode
+from recover.model.blockers import BucketContents
 from recover.model.stack import StackEvent
 from recover.orphans import ledger
 from recover.result import Result
@@ -25,10 +28,11 @@ from recover.runbooks.delete_failed.flow import (
 from recover.runbooks.driver import read_tree
 from recover.runbooks.follow import follow
 from recover.runbooks.plans import checked_calls
-from recover.runs import open_evidence
+from recover.runs import open_evidence, read_templates
 from recover.ui import prompts
 
 
+@needs_of(take_snapshot, read_templates, recheck_step, StackWatcher)
 def apply_plan(rc: RunContext, plan: Plan) -> Result:
     """`recover apply`: run exactly the saved plan if the stack has not moved since. A plan that
     empties buckets needs each bucket's name again (typed, or `apply --empty-bucket NAME`)."""

@@ -18,6 +18,7 @@ from typing import Any
 
 from recover.act.calls import Call
 from recover.act.executor import Executor
+from recover.act.needs import needs
 from recover.aws.blockers import gather_blockers
 from recover.context import RunContext
 from recover.decide.delete_plan import (
@@ -468,6 +469,7 @@ def run_delete_objects(executor: Executor, call: Call) -> None:
                            code="empty_bucket_failed")
 
 
+@needs("cloudformation:DescribeStacks", "cloudformation:ListStackResources")
 def recheck_step(rc: RunContext, stack_id: str, name: str, retain: list[str]) -> None:
     """Right before each DeleteStack: RetainResources is accepted only from DELETE_FAILED (docs/reference/aws-behaviour.md#retainresources-only-from-delete_failed)
     and never for a DELETE_COMPLETE resource (docs/reference/aws-behaviour.md#which-resources-may-be-retained)."""

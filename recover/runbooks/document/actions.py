@@ -12,6 +12,7 @@ Permissions are IAM action names, not API operation names: S3 ListObjectVersions
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 # A step a person performs; the engine shows it and waits for the operator.
@@ -30,7 +31,17 @@ class ActionSpec:
     id: str
     title: str
     phase: str
-    permissions: tuple[str, ...] = ()
+    # Where its calls are made ("module:function" or "module:Class"): what they declare
+    # (recover.act.needs) is what the action needs.
+    uses: tuple[str, ...] = ()
+    # The changes it makes (service, Operation): their IAM actions.
+    ops: tuple[tuple[str, str], ...] = ()
+    # What no call site declares: iam:PassRole (CloudFormation is handed the stack's role).
+    extra: tuple[str, ...] = ()
+
+    @property
+    def permissions(self) -> tuple[str, ...]:
+        return _permissions(self)
 
     @property
     def mutating(self) -> bool:
@@ -39,37 +50,50 @@ class ActionSpec:
     @property
     def calls_aws(self) -> bool:
         """False for pure decisions, local bookkeeping and hand-overs."""
-        return bool(self.permissions)
+        return bool(self.uses or self.ops or self.extra)
 
 
-_CFN_READ = ("cloudformation:DescribeStacks", "cloudformation:DescribeStackEvents",
-             "cloudformation:ListStackResources")
+@functools.cache
+def _permissions(spec: ActionSpec) -> tuple[str, ...]:
+    from recover.act.needs import actions_for_operation, declared, union
+    from recover.runbooks.spec import load
+
+    return tuple(union([*(declared(load(u)) for u in spec.uses),
+                        *(actions_for_operation(s, o) for s, o in spec.ops), spec.extra]))
+
+
+_SNAPSHOT = "recover.aws.snapshot:take_snapshot"
+_FOLLOW = "recover.aws.watch:StackWatcher"
+_TEMPLATES = "recover.runs:read_templates"
+_PASS_ROLE = ("iam:PassRole",)
 
 _ACTIONS: tuple[ActionSpec, ...] = (
     # gather: read AWS into plain data
     ActionSpec("stack.describe", "Read one stack (status, RoleARN, ParentId/RootId)", "gather",
-               ("cloudformation:DescribeStacks",)),
+               ops=(("cloudformation", "DescribeStacks"),)),
     # GetTemplate too: every run reads each stack's template once to learn its NoEcho
     # parameters, so the evidence is redacted as it is written (recover/runs.py)
     ActionSpec("stack.snapshot", "Read the stack tree: stacks, events, resources and "
-               "templates", "gather", (*_CFN_READ, "cloudformation:GetTemplate")),
+               "templates", "gather", uses=(_SNAPSHOT, _TEMPLATES)),
     ActionSpec("role.check", "Check that the stack's service role exists and trusts "
-               "CloudFormation", "gather", ("iam:GetRole",)),
+               "CloudFormation", "gather", uses=("recover.aws.iam_roles:role_exists",)),
     ActionSpec("trail.lookup_artifact_failures", "Find Lambda code fetches that failed with "
-               "NoSuchKey in CloudTrail", "gather", ("cloudtrail:LookupEvents",)),
+               "NoSuchKey in CloudTrail", "gather",
+               uses=("recover.cloudtrail.sources:LookupSource",)),
     ActionSpec("trail.lookup_role_history", "Find the service role's CreateRole, policy and "
-               "DeleteRole records in CloudTrail", "gather", ("cloudtrail:LookupEvents",)),
+               "DeleteRole records in CloudTrail", "gather",
+               uses=("recover.aws.role_history:lookup_role_history",)),
     ActionSpec("s3.list_versions", "List the versions and delete markers of an S3 key", "gather",
-               ("s3:ListBucketVersions",)),
+               ops=(("s3", "ListObjectVersions"),)),
     ActionSpec("lambda.find_deployed_code", "Read the code a Lambda function and its published "
                "versions still run", "gather",
-               ("lambda:GetFunction", "lambda:ListVersionsByFunction")),
+               uses=("recover.artifacts.sources:lambda_versions",
+                     "recover.artifacts.sources:lambda_hash_facts")),
     ActionSpec("delete.find_blockers", "Count the versions of non-empty buckets and find the "
                "network interfaces that use a security group", "gather",
-               ("s3:ListBucketVersions", "ec2:DescribeNetworkInterfaces")),
+               uses=("recover.aws.blockers:gather_blockers",)),
     ActionSpec("orphans.capture", "Capture template snippet, ARN and tags of resources to "
-               "retain", "gather", ("cloudformation:GetTemplate",
-                                    "cloudformation:DescribeStackResources", "tag:GetResources")),
+               "retain", "gather", uses=("recover.orphans.capture:capture_orphans",)),
     # decide: pure functions of the gathered data, no AWS call
     ActionSpec("rollback.classify_failures", "Split failed resources into rollback failures "
                "and forward-update failures", "decide"),
@@ -83,32 +107,35 @@ _ACTIONS: tuple[ActionSpec, ...] = (
                "recreate", "decide"),
     # act: the only actions that change AWS (through the one executor)
     ActionSpec("stack.continue_update_rollback", "ContinueUpdateRollback on the root stack",
-               "act", ("cloudformation:ContinueUpdateRollback", "iam:PassRole")),
+               "act", ops=(("cloudformation", "ContinueUpdateRollback"),), extra=_PASS_ROLE),
     ActionSpec("stack.delete_retaining", "DeleteStack with RetainResources", "act",
-               ("cloudformation:DeleteStack", "iam:PassRole")),
+               ops=(("cloudformation", "DeleteStack"),), extra=_PASS_ROLE),
     ActionSpec("s3.empty_bucket", "Delete every object version and delete marker of a bucket "
                "(DeleteObjects, 1000 a call)", "act",
-               ("s3:ListBucketVersions", "s3:DeleteObject", "s3:DeleteObjectVersion")),
+               ops=(("s3", "ListObjectVersions"), ("s3", "DeleteObjects"))),
     ActionSpec("stack.delete", "DeleteStack (the stack and the resources it does not retain)",
-               "act", ("cloudformation:DeleteStack", "iam:PassRole")),
-    # s3:ListBucketVersions: the key's versions before and after the write, to recognise
-    # recover's own write when its answer is lost and the retry meets 412 (own_write.py)
+               "act", ops=(("cloudformation", "DeleteStack"),), extra=_PASS_ROLE),
+    # the key's versions before and after the write recognise recover's own write when its
+    # answer is lost and the retry meets 412 (own_write.py)
     ActionSpec("s3.restore_object", "Write the artifact to its exact key, never overwriting",
-               "act", ("s3:PutObject", "s3:GetObject", "s3:GetObjectVersion",
-                       "s3:ListBucketVersions", "kms:Decrypt", "kms:GenerateDataKey")),
+               "act", uses=("recover.artifacts.own_write:run_restore",)),
+    # a CreateRole with Tags needs iam:TagRole as well
     ActionSpec("role.recreate", "Create the service role again with its trust and policies",
-               "act", ("iam:CreateRole", "iam:TagRole", "iam:AttachRolePolicy")),
+               "act", ops=(("iam", "CreateRole"), ("iam", "AttachRolePolicy")),
+               extra=("iam:TagRole",)),
     ActionSpec("role.remove", "Detach the policies of the temporary role and delete it", "act",
-               ("iam:ListAttachedRolePolicies", "iam:DetachRolePolicy", "iam:ListRolePolicies",
-                "iam:DeleteRolePolicy", "iam:DeleteRole", "iam:ListRoleTags")),
+               uses=("recover.aws.iam_roles:attached_policies",
+                     "recover.aws.iam_roles:inline_policies", "recover.aws.iam_roles:role_tags"),
+               ops=(("iam", "DetachRolePolicy"), ("iam", "DeleteRolePolicy"),
+                    ("iam", "DeleteRole"))),
     # follow: watch what an act started
     ActionSpec("stack.follow", "Follow the root and nested stacks until a terminal status",
-               "follow", ("cloudformation:DescribeStacks", "cloudformation:DescribeStackEvents")),
+               "follow", uses=(_FOLLOW,)),
     ActionSpec("role.wait_usable", "Wait until the new role is visible to IAM readers (the "
                "blocked operation then retries 'cannot be assumed' with backoff)", "follow",
-               ("iam:GetRole",)),
+               uses=("recover.aws.iam_roles:wait_visible",)),
     ActionSpec("s3.verify_object", "Read a restored object back and check its SHA-256", "follow",
-               ("s3:GetObject",)),
+               ops=(("s3", "GetObject"),)),
     # record: the local evidence folder
     ActionSpec("evidence.record", "Write the ledger of what was done and what it left behind",
                "record"),

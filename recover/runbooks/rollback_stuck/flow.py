@@ -14,10 +14,13 @@ from typing import Any
 
 from recover.act.calls import Call
 from recover.act.executor import Executor
+from recover.act.needs import needs_of
 from recover.act.plan import Plan
 from recover.act.retry import Backoff, run_retrying
 from recover.artifacts.own_write import run_restore
 from recover.artifacts.sources import object_exists
+from recover.aws.snapshot import take_snapshot
+from recover.aws.watch import StackWatcher
 from recover.context import RunContext
 from recover.decide.diagnose import Diagnosis
 from recover.decide.rollback_plan import (
@@ -30,6 +33,7 @@ from recover.decide.rollback_plan import (
 from recover.errors import AbortedError, NeedsDecisionError, UsageError
 from recover.exit_codes import ExitCode
 from recover.model.stack import StackSnapshot
+from recover.model.statuses import ROLLBACK_RUNNING
 from recover.result import Result
 from recover.resume import (
     our_operation_running,
@@ -40,7 +44,7 @@ from recover.runbooks.artifacts import flow as artifact_flow
 from recover.runbooks.driver import RoundLimits, Rounds, read_tree, recheck, save_dry_run
 from recover.runbooks.follow import follow
 from recover.runbooks.plans import checked_calls
-from recover.runs import open_evidence
+from recover.runs import open_evidence, read_templates
 from recover.taxonomy import FailureMode
 from recover.ui import prompts
 from recover.ui.progress import print_resumed
@@ -48,7 +52,7 @@ from recover.ui.progress import print_resumed
 ROLLBACK_STUCK = "rollback-stuck"  # the runbook's id (recover/runbooks/rollback_stuck/__init__.py)
 DONE = "UPDATE_ROLLBACK_COMPLETE"
 STUCK = "UPDATE_ROLLBACK_FAILED"
-RUNNING = ("UPDATE_ROLLBACK_IN_PROGRESS", "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS")
+RUNNING = ROLLBACK_RUNNING
 
 
 @dataclass
@@ -308,6 +312,7 @@ def _skip_note(plan: RollbackPlan) -> str:
     return f", skipping {', '.join(plan.skips)}" if plan.skips else " (no skips)"
 
 
+@needs_of(take_snapshot, read_templates, object_exists, run_restore, StackWatcher)
 def apply_plan(rc: RunContext, plan: Plan) -> Result:
     """`recover apply`: run exactly the saved plan if the stack has not moved since."""
     with open_evidence(rc, "apply", plan.stack) as ev:

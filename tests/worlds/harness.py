@@ -1,4 +1,5 @@
-"""Run one generated world: start a served sandbox seeded with it, run recover unattended (a
+"""The harness (test code, not the sandbox: the sandbox never imports recover). Run one
+generated world: start a served sandbox seeded with it, run recover unattended (a
 real `python -m recover` subprocess, or in this process for a faster soak), then check the
 invariants on the world itself."""
 
