@@ -4,15 +4,11 @@ from __future__ import annotations
 
 import click
 
-from recover.aws.snapshot import SnapshotOptions, take_snapshot
 from recover.cli.common import recover_command
 from recover.cli.params import STACK
 from recover.context import RunContext
-from recover.decide.diagnose import diagnose
 from recover.exit_codes import ExitCode
 from recover.result import Result
-from recover.runs import open_evidence
-from recover.ui.diagnosis import render_diagnosis
 
 
 @click.command("diagnose")
@@ -22,6 +18,11 @@ from recover.ui.diagnosis import render_diagnosis
 @recover_command("diagnose")
 def command(rc: RunContext, stack: str, all_events: bool) -> Result:
     """Read-only: classify every failure of STACK and its nested stacks, and name the runbook."""
+    from recover.aws.snapshot import SnapshotOptions, take_snapshot
+    from recover.decide.diagnose import diagnose
+    from recover.runs import open_evidence
+    from recover.ui.diagnosis import render_diagnosis
+
     with open_evidence(rc, "diagnose", stack) as ev:
         rc.progress(f"reading stack {stack} and its nested stacks…")
         snap = take_snapshot(rc.aws, stack, clock=rc.clock, options=SnapshotOptions(

@@ -35,7 +35,6 @@ def test_the_cli_takes_every_rollback_decision(make_context: Callable[..., RunCo
         return Result(command="bootstrap-role")
 
     monkeypatch.setattr(bootstrap_role, "run", fake_run)
-    monkeypatch.setattr("recover.runbooks.bootstrap_role.command.run", fake_run)
     result = CliRunner().invoke(cli, ["bootstrap-role", "my-stack", "--then", "continue-rollback",
                                       *DECISIONS], obj=make_context())
     assert result.exit_code == 0, result.output

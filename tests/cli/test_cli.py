@@ -159,7 +159,7 @@ def test_aws_errors_through_the_real_command(make_context, code: str, message: s
 
 
 def test_debug_shows_the_traceback_for_bugs(make_context, monkeypatch: pytest.MonkeyPatch) -> None:
-    import recover.cli.diagnose as mod
+    import recover.aws.snapshot as mod
 
     def boom(*a, **k):
         raise ZeroDivisionError("bug")

@@ -19,7 +19,7 @@ def test_locate_only_changes_nothing(sandbox, tmp_path: Path) -> None:
     bucket = f"degap-artifacts-{sb.account}-{sb.region}"
     before = versions(sb, bucket)
     code, env, err = recover(sb, tmp_path, "artifacts", "degap-prod")
-    assert code == ExitCode.OK, err
+    assert code == ExitCode.FAILURE_FOUND, err  # located, not restored: still missing
     arts = {a["artifact"]["function_name"]: a for a in env["data"]["artifacts"]}
     assert set(arts) == {"degap-prod-orders", "degap-prod-users", "degap-prod-ingest",
                          "degap-prod-report"}
@@ -78,3 +78,15 @@ def test_bad_inputs(sandbox, tmp_path: Path) -> None:
         code, env, err = recover(sb, tmp_path, *args)
         assert code == ExitCode.USAGE, args
         assert "Traceback" not in err
+
+
+def test_results_go_to_stdout_and_the_exit_code_says_something_is_missing(
+        sandbox, tmp_path: Path) -> None:
+    """Issue 15 item 5: a pipe gets the table, and exit 3 while objects are missing."""
+    sb = sandbox("degap")
+    code, out, err = recover(sb, tmp_path, "artifacts", "degap-prod", output="human")
+    assert code == ExitCode.FAILURE_FOUND
+    assert "missing code objects" in out and "s3://" in out
+    assert "4 code object(s) still missing; restore them: recover artifacts degap-prod --restore" \
+        in " ".join(out.split())
+    assert "missing code objects" not in err

@@ -7,13 +7,11 @@ from pathlib import Path
 
 import click
 
-from recover.act.retry import Backoff
 from recover.cli.common import recover_command
 from recover.cli.params import STACK, Seconds, follow_options, rollback_options
 from recover.context import RunContext
 from recover.decide.role_plan import THEN_CHOICES
 from recover.result import Result
-from recover.runbooks.bootstrap_role.flow import BootstrapRoleOptions, run
 
 
 @click.command("bootstrap-role")
@@ -48,6 +46,9 @@ def command(rc: RunContext, stack: str, qualifier: str | None, policy_arns: tupl
             retry_attempts: int, plan_out: Path | None) -> Result:
     """Recreate STACK's deleted service role (e.g. the CDK cfn-exec-role) and finish the
     operation it blocked."""
+    from recover.act.retry import Backoff
+    from recover.runbooks.bootstrap_role.flow import BootstrapRoleOptions, run
+
     return run(rc, stack, BootstrapRoleOptions(
         qualifier=qualifier, policy_arns=list(policy_arns),
         permissions_boundary=permissions_boundary, then=then,

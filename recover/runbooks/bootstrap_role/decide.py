@@ -9,12 +9,12 @@ from recover.decide import role_plan as rp
 from recover.decide.diagnose import Diagnosis
 from recover.decide.rollback_plan import validate_skips
 from recover.errors import (
+    AbortedError,
     NeedsDecisionError,
     RecoverError,
     UsageError,
 )
 from recover.evidence import EvidenceRun
-from recover.exit_codes import ExitCode
 from recover.model.stack import StackSnapshot
 from recover.runbooks.bootstrap_role.roles import (
     ADMIN_POLICY,
@@ -62,8 +62,7 @@ def ask_policies(rc: RunContext, ev: EvidenceRun, target: rp.RoleTarget,
                 ("abort", "abort: I will run again with --policy-arn")]
     answer = prompts.choose(rc, ev.journal, question, options, flag="--policy-arn")
     if answer == "abort":
-        raise RecoverError("aborted: name the role's policies with --policy-arn", code="aborted",
-                           exit_code=ExitCode.ABORTED)
+        raise AbortedError("aborted: name the role's policies with --policy-arn")
     return tuple(answer.split(","))
 
 
@@ -87,8 +86,7 @@ def decide_then(rc: RunContext, ev: EvidenceRun, snap: StackSnapshot,
     if answer == rp.THEN_DELETE and not prompts.typed_confirmation(
             rc, ev.journal, f"Deleting {info.name} deletes its resources (except those its "
             "template retains).", info.name, flag="--then delete"):
-        raise RecoverError("the stack name was not typed: nothing was changed", code="aborted",
-                           exit_code=ExitCode.ABORTED)
+        raise AbortedError("the stack name was not typed: nothing was changed")
     return answer
 
 

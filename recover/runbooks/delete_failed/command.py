@@ -12,7 +12,6 @@ from recover.cli.params import RESOURCE_ID, STACK, follow_options
 from recover.context import RunContext
 from recover.orphans.ledger import ENV_VAR
 from recover.result import Result
-from recover.runbooks.delete_failed.flow import DeleteOptions, run
 
 
 @click.command("delete-failed")
@@ -41,6 +40,8 @@ def command(rc: RunContext, stack: str, retain: tuple[str, ...], retry: tuple[st
             wait: bool, timeout: float, max_rounds: int, poll_interval: float,
             plan_out: Path | None) -> Result:
     """Finish deleting STACK from DELETE_FAILED (root and nested stacks)."""
+    from recover.runbooks.delete_failed.flow import DeleteOptions, run
+
     return run(rc, stack, DeleteOptions(
         retain=list(retain), retry=list(retry), retain_all_failed=retain_all_failed,
         empty_buckets=list(empty_buckets), role_arn=role_arn, ledger=ledger, wait=wait,

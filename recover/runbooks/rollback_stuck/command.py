@@ -10,7 +10,6 @@ from recover.cli.common import recover_command
 from recover.cli.params import STACK, follow_options, rollback_options
 from recover.context import RunContext
 from recover.result import Result
-from recover.runbooks.rollback_stuck.flow import RollbackOptions, run
 
 
 @click.command("rollback-stuck")
@@ -24,6 +23,8 @@ def command(rc: RunContext, stack: str, skip: tuple[str, ...], skip_unrecoverabl
             accept_substitute: bool, accept_unverified: bool, trail: str | None,
             role_arn: str | None, wait: bool, timeout: float, max_rounds: int, poll_interval: float, plan_out: Path | None) -> Result:
     """Continue the rollback of STACK (root or nested) from UPDATE_ROLLBACK_FAILED to the end."""
+    from recover.runbooks.rollback_stuck.flow import RollbackOptions, run
+
     return run(rc, stack, RollbackOptions(
         skip=list(skip), skip_unrecoverable=skip_unrecoverable,
         restore_artifacts=restore_artifacts, artifact_sources=list(artifact_sources),
