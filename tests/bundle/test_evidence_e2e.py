@@ -275,7 +275,8 @@ def test_folder_format_and_default_name(sandbox: Callable[..., Any], tmp_path: P
     proc = run_cli(["--evidence-dir", str(tmp_path / "ev"), "evidence", sb.stacks[0],
                     "--format", "dir"], env=sb.env(), cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
-    made = [p for p in tmp_path.iterdir() if "-postmortem-" in p.name]
+    assert not [p for p in tmp_path.iterdir() if "-postmortem-" in p.name]  # not in the cwd
+    made = list((tmp_path / "ev").glob("*/*-postmortem-*"))  # in its run's evidence folder
     assert len(made) == 1 and made[0].is_dir()
     assert stat.S_IMODE(made[0].stat().st_mode) == 0o700
     from recover.bundle.write import verify_manifest
