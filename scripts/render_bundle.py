@@ -8,8 +8,9 @@ Writes into DIR (default: ./bundle-pictures):
                         npm @mermaid-js/mermaid-cli) with the system Chromium
   timeline-html.png     timeline.html as headless Chromium shows it (1280 px wide)
 
---example SCENARIO builds the bundle first: the sandbox scenario, a journaled recovery and
-`recover evidence --html` (as scripts/evidence_degap_example.py; 127.0.0.1 only, needs moto).
+--example SCENARIO builds the bundle first: the sandbox scenario (degap, nested-skip,
+delete-failed, cdk-bootstrap-deleted), its runbook run unattended, then `recover evidence
+--html` (127.0.0.1 only, needs moto).
 
 Needs `chromium` (Debian package) and `mmdc`:
     apt-get install chromium
@@ -90,32 +91,36 @@ def render_html(html: str, out: Path, browser: str) -> Path:
     return png
 
 
+# scenario -> the runbook an on-call engineer would run on it, unattended
+EXAMPLES: dict[str, list[str]] = {
+    "degap": ["rollback-stuck", "{root}", "--restore-artifacts"],
+    "nested-skip": ["rollback-stuck", "{root}", "--skip-unrecoverable"],
+    "delete-failed": ["delete-failed", "{root}", "--retain-all-failed"],
+    "cdk-bootstrap-deleted": ["bootstrap-role", "{root}", "--then", "delete",
+                              "--remove-role-after"],
+}
+
+
 def build_example(scenario: str, work: Path) -> Path:
-    """A bundle folder of the scenario after a journaled recovery (sandbox on 127.0.0.1)."""
+    """A bundle folder of the scenario after its runbook ran for real (sandbox on 127.0.0.1,
+    with a step delay so the operations take visible time)."""
     from click.testing import CliRunner
 
     from recover.cli import cli
-    from recover.context import GlobalOptions, RunContext
     from recover.sandbox import start_sandbox
-    from tests.bundle.test_evidence_e2e import degap, recovery
 
-    if scenario != "degap":
-        raise SystemExit(f"no example recovery for {scenario!r} (only degap)")
-    sb = start_sandbox(scenario, step_delay=0.2)
+    if scenario not in EXAMPLES:
+        raise SystemExit(f"no example recovery for {scenario!r}; one of: {', '.join(EXAMPLES)}")
+    sb = start_sandbox(scenario, step_delay=0.5)
     try:
         os.environ.update(sb.env())
-        recovery(sb, work / "ev", "missing-artifact", "degap-prod",
-                 lambda ex, ev: degap(sb, ex, ev))
-        sb.world.deliver_trail()
-        rc = RunContext.from_options(GlobalOptions(endpoint_url=sb.endpoint, region=sb.region,
-                                                   evidence_dir=work / "ev"))
+        base = ["--evidence-dir", str(work / "ev"), "--non-interactive", "--yes"]
+        runbook = [a.format(root=sb.stacks[0]) for a in EXAMPLES[scenario]]
         bundle = work / "bundle"
-        result = CliRunner().invoke(cli, ["evidence", "degap-prod", "--trail",
-                                          f"s3://{sb.world.trail_bucket}", "--format", "dir",
-                                          "--out", str(bundle), "--html"], obj=rc,
-                                    standalone_mode=False)
-        if result.exception:
-            raise result.exception
+        for args in (runbook, ["evidence", sb.stacks[0], "--trail", "lookup", "--format", "dir",
+                               "--out", str(bundle), "--html"]):
+            result = CliRunner().invoke(cli, base + args, catch_exceptions=False)
+            print(f"recover {' '.join(args)}: exit {result.exit_code}", file=sys.stderr)
     finally:
         sb.stop()
     return bundle

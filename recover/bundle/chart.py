@@ -19,6 +19,8 @@ follow a streamed timeline.
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -188,7 +190,8 @@ class ChartBuilder:
             self._run(e)
         elif e.kind == "recover:call":
             self._mark(Mark(RECOVER_LANE, f"{e.what.split(':', 1)[-1]} "
-                                          f"{e.status.split(':')[0]}", e.time, e.failed))
+                                          f"{e.status.split(':')[0]}{_left_alone(e.detail)}",
+                            e.time, e.failed))
 
     def _stack(self, e: Entry) -> None:
         lane = self._lane(e.subject)
@@ -266,6 +269,25 @@ class ChartBuilder:
         if stack_bars:
             return max(b.start for b in stack_bars)
         return min((m.time for m in self._marks), default=None)
+
+
+_LEFT_ALONE = re.compile(r"(ResourcesToSkip|RetainResources)=(\[[^\]]*\])")
+
+
+def _left_alone(detail: str) -> str:
+    """`, skipping A, B` / `, retaining A` for a call that skipped or retained resources (the
+    timeline row's detail holds its ResourcesToSkip / RetainResources as JSON)."""
+    m = _LEFT_ALONE.search(detail)
+    if m is None:
+        return ""
+    try:
+        ids = [str(i).rsplit(".", 1)[-1] for i in json.loads(m[2])]
+    except ValueError:
+        return ""
+    if not ids:
+        return ""
+    shown = ", ".join(ids[:3]) + (f" and {len(ids) - 3} more" if len(ids) > 3 else "")
+    return f", {'skipping' if m[1] == 'ResourcesToSkip' else 'retaining'} {shown}"
 
 
 def _clip(b: Bar, start: datetime) -> Bar:

@@ -186,3 +186,18 @@ def test_mermaid_cli_renders_every_block(tmp_path: Path) -> None:
                               capture_output=True, text=True, timeout=120)
         assert proc.returncode == 0, proc.stderr
         assert "Fn UPDATE_FAILED" in out.read_text() or i == 1
+
+
+def test_skipped_and_retained_resources_are_named_on_the_call() -> None:
+    t = INCIDENT
+    entries = [Entry(t, "stack", "stack_event", "app", "stack", "UPDATE_IN_PROGRESS"),
+               Entry(t + timedelta(seconds=5), "stack", "stack_event", "app", "stack",
+                     "UPDATE_ROLLBACK_FAILED"),
+               Entry(t + timedelta(seconds=9), "recover", "recover:call", "run-1",
+                     "cloudformation:ContinueUpdateRollback", "ok",
+                     'continue; StackName=app, ResourcesToSkip=["app-Api-X1.Fn", "Db"]'),
+               Entry(t + timedelta(seconds=12), "recover", "recover:call", "run-1",
+                     "cloudformation:DeleteStack", "ok", 'RetainResources=["A", "B", "C", "D"]')]
+    labels = [m.label for ep in build_chart("app", entries).episodes for m in ep.marks]
+    assert labels == ["ContinueUpdateRollback ok, skipping Fn, Db",
+                      "DeleteStack ok, retaining A, B, C and 1 more"]
