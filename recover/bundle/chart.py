@@ -158,7 +158,6 @@ class ChartBuilder:
         self._last: datetime | None = None
         self._dropped = 0
         self._failed_resources: dict[str, list[str]] = {}
-        self._trail_before: list[Entry] = []  # only counted: kept while no failure seen
 
     def _lane(self, name: str) -> str:
         if name not in self._lanes:

@@ -13,7 +13,6 @@ from html import escape
 
 from recover.bundle.chart import (
     RECOVER_LANE,
-    TRAIL_LANE,
     Bar,
     Chart,
     Episode,
@@ -21,7 +20,7 @@ from recover.bundle.chart import (
     duration,
     tick_step,
 )
-from recover.bundle.mermaid import episode_heading
+from recover.bundle.mermaid import episode_heading, lane_title
 
 WIDTH = 1160
 LABEL_W = 430
@@ -82,7 +81,7 @@ def episode_svg(chart: Chart, ep: Episode) -> str:
                      f'{escape(_tick_label(t, span))}</text>')
     y = AXIS
     for lane, rows in lanes:
-        title = lane if lane in (TRAIL_LANE, RECOVER_LANE) else f"stack {lane}"
+        title = lane_title(lane)
         parts.append(f'<rect x="0" y="{y}" width="{WIDTH}" height="{LANE_HEAD}" fill="#f6f8fa"/>'
                      f'<text x="6" y="{y + 15}" font-weight="600" fill="#1f2328">'
                      f'{escape(_clip_text(title, 80))}</text>')

@@ -90,7 +90,7 @@ def _row(item: Bar | Mark) -> tuple[str, tuple[str, ...], datetime, datetime]:
     return label(item.label), tags, item.start, max(item.end, item.start + MIN_SPAN)
 
 
-def lane_title(lane: str, chart: Chart) -> str:
+def lane_title(lane: str) -> str:
     if lane in (TRAIL_LANE, RECOVER_LANE):
         return lane
     return f"stack {lane}"
@@ -98,7 +98,7 @@ def lane_title(lane: str, chart: Chart) -> str:
 
 def episode_gantt(chart: Chart, ep: Episode) -> str:
     """One episode as a Mermaid gantt: one section per lane, one row per bar or marker."""
-    titles = [lane_title(lane, chart) for lane in chart.lanes if ep.rows(lane)]
+    titles = [lane_title(lane) for lane in chart.lanes if ep.rows(lane)]
     lines = [init_directive(titles), "gantt", f"    title {label(chart.title)}",
              f"    dateFormat {DATE_FORMAT}", f"    axisFormat {axis_format(ep.span)}",
              f"    tickInterval {tick_interval(ep.span)}", "    todayMarker off"]
@@ -107,7 +107,7 @@ def episode_gantt(chart: Chart, ep: Episode) -> str:
         rows = ep.rows(lane)
         if not rows:
             continue
-        lines.append(f"    section {label(lane_title(lane, chart))}")
+        lines.append(f"    section {label(lane_title(lane))}")
         for item in rows:
             n += 1
             text, tags, start, end = _row(item)
