@@ -24,6 +24,7 @@ import platform
 import re
 import threading
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,7 +33,9 @@ from typing import Any
 
 from recover import __version__
 from recover.bundle.redact import SecretBook, parse_template
-from recover.errors import RecoverError
+from recover.errors import RecoverError, translate_aws_error
+from recover.exit_codes import ExitCode
+from recover.interrupts import exit_code_of
 from recover.model.stack import StackSnapshot
 from recover.private_files import append_private, private_dir, replace_private
 from recover.result import dumps
@@ -61,10 +64,12 @@ class Journal:
         self._scrub = scrub
         self._lock = lock if lock is not None else threading.RLock()
         self._seq = 0
+        self.kinds: Counter[str] = Counter()  # entries written by this run, by kind
 
     def append(self, kind: str, **fields: Any) -> dict[str, Any]:
         with self._lock:
             self._seq += 1
+            self.kinds[kind] += 1
             entry = {"seq": self._seq, "time": self._clock().isoformat(), "kind": kind, **fields}
             stored = self._scrub(entry) if self._scrub is not None else entry
             append_private(self.path, (dumps(stored, indent=None) + "\n").encode(), fsync=True)
@@ -87,6 +92,17 @@ def read_journal(path: Path) -> list[dict[str, Any]]:
         if isinstance(item, dict):
             out.append(item)
     return out
+
+
+def exit_code_for(exc: BaseException) -> int:
+    """The exit code the process gives for an exception that ends a run (as
+    recover.cli.common.run_body maps it), so metadata.json never says `exit_code: null`."""
+    if isinstance(exc, KeyboardInterrupt):
+        return exit_code_of(exc)
+    if isinstance(exc, RecoverError):
+        return int(exc.exit_code)
+    translated = translate_aws_error(exc)
+    return int(translated.exit_code if translated is not None else ExitCode.ERROR)
 
 
 class EvidenceRun:
@@ -250,6 +266,13 @@ class EvidenceRun:
         return self
 
     def finish(self, outcome: str, exit_code: int | None = None, **extra: Any) -> None:
+        """Record how the run ended. A run whose every change stopped at --dry-run ends as
+        `dry-run` whatever the command would have called it (`outcome_if_applied`): nothing
+        in the evidence may claim a change that was never made."""
+        kinds = self.journal.kinds
+        if kinds["dry_run"] and not kinds["call"] and outcome != "dry-run":
+            extra["outcome_if_applied"] = outcome
+            outcome = "dry-run"
         self._write_metadata(outcome=outcome, ended_at=self.clock().isoformat(),
                              exit_code=exit_code, **extra)
         self._finished = True
@@ -268,4 +291,6 @@ class EvidenceRun:
             outcome = "failed"
             extra["error"] = exc.as_dict() if isinstance(exc, RecoverError) else {
                 "code": "internal_error", "message": f"{exc_type.__name__}: {exc}"}
+        if exc is not None:
+            extra["exit_code"] = exit_code_for(exc)
         self._write_metadata(outcome=outcome, ended_at=self.clock().isoformat(), **extra)

@@ -5,6 +5,7 @@ functions elsewhere in recover.bundle."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Callable, Iterable
@@ -160,9 +161,16 @@ def read_run(folder: Path, meta: dict[str, Any]) -> RunFolder:
             run.journal = read_journal(path)
             continue
         try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            run.unreadable.append(f"{rel}: {type(exc).__name__}")
+            data = path.read_bytes()
+        except OSError as exc:
+            run.unreadable.append(f"{rel}: cannot be read ({exc.strerror or exc})")
+            continue
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:  # e.g. the code zip a restore uploaded: listed, not copied
+            run.unreadable.append(f"{rel}: binary file ({len(data)} bytes, sha256 "
+                                  f"{hashlib.sha256(data).hexdigest()}), not copied: its "
+                                  "bytes cannot be redacted")
             continue
         if rel.endswith(".json"):
             try:

@@ -14,7 +14,8 @@ from typing import Any
 
 from recover import __version__
 from recover.bundle import BUNDLE_SCHEMA_VERSION
-from recover.bundle.mermaid import gantt
+from recover.bundle.chart import build_chart
+from recover.bundle.mermaid import chart_markdown
 from recover.bundle.model import Collected, RunFolder, TrailOutcome
 from recover.bundle.redact import Redactor, SecretBook, parse_template
 from recover.bundle.relate import subjects_of
@@ -136,10 +137,10 @@ def build_bundle(collected: Collected, *, now: datetime, html: bool = False) -> 
         "redaction": redactor.summary(),
         "entries": [e.to_dict() for e in entries],
     }
-    chart = gantt(f"{snap.root.name} incident timeline UTC", entries)
-    files["timeline.md"] = render_markdown(doc, entries, chart)
+    chart = build_chart(f"{snap.root.name} incident UTC", entries)
+    files["timeline.md"] = render_markdown(doc, entries, chart_markdown(chart))
     if html:
-        files["timeline.html"] = render_html(doc, entries)
+        files["timeline.html"] = render_html(doc, entries, chart)
     # Safety net: anything that still looks like a secret goes, and is counted.
     late = Redactor(redactor.known_values)
     files = {name: late.text(text) for name, text in files.items()}

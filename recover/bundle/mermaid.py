@@ -10,19 +10,31 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from recover.bundle.model import Entry
+from recover.bundle.chart import (
+    GAP,
+    MIN_SPAN,
+    RECOVER_LANE,
+    TRAIL_LANE,
+    Bar,
+    Chart,
+    Episode,
+    Mark,
+    duration,
+    tick_step,
+    when,
+)
 
 DATE_FORMAT = "YYYY-MM-DD HH:mm:ss"
 _PY_FORMAT = "%Y-%m-%d %H:%M:%S"
 _UNSAFE = re.compile(r"[^A-Za-z0-9 _.,/+=@\-]+")
 LABEL_MAX = 70
-MAX_MILESTONES = 25
-MAX_BARS_PER_SECTION = 20
+LEFT_PADDING_MAX = 320
+_INIT = re.compile(r'^%%\{init: \{"gantt": \{"leftPadding": \d{2,3}\}\}\}%%$')
 _DIRECTIVE = re.compile(r"^(title [^:#;]*|dateFormat " + re.escape(DATE_FORMAT)
-                        + r"|axisFormat [%A-Za-z :\-]+|todayMarker off)$")
+                        + r"|axisFormat [%A-Za-z :\-]+|todayMarker off"
+                        r"|tickInterval [1-9][0-9]*(millisecond|second|minute|hour|day|week|month))$")
 _SECTION = re.compile(r"^section [A-Za-z0-9 _.,/+=@\-]+$")
 _TASK = re.compile(r"^(?P<label>[A-Za-z0-9 _.,/+=@\-]+?)\s*:\s*(?P<tags>(?:(?:crit|done|active|"
                    r"milestone),\s*)*)(?P<id>[a-z][a-z0-9]*),\s*(?P<start>\d{4}-\d\d-\d\d "
@@ -39,98 +51,112 @@ def label(text: str) -> str:
     return s
 
 
-@dataclass
-class _Task:
-    label: str
-    tags: tuple[str, ...]
-    start: datetime
-    end: datetime
-
-
 def _fmt(t: datetime) -> str:
     return t.strftime(_PY_FORMAT)
 
 
-def _stack_bars(entries: list[Entry]) -> dict[str, list[_Task]]:
-    """One bar per stack operation: from a stack-level *_IN_PROGRESS to the next terminal
-    stack-level status (or to the stack's last event while it is still running)."""
-    out: dict[str, list[_Task]] = {}
-    open_: dict[str, tuple[Entry, Entry]] = {}
-    for e in entries:
-        if e.source != "stack" or e.what != "stack":
-            continue
-        if e.status.endswith("_IN_PROGRESS"):
-            first, _ = open_.get(e.subject, (e, e))
-            open_[e.subject] = (first, e)
-            continue
-        first, _ = open_.pop(e.subject, (e, e))
-        tags = ("crit",) if e.status.endswith("_FAILED") else ("done",)
-        text = first.status if first is e else f"{first.status} to {e.status}"
-        out.setdefault(e.subject, []).append(_Task(label(text), tags, first.time, e.time))
-    for stack, (first, last) in open_.items():
-        out.setdefault(stack, []).append(_Task(label(f"{first.status} still running"),
-                                               ("active",), first.time, last.time))
-    return {k: v[-MAX_BARS_PER_SECTION:] for k, v in out.items()}
+def axis_format(span: timedelta) -> str:
+    """A tick format that suits the episode's length (d3 time format, as Mermaid takes it)."""
+    if span <= timedelta(minutes=30):
+        return "%H:%M:%S"
+    if span <= timedelta(days=1):
+        return "%H:%M"
+    return "%m-%d %H:%M"
 
 
-def _milestone(e: Entry, text: str, crit: bool) -> _Task:
-    tags = ("crit", "milestone") if crit else ("milestone",)
-    return _Task(label(text), tags, e.time, e.time + timedelta(seconds=1))
+def tick_interval(span: timedelta) -> str:
+    """Mermaid's `tickInterval` for the episode (without it, a short episode repeats labels)."""
+    step = tick_step(span)
+    for unit, n in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if step % n == 0:
+            return f"{step // n}{unit}"
+    return f"{step}second"
 
 
-def gantt(title: str, entries: list[Entry]) -> str:
-    lines = ["gantt", f"    title {label(title)}", f"    dateFormat {DATE_FORMAT}",
-             "    axisFormat %m-%d %H:%M", "    todayMarker off"]
-    sections: list[tuple[str, list[_Task]]] = []
-    for stack, bars in _stack_bars(entries).items():
-        sections.append((f"stack {stack}", bars))
-    failures: list[_Task] = []
-    seen: set[tuple[str, str, str]] = set()
-    for e in entries:
-        if e.source == "stack" and e.what != "stack" and e.status.endswith("_FAILED"):
-            key = (e.subject, e.what, e.status)
-            if key not in seen:
-                seen.add(key)
-                failures.append(_milestone(e, f"{e.what.split(' ', 1)[0]} {e.status}", True))
-    if failures:
-        sections.append(("resource failures", failures[:MAX_MILESTONES]))
-    trail = [_milestone(e, f"{e.what.split(':', 1)[-1]} {e.status}", e.failed)
-             for e in entries if e.source == "cloudtrail"
-             and (e.failed or e.kind in ("trail:service_role", "trail:object_deletion",
-                                         "trail:stack_operation"))]
-    if trail:
-        sections.append(("CloudTrail", trail[:MAX_MILESTONES]))
-    recover: list[_Task] = []
-    starts: dict[str, Entry] = {}
-    for e in entries:
-        if e.kind == "recover:run" and e.status == "started":
-            starts[e.subject] = e
-        elif e.kind == "recover:run":
-            s = starts.pop(e.subject, e)
-            recover.append(_Task(label(f"{e.what.replace('run ended: ', '')} {e.status}"),
-                                 ("crit",) if e.status in ("failed", "interrupted") else ("done",),
-                                 s.time, max(e.time, s.time + timedelta(seconds=1))))
-        elif e.kind == "recover:call":
-            recover.append(_milestone(e, f"{e.what.split(':', 1)[-1]} {e.status.split(':')[0]}",
-                                      e.failed))
-    if recover:
-        sections.append(("recover", recover[:MAX_MILESTONES * 2]))
+def init_directive(lanes: Iterable[str]) -> str:
+    """Room on the left for the longest lane title (Mermaid's default, 75 px, cuts stack names
+    across the bars)."""
+    longest = max((len(label(t)) for t in lanes), default=10)
+    pad = min(LEFT_PADDING_MAX, max(75, longest * 7 + 16))
+    return '%%{init: {"gantt": {"leftPadding": ' + str(pad) + '}}}%%'
+
+
+def _row(item: Bar | Mark) -> tuple[str, tuple[str, ...], datetime, datetime]:
+    if isinstance(item, Mark):
+        text = item.label + (f" x{item.count}" if item.count > 1 else "")
+        tags = ("crit", "milestone") if item.failed else ("milestone",)
+        return label(text), tags, item.time, item.time
+    tags = {"failed": ("crit",), "done": ("done",), "running": ("active",)}[item.state]
+    return label(item.label), tags, item.start, max(item.end, item.start + MIN_SPAN)
+
+
+def lane_title(lane: str) -> str:
+    if lane in (TRAIL_LANE, RECOVER_LANE):
+        return lane
+    return f"stack {lane}"
+
+
+def episode_gantt(chart: Chart, ep: Episode) -> str:
+    """One episode as a Mermaid gantt: one section per lane, one row per bar or marker."""
+    titles = [lane_title(lane) for lane in chart.lanes if ep.rows(lane)]
+    lines = [init_directive(titles), "gantt", f"    title {label(chart.title)}",
+             f"    dateFormat {DATE_FORMAT}", f"    axisFormat {axis_format(ep.span)}",
+             f"    tickInterval {tick_interval(ep.span)}", "    todayMarker off"]
     n = 0
-    for name, tasks in sections:
-        lines.append(f"    section {label(name)}")
-        for t in tasks:
+    for lane in chart.lanes:
+        rows = ep.rows(lane)
+        if not rows:
+            continue
+        lines.append(f"    section {label(lane_title(lane))}")
+        for item in rows:
             n += 1
-            tags = "".join(f"{tag}, " for tag in t.tags)
-            lines.append(f"    {t.label} :{tags}t{n}, {_fmt(t.start)}, {_fmt(t.end)}")
-    if n == 0:
+            text, tags, start, end = _row(item)
+            lines.append(f"    {text} :{''.join(f'{t}, ' for t in tags)}t{n}, {_fmt(start)}, "
+                         f"{_fmt(end)}")
+    return "\n".join(lines) if n else ""
+
+
+def episode_heading(i: int, chart: Chart, ep: Episode) -> str:
+    what = []
+    if any(b.failed for b in ep.bars if b.lane not in (TRAIL_LANE, RECOVER_LANE)) or any(
+            m.failed for m in ep.marks if m.lane not in (TRAIL_LANE, RECOVER_LANE)):
+        what.append("stack failures")
+    if any(i.lane == RECOVER_LANE for i in [*ep.bars, *ep.marks]):
+        what.append("recover")
+    n = len(chart.episodes)
+    head = f"{i} of {n}: " if n > 1 else ""
+    return (f"{head}{when(ep.start)} to {when(ep.end, ep.start)} UTC ({duration(ep.span)})"
+            + (f": {', '.join(what)}" if what else ""))
+
+
+def chart_markdown(chart: Chart) -> str:
+    """The chart section of timeline.md (empty when there is nothing to draw): the earlier
+    history in words, then one Mermaid gantt per episode of the incident window."""
+    if chart.empty:
         return ""
-    return "\n".join(lines)
+    out: list[str] = []
+    if chart.history:
+        out += [chart.history[0], "", *(f"- {h}" for h in chart.history[1:]), ""]
+    if len(chart.episodes) > 1:
+        out += [f"The incident window has {len(chart.episodes)} episodes separated by more "
+                f"than {duration(GAP)} of quiet; each is drawn at its own scale.", ""]
+    failed = [f"{lane}: {', '.join(ids)}" for lane, ids in chart.failed_resources.items()]
+    if failed:
+        out += ["Failed resources (red markers): " + "; ".join(failed) + ".", ""]
+    for i, ep in enumerate(chart.episodes, 1):
+        out += [f"### {episode_heading(i, chart, ep)}", ""]
+        if ep.left_out:
+            out += [f"{ep.left_out} more marker(s) are in the table below.", ""]
+        out += ["```mermaid", episode_gantt(chart, ep), "```", ""]
+    return "\n".join(out).rstrip() + "\n"
 
 
 def validate_gantt(text: str) -> list[str]:
     """Problems that would stop GitHub rendering the chart (empty list: well formed)."""
     problems: list[str] = []
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    if lines and _INIT.match(lines[0]):
+        lines = lines[1:]
     if not lines or lines[0] != "gantt":
         return ["the chart must start with `gantt`"]
     ids: set[str] = set()

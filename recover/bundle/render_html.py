@@ -6,18 +6,27 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
+from recover.bundle.chart import Chart
+from recover.bundle.chart_svg import chart_html
 from recover.bundle.model import Entry
 from recover.bundle.render_md import time_cell
 
 _CSS = """
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem;color:#1f2328}
 h1{font-size:1.6rem}h2{margin-top:2rem;border-bottom:1px solid #d0d7de}
-table{border-collapse:collapse;width:100%;font-size:12.5px}
-th,td{border:1px solid #d0d7de;padding:3px 6px;vertical-align:top;text-align:left}
+table{border-collapse:collapse;width:100%;font-size:12.5px;table-layout:fixed}
+th,td{border:1px solid #d0d7de;padding:3px 6px;vertical-align:top;text-align:left;
+overflow-wrap:anywhere;word-break:break-word}
+table.tl col.n{width:3em}table.tl col.t{width:9em}table.tl col.src{width:6.5em}
+table.tl col.subj{width:14%}table.tl col.what{width:16%}table.tl col.st{width:13%}
+table.hr col.h{width:10em}
+li{overflow-wrap:anywhere}
+div.chart{overflow-x:auto;margin:.5rem 0 1rem}div.chart svg{max-width:100%;height:auto}
+.legend .key{display:inline-block;width:12px;height:10px;margin:0 4px 0 10px}
 th{background:#f6f8fa;position:sticky;top:0}
 tr.stack td.src{color:#0550ae}tr.cloudtrail td.src{color:#8250df}tr.recover td.src{color:#1a7f37}
 tr.failed td.st{color:#cf222e;font-weight:600}
-td.t{white-space:nowrap;font-family:ui-monospace,monospace}
+td.t{font-family:ui-monospace,monospace;overflow-wrap:normal;word-break:normal}
 .bar{display:inline-block;height:10px;background:#0969da;vertical-align:middle}
 .bar.failed{background:#cf222e}
 """
@@ -46,11 +55,12 @@ def _density(entries: list[Entry]) -> str:
                     f"<span class='bar' style='width:{int(300 * ok / top)}px'></span>"
                     f"<span class='bar failed' style='width:{int(300 * bad / top)}px'></span> "
                     f"{ok + bad} ({bad} failed)</td></tr>")
-    return ("<h2>Activity by hour (UTC)</h2><table><tr><th>hour</th><th>entries</th></tr>"
+    return ("<h2>Activity by hour (UTC)</h2><table class='hr'><col class='h'><col>"
+            "<tr><th>hour</th><th>entries</th></tr>"
             + "".join(rows) + "</table>")
 
 
-def render_html(doc: dict[str, Any], entries: list[Entry]) -> str:
+def render_html(doc: dict[str, Any], entries: list[Entry], chart: Chart | None = None) -> str:
     s = doc["summary"]
     parts = ["<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
              "<meta http-equiv='Content-Security-Policy' content=\"default-src 'none'; "
@@ -66,9 +76,12 @@ def render_html(doc: dict[str, Any], entries: list[Entry]) -> str:
              "<h2>What was done</h2>", _list(s["what_was_done"], "no recover run found"),
              "<h2>What is still inconsistent</h2>",
              _list(s["still_inconsistent"], "nothing known to be inconsistent"),
+             chart_html(chart) if chart is not None else "",
              _density(entries),
              f"<h2>Timeline ({len(entries)} entries, oldest first)</h2>",
-             "<table><tr><th>#</th><th>time (UTC)</th><th>source</th><th>stack / actor</th>"
+             "<table class='tl'><col class='n'><col class='t'><col class='src'>"
+             "<col class='subj'><col class='what'><col class='st'><col>"
+             "<tr><th>#</th><th>time (UTC)</th><th>source</th><th>stack / actor</th>"
              "<th>what</th><th>status</th><th>detail</th></tr>"]
     for i, e in enumerate(entries, 1):
         cls = f"{e.source}{' failed' if e.failed else ''}"

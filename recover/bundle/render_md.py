@@ -34,6 +34,7 @@ def _bullets(items: Iterable[str], empty: str) -> list[str]:
 
 
 def render_markdown(doc: dict[str, Any], entries: list[Entry], chart: str) -> str:
+    """`chart`: the chart section's Markdown (recover.bundle.mermaid.chart_markdown)."""
     s = doc["summary"]
     w = doc["window"]
     out = [f"# Postmortem evidence: {doc['stack']}", "",
@@ -48,7 +49,7 @@ def render_markdown(doc: dict[str, Any], entries: list[Entry], chart: str) -> st
            "", "### What is still inconsistent",
            *_bullets(s["still_inconsistent"], "nothing known to be inconsistent"), ""]
     if chart:
-        out += ["## Timeline chart", "", "```mermaid", chart, "```", ""]
+        out += ["## Timeline chart", "", chart.rstrip("\n"), ""]
     out += ["## Timeline", "",
             f"{len(entries)} entries, oldest first: stack events of every stack of the tree, "
             "related CloudTrail records and recover's own actions and operator answers.", "",

@@ -45,10 +45,12 @@ STATIC_COVERAGE = (
 )
 
 
-def _skips_and_retains(runs: Iterable[RunFolder]) -> tuple[list[str], list[str]]:
-    """ResourcesToSkip / RetainResources of calls that AWS accepted (journal `after` ok)."""
-    skips: list[str] = []
-    retains: list[str] = []
+def _skips_and_retains(runs: Iterable[RunFolder]
+                       ) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """ResourcesToSkip / RetainResources of calls that AWS accepted (journal `after` ok), as
+    (resource, text) pairs."""
+    skips: list[tuple[str, str]] = []
+    retains: list[tuple[str, str]] = []
     for run in runs:
         ok = {e.get("ref") for e in run.journal if e.get("kind") == "call"
               and e.get("phase") == "after" and e.get("ok")}
@@ -60,17 +62,19 @@ def _skips_and_retains(runs: Iterable[RunFolder]) -> tuple[list[str], list[str]]
             when = short(e.get("time"), 25)
             if call.get("operation") == "ContinueUpdateRollback":
                 for s in params.get("ResourcesToSkip") or []:
-                    skips.append(f"{s} skipped by ContinueUpdateRollback at {when} "
-                                 f"({run.name})")
+                    skips.append((str(s), f"{s} skipped by ContinueUpdateRollback at {when} "
+                                          f"({run.name})"))
             if call.get("operation") == "DeleteStack":
                 for r in params.get("RetainResources") or []:
-                    retains.append(f"{r} retained by DeleteStack of {params.get('StackName')} "
-                                   f"at {when} ({run.name})")
+                    retains.append((str(r), f"{r} retained by DeleteStack of "
+                                            f"{params.get('StackName')} at {when} ({run.name})"))
     return skips, retains
 
 
-def _plan_followups(runs: Iterable[RunFolder]) -> list[str]:
-    out: list[str] = []
+def _plan_followups(runs: Iterable[RunFolder]) -> list[tuple[str, str, str]]:
+    """(resource, action, what it leaves and its follow-up) of every skip or retain a plan
+    decided, with the plan file it comes from."""
+    out: list[tuple[str, str, str]] = []
     for run in runs:
         for name, doc in run.json_files.items():
             if not name.startswith("plan") or not isinstance(doc, Mapping):
@@ -79,13 +83,34 @@ def _plan_followups(runs: Iterable[RunFolder]) -> list[str]:
             for d in decisions if isinstance(decisions, list) else []:
                 if not isinstance(d, Mapping) or d.get("action") not in ("skip", "retain"):
                     continue
-                text = f"{d.get('target') or d.get('logical_id')}: {d.get('action')}"
+                text = ""
                 if d.get("leaves_inconsistent"):
                     text += f" — leaves inconsistent: {d['leaves_inconsistent']}"
                 if d.get("follow_up"):
                     text += f" — follow-up: {d['follow_up']}"
-                out.append(short(text + f" ({run.name}/{name})", 600))
+                out.append((str(d.get("target") or d.get("logical_id")), str(d.get("action")),
+                            text + f" ({run.name}/{name})"))
     return out
+
+
+def _per_resource(skips: list[tuple[str, str]], retains: list[tuple[str, str]],
+                  plans: list[tuple[str, str, str]]) -> list[str]:
+    """One line per resource: what an accepted call did to it, with what the plan says it
+    leaves inconsistent and its follow-up (a resource is never listed twice because two
+    files mention it); plan decisions no accepted call carried out keep their own line."""
+    lines: dict[str, str] = {}
+    for target, text in [*skips, *retains]:
+        lines.setdefault(target, text)
+    explained: set[str] = set()
+    for target, action, details in plans:
+        if target in explained:
+            continue
+        explained.add(target)
+        if target in lines:
+            lines[target] = f"{lines[target]}{details.rsplit(' (', 1)[0]}"
+        else:
+            lines[target] = f"{target}: {action}{details}"
+    return [short(text, 600) for text in lines.values()]
 
 
 def _orphans(runs: Iterable[RunFolder]) -> list[str]:
@@ -212,7 +237,7 @@ def build_summary(c: Collected, entries: list[Entry]) -> dict[str, Any]:
             f"{f': {ops_text}' if ops_text else ''}; {answers} operator answer(s)"
             f"{f'; {dry} dry-run call(s)' if dry else ''}", 600))
     skips, retains = _skips_and_retains(c.runs)
-    inconsistent = skips + _plan_followups(c.runs) + retains + _orphans(c.runs) + \
+    inconsistent = _per_resource(skips, retains, _plan_followups(c.runs)) + _orphans(c.runs) + \
         _other_notes(c.runs) + _out_of_band(c)
     for n in snap.nodes:
         if not n.info.status.endswith(STABLE_SUFFIXES) or n.info.status == "ROLLBACK_COMPLETE":

@@ -9,14 +9,18 @@ would pass for that scenario).
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
 import click
+from rich.console import Console
 
 from recover.aws.session import SessionFactory
 from recover.cli.common import recover_command
 from recover.context import RunContext
 from recover.errors import RecoverError, UsageError
+from recover.exit_codes import ExitCode
 from recover.result import Result
 
 SANDBOX_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing",
@@ -75,7 +79,9 @@ def _run_scenario(rc: RunContext, scenario: str, root: str) -> Result:
     if spec is not None and run is not None:
         # unattended, the options an on-call engineer would pass; on a terminal, the prompts
         return run(rc, root, spec.scenarios[scenario] if not rc.interactive else {})
-    # Scenarios no runbook recovers (healthy, readiness worlds): diagnose them (read-only).
+    # Other scenarios: diagnose them (read-only); a stack with no failure yet is what
+    # `readiness` is for (degap-before, ecr-expired: the incident still to come), so then the
+    # demo also runs readiness and shows what it finds.
     from recover.aws.snapshot import SnapshotOptions, take_snapshot
     from recover.decide.diagnose import diagnose
 
@@ -88,4 +94,32 @@ def _run_scenario(rc: RunContext, scenario: str, root: str) -> Result:
         data["evidence_dir"] = str(ev.dir)
     from recover.ui.diagnosis import render_diagnosis
 
-    return Result(command="demo", data=data, human=render_diagnosis)
+    if diag.findings:
+        return Result(command="demo", data=data, human=render_diagnosis)
+    rc.progress(f"no failure in {root}: checking whether it could still roll back "
+                f"(recover readiness {root})…")
+    return _readiness(rc, root, data, render_diagnosis)
+
+
+def _readiness(rc: RunContext, root: str, diagnosis: dict[str, Any],
+               render_diagnosis: Callable[[Console, Result], None]) -> Result:
+    """`recover readiness ROOT` on the sandbox: exit 3 when a rollback would fail, as there."""
+    from recover.readiness.decide import Options
+    from recover.readiness.render import render_result
+    from recover.readiness.run import check_stack
+    from recover.runs import open_evidence
+
+    with open_evidence(rc, "readiness", root) as ev:
+        report = check_stack(rc.aws, root, clock=rc.clock, options=Options()).to_dict()
+        report["evidence_dir"] = str(ev.dir)
+        ev.write_json("readiness.json", report)
+        code = ExitCode.OK if report["ready"] else ExitCode.FAILURE_FOUND
+        ev.finish("ready" if report["ready"] else "not_ready", int(code))
+
+    def human(console: Console, result: Result) -> None:
+        render_diagnosis(console, replace(result, data=result.data["diagnosis"]))
+        console.print()
+        render_result(console, replace(result, data=result.data["readiness"]))
+
+    return Result(command="demo", data={"diagnosis": diagnosis, "readiness": report},
+                  exit_code=code, status="ok" if report["ready"] else "partial", human=human)

@@ -37,8 +37,8 @@ def default_out(stack: str, fmt: str, when: str, where: Path) -> Path:
 @click.argument("stack", type=STACK)
 @click.option("--out", type=click.Path(path_type=Path),
               help="Where the bundle goes: a .zip file, a folder (--format dir), or an existing "
-                   "folder to put it in. Default: ./<stack>-postmortem-<UTC time>[.zip]. "
-                   "Never overwrites.")
+                   "folder to put it in. Default: <stack>-postmortem-<UTC time>[.zip] in this "
+                   "run's evidence folder (printed at the end). Never overwrites.")
 @click.option("--since", help="Only what happened at or after this time (ISO-8601 or 2h, 3d...).")
 @click.option("--until", help="Only what happened at or before this time (ISO-8601 or 2h, 3d...).")
 @click.option("--trail", "trail", metavar="SOURCE",
@@ -58,12 +58,15 @@ def command(rc: RunContext, stack: str, out: Path | None, since: str | None, unt
     if window.since and window.until and window.since > window.until:
         raise UsageError("--since is later than --until")
     stamp = now.strftime("%Y%m%dT%H%M%SZ")
-    target = out if out is not None and not out.is_dir() else default_out(
-        stack, fmt, stamp, out if out is not None else Path.cwd())
-    if target.exists():
+    target = None if out is None else out if not out.is_dir() else default_out(
+        stack, fmt, stamp, out)
+    if target is not None and target.exists():
         raise UsageError(f"{target} already exists; pick another --out (a bundle never "
                          "overwrites)")
     with open_evidence(rc, "evidence", stack) as ev:
+        # default: inside this run's own evidence folder (never the current folder; bundles
+        # never read `recover evidence` runs back, so it is not bundled again)
+        target = target or default_out(stack, fmt, stamp, ev.dir)
         collected = collect(rc.aws, stack, window=window, trail=trail,
                             evidence_root=rc.evidence_root, clock=rc.clock,
                             trail_deps=trail_deps(rc),

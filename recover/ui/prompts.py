@@ -62,12 +62,14 @@ def confirm_or_abort(rc: RunContext, journal: Journal, question: str, *, flag: s
 
 
 def typed_confirmation(rc: RunContext, journal: Journal, question: str, expected: str, *,
-                       flag: str) -> bool:
-    """Destructive steps: the person types `expected` exactly. --yes never answers this."""
+                       flag: str, otherwise: str = "changes nothing") -> bool:
+    """Destructive steps: the person types `expected` exactly. --yes never answers this. The
+    prompt says what any other answer, Enter included, does (`otherwise`)."""
     import questionary
 
     _require_interactive(rc, question, flag)
-    answer = _ask(questionary.text(f"{question} Type {expected} to confirm:"))
+    answer = _ask(questionary.text(f"{question} Type {expected} to confirm (Enter or anything "
+                                   f"else {otherwise}):"))
     ok = answer.strip() == expected
     journal.append("answer", question=question, answer=answer.strip(), matched=ok)
     return ok

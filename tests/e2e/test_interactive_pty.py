@@ -72,7 +72,7 @@ def test_interactive_bootstrap_role_delete_and_remove(sandbox, tmp_path: Path) -
     child.expect(r"Create role cdk-hnb659fds-cfn-exec-role-\S+ as shown\?")
     child.send("y")
     child.expect("Delete role cdk-", timeout=180)
-    child.expect("to confirm:")  # the long prompt wraps at the terminal width
+    child.expect("keeps the role")  # the long prompt wraps at the terminal width
     child.send(role + "\r")
     child.expect(r"CREATE_COMPLETE → \S*DELETE_COMPLETE")
     child.expect(pexpect.EOF)

@@ -81,7 +81,7 @@ def remove_one(rc: RunContext, ev: EvidenceRun, executor: Executor, o: RoleOutco
                          f"{escape(blocked_again)}", highlight=False)
         decision = prompts.typed_confirmation(
             rc, ev.journal, f"Delete role {o.name}?", o.name,
-            flag="--remove-role-after or --keep-role")
+            flag="--remove-role-after or --keep-role", otherwise="keeps the role")
     if not decision:
         o.kept_because = "the operator chose to keep it"
         return

@@ -123,7 +123,8 @@ def ask_empty(rc: RunContext, ev: EvidenceRun, contents: BucketContents | None,
                          f"version(s) in all, {contents.delete_markers} delete marker(s).",
                          highlight=False)
     ok = prompts.typed_confirmation(rc, ev.journal, f"Empty bucket {bucket} (every version)?",
-                                    bucket, flag=f"--empty-bucket {bucket}")
+                                    bucket, flag=f"--empty-bucket {bucket}",
+                                    otherwise="leaves the bucket as it is")
     if not ok:
         rc.console.print("[yellow]the name did not match: the bucket is not emptied[/]")
     return ok
