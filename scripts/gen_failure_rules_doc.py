@@ -13,7 +13,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from recover.failure_rules import EXAMPLES, FALLBACK, RULES  # noqa: E402
+from recover.explain.rules import EXAMPLES, FALLBACK, RULES  # noqa: E402
 
 DOC = ROOT / "docs" / "reference" / "failure-modes.md"
 BEGIN, END = "<!-- rules:begin -->", "<!-- rules:end -->"

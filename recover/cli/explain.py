@@ -17,10 +17,10 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from recover.classify import classify
 from recover.cli.common import recover_command
 from recover.context import RunContext
 from recover.errors import UsageError
+from recover.explain.classify import classify
 from recover.result import Result
 
 MAX_INPUT_CHARS = 1_000_000  # a whole describe-stack-events dump fits; a disk image does not

@@ -14,6 +14,7 @@ from rich.text import Text
 
 from recover.cli.common import recover_command
 from recover.context import RunContext
+from recover.explain.taxonomy import FailureMode
 from recover.result import Result
 from recover.runbook.catalog import load_catalog, source_path
 from recover.runbook.errors import Problem, RunbookFormatError
@@ -21,7 +22,6 @@ from recover.runbook.model import Runbook, Step
 from recover.runbook.render import runbook_markdown, step_kind
 from recover.runbook.statuses import STACK_STATUSES
 from recover.runbook.validate import load_text
-from recover.taxonomy import FailureMode
 
 
 @click.group("runbooks")

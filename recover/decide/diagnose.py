@@ -10,14 +10,14 @@ from recover.decide.findings import Finding
 from recover.decide.remedies import remedy_fact
 from recover.detectors import load_detectors
 from recover.detectors._common import Classifier, default_classifier
-from recover.model.stack import StackSnapshot
-from recover.taxonomy import (
+from recover.explain.taxonomy import (
     DELETE_FAILED,
     EXECUTION_ROLE_MISSING,
     MISSING_ARTIFACT,
     ROLLBACK_STUCK,
     FailureMode,
 )
+from recover.model.stack import StackSnapshot
 
 FAILED_STATUSES = frozenset({"UPDATE_ROLLBACK_FAILED", "DELETE_FAILED", "ROLLBACK_FAILED",
                              "CREATE_FAILED", "UPDATE_FAILED", "IMPORT_ROLLBACK_FAILED"})

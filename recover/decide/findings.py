@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from recover.taxonomy import FailureMode
+from recover.explain.taxonomy import FailureMode
 
 
 @dataclass(frozen=True)

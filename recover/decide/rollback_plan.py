@@ -22,8 +22,8 @@ from typing import Any
 from recover.decide.diagnose import Diagnosis
 from recover.decide.findings import Finding
 from recover.decide.phases import Phase
+from recover.explain.taxonomy import FailureMode
 from recover.model.stack import NESTED_STACK_TYPE, StackSnapshot
-from recover.taxonomy import FailureMode
 
 # botocore's ResourceToSkip pattern (docs/reference/aws-behaviour.md#continueupdaterollback-request): one dot at most.
 SKIP_ID_PATTERN = re.compile(r"^(?:[a-zA-Z0-9]+|[a-zA-Z][-a-zA-Z0-9]*\.[a-zA-Z0-9]+)$")

@@ -41,6 +41,7 @@ from recover.errors import (
 )
 from recover.evidence import EvidenceRun
 from recover.exit_codes import ExitCode
+from recover.explain.taxonomy import EXECUTION_ROLE_MISSING
 from recover.flows.follow import follow
 from recover.flows.plans import already_applied
 from recover.flows.render import show_calls
@@ -54,7 +55,6 @@ from recover.resume import (
     tokens_seen,
 )
 from recover.runs import open_evidence, resume_from
-from recover.taxonomy import EXECUTION_ROLE_MISSING
 from recover.ui import prompts
 from recover.ui.progress import print_resumed
 

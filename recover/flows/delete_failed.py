@@ -47,6 +47,7 @@ from recover.errors import (
 )
 from recover.evidence import EvidenceRun
 from recover.exit_codes import ExitCode
+from recover.explain.taxonomy import DELETE_FAILED
 from recover.flows.follow import follow
 from recover.flows.render import decisions_table, show_calls
 from recover.model.stack import StackEvent, StackSnapshot
@@ -62,7 +63,6 @@ from recover.resume import (
     tokens_seen,
 )
 from recover.runs import open_evidence, resume_from
-from recover.taxonomy import DELETE_FAILED
 from recover.ui import prompts
 from recover.ui.diagnosis import render_diagnosis
 from recover.ui.progress import print_resumed

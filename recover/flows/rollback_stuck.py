@@ -36,6 +36,7 @@ from recover.errors import (
 )
 from recover.evidence import EvidenceRun
 from recover.exit_codes import ExitCode
+from recover.explain.taxonomy import ROLLBACK_STUCK, FailureMode
 from recover.flows import artifacts as artifact_flow
 from recover.flows.follow import follow
 from recover.flows.plans import checked_calls
@@ -49,7 +50,6 @@ from recover.resume import (
     tokens_seen,
 )
 from recover.runs import open_evidence, resume_from
-from recover.taxonomy import ROLLBACK_STUCK, FailureMode
 from recover.ui import prompts
 from recover.ui.diagnosis import render_diagnosis
 from recover.ui.progress import print_resumed

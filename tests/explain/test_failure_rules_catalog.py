@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-from recover.classify import classify, explain_text
-from recover.failure_rules import EXAMPLES, FALLBACK, RULES
-from recover.taxonomy import FailureMode
+from recover.explain.classify import classify, explain_text
+from recover.explain.rules import EXAMPLES, FALLBACK, RULES
+from recover.explain.taxonomy import FailureMode
 from tests.conftest import REPO
 
 

@@ -17,13 +17,13 @@ import pytest
 import yaml
 from botocore import xform_name
 
+from recover.explain.taxonomy import ADVICE, RUNBOOK_FOR_MODE, FailureMode
 from recover.runbook.actions import ACTIONS, HANDOVER, MANUAL, PHASES
 from recover.runbook.catalog import check_catalog, load_catalog, load_directory, runbooks_dir
 from recover.runbook.errors import RunbookFormatError
 from recover.runbook.model import Runbook, Step
 from recover.runbook.statuses import STACK_STATUSES
 from recover.runbook.validate import PERMISSION_RE, inspect
-from recover.taxonomy import ADVICE, RUNBOOK_FOR_MODE, FailureMode
 from tests.conftest import REPO, run_cli
 
 RUNBOOK_FILES = sorted((REPO / "runbooks").glob("*.yaml"))
