@@ -43,7 +43,8 @@ E_WRONG_REGION = (
 E_CODE_DENIED = (
     "Lambda was denied reading the deployment package{at} from S3. S3 answers AccessDenied "
     "instead of NoSuchKey when the object is gone and the reader lacks s3:ListBucket, so this is "
-    "usually a deleted artifact, and otherwise a bucket policy or KMS key refusing access. Check "
+    "usually a deleted artifact, and otherwise a bucket policy or KMS key refusing access "
+    "(both readings: docs/reference/aws-behaviour.md#misleading-error-codes). Check "
     "that the object exists; if it does not, restore it (runbook missing-artifact), if it does, "
     "fix the bucket or key policy and retry.")
 
