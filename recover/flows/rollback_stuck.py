@@ -21,6 +21,7 @@ from recover.artifacts.sources import object_exists
 from recover.aws.snapshot import SnapshotOptions, take_snapshot
 from recover.context import RunContext
 from recover.decide.diagnose import Diagnosis, diagnose
+from recover.decide.judgement import judge
 from recover.decide.rollback_plan import (
     Action,
     Choices,
@@ -120,15 +121,21 @@ def _decide(rc: RunContext, ev: EvidenceRun, snap: StackSnapshot, diag: Diagnosi
     for u in plan.undecided:
         finding = next(f for f in diag.findings if (f.skip_id or f"{f.stack_name}.{f.logical_id}") == u.target)
         options = []
+        default: str | None = None
         if finding.failure_mode.value == "missing_artifact":
             options.append((Action.RESTORE, "restore the missing code object, then continue"))
         else:
             options.append((Action.RETRY, "I fixed it outside recover: retry it (no skip)"))
+            verdict = judge(finding)  # the same judgement as --skip-unrecoverable
+            default = Action.SKIP if verdict.unrecoverable else Action.RETRY
         options += [(Action.SKIP, "skip it (ResourcesToSkip) and record the follow-up"),
                     ("abort", "abort: change nothing")]
         rc.console.print(f"\n[bold]{u.target}[/] {finding.resource_type} — {finding.reason[:300]}",
                          highlight=False)
-        answer = prompts.choose(rc, ev.journal, u.question, options, flag=" or ".join(u.flags))
+        if default:
+            rc.console.print(f"[dim]default: {default} — {verdict.reason}[/]", highlight=False)
+        answer = prompts.choose(rc, ev.journal, u.question, options, flag=" or ".join(u.flags),
+                                default=default)
         if answer == "abort":
             raise RecoverError("aborted by the operator; nothing was changed", code="aborted",
                                exit_code=ExitCode.ABORTED)
