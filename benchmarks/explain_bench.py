@@ -15,7 +15,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from recover.classify import classify  # noqa: E402
+from recover.explain.classify import classify  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
 CDK_ROW = ("Api | 3/9 | 10:01:10 AM | UPDATE_FAILED | AWS::Lambda::Function | Api/Fn (ApiFnB1C2) "

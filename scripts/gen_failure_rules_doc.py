@@ -13,21 +13,22 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from recover.failure_rules import EXAMPLES, FALLBACK, RULES  # noqa: E402
+from recover.explain.rules import EXAMPLES, FALLBACK, RULES  # noqa: E402
 
 DOC = ROOT / "docs" / "reference" / "failure-modes.md"
 BEGIN, END = "<!-- rules:begin -->", "<!-- rules:end -->"
 
 
 def rules_table() -> str:
-    lines = ["| order | rule | failure_mode | confidence | runbook override | example |",
-             "|---:|---|---|---|---|---|"]
+    lines = ["| order | family | rule | failure_mode | kind | confidence | runbook override | example |",
+             "|---:|---|---|---|---|---|---|---|"]
     for i, rule in enumerate(RULES, start=1):
         override = "" if rule.runbook == "keep" else f"`{rule.runbook}`"
         example = EXAMPLES[rule.id].replace("|", "\\|")
-        lines.append(f"| {i} | `{rule.id}` | {rule.mode.value} | {rule.confidence} | {override} "
-                     f"| `{example}` |")
-    lines.append(f"| - | (none) | {FALLBACK.mode.value} | {FALLBACK.confidence} | | anything else |")
+        lines.append(f"| {i} | {rule.family} | `{rule.id}` | {rule.mode.value} | {rule.kind.value} "
+                     f"| {rule.confidence} | {override} | `{example}` |")
+    lines.append(f"| - | | (none) | {FALLBACK.mode.value} | | {FALLBACK.confidence} | "
+                 "| anything else: \"no rule matched\" with the closest candidates |")
     return "\n".join(lines)
 
 

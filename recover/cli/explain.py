@@ -17,10 +17,10 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from recover.classify import classify
 from recover.cli.common import recover_command
 from recover.context import RunContext
 from recover.errors import UsageError
+from recover.explain.classify import classify
 from recover.result import Result
 
 MAX_INPUT_CHARS = 1_000_000  # a whole describe-stack-events dump fits; a disk image does not
@@ -84,7 +84,14 @@ def _panel(data: dict[str, Any]) -> Panel:
     grid.add_column(overflow="fold")
     grid.add_row("failure mode", Text(data["failure_mode"], style="bold cyan"))
     grid.add_row("runbook", data["runbook"] or Text("none (advice below)", style="dim"))
-    grid.add_row("rule", Text(f"{data['rule'] or '(none matched)'}  confidence {data['confidence']}"))
+    if data["rule"]:
+        grid.add_row("rule", Text(f"{data['rule']} ({data.get('family') or '-'}, {data['kind']}), "
+                                  f"matched by {data['match']}, confidence {data['confidence']}"))
+    else:
+        grid.add_row("rule", Text("no rule matched", style="yellow"))
+        closest = ", ".join(f"{c['rule']} ({c['failure_mode']}, {c['similarity']:.2f})"
+                            for c in data.get("candidates", []))
+        grid.add_row("closest", Text(closest or "none"))
     if data.get("message"):
         grid.add_row("message", Text(_short(data["message"], 300)))
     for key, value in data["extracted"].items():

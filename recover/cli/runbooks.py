@@ -14,6 +14,7 @@ from rich.text import Text
 
 from recover.cli.common import recover_command
 from recover.context import RunContext
+from recover.explain.taxonomy import FailureMode
 from recover.result import Result
 from recover.runbooks.document.catalog import load_catalog, source_path
 from recover.runbooks.document.errors import Problem, RunbookFormatError
@@ -21,7 +22,6 @@ from recover.runbooks.document.model import Runbook, Step
 from recover.runbooks.document.render import runbook_markdown, step_kind
 from recover.runbooks.document.statuses import STACK_STATUSES
 from recover.runbooks.document.validate import load_text
-from recover.taxonomy import FailureMode
 
 
 @click.group("runbooks")

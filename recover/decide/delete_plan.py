@@ -22,9 +22,9 @@ from typing import Any
 
 from recover.decide.diagnose import Diagnosis
 from recover.decide.findings import Finding
+from recover.explain.taxonomy import FailureMode
 from recover.model.blockers import BucketContents
 from recover.model.stack import StackNode, StackSnapshot
-from recover.taxonomy import FailureMode
 
 DELETE_FAILED = "DELETE_FAILED"
 # Verbatim AWS message for retaining a DELETE_COMPLETE resource (docs/reference/aws-behaviour.md#which-resources-may-be-retained).

@@ -6,14 +6,15 @@ import traceback
 from dataclasses import dataclass, replace
 from typing import Any
 
+from recover.decide.causes import attribute
 from recover.decide.findings import Finding
 from recover.decide.remedies import remedy_fact
 from recover.detectors import load_detectors
 from recover.detectors._common import Classifier, default_classifier
+from recover.explain.taxonomy import FailureMode
 from recover.model.stack import StackSnapshot
 from recover.model.statuses import FAILED
 from recover.runbooks import registry
-from recover.taxonomy import FailureMode
 
 FAILED_STATUSES = FAILED
 
@@ -25,6 +26,7 @@ class Diagnosis:
     findings: tuple[Finding, ...]
     runbook: str | None
     runbook_reason: str
+    root_cause: Finding | None = None  # the first cause event (recover.decide.causes)
 
     @property
     def healthy(self) -> bool:
@@ -50,6 +52,7 @@ class Diagnosis:
                         "parent_id": n.info.parent_id or None,
                         "logical_id_in_parent": n.logical_id_in_parent or None,
                         "role_arn": n.info.role_arn or None} for n in snapshot.nodes],
+            "root_cause": self.root_cause.key if self.root_cause else None,
             "findings": [f.to_dict() for f in self.findings],
             "unreadable": [{"stack_id": s, "reason": r} for s, r in snapshot.unreadable],
             "api_calls": snapshot.api_calls,
@@ -70,9 +73,11 @@ def diagnose(snapshot: StackSnapshot, classify: Classifier | None = None) -> Dia
                 runbook=None, explanation="".join(traceback.format_exception_only(exc)).strip()))
     findings = [replace(f, remedied=fact) if (fact := remedy_fact(f, snapshot)) else f
                 for f in findings]
+    findings, root_cause = attribute(findings)
     runbook, why = choose_runbook(snapshot, findings)
     return Diagnosis(root_name=snapshot.root.name, root_status=snapshot.root.info.status,
-                     findings=tuple(findings), runbook=runbook, runbook_reason=why)
+                     findings=tuple(findings), runbook=runbook, runbook_reason=why,
+                     root_cause=root_cause)
 
 
 def choose_runbook(snapshot: StackSnapshot, findings: list[Finding]) -> tuple[str | None, str]:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from recover.taxonomy import FailureMode
+from recover.explain.taxonomy import FailureMode
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,16 @@ class Finding:
     rule: str = ""  # the classification rule that chose failure_mode
     # the gathered fact showing the cause is gone now (recover.decide.remedies), "" if not
     remedied: str = ""
+    # cause | consequence (recover.decide.causes); a consequence names the cause it follows from
+    role: str = "cause"
+    consequence_of: str = ""
+
+    @property
+    def key(self) -> str:
+        """How a finding is named among the others: its skip id, stack.logical id, or stack."""
+        if self.skip_id:
+            return self.skip_id
+        return f"{self.stack_name}.{self.logical_id}" if self.logical_id else self.stack_name
 
     @property
     def target(self) -> str:
@@ -50,4 +60,5 @@ class Finding:
             "timestamp": self.timestamp.isoformat() if self.timestamp else None,
             "extracted": self.extracted, "rule": self.rule,
             "remedied": self.remedied or None,
+            "key": self.key, "role": self.role, "consequence_of": self.consequence_of or None,
         }

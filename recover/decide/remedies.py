@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from recover.decide.findings import Finding
+from recover.explain.taxonomy import FailureMode
 from recover.model.stack import StackSnapshot
-from recover.taxonomy import FailureMode
 
 Rule = Callable[[Finding, StackSnapshot], str]
 

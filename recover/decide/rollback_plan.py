@@ -21,19 +21,13 @@ from typing import Any
 
 from recover.decide.diagnose import Diagnosis
 from recover.decide.findings import Finding
+from recover.decide.judgement import judge
 from recover.decide.phases import Phase
+from recover.explain.taxonomy import FailureMode
 from recover.model.stack import NESTED_STACK_TYPE, StackSnapshot
-from recover.taxonomy import FailureMode
 
 # botocore's ResourceToSkip pattern (docs/reference/aws-behaviour.md#continueupdaterollback-request): one dot at most.
 SKIP_ID_PATTERN = re.compile(r"^(?:[a-zA-Z0-9]+|[a-zA-Z][-a-zA-Z0-9]*\.[a-zA-Z0-9]+)$")
-
-# docs/reference/aws-behaviour.md#why-a-rollback-fails causes for which "no change needed; continue" is the documented fix.
-RETRY_ONLY = re.compile(
-    r"rate exceeded|throttl|did not stabili[sz]e|not stabilized|security token|token included in "
-    r"the request is (?:invalid|expired)|internal failure|service unavailable|try again",
-    re.IGNORECASE)
-
 
 class Action:
     RESTORE = "restore"  # put the missing artifact back, then continue (artifacts runbook)
@@ -252,13 +246,15 @@ def plan_rollback(snapshot: StackSnapshot, diagnosis: Diagnosis, choices: Choice
                                        "or skip it?", ("--restore-artifacts", f"--skip {target}",
                                                        "--skip-unrecoverable")))
             continue
-        if answer == Action.RETRY or (answer is None and RETRY_ONLY.search(f.reason)):
-            decisions.append(Decision(f, Action.RETRY, "a transient cause (docs/reference/aws-behaviour.md#why-a-rollback-fails): "
-                                      "continuing the rollback re-attempts it, no change needed"))
+        verdict = judge(f)  # the same judgement as the prompt's default (recover.decide.judgement)
+        if answer == Action.RETRY or (answer is None and verdict.automatic):
+            decisions.append(Decision(f, Action.RETRY, verdict.reason if answer is None else
+                                      "retry chosen by the engineer (no skip)"))
             continue
         if choices.skip_unrecoverable:
-            decisions.append(_with_why(skip, "--skip-unrecoverable: recover cannot fix "
-                                       f"{f.failure_mode.value} itself"))
+            decisions.append(_with_why(skip, "--skip-unrecoverable: " + (
+                verdict.reason if verdict.unrecoverable
+                else f"recover cannot fix {f.failure_mode.value} itself")))
             continue
         undecided.append(Undecided(target, f"{target} failed during the rollback "
                                    f"({f.failure_mode.value}): fix it outside recover and retry, "

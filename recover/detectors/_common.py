@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from recover.taxonomy import Classification
+from recover.explain.taxonomy import Classification
 
 Classifier = Callable[[str], Classification]
 
 
 def default_classifier() -> Classifier:
     def classify(message: str) -> Classification:
-        from recover.classify import classify as real
+        from recover.explain.classify import classify as real
 
         return real(message)
 

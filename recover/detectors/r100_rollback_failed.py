@@ -11,9 +11,9 @@ from __future__ import annotations
 from recover.decide.findings import Finding
 from recover.decide.phases import Phase, failure_timing
 from recover.detectors._common import Classifier
+from recover.explain.taxonomy import ROLLBACK_STUCK, FailureMode, runbook_for
 from recover.model.stack import StackNode, StackResource, StackSnapshot
 from recover.model.statuses import CHILD_SKIPPABLE, IN_ROLLBACK
-from recover.taxonomy import ROLLBACK_STUCK, FailureMode, runbook_for
 
 ID = "R100"
 TITLE = "Resources that failed during an update rollback"

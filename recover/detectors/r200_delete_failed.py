@@ -9,8 +9,8 @@ from __future__ import annotations
 from recover.decide.findings import Finding
 from recover.decide.phases import Phase, failure_timing
 from recover.detectors._common import Classifier
+from recover.explain.taxonomy import DELETE_FAILED, FailureMode
 from recover.model.stack import StackSnapshot
-from recover.taxonomy import DELETE_FAILED, FailureMode
 
 ID = "R200"
 TITLE = "Resources that failed to delete"

@@ -12,8 +12,8 @@ import re
 from recover.cdk.bootstrap import EXEC_ROLE_NAME_PATTERN
 from recover.decide.findings import Finding
 from recover.detectors._common import Classifier
+from recover.explain.taxonomy import EXECUTION_ROLE_MISSING, FailureMode
 from recover.model.stack import StackSnapshot
-from recover.taxonomy import EXECUTION_ROLE_MISSING, FailureMode
 
 ID = "R300"
 TITLE = "Stack service role missing or not assumable"

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from recover.decide.findings import Finding
 from recover.detectors._common import Classifier
+from recover.explain.taxonomy import DELETE_FAILED, FailureMode
 from recover.model.stack import StackSnapshot
-from recover.taxonomy import DELETE_FAILED, FailureMode
 
 ID = "R900"
 TITLE = "Stack status that needs advice"

@@ -25,7 +25,7 @@ class RunbookSpec:
     aliases: tuple[str, ...]
     # One line for `recover --help` and completion.
     help: str
-    # FailureMode values (recover.taxonomy) this runbook answers: a finding of one of these
+    # FailureMode values (recover.explain.taxonomy) this runbook answers: a finding of one of these
     # modes points to this runbook.
     failure_modes: tuple[str, ...]
     # The mutating (service, Operation) calls its plans may hold: all it may ever change.

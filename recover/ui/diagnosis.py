@@ -42,10 +42,12 @@ def render_diagnosis(console: Console, result: Result) -> None:
                 node.add(f"[magenta]{f['failure_mode']}[/] {escape(f['explanation'])}")
                 continue
             skip = f" [cyan]skip as {escape(f['skip_id'])}[/]" if f["skippable"] else ""
+            role = ("[bold red]root cause[/]" if f.get("key") == data.get("root_cause")
+                    else f"[dim]{f.get('role', 'cause')}[/]")
             leaf = node.add(
                 f"[red]{escape(f['logical_id'])}[/] [dim]{escape(f['resource_type'])}[/] "
                 f"{f['status']} [magenta]{f['failure_mode']}[/] "
-                f"[dim]({f['phase']})[/]{skip}")
+                f"[dim]({f['phase']})[/] {role}{skip}")
             if f["reason"]:
                 leaf.add(f"[dim]{escape(f['reason'])}[/]")
             if f.get("remedied"):
@@ -59,6 +61,13 @@ def render_diagnosis(console: Console, result: Result) -> None:
         console.print(f"[green]healthy:[/] no failure found in {escape(data['stack'])} "
                       f"({len(data['stacks'])} stack(s))")
     else:
+        if data.get("root_cause"):
+            root = next(f for f in data["findings"] if f.get("key") == data["root_cause"])
+            after = [f["key"] for f in data["findings"] if f.get("consequence_of")]
+            console.print(f"\n[bold]root cause:[/] {escape(root['key'])} "
+                          f"[magenta]{root['failure_mode']}[/]"
+                          + (f" [dim](consequences: {escape(', '.join(after))})[/]" if after else ""),
+                          highlight=False)
         rb = data["runbook"]
         console.print(f"\n[bold]{len(data['findings'])} finding(s).[/] "
                       + (f"Runbook: [bold cyan]{rb}[/] — {escape(data['runbook_reason'])}"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from recover.decide.diagnose import diagnose
 from recover.decide.rollback_plan import Action, Choices, plan_rollback, validate_skips
+from recover.explain.taxonomy import Classification, FailureMode
 from recover.model.stack import NESTED_STACK_TYPE, RoleCheck
-from recover.taxonomy import Classification, FailureMode
 from tests.builders import ACCOUNT, NodeBuilder, snapshot
 from tests.detectors.test_detectors import NOSUCHKEY, keyword_classifier
 

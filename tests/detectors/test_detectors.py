@@ -12,8 +12,8 @@ import pytest
 
 from recover.decide.diagnose import diagnose
 from recover.detectors import load_detectors
+from recover.explain.taxonomy import Classification, FailureMode
 from recover.model.stack import NESTED_STACK_TYPE, RoleCheck
-from recover.taxonomy import Classification, FailureMode
 from tests.builders import NodeBuilder, arn, snapshot
 
 NOSUCHKEY = ('Resource handler returned message: "Error occurred while GetObject. S3 Error Code: '

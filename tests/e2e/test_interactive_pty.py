@@ -46,9 +46,10 @@ def test_interactive_rollback_walk_restores_and_confirms(sandbox, tmp_path: Path
 def test_interactive_decline_changes_nothing(sandbox, tmp_path: Path) -> None:
     sb = sandbox("nested-skip", step_delay=0.01)
     child = spawn(sb, tmp_path, "rollback-stuck", "orders-platform")
+    # An engine downgrade can never succeed on a retry: the default answer is skip, with why.
+    child.expect("default: skip — irreversible_change")
     child.expect("or skip it")
-    child.send("\x1b[B")  # down: skip
-    child.send("\r")
+    child.send("\r")  # the default: skip
     child.expect(r"Call ContinueUpdateRollback on orders-platform, skipping .*\?")
     child.send("n")
     child.expect(pexpect.EOF)

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from recover.classify import classify
-from recover.taxonomy import FailureMode, runbook_for
+from recover.explain.classify import classify
+from recover.explain.taxonomy import FailureMode, runbook_for
 from tests.conftest import REPO, SHARED_DATA
 from tests.explain.explain_reviewed import REVIEWED, accuracy, expected_mode, load_rows
 from tests.test_docs_citations import anchors
@@ -63,10 +63,10 @@ VERBATIM: list[tuple[str, str, str, str]] = [
     ("resourcestoskip-rules", "Only the resources failed during UpdateRollback are allowed to be skipped",
      "stack_state_blocked", "skip-list-rejected"),
     ("resourcestoskip-rules", "Nested stacks could not be skipped", "stack_state_blocked", "skip-list-rejected"),
-    ("resourcestoskip-rules", "Stack [RabbitMQStack] does not exist", "unknown", "stack-not-found"),
-    ("resourcestoskip-rules", "Stack [VPCStack] does not exist", "unknown", "stack-not-found"),
-    ("resourcestoskip-rules", "Resource update cancelled", "unknown", "cancelled-by-other-failure"),
-    ("resourcestoskip-rules", "Resource creation cancelled", "unknown", "cancelled-by-other-failure"),
+    ("resourcestoskip-rules", "Stack [RabbitMQStack] does not exist", "invalid_reference", "stack-not-found"),
+    ("resourcestoskip-rules", "Stack [VPCStack] does not exist", "invalid_reference", "stack-not-found"),
+    ("resourcestoskip-rules", "Resource update cancelled", "cancelled", "cancelled-by-other-failure"),
+    ("resourcestoskip-rules", "Resource creation cancelled", "cancelled", "cancelled-by-other-failure"),
     ("service-roles-rolearn", "ValidationError: Role arn:aws:iam::423786275406:role/mu-b4-cloudformation-common-us-west-2 "
      "is invalid or cannot be assumed\\n status code: 400", "execution_role_missing",
      "execution-role-invalid"),
@@ -106,7 +106,7 @@ VERBATIM: list[tuple[str, str, str, str]] = [
     ("cdk-bootstrap", "Unable to fetch parameters [/cdk-bootstrap/hnb659fds/version] from parameter store for this "
      "account.", "execution_role_missing", "cdk-bootstrap-missing"),
     ("cdk-bootstrap", "(ValidationError) when calling the CreateChangeSet operation: Unable to fetch parameters "
-     "[kms_arn] from parameter store for this account.", "unknown", "referenced-object-missing"),
+     "[kms_arn] from parameter store for this account.", "invalid_reference", "referenced-object-missing"),
     ("cdk-bootstrap", "SSM parameter /cdk-bootstrap/hnb659fds/version not found. Has the environment been "
      "bootstrapped? Please run 'cdk bootstrap' (see https://docs.aws.amazon.com/cdk/latest/guide/"
      "bootstrapping.html)", "execution_role_missing", "cdk-bootstrap-missing"),
@@ -117,7 +117,7 @@ VERBATIM: list[tuple[str, str, str, str]] = [
      "retain-resources-rejected"),
     ("aws-messages-recover-recognises", "Error occurred while GetObject. S3 Error Code: NoSuchKey. S3 Error Message: The specified key "
      "does not exist.", "missing_artifact", "artifact-s3-object-missing"),
-    ("aws-messages-recover-recognises", "A client request token already exists.", "unknown", "client-token-reused"),
+    ("aws-messages-recover-recognises", "A client request token already exists.", "name_conflict", "client-token-reused"),
     ("aws-messages-recover-recognises", "User Initiated", "unknown", ""),
 ]
 
@@ -127,8 +127,8 @@ FILLED: list[tuple[str, str, str]] = [
     ("Stack:arn:aws:cloudformation:us-east-1:123456789012:stack/app/0a1b2c3d-1111-2222-3333-444455556666 "
      "is in UPDATE_ROLLBACK_FAILED state and can not be updated.", "stack_state_blocked",
      "stack-status-refused"),
-    ("Stack with id app does not exist", "unknown", "stack-not-found"),
-    ("Resource WebBucket does not exist for stack app", "unknown", "stack-not-found"),
+    ("Stack with id app does not exist", "invalid_reference", "stack-not-found"),
+    ("Resource WebBucket does not exist for stack app", "invalid_reference", "stack-not-found"),
     ("Role arn:aws:iam::123456789012:role/app-cfn is invalid or cannot be assumed",
      "execution_role_missing", "execution-role-invalid"),
     ("Stack app-db is in UPDATE_ROLLBACK_COMPLETE state and can not continue to update rollback.",

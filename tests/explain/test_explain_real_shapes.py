@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from recover.classify import classify
+from recover.explain.classify import classify
 
 CASES: list[tuple[str, str, str, str, str | None]] = [
     # (source, paste, failure_mode, rule, logical_id)
@@ -35,7 +35,7 @@ CASES: list[tuple[str, str, str, str, str | None]] = [
     ("aws-samples/well-architected-iac-analyzer#108",
      "2026-02-06 15:34:41 UTC+0530 | EC2Instance | CREATE_FAILEDLikely root cause | - | Received FAILURE "
      "signal with UniqueId i-11111wasdasdasfasdfa",
-     "unknown", "resource-signal-failure", "EC2Instance"),
+     "signal_failure", "resource-signal-failure", "EC2Instance"),
     ("aws/aws-sam-cli#5567",
      "Error: Failed to create managed resources: An error occurred (AccessDenied) when calling the "
      "CreateChangeSet operation: User: arn:aws:iam::736000000000:user/jyo is not authorized to perform: "
@@ -65,7 +65,7 @@ CASES: list[tuple[str, str, str, str, str | None]] = [
      'object\\n\\tstatus code: 400, request id: 9c78adc5-bf08-4d84-a795-a2a4f5c7eee9"',
      "delete_blocked_dependency", "dependency-violation", None),
     ("aws-actions/aws-cloudformation-github-deploy#32", "TemplateURL must be an Amazon S3 URL.",
-     "unknown", "template-invalid", None),
+     "template_invalid", "template-invalid", None),
     ("aws/aws-cdk-cli#1676",
      "❌  IamDeniedCustomResourceStack failed: DeploymentError: Resource updates failed:\n"
      "IamDeniedCustomResourceStack/MyDeniedResource/Default  (AWS::CloudFormation::CustomResource "

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from recover.classify import classify
+from recover.explain.classify import classify
 
 RID = "4a7c1f0e-9b2d-4c55-8e1a-2f3b4c5d6e7f"
 TOKEN = "0d1e2f3a-4b5c-6d7e-8f90-a1b2c3d4e5f6"
@@ -124,11 +124,11 @@ VARIANTS: list[tuple[str, str, str]] = [
     ("lambda-code-storage", "Code storage limit exceeded. (Service: AWSLambda; Status Code: 400; Error "
      f"Code: CodeStorageExceededException; Request ID: {RID})", "limit_exceeded"),
     ("throttle-cfn", "Rate exceeded (Service: AmazonCloudFormation; Status Code: 400; Error Code: "
-     f"Throttling; Request ID: {RID})", "unknown"),
+     f"Throttling; Request ID: {RID})", "throttled"),
     ("throttle-cli", "An error occurred (ThrottlingException) when calling the DescribeStackEvents "
-     "operation (reached max retries: 4): Rate exceeded", "unknown"),
+     "operation (reached max retries: 4): Rate exceeded", "throttled"),
     ("throttle-ec2", "Request limit exceeded. (Service: AmazonEC2; Status Code: 503; Error Code: "
-     f"RequestLimitExceeded; Request ID: {RID})", "unknown"),
+     f"RequestLimitExceeded; Request ID: {RID})", "throttled"),
     ("state-in-progress", "An error occurred (ValidationError) when calling the UpdateStack operation: "
      "Stack:arn:aws:cloudformation:ca-central-1:210987654321:stack/web/abcdef01-2345-6789-abcd-"
      "ef0123456789 is in UPDATE_IN_PROGRESS state and can not be updated.", "stack_state_blocked"),
@@ -153,8 +153,8 @@ VARIANTS: list[tuple[str, str, str]] = [
      f"Error Code: ResourceNotFoundException; Request ID: {RID})", "resource_deleted_out_of_band"),
     ("summary-delete", "The following resource(s) failed to delete: [LogsBucket, WebSG]. ",
      "nested_stack_failure"),
-    ("already-exists-cc", handler("orders-table already exists", "AlreadyExists"), "unknown"),
-    ("cancelled", "Resource update cancelled", "unknown"),
+    ("already-exists-cc", handler("orders-table already exists", "AlreadyExists"), "name_conflict"),
+    ("cancelled", "Resource update cancelled", "cancelled"),
     # Near misses: same words, other meaning.
     ("nosuchbucket-on-delete-is-not-an-artifact", "The specified bucket does not exist (Service: "
      f"Amazon S3; Status Code: 404; Error Code: NoSuchBucket; Request ID: {RID})",
@@ -163,15 +163,15 @@ VARIANTS: list[tuple[str, str, str]] = [
      f"Message returned: The specified key does not exist. (RequestId: {RID})",
      "custom_resource_failure"),
     ("name-in-use-is-already-exists", handler("Invalid request provided: Function name is already in "
-                                              "use"), "unknown"),
+                                              "use"), "name_conflict"),
     ("stabilize-attempts-not-a-limit", handler("Exceeded maximum number of attempts. 60 (Service: "
                                                "AmazonECS, Status Code: 400)", "NotStabilized"),
-     "unknown"),
+     "transient_error"),
     ("ec2-throttled-cc", handler("Your request has been throttled by EC2, please make sure you have "
                                  f"enough API rate limit. (Service: Ec2, Status Code: 503, Request ID: "
-                                 f"{RID})", "Throttling"), "unknown"),
+                                 f"{RID})", "Throttling"), "throttled"),
     ("capacity-not-quota", "We currently do not have sufficient m5.large capacity in the Availability "
-     "Zone you requested (us-east-1a).", "unknown"),
+     "Zone you requested (us-east-1a).", "transient_error"),
     ("lambda-role-missing-permission", "The provided execution role does not have permissions to call "
      "CreateNetworkInterface on EC2", "permission_denied"),
     ("iam-role-cannot-be-found", "The role with name orders-fn-role cannot be found.",
@@ -179,19 +179,19 @@ VARIANTS: list[tuple[str, str, str]] = [
     ("bucket-in-other-region", "Error occurred while GetObject. S3 Error Code: PermanentRedirect. S3 "
      "Error Message: The bucket is in this region: us-east-1. Please use this region to retry the "
      "request (Service: AWSLambdaInternal; Status Code: 400; Error Code: "
-     "InvalidParameterValueException)", "unknown"),
+     "InvalidParameterValueException)", "refused_value"),
     ("lambda-trust", "The role defined for the function cannot be assumed by Lambda. (Service: "
      f"AWSLambdaInternal; Status Code: 400; Error Code: InvalidParameterValueException; Request ID: "
      f"{RID})", "permission_denied"),
     ("changeset-no-changes", "The submitted information didn't contain changes. Submit different "
-     "information to create a change set.", "unknown"),
+     "information to create a change set.", "no_change"),
     ("unreserved-concurrency", "Specified ReservedConcurrentExecutions for function decreases "
      "account's UnreservedConcurrentExecution below its minimum value of [10].", "limit_exceeded"),
     ("exceeded-number", "You have exceeded the number of VPCs allowed per region.", "limit_exceeded"),
     ("cr-malformed", "CloudFormation received a malformed response from your Custom Resource",
      "custom_resource_failure"),
     ("no-export-is-a-reference", "No export named net-VpcId found. Rollback requested by user.",
-     "unknown"),
+     "invalid_reference"),
     ("policy-attached", "Cannot delete a policy attached to entities. (Service: "
      "AmazonIdentityManagement; Status Code: 409; Error Code: DeleteConflict)",
      "delete_blocked_dependency"),

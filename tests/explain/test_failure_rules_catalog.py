@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-from recover.classify import classify, explain_text
-from recover.failure_rules import EXAMPLES, FALLBACK, RULES
-from recover.taxonomy import FailureMode
+from recover.explain.classify import classify, explain_text
+from recover.explain.rules import EXAMPLES, FALLBACK, RULES
+from recover.explain.taxonomy import FailureMode
 from tests.conftest import REPO
 
 
@@ -16,14 +16,28 @@ def test_rule_ids_are_unique_and_kebab_case() -> None:
     assert all(re.fullmatch(r"[a-z0-9]+(?:-[a-z0-9]+)*", i) for i in ids)
 
 
-def test_every_failure_mode_has_a_rule() -> None:
-    assert {r.mode for r in RULES} == set(FailureMode)
+def test_every_failure_mode_but_unknown_has_a_rule() -> None:
+    # unknown is only ever the answer "no rule matched", never a rule's guess
+    assert {r.mode for r in RULES} == set(FailureMode) - {FailureMode.UNKNOWN}
 
 
-def test_every_rule_has_an_example_that_it_matches() -> None:
+def test_every_example_of_every_rule_classifies_to_that_rule() -> None:
     assert set(EXAMPLES) == {r.id for r in RULES}
     for rule in RULES:
-        assert classify(EXAMPLES[rule.id]).rule == rule.id, rule.id
+        assert rule.examples, rule.id
+        for example in rule.examples:
+            c = classify(example)
+            assert (c.rule, c.failure_mode, c.kind) == (rule.id, rule.mode, rule.kind), example
+            assert c.family == rule.family and c.match in ("pattern", "code")
+
+
+def test_every_rule_belongs_to_a_family_module_named_after_it() -> None:
+    import recover.explain.rules as catalog
+
+    for rule in RULES:
+        module = getattr(catalog, rule.family)
+        assert rule in (*getattr(module, "RULES", ()), *getattr(module, "RELAYS", ()),
+                        *getattr(module, "LATE", ())), rule.id
 
 
 def test_explanations_fill_with_no_fields_and_stay_one_paragraph() -> None:

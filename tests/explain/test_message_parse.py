@@ -8,9 +8,9 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from recover.classify import classify
-from recover.message_parse import split_failures, unwrap
-from recover.taxonomy import RUNBOOK_FOR_MODE, FailureMode
+from recover.explain.classify import classify
+from recover.explain.parse import split_failures, unwrap
+from recover.explain.taxonomy import RUNBOOK_FOR_MODE, FailureMode
 
 
 def test_cloud_control_envelope_with_quotes_inside() -> None:

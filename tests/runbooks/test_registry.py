@@ -7,11 +7,11 @@ import pytest
 import yaml
 
 from recover.cli import ALIASES, COMMANDS, TOOLS
+from recover.explain.taxonomy import RUNBOOK_FOR_MODE, FailureMode
 from recover.runbooks import canonical, find, for_mode, for_scenario, ids, registry
 from recover.runbooks.document.catalog import load_catalog
 from recover.runbooks.spec import RunbookSpec
 from recover.sandbox.scenarios import SCENARIOS
-from recover.taxonomy import RUNBOOK_FOR_MODE, FailureMode
 from tests.conftest import REPO
 
 SPECS = registry()

@@ -13,7 +13,7 @@ from tests.conftest import recover
 
 pytestmark = [pytest.mark.e2e, pytest.mark.skipif(
     importlib.util.find_spec("recover.cli.diagnose") is None
-    or importlib.util.find_spec("recover.classify") is None,
+    or importlib.util.find_spec("recover.explain.classify") is None,
     reason="recover diagnose is not in this checkout yet")]
 
 

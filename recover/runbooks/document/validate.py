@@ -17,11 +17,11 @@ from typing import Any
 
 import yaml
 
+from recover.explain.taxonomy import FailureMode
 from recover.runbooks.document.actions import ACTIONS, HANDOVER, MANUAL
 from recover.runbooks.document.errors import Problem, RunbookFormatError
 from recover.runbooks.document.model import CONFIRM_KINDS, Confirm, Runbook, Step
 from recover.runbooks.document.statuses import STACK_STATUSES
-from recover.taxonomy import FailureMode
 
 ID_RE = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 PERMISSION_RE = re.compile(r"^[a-z0-9-]+:[A-Za-z0-9*]+$")

@@ -23,6 +23,7 @@ from recover.aws.snapshot import take_snapshot
 from recover.aws.watch import StackWatcher
 from recover.context import RunContext
 from recover.decide.diagnose import Diagnosis
+from recover.decide.judgement import judge
 from recover.decide.rollback_plan import (
     Action,
     Choices,
@@ -32,6 +33,7 @@ from recover.decide.rollback_plan import (
 )
 from recover.errors import AbortedError, NeedsDecisionError, UsageError
 from recover.exit_codes import ExitCode
+from recover.explain.taxonomy import FailureMode
 from recover.model.stack import StackSnapshot
 from recover.model.statuses import ROLLBACK_RUNNING
 from recover.result import Result
@@ -45,7 +47,6 @@ from recover.runbooks.driver import RoundLimits, Rounds, read_tree, recheck, sav
 from recover.runbooks.follow import follow
 from recover.runbooks.plans import checked_calls
 from recover.runs import open_evidence, read_templates
-from recover.taxonomy import FailureMode
 from recover.ui import prompts
 from recover.ui.progress import print_resumed
 
@@ -173,16 +174,22 @@ class RollbackRounds(Rounds):
         for u in plan.undecided:
             finding = next(f for f in diag.findings if f.target == u.target)
             options = []
+            default: str | None = None
             if finding.failure_mode.value == "missing_artifact":
                 options.append((Action.RESTORE, "restore the missing code object, then continue"))
             else:
                 options.append((Action.RETRY, "I fixed it outside recover: retry it (no skip)"))
+                verdict = judge(finding)  # the same judgement as --skip-unrecoverable
+                default = Action.SKIP if verdict.unrecoverable else Action.RETRY
             options += [(Action.SKIP, "skip it (ResourcesToSkip) and record the follow-up"),
                         ("abort", "abort: change nothing")]
             rc.console.print(f"\n[bold]{u.target}[/] {finding.resource_type} — "
                              f"{finding.reason[:300]}", highlight=False)
+            if default:
+                rc.console.print(f"[dim]default: {default} — {verdict.reason}[/]",
+                                 highlight=False)
             answer = prompts.choose(rc, self.ev.journal, u.question, options,
-                                    flag=" or ".join(u.flags))
+                                    flag=" or ".join(u.flags), default=default)
             if answer == "abort":
                 raise AbortedError("aborted by the operator; nothing was changed")
             choices.answers[u.target] = answer

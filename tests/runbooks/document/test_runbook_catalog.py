@@ -17,6 +17,7 @@ import pytest
 import yaml
 from botocore import xform_name
 
+from recover.explain.taxonomy import ADVICE, RUNBOOK_FOR_MODE, FailureMode
 from recover.runbooks.document.actions import ACTIONS, HANDOVER, MANUAL, PHASES
 from recover.runbooks.document.catalog import (
     check_catalog,
@@ -28,7 +29,6 @@ from recover.runbooks.document.errors import RunbookFormatError
 from recover.runbooks.document.model import Runbook, Step
 from recover.runbooks.document.statuses import STACK_STATUSES
 from recover.runbooks.document.validate import PERMISSION_RE, inspect
-from recover.taxonomy import ADVICE, RUNBOOK_FOR_MODE, FailureMode
 from tests.conftest import REPO, run_cli
 
 RUNBOOK_FILES = sorted((REPO / "runbooks").glob("*.yaml"))

@@ -1,7 +1,7 @@
 """Fields that any failure message may name, found by shape (pure): S3 locations, role and
 stack ARNs, EC2 ids, IAM action and principal, request ids, stack status, logical ids.
 
-Rules add their own specific fields on top (recover.failure_rules); these are the ones worth
+Rules add their own specific fields on top (recover.explain.rules); these are the ones worth
 pulling out of every message, whatever its failure mode."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from recover.message_parse import STACK_ARN_RE, STATUS_RE
+from recover.explain.parse import STACK_ARN_RE, STATUS_RE
 
 ROLE_ARN_RE = re.compile(r"arn:aws[-a-z]*:iam::[^:\s]*:role/[\w+=,.@/#-]*[\w+=@#-]")
 ARN_RE = re.compile(r"arn:aws[-a-z]*:[-a-z0-9]+:[-a-z0-9]*:[^:\s]*:[^\s,;\"')\]]+")

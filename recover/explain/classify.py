@@ -1,9 +1,13 @@
 """Classify a pasted CloudFormation / Lambda / CDK failure into the taxonomy (pure, no boto3).
 
-`classify(text)` splits the paste into failure messages (recover.message_parse), runs each
-through the rule catalog (recover.failure_rules, first match wins), fills the rule's
+`classify(text)` splits the paste into failure messages (recover.explain.parse), runs each
+through the rule catalog (recover.explain.rules, first match wins), fills the rule's
 explanation with what was extracted, and picks the most informative failure as the primary
 one; the other distinct failures are listed in `Classification.others`.
+
+Honest confidence: every answer names the rule that matched and how (`match`: its text
+pattern, only an error code, or the cause quoted in a nested stack's relay). When no rule
+matches, the answer is `unknown` with the closest rules by wording (`candidates`), never a guess.
 
 Choosing the primary: a rule's `rank` says how informative its kind of failure is (a root
 cause such as NoSuchKey or DependencyViolation outranks the status refusal it leads to, which
@@ -14,17 +18,19 @@ cancellation). Ties go to higher confidence, then to the first in the paste.
 from __future__ import annotations
 
 import dataclasses
+import re
 import string
 from typing import Any
 
-from recover.failure_rules import KEEP, Rule, first_match, rule_by_id
-from recover.message_fields import common_fields
-from recover.message_parse import Message, split_failures
-from recover.taxonomy import Classification, FailureMode, runbook_for
+from recover.explain.fields import common_fields
+from recover.explain.parse import Message, split_failures
+from recover.explain.rules import FALLBACK, KEEP, RULES, Rule, first_match, rule_by_id
+from recover.explain.rules.base import BY_CODE
+from recover.explain.taxonomy import Candidate, Classification, FailureMode, Kind, runbook_for
 
 _CONFIDENCE_ORDER = {"high": 2, "medium": 1, "low": 0}
 # An unrecognised reason on a *_FAILED event outranks relays, summaries and cancellations
-# (ranks 20, 15, 5 in recover.failure_rules) but not a recognised root cause.
+# (ranks 20, 15, 5 in recover.explain.rules) but not a recognised root cause.
 _UNRECOGNISED_FAILED_RANK = 25
 
 
@@ -70,12 +76,47 @@ def explain_text(template: str, fields: dict[str, Any], defaults: dict[str, str]
     return string.Formatter().vformat(template, (), _Fill(fields, defaults))
 
 
+# A parent's relay quoting the child's reason: `... was not successfully updated. Currently in
+# UPDATE_ROLLBACK_IN_PROGRESS with reason: <reason>` or `... was not successfully created: <reason>`.
+_RELAYED_RE = re.compile(r"was not successfully (?:created|updated|deleted)"
+                         r"(?:\.\s*Currently in \w+ with reason|\s*\.?)\s*:\s*(?P<reason>.+)$", re.S | re.I)
+
+
 def classify_message(msg: Message) -> Classification:
     """Classify one already-split failure message."""
     rule, found = first_match(msg)
+    if rule.kind is Kind.CONSEQUENCE and rule.id == "nested-stack-failed":
+        relayed = _relayed_cause(msg)
+        if relayed is not None:
+            return relayed
+    return _fill(msg, rule, found)
+
+
+def _relayed_cause(msg: Message) -> Classification | None:
+    """The cause a nested stack's relay quotes, classified as that cause (None: no cause quoted)."""
+    quoted = _RELAYED_RE.search(msg.text)
+    if not quoted:
+        return None
+    inner = Message(raw=quoted.group("reason"), text=quoted.group("reason").strip(),
+                    fields={k: v for k, v in msg.fields.items() if k != "stack_arn"})
+    rule, found = first_match(inner)
+    if not rule.id or rule.kind is not Kind.CAUSE:
+        return None
+    cause = _fill(inner, rule, found)
+    child = _fill(msg, *first_match(msg)).extracted
+    extracted = {**{k: v for k, v in child.items() if k.startswith("child_")}, **cause.extracted}
+    where = child.get("child_stack_name", "a nested stack")
+    return dataclasses.replace(
+        cause, extracted=extracted, message=msg.text, match="relayed",
+        explanation=f"Relayed by the parent of nested stack {where}, which failed because: "
+                    f"{cause.explanation}")
+
+
+def _fill(msg: Message, rule: Rule, found: dict[str, Any]) -> Classification:
     fields: dict[str, Any] = dict(msg.fields)
     fields.update(common_fields(msg.text, fields))
     fields.update(common_fields(msg.raw, fields))  # what only the wrappers named (S3 URLs...)
+    found = dict(found)
     private = {k: found.pop(k) for k in list(found) if k.startswith("_")}
     fields.update(found)
     for key in private.get("_drop", ()):
@@ -86,9 +127,14 @@ def classify_message(msg: Message) -> Classification:
     explanation = explain_text(rule.explanation, fields, rule.defaults)
     extracted = {k: v for k, v in fields.items()
                  if v not in (None, "", [], {}) and k not in ("reason", "state_advice", "skip_rule")}
+    if not rule.id:
+        return Classification(failure_mode=rule.mode, runbook=runbook, explanation=explanation,
+                              extracted=extracted, rule="", confidence=confidence,
+                              message=msg.text, match="none", candidates=candidates(msg.text))
     return Classification(failure_mode=rule.mode, runbook=runbook, explanation=explanation,
                           extracted=extracted, rule=rule.id, confidence=confidence,
-                          message=msg.text)
+                          message=msg.text, match="code" if private.get(BY_CODE) else "pattern",
+                          kind=rule.kind, family=rule.family)
 
 
 def _runbook(rule: Rule, private: dict[str, Any], fields: dict[str, Any]) -> str | None:
@@ -105,6 +151,31 @@ def _runbook(rule: Rule, private: dict[str, Any], fields: dict[str, Any]) -> str
         if status == "DELETE_FAILED" and rule.mode is not FailureMode.UNKNOWN:
             return "delete-failed"
     return found
+
+
+_WORD_RE = re.compile(r"[a-z][a-z0-9]{2,}")
+_STOP = frozenset(["the", "and", "for", "with", "this", "that", "from", "was", "not", "are", "has", "have", "been", "its", "into"])
+MIN_SIMILARITY = 0.12
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(w for w in _WORD_RE.findall(text.lower()) if w not in _STOP)
+
+
+def candidates(text: str, limit: int = 3) -> tuple[Candidate, ...]:
+    """The rules whose examples share the most words with `text` (Jaccard), best first.
+    Shown with an unmatched message as "closest", never used to answer."""
+    words = _words(text)
+    if not words:
+        return ()
+    scored: list[Candidate] = []
+    for rule in RULES:
+        best = max((len(words & ex) / len(words | ex)
+                    for ex in (_words(e) for e in rule.examples) if ex), default=0.0)
+        if best >= MIN_SIMILARITY:
+            scored.append(Candidate(rule.id, rule.mode, best))
+    scored.sort(key=lambda c: -c.similarity)
+    return tuple(scored[:limit])
 
 
 def classify(text: str) -> Classification:
@@ -130,7 +201,7 @@ def classify(text: str) -> Classification:
 def _rank(c: Classification) -> int:
     if not c.rule:  # unrecognised, but the event says this resource failed: a root cause
         return _UNRECOGNISED_FAILED_RANK
-    return rule_by_id(c.rule).rank
+    return rule_by_id(c.rule).rank if c.rule != FALLBACK.id else 0
 
 
 def _is_failure(c: Classification, alone: bool) -> bool:

@@ -7,7 +7,7 @@ text or JSON, timestamps, and terminal line-wrapping. Inside those, CloudFormati
 carry their own envelopes: the Cloud Control one `Resource handler returned message: "..."
 (RequestToken: ..., HandlerErrorCode: X)` and the SDK one `(Service: X; Status Code: N; Error
 Code: Y; Request ID: ...)` (docs/reference/aws-behaviour.md#why-a-delete-fails). This module removes every envelope, keeps
-what it said as fields, and hands `recover.classify` one `Message` per failure.
+what it said as fields, and hands `recover.explain.classify` one `Message` per failure.
 """
 
 from __future__ import annotations
