@@ -14,6 +14,7 @@ from recover.sandbox.scenarios import (
     ecr_expired,
     healthy,
     nested_skip,
+    reference_code,
     role_deleted_in_rollback,
     service_role_deleted,
     stale_latest,
@@ -31,6 +32,7 @@ SCENARIOS: dict[str, Callable[[World], None]] = {
     "degap-before": degap_before.seed,
     "ecr-expired": ecr_expired.seed,
     "stale-latest": stale_latest.seed,
+    "reference-code": reference_code.seed,
 }
 
 
@@ -40,7 +42,8 @@ def describe(name: str) -> str:
               "cdk-bootstrap-deleted": cdk_bootstrap_deleted, "healthy": healthy,
               "service-role-deleted": service_role_deleted,
               "role-deleted-in-rollback": role_deleted_in_rollback, "degap-before": degap_before,
-              "ecr-expired": ecr_expired, "stale-latest": stale_latest}[name]
+              "ecr-expired": ecr_expired, "stale-latest": stale_latest,
+              "reference-code": reference_code}[name]
     first = " ".join((module.__doc__ or "").strip().split("\n\n")[0].split())
     first = first.removeprefix(f"{name}:").strip()
     return first.split(". ")[0].rstrip(".") + "."
