@@ -16,8 +16,8 @@ from recover.sandbox.cfn.engine import CfnEngine
 from recover.sandbox.cfn.model import SimStack
 from recover.sandbox.clock import DEFAULT_START, SimClock
 from recover.sandbox.faults import FaultInjector
-from recover.sandbox.moto_access import ACCOUNT
 from recover.sandbox.lambda_storage import CodeStorage
+from recover.sandbox.moto_access import ACCOUNT
 from recover.sandbox.trail import TrailRecorder
 
 REGION = "us-east-1"
