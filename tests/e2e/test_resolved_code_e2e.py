@@ -88,3 +88,36 @@ def test_a_broken_reference_function_is_found_by_name(sandbox, tmp_path: Path) -
     assert code == ExitCode.FAILURE_FOUND, err
     assert env["data"]["artifacts"] == []
     assert [u["function_name"] for u in env["data"]["unknown"]] == [gt["resize"]]
+
+
+def _by_kind(hazards: list[dict[str, Any]], function: str) -> dict[str, dict[str, Any]]:
+    return {h["kind"]: h for h in hazards if h.get("function") == function}
+
+
+def test_readiness_treats_reference_code_as_live_dependencies(sandbox, tmp_path: Path) -> None:
+    sb = sandbox("reference-code")
+    gt = sb.world.ground_truth
+    code, env, err = recover(sb, tmp_path, "readiness", gt["root"])
+    assert code != ExitCode.OK, err
+    data = env["data"]
+    resize = _by_kind(data["hazards"], gt["resize"])
+    assert resize["reference-code-missing"]["severity"] == "blocking"
+    assert resize["reference-code-missing"]["found_by"] == "resolved"
+    thumbs = _by_kind(data["hazards"], gt["thumbs"])
+    life = thumbs["reference-lifecycle"]
+    assert life["rule"] == "purge-noncurrent" and life["date"] and life["key"] == gt["thumbs_v2_key"]
+    assert "--s3-object-storage-mode COPY" in life["fix"]
+    assert "reference-policy" not in thumbs  # the policy grants Lambda thumbs/*
+    assert {r["function"] for r in data["references"]} == {gt["thumbs"], gt["resize"]}
+
+
+def test_readiness_falls_back_to_the_template_without_the_field(sandbox, tmp_path: Path) -> None:
+    sb = sandbox("reference-code")
+    sb.world.code_storage.report_resolved = False
+    gt = sb.world.ground_truth
+    code, env, err = recover(sb, tmp_path, "readiness", gt["root"])
+    assert code != ExitCode.OK, err
+    refs = {r["function"]: r for r in env["data"]["references"]}
+    assert refs[gt["resize"]]["source"] == "template" and refs[gt["resize"]]["version"] == ""
+    missing = _by_kind(env["data"]["hazards"], gt["resize"])["reference-code-missing"]
+    assert missing["found_by"] == "template"
