@@ -5,6 +5,7 @@ hash (Code.ResolvedS3Object), and recover uses that before CloudTrail. With the 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -121,3 +122,18 @@ def test_readiness_falls_back_to_the_template_without_the_field(sandbox, tmp_pat
     assert refs[gt["resize"]]["source"] == "template" and refs[gt["resize"]]["version"] == ""
     missing = _by_kind(env["data"]["hazards"], gt["resize"])["reference-code-missing"]
     assert missing["found_by"] == "template"
+
+
+def test_rollback_stuck_restores_the_resolved_key_and_finishes(sandbox, tmp_path: Path) -> None:
+    sb = sandbox("reference-code")
+    gt = sb.world.ground_truth
+    spec = _zip(sb, tmp_path, "thumbs_v1", gt["thumbs_v1_key"])
+    code, env, err = recover(sb, tmp_path, "--non-interactive", "--yes", "rollback-stuck",
+                             gt["root"], "--restore-artifacts", "--artifact-source", spec)
+    assert code == ExitCode.OK, err
+    [r] = env["data"]["restored"]
+    assert (r["key"], r["verification"]) == (gt["thumbs_v1_key"], "exact")
+    status = sb.client("cloudformation").describe_stacks(StackName=gt["root"])["Stacks"][0]
+    assert status["StackStatus"] == "UPDATE_ROLLBACK_COMPLETE" and _lookups(sb) == 0
+    plan = json.loads(next((tmp_path / "ev").rglob("artifacts-plan.json")).read_text())
+    assert plan["resolution"]["path"] == "resolved"
