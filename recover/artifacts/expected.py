@@ -96,7 +96,7 @@ def lambda_facts(w: WantedArtifact, versions: Iterable[Mapping[str, Any]],
         sha, qualifier = _str(conf.get("CodeSha256")), _str(conf.get("Version"))
         if not sha or not qualifier:
             continue
-        at = _time(conf.get("LastModified"))
+        at = lambda_time(conf.get("LastModified"))
         label = f"{w.function_name}:{qualifier}"
         if qualifier in published_from_key:
             out.append(HashFact(sha, f"ListVersionsByFunction {label} (published from this key, "
@@ -127,7 +127,7 @@ def _str(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _time(value: Any) -> datetime | None:
+def lambda_time(value: Any) -> datetime | None:
     if isinstance(value, datetime):
         return value
     if isinstance(value, str) and value:

@@ -32,6 +32,14 @@ class WantedArtifact:
     # Every record of a CodeSha256 for this key, newest last (HashFact.to_dict()); more than
     # one distinct hash means the key was overwritten at some point.
     expected_evidence: tuple[dict[str, Any], ...] = ()
+    # How the location was found: "cloudtrail" (the failed fetch's record) or "resolved"
+    # (GetFunction Code.ResolvedS3Object of a function storing its code by REFERENCE).
+    located_by: str = "cloudtrail"
+    # resolved: the object version Lambda references (gone, or hidden behind a delete marker);
+    # bytes restored to the key get a new version id, so `follow_up` says what else to do.
+    resolved_version: str | None = None
+    lambda_error: str = ""  # GetFunction Code.Error: why Lambda cannot fetch the package now
+    follow_up: str = ""
 
     @property
     def uri(self) -> str:
@@ -41,6 +49,36 @@ class WantedArtifact:
         out = asdict(self)
         out["failed_at"] = self.failed_at.isoformat() if self.failed_at else None
         out["expected_evidence"] = list(self.expected_evidence)
+        return out
+
+
+@dataclass(frozen=True)
+class ResolvedCode:
+    """What GetFunction says of one function version's code (gathered). `resolved` is false
+    when the answer has no Code.ResolvedS3Object: COPY code, or an API/partition without the
+    field. For a resolved object, whether its version and its key (current version) can still
+    be read."""
+
+    function_name: str
+    qualifier: str
+    code_sha256: str | None = None
+    last_modified: datetime | None = None
+    resolved: bool = False
+    bucket: str = ""
+    key: str = ""
+    version: str | None = None
+    error_code: str = ""
+    error_message: str = ""
+    version_exists: bool = True
+    key_exists: bool = True
+
+    @property
+    def unreadable(self) -> bool:
+        return self.resolved and (not self.version_exists or not self.key_exists)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["last_modified"] = self.last_modified.isoformat() if self.last_modified else None
         return out
 
 

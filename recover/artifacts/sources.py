@@ -23,7 +23,7 @@ import urllib.request
 import zipfile
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +31,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from recover.act.needs import needs
 from recover.artifacts.choose import TRUST
-from recover.artifacts.expected import HashFact, lambda_facts
-from recover.artifacts.model import Candidate, WantedArtifact, code_sha256
+from recover.artifacts.expected import HashFact, lambda_facts, lambda_time
+from recover.artifacts.model import Candidate, ResolvedCode, WantedArtifact, code_sha256
 from recover.aws.s3_head import head_object
 from recover.errors import AccessDeniedError, AuthError, InputError, UsageError, translate_aws_error
 
@@ -128,30 +128,73 @@ def lambda_versions(lam: Any, function: str) -> list[dict[str, Any]]:
     return out
 
 
-@needs("lambda:GetFunction")
-def lambda_hash_facts(lam: Any, wanted: WantedArtifact, versions: list[dict[str, Any]],
-                      published_from_key: dict[str, str]) -> list[HashFact]:
-    """What Lambda records of the key's CodeSha256: versions CloudTrail ties to the key, and
-    versions whose GetFunction names the key in Code.ResolvedS3Object (newer API field, absent
-    from older answers). A GetFunction that fails only loses that one record."""
-    def newest_first(conf: dict[str, Any]) -> int:
-        v = str(conf.get("Version", ""))
-        return -1 if v == "$LATEST" else -int(v) if v.isdigit() else 0
+def _newest_first(conf: dict[str, Any]) -> int:
+    v = str(conf.get("Version", ""))
+    return -1 if v == "$LATEST" else -int(v) if v.isdigit() else 0
 
-    resolved: dict[str, dict[str, Any]] = {}
-    for conf in sorted(versions, key=newest_first)[:MAX_RESOLVED_LOOKUPS + 1]:
-        qualifier = str(conf.get("Version", ""))
-        params = {"FunctionName": wanted.function_name}
-        if qualifier and qualifier != "$LATEST":
+
+@needs("lambda:GetFunction", "s3:GetObject", "s3:GetObjectVersion")
+def function_code(lam: Any, s3: Any | None, function: str,
+                  versions: list[dict[str, Any]]) -> list[ResolvedCode]:
+    """GetFunction of $LATEST and the newest published versions: each version's hash and, where
+    AWS reports it (REFERENCE code, newer API), Code.ResolvedS3Object and Code.Error
+    (docs/reference/aws-behaviour.md#lambda-s3-object-storage-mode). With `s3`, whether each
+    resolved object version, and its key, can still be read (one HeadObject each, per
+    distinct location). A GetFunction or HeadObject that fails only loses that one fact."""
+    out: list[ResolvedCode] = []
+    seen: dict[tuple[str, str, str | None], tuple[bool, bool]] = {}
+    for conf in sorted(versions, key=_newest_first)[:MAX_RESOLVED_LOOKUPS + 1]:
+        qualifier = str(conf.get("Version", "")) or "$LATEST"
+        params = {"FunctionName": function}
+        if qualifier != "$LATEST":
             params["Qualifier"] = qualifier
         try:
             code = lam.get_function(**params).get("Code") or {}
         except ClientError as exc:
             _raise_if_credentials(exc)
             continue
-        obj = code.get("ResolvedS3Object")
-        if isinstance(obj, dict):
-            resolved[qualifier] = obj
+        base = ResolvedCode(function, qualifier, conf.get("CodeSha256") or None,
+                            lambda_time(conf.get("LastModified")))
+        obj, err = code.get("ResolvedS3Object"), code.get("Error")
+        err = err if isinstance(err, dict) else {}
+        if not (isinstance(obj, dict) and obj.get("S3Bucket") and obj.get("S3Key")):
+            out.append(base)
+            continue
+        where = (str(obj["S3Bucket"]), str(obj["S3Key"]), obj.get("S3ObjectVersion") or None)
+        if where not in seen:
+            seen[where] = _readable(s3, *where) if s3 is not None else (True, True)
+        out.append(replace(base, resolved=True, bucket=where[0], key=where[1], version=where[2],
+                           error_code=str(err.get("ErrorCode") or ""),
+                           error_message=str(err.get("Message") or ""),
+                           version_exists=seen[where][0], key_exists=seen[where][1]))
+    return out
+
+
+def _readable(s3: Any, bucket: str, key: str, version: str | None) -> tuple[bool, bool]:
+    """(the version exists, the key has a current object); unknown (a HeadObject refused for
+    another reason than absence) counts as readable: nothing is claimed missing unproven."""
+    def exists(v: str | None) -> bool:
+        try:
+            return object_exists(s3, bucket, key, v)
+        except ClientError as exc:
+            _raise_if_credentials(exc)
+            return True
+    return (exists(version) if version and version != "null" else True), exists(None)
+
+
+@needs("lambda:GetFunction")
+def lambda_hash_facts(lam: Any, wanted: WantedArtifact, versions: list[dict[str, Any]],
+                      published_from_key: dict[str, str],
+                      codes: list[ResolvedCode] | None = None) -> list[HashFact]:
+    """What Lambda records of the key's CodeSha256: versions CloudTrail ties to the key, and
+    versions whose GetFunction names the key in Code.ResolvedS3Object (newer API field, absent
+    from older answers). `codes`: GetFunction answers already read (function_code), else read
+    here."""
+    if codes is None:
+        codes = function_code(lam, None, wanted.function_name, versions)
+    resolved = {c.qualifier: {"S3Bucket": c.bucket, "S3Key": c.key,
+                              "S3ObjectVersion": c.version}
+                for c in codes if c.resolved and c.function_name == wanted.function_name}
     return lambda_facts(wanted, versions, published_from_key, resolved)
 
 

@@ -40,6 +40,7 @@ class Artifact:
     tag: str = ""
     digest: str = ""
     unresolved: str = ""  # why the location could not be worked out statically
+    storage_mode: str = ""  # Lambda Code.S3ObjectStorageMode (COPY | REFERENCE), if given
 
     @property
     def is_s3(self) -> bool:
@@ -160,6 +161,9 @@ def _artifact(base: dict[str, Any], kind: str, prop: str, raw: Any, scope: Scope
         bucket = str(value.get("S3Bucket") or value.get("Bucket") or "")
         key = str(value.get("S3Key") or value.get("Key") or "")
         version = str(value.get("S3ObjectVersion") or value.get("Version") or "")
+        mode = value.get("S3ObjectStorageMode") or value.get("StorageMode")
+        if isinstance(mode, str) and mode:
+            base = {**base, "storage_mode": mode.upper()}
     if not bucket or not key:
         return Artifact(**base, kind=kind, prop=prop,
                         unresolved=f"{prop} has no bucket and key")

@@ -15,6 +15,7 @@ from recover.model.statuses import STABLE
 from recover.readiness.artifacts import Artifact
 from recover.readiness.ecr_lifecycle import PolicyError, image_threats, parse_policy
 from recover.readiness.gather import Gathered
+from recover.readiness.reference import reference_hazards
 from recover.readiness.s3_lifecycle import ARCHIVE_CLASSES, rule_id, rule_prefix, threats
 
 BLOCKING, WARNING, ADVICE = "blocking", "warning", "advice"
@@ -39,6 +40,7 @@ class Report:
     stacks: list[dict[str, Any]]
     checked_at: datetime
     notes: list[str] = field(default_factory=list)
+    references: list[dict[str, Any]] = field(default_factory=list)  # REFERENCE code in use
 
     def to_dict(self) -> dict[str, Any]:
         return {"stack": self.stack, "root_id": self.root_id, "ready": self.ready,
@@ -47,6 +49,7 @@ class Report:
                             "hazards": len(self.hazards), "unresolved": len(self.unresolved),
                             "stacks": len(self.stacks)},
                 "missing": self.missing, "hazards": self.hazards,
+                "references": self.references,
                 "unresolved": self.unresolved, "artifacts": self.artifacts,
                 "stacks": self.stacks, "notes": self.notes}
 
@@ -81,6 +84,8 @@ def assess(g: Gathered, now: datetime, options: Options | None = None) -> Report
         artifacts.append(entry)
 
     hazards += _lifecycle_hazards(at_risk, g)
+    hazards += reference_hazards(g.references, g.buckets, g.objects, g.policies, now,
+                                 opts.horizon_days)
     hazards += _bucket_hazards(g)
     hazards += _cdk_hazards(g, now)
     hazards += _stack_hazards(snap, g, opts)
@@ -101,7 +106,7 @@ def assess(g: Gathered, now: datetime, options: Options | None = None) -> Report
     return Report(stack=snap.requested or snap.root.name, root_id=snap.root_id,
                   ready=not missing and not blocking, artifacts=artifacts, missing=missing,
                   hazards=hazards, unresolved=unresolved, stacks=stacks, checked_at=now,
-                  notes=notes)
+                  notes=notes, references=[r.to_dict() for r in g.references])
 
 
 # --- artifacts -------------------------------------------------------------------------------

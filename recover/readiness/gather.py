@@ -8,7 +8,9 @@ ListExports once when a template uses Fn::ImportValue,
 2 calls per bucket (GetBucketVersioning, GetBucketLifecycleConfiguration), 1 HeadObject per
 object (+1 ListObjectVersions for a pinned version, +1 GetObjectTagging when a rule filters on
 tags), 1 DescribeImages per image, 1 GetLifecyclePolicy per repository (+ a full
-DescribeImages listing when a count rule needs the other images).
+DescribeImages listing when a count rule needs the other images), 1 lambda:GetFunction per
+function (its Code.ResolvedS3Object: REFERENCE code is a live dependency, reference.py) and
+1 GetBucketPolicy per bucket holding REFERENCE code.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from recover.model.cfn_template import TemplateError, parse_template
 from recover.model.stack import StackNode, StackSnapshot, parse_time
 from recover.readiness.artifacts import Artifact, references
 from recover.readiness.ecr_lifecycle import ImageInfo
+from recover.readiness.reference import FunctionRef, PolicyState
 from recover.readiness.s3_lifecycle import ObjectState, needs_tags
 from recover.templates.resolve import Scope
 
@@ -81,6 +84,8 @@ class Gathered:
     objects: dict[ObjectId, ObjectState] = field(default_factory=dict)
     images: dict[ImageId, ImageState] = field(default_factory=dict)
     repos: dict[tuple[str, str, str], RepoState] = field(default_factory=dict)
+    references: list[FunctionRef] = field(default_factory=list)  # REFERENCE code in use
+    policies: dict[str, PolicyState] = field(default_factory=dict)  # buckets of references
 
 
 def _code(exc: ClientError) -> str:
@@ -240,6 +245,41 @@ class _Reader:
         return {"is_latest": False,
                 "noncurrent_since": parse_time(entries[i + 1].get("LastModified"))}
 
+    # --- Lambda REFERENCE code -------------------------------------------------------------
+
+    def function_ref(self, stack: str, logical_id: str, function: str,
+                     template: Artifact | None) -> FunctionRef | None:
+        """Where a function's code lives when Lambda references it in S3: GetFunction's
+        Code.ResolvedS3Object, else the template's S3ObjectStorageMode (fallback), else None."""
+        try:
+            answer = self.aws.client("lambda").get_function(FunctionName=function)
+        except (ClientError, BotoCoreError):
+            answer = {}
+        code = answer.get("Code") or {}
+        obj, err = code.get("ResolvedS3Object"), code.get("Error")
+        arn = str((answer.get("Configuration") or {}).get("FunctionArn") or "")
+        if isinstance(obj, dict) and obj.get("S3Bucket") and obj.get("S3Key"):
+            error = (f"{err.get('ErrorCode', '')}: {err.get('Message', '')}".strip(": ")
+                     if isinstance(err, dict) else "")
+            return FunctionRef(stack, logical_id, function, arn, "resolved",
+                               str(obj["S3Bucket"]), str(obj["S3Key"]),
+                               str(obj.get("S3ObjectVersion") or ""), error)
+        if template is not None and template.storage_mode == "REFERENCE" and template.is_s3:
+            return FunctionRef(stack, logical_id, function, arn, "template", template.bucket,
+                               template.key, template.version)
+        return None
+
+    def policy(self, bucket: str) -> PolicyState:
+        return self.cached(("policy", bucket), lambda: self._policy(bucket))
+
+    def _policy(self, bucket: str) -> PolicyState:
+        try:
+            return PolicyState(self.aws.client("s3").get_bucket_policy(Bucket=bucket)["Policy"])
+        except ClientError as exc:
+            if _code(exc) == "NoSuchBucketPolicy":
+                return PolicyState(None)
+            return PolicyState(error=_why(exc))
+
     # --- ECR ----------------------------------------------------------------------------------
 
     def image(self, iid: ImageId) -> ImageState:
@@ -320,10 +360,18 @@ def gather(aws: SessionFactory, stack: str, *, clock: Callable[[], datetime],
             if read.template is not None:
                 scope = scope_for(node, read.template, snap, aws.region or "", exports)
                 artifacts += references(read.template, scope, node.stack_id)
+        by_resource = {(a.stack_id, a.logical_id): a for a in artifacts
+                       if a.kind == "lambda-code" and not a.unresolved}
+        functions = [(n.name, r.logical_id, r.physical_id, by_resource.get((n.stack_id,
+                                                                             r.logical_id)))
+                     for n in snap.nodes for r in n.resources
+                     if r.resource_type == "AWS::Lambda::Function" and r.physical_id]
+        refs = [f for f in map_in_context(pool, lambda f: reader.function_ref(*f), functions)
+                if f is not None]
         s3_refs = [a for a in artifacts if a.is_s3 and not a.unresolved]
-        names = sorted({a.bucket for a in s3_refs})
+        names = sorted({a.bucket for a in s3_refs} | {f.bucket for f in refs})
         buckets = dict(zip(names, map_in_context(pool, reader.bucket, names), strict=True))
-        oids = sorted({(a.bucket, a.key, a.version) for a in s3_refs})
+        oids = sorted({(a.bucket, a.key, a.version) for a in s3_refs} | {f.oid for f in refs})
         objects = dict(zip(oids, map_in_context(
             pool, lambda o: reader.obj(o, buckets[o[0]]), oids), strict=True))
         img_refs = [a for a in artifacts if a.is_image and not a.unresolved]
@@ -332,5 +380,8 @@ def gather(aws: SessionFactory, stack: str, *, clock: Callable[[], datetime],
         images = dict(zip(iids, map_in_context(pool, reader.image, iids), strict=True))
         rids = sorted({(i[0], i[1], i[2]) for i in iids})
         repos = dict(zip(rids, map_in_context(pool, reader.repo, rids), strict=True))
+        pnames = sorted({f.bucket for f in refs if buckets[f.bucket].exists})
+        policies = dict(zip(pnames, map_in_context(pool, reader.policy, pnames), strict=True))
     return Gathered(snapshot=snap, templates=templates, artifacts=artifacts, buckets=buckets,
-                    objects=objects, images=images, repos=repos)
+                    objects=objects, images=images, repos=repos, references=refs,
+                    policies=policies)

@@ -123,6 +123,8 @@ SETTINGS: dict[str, dict[str, Check]] = {
         "retry": _mapping({"first": _number(0, 600), "factor": _number(1, 10),
                            "cap": _number(0, 600), "max_attempts": _number(1, 20, whole=True)}),
         "skip": _str_list, "skip_unrecoverable": _bool, "restore_artifacts": _opt_bool,
+        "artifact_sources": lambda v: None if v is None else _str_list(v),
+        "trail": _opt_str,
     },
 }
 

@@ -6,7 +6,10 @@
 - CloudFormation (all of it): our engine; moto's CloudFormation backend is never reached.
 - CloudTrail LookupEvents: the TrailRecorder.
 - Lambda GetFunction: moto answers, then Code.Location is rewritten to a URL on this server that
-  really returns the zip, and CodeSha256 is recomputed from those bytes (docs/reference/aws-behaviour.md#where-aws-records-a-functions-codesha256).
+  really returns the zip, and CodeSha256 is recomputed from those bytes (docs/reference/aws-behaviour.md#where-aws-records-a-functions-codesha256);
+  REFERENCE code gets Code.ResolvedS3Object (and Code.Error once its object is unreadable).
+- Lambda CreateFunction / UpdateFunctionCode / PublishVersion / DeleteFunction: moto answers,
+  and the code's storage mode is remembered (recover/sandbox/lambda_storage.py).
 - anything else: moto.
 """
 
@@ -37,6 +40,7 @@ CFN_ACTIONS = {
     "ContinueUpdateRollback": "continue_update_rollback", "DeleteStack": "delete_stack",
     "UpdateStack": "update_stack", "UpdateTerminationProtection": "update_termination_protection",
 }
+_CODE_STORAGE_OPS = ("CreateFunction", "UpdateFunctionCode", "PublishVersion", "DeleteFunction")
 _STATUS_TEXT = {200: "OK", 204: "No Content", 400: "Bad Request", 403: "Forbidden",
                 404: "Not Found", 412: "Precondition Failed", 429: "Too Many Requests", 500: "Internal Server Error",
                 503: "Service Unavailable"}
@@ -85,6 +89,8 @@ class SandboxMiddleware:
             return _send(start_response, self._lookup_events(environ, body))
         if service == "lambda" and op == "GetFunction":
             return self._get_function(environ, start_response)
+        if service == "lambda" and op in _CODE_STORAGE_OPS:
+            return self._code_storage_call(op, environ, body, start_response)
         if protocol.variant_of(service, op, environ) == "CopyObject":
             refused = _copy_precondition(environ)
             if refused is not None:
@@ -160,9 +166,29 @@ class SandboxMiddleware:
                                        f"{quote(fn.function_name)}{query}")
             doc["Configuration"]["CodeSha256"] = aws.code_sha256(fn.code_bytes)
             doc["Configuration"]["CodeSize"] = len(fn.code_bytes)
+        if fn is not None:
+            self.world.code_storage.decorate(fn.function_name, qualifier, doc)
         out = json.dumps(doc).encode()
         headers = {k: v for k, v in headers.items() if k.lower() != "content-length"}
         return _send(start_response, (200, headers, out))
+
+    def _code_storage_call(self, op: str, environ: dict[str, Any], body: bytes,
+                           start_response: Callable[..., Any]) -> Any:
+        route = protocol.lambda_route(environ)
+        status, headers, answer = _call(self.moto_app, environ)
+        if 200 <= status < 300:
+            storage = self.world.code_storage
+            doc = json.loads(answer or b"{}") if op != "DeleteFunction" else {}
+            request = json.loads(body or b"{}") if body else {}
+            if op == "CreateFunction":
+                storage.deployed(doc.get("FunctionName", ""), request.get("Code") or {})
+            elif op == "UpdateFunctionCode":
+                storage.deployed(doc.get("FunctionName", ""), request)
+            elif op == "PublishVersion":
+                storage.published(doc.get("FunctionName", ""), str(doc.get("Version", "")))
+            elif route is not None:
+                storage.forget(unquote(route[1]).rsplit(":function:", 1)[-1].split(":")[0])
+        return _send(start_response, (status, headers, answer))
 
     # --- control plane --------------------------------------------------------------------
 
@@ -202,7 +228,8 @@ class SandboxMiddleware:
             name = unquote(path.removeprefix("/_sandbox/lambda-code/"))
             qualifier = parse_qs(environ.get("QUERY_STRING", "")).get("qualifier", [None])[0]
             fn = aws.lambda_function(name, self.world.region, qualifier)
-            if fn is None or not getattr(fn, "code_bytes", b""):
+            if fn is None or not getattr(fn, "code_bytes", b"") or \
+                    not self.world.code_storage.readable(fn.function_name, qualifier):
                 return protocol.error_response("rest-xml", "NoSuchKey",
                                                "The specified key does not exist.", 404)
             return 200, {"Content-Type": "application/zip"}, bytes(fn.code_bytes)

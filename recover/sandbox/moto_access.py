@@ -52,6 +52,14 @@ def s3_get(bucket: str, key: str, version_id: str | None = None) -> bytes:
     return bytes(obj.value)
 
 
+def s3_current_version(bucket: str, key: str) -> str | None:
+    """The version id of the key's current object (None: no such object, or unversioned)."""
+    s3 = s3_backends[ACCOUNT][PARTITION]
+    obj = s3.get_object(bucket, key) if bucket in s3.buckets else None
+    version = getattr(obj, "version_id", None) if obj is not None else None
+    return str(version) if version and str(version) != "null" else None
+
+
 def s3_key_exists(bucket: str, key: str) -> bool:
     """What PutObject's If-None-Match: * checks in moto: a current version that is not a
     delete marker."""

@@ -16,6 +16,7 @@ from recover.sandbox.cfn.engine import CfnEngine
 from recover.sandbox.cfn.model import SimStack
 from recover.sandbox.clock import DEFAULT_START, SimClock
 from recover.sandbox.faults import FaultInjector
+from recover.sandbox.lambda_storage import CodeStorage
 from recover.sandbox.moto_access import ACCOUNT
 from recover.sandbox.trail import TrailRecorder
 
@@ -36,6 +37,8 @@ class World:
         self.roots: list[str] = []  # root stack names the scenario wants the tool to look at
         self.ground_truth: dict[str, Any] = {}
         self.trail_bucket: str | None = None  # where deliver_trail() writes log files
+        # Lambda's COPY / REFERENCE code storage (GetFunction Code.ResolvedS3Object, Code.Error)
+        self.code_storage = CodeStorage()
         # Every request the server received, in arrival order: {"t": monotonic seconds,
         # "service", "operation", "method", "fault": kind or None, "params": CloudFormation
         # parameters}. What a checker counts (mutating calls, LookupEvents per second, the

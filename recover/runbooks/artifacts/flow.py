@@ -18,11 +18,18 @@ from recover.act.executor import Executor
 from recover.artifacts.choose import choose as choose_source
 from recover.artifacts.choose import gate
 from recover.artifacts.expected import settle, trail_facts
-from recover.artifacts.find import HISTORY, FailedFunction, read_code_records, wanted_artifacts
+from recover.artifacts.find import (
+    HISTORY,
+    FailedFunction,
+    read_code_records,
+    resolve,
+    wanted_artifacts,
+)
 from recover.artifacts.model import (
     Candidate,
     Choice,
     FailedSource,
+    ResolvedCode,
     Restored,
     WantedArtifact,
     code_sha256,
@@ -32,6 +39,7 @@ from recover.artifacts.restore import restore_call
 from recover.artifacts.sources import (
     SourceError,
     SourceSpec,
+    function_code,
     lambda_candidates,
     lambda_hash_facts,
     lambda_versions,
@@ -62,6 +70,7 @@ class Located:
     unknown: list[FailedFunction]  # no CloudTrail record names the key
     choices: list[Choice]
     trail: dict[str, Any]
+    resolution: dict[str, Any] = field(default_factory=dict)  # which path found the keys
 
 
 @dataclass
@@ -90,31 +99,56 @@ def failed_functions(findings: list[Finding]) -> list[FailedFunction]:
 def locate(rc: RunContext, ev: EvidenceRun, functions: list[FailedFunction], *, region: str,
            trail: str | None, since: datetime | None, until: datetime | None,
            specs: list[SourceSpec]) -> Located:
-    """Gather: keys from CloudTrail, the expected CodeSha256 from every record of it, existence,
-    and every byte source with its hash. A source that cannot be read is recorded (evidence,
-    journal) and left out; it never ends the run."""
+    """Gather: keys from GetFunction's resolved code location where Lambda reports one that is
+    gone, from CloudTrail for the rest; the expected CodeSha256 from every record of it,
+    existence, and every byte source with its hash. A source that cannot be read is recorded
+    (evidence, journal) and left out; it never ends the run."""
     now = rc.clock()
-    oldest = min((f.failed_at for f in functions if f.failed_at), default=now)
-    read = read_code_records(source_deps(rc), trail or "lookup", region,
-                             [f.function_name for f in functions],
-                             since or (oldest - HISTORY), until or now)
-    ev.write_json("cloudtrail-code-records.json", [r.raw for r in read.records])
-    wanted, unknown = wanted_artifacts(functions, read.records)
     s3, lam = rc.aws.client("s3"), rc.aws.client("lambda")
+    code = {f.function_name: _function_code(s3, lam, f.function_name) for f in functions}
+    res = resolve(functions, {name: c for name, (_v, c) in code.items()})
+    ev.write_json("lambda-code.json", {name: [c.to_dict() for c in codes]
+                                       for name, (_v, codes) in code.items()})
+    records: list[Any] = []
+    unknown: list[FailedFunction] = []
+    wanted = list(res.wanted)
+    trail_info: dict[str, Any] = {"source": None, "records": 0,
+                                  "skipped": "every key was resolved by GetFunction"}
+    if res.rest:
+        oldest = min((f.failed_at for f in res.rest if f.failed_at), default=now)
+        read = read_code_records(source_deps(rc), trail or "lookup", region,
+                                 [f.function_name for f in res.rest],
+                                 since or (oldest - HISTORY), until or now)
+        records = read.records
+        found, unknown = wanted_artifacts(res.rest, records)
+        wanted += found
+        trail_info = {"source": read.source, "records": len(records), **read.stats.to_dict()}
+    ev.write_json("cloudtrail-code-records.json", [r.raw for r in records])
     missing, present, choices = [], [], []
     for w in wanted:
         if object_exists(s3, w.bucket, w.key, w.version):
             present.append(w)
             continue
-        choice = _sources(ev, w, read.records, specs, s3, lam)
+        choice = _sources(ev, w, records, specs, s3, lam, code.get(w.function_name))
         missing.append(choice.wanted)
         choices.append(choice)
-    trail_info = {"source": read.source, "records": len(read.records), **read.stats.to_dict()}
-    return Located(missing, present, unknown, choices, trail_info)
+    return Located(missing, present, unknown, choices, trail_info, res.to_dict())
+
+
+def _function_code(s3: Any, lam: Any, function: str
+                   ) -> tuple[list[dict[str, Any]], list[ResolvedCode]]:
+    """ListVersionsByFunction and GetFunction of a function; ([], []) when Lambda refuses."""
+    try:
+        versions = lambda_versions(lam, function)
+        return versions, function_code(lam, s3, function, versions)
+    except ClientError as exc:
+        _reason(exc)  # expired credentials end the run
+        return [], []
 
 
 def _sources(ev: EvidenceRun, w: WantedArtifact, records: list[Any], specs: list[SourceSpec],
-             s3: Any, lam: Any) -> Choice:
+             s3: Any, lam: Any,
+             known: tuple[list[dict[str, Any]], list[ResolvedCode]] | None = None) -> Choice:
     """One key: its expected CodeSha256, every candidate with its hash, and the choice."""
     failed: list[FailedSource] = []
 
@@ -126,11 +160,12 @@ def _sources(ev: EvidenceRun, w: WantedArtifact, records: list[Any], specs: list
             return []
 
     facts = trail_facts(w, records)
-    versions = guarded(f"versions of {w.function_name} (ListVersionsByFunction)", "lambda",
-                       lambda_versions, lam, w.function_name)
+    versions, codes = known if known and known[0] else (
+        guarded(f"versions of {w.function_name} (ListVersionsByFunction)", "lambda",
+                lambda_versions, lam, w.function_name), None)
     w = settle(w, [*facts.facts, *guarded(f"GetFunction of {w.function_name}", "lambda",
                                           lambda_hash_facts, lam, w, versions,
-                                          dict(facts.versions))])
+                                          dict(facts.versions), codes)])
     cands: list[Candidate] = []
     if not w.version:  # a pinned version that is gone cannot be brought back as itself
         cands += guarded("previous S3 versions of the key (ListObjectVersions)",
@@ -323,13 +358,14 @@ def restore_for_rollback(rc: RunContext, ev: EvidenceRun, executor: Executor,
                          unproven_is_unrecoverable: bool = False) -> RestoreOutcome:
     specs = [parse_source_spec(s) for s in sources]
     functions = failed_functions(findings)
-    rc.progress(f"looking for the code objects of {len(functions)} function(s) in CloudTrail…")
+    rc.progress(f"looking for the code objects of {len(functions)} function(s) (GetFunction, "
+                "then CloudTrail)…")
     loc = locate(rc, ev, functions, region=snap.region, trail=trail, since=None, until=None,
                  specs=specs)
     ev.write_json("artifacts-plan.json", {"choices": [c.to_dict() for c in loc.choices],
                                           "present": [w.to_dict() for w in loc.present],
                                           "unknown": [f.__dict__ for f in loc.unknown],
-                                          "trail": loc.trail})
+                                          "trail": loc.trail, "resolution": loc.resolution})
     restored, refused = apply_choices(rc, ev, executor, loc.choices, accept=accept,
                                       unproven_is_unrecoverable=unproven_is_unrecoverable)
     restored += [already_present(w) for w in loc.present]

@@ -69,7 +69,8 @@ def run(rc: RunContext, stack: str | None, opts: ArtifactOptions) -> Result:
                                                      "unknown": [], "restored": [],
                                                      "evidence_dir": str(ev.dir)},
                           messages=["no failed Lambda function in this stack"])
-        rc.progress(f"looking for the code objects of {len(failed)} function(s) in CloudTrail…")
+        rc.progress(f"looking for the code objects of {len(failed)} function(s) (GetFunction, "
+                    "then CloudTrail)…")
         loc = flow.locate(rc, ev, failed, region=region, trail=trail, since=t_since,
                           until=t_until, specs=specs)
         ev.write_json("artifacts-plan.json", {"choices": [c.to_dict() for c in loc.choices]})
@@ -95,6 +96,7 @@ def run(rc: RunContext, stack: str | None, opts: ArtifactOptions) -> Result:
                 "unknown": [{"function_name": f.function_name, "logical_id": f.logical_id,
                              "stack_name": f.stack_name} for f in loc.unknown],
                 "restored": restored, "calls": calls, "trail": loc.trail,
+                "resolution": loc.resolution,
                 "still_missing": still_missing, "resumed": prior.summary() if prior else None,
                 "evidence_dir": str(ev.dir), "api_calls": rc.aws.counter.as_dict()}
         ev.finish("restored" if restore else "located", int(code))
@@ -126,14 +128,16 @@ def _time(text: str | None, now: datetime) -> datetime | None:
 
 def _show(console: Console, loc: flow.Located) -> None:
     table = Table(title="missing code objects", title_justify="left")
-    for col in ("function", "object", "expected CodeSha256", "source", "verification"):
+    for col in ("function", "object", "found by", "expected CodeSha256", "source",
+                "verification"):
         table.add_column(col, overflow="fold")
     for ch in loc.choices:
         w = ch.wanted
         source = ch.candidate.description if ch.candidate else "none found"
         if ch.candidate is not None:
             source += f" ({ch.candidate.sha256 or 'hash unknown'})"
-        table.add_row(escape(w.function_name), escape(w.uri), w.expected_sha256 or "unknown",
+        table.add_row(escape(w.function_name), escape(w.uri), w.located_by,
+                      w.expected_sha256 or "unknown",
                       escape(source), ch.verification)
     console.print(table)
     for w in loc.present:
@@ -142,6 +146,15 @@ def _show(console: Console, loc: flow.Located) -> None:
         for f in ch.failed:
             console.print(f"[yellow]source failed[/] {escape(ch.wanted.uri)}: "
                           f"{escape(f.description)}: {escape(f.reason)}")
+    for ch in loc.choices:
+        if ch.wanted.lambda_error:
+            console.print(f"[red]function broken[/] {escape(ch.wanted.function_name)}: "
+                          f"{escape(ch.wanted.lambda_error)}")
+        if ch.wanted.follow_up:
+            console.print(f"[yellow]follow-up[/] {escape(ch.wanted.follow_up)}")
+    if loc.resolution.get("resolved_s3_object") == "absent":
+        console.print("GetFunction reports no Code.ResolvedS3Object (COPY code, or an older "
+                      "API): keys come from CloudTrail")
     for f in loc.unknown:
         console.print(f"[yellow]unknown key[/] {escape(f.function_name)}: no CloudTrail failure "
                       "record names its code object in the window")

@@ -88,6 +88,7 @@ _ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("lambda.find_deployed_code", "Read the code a Lambda function and its published "
                "versions still run", "gather",
                uses=("recover.artifacts.sources:lambda_versions",
+                     "recover.artifacts.sources:function_code",
                      "recover.artifacts.sources:lambda_hash_facts")),
     ActionSpec("delete.find_blockers", "Count the versions of non-empty buckets and find the "
                "network interfaces that use a security group", "gather",

@@ -87,6 +87,7 @@ def _rollback_lambda(world: World, stack: SimStack, res: SimResource) -> str | N
         return handler_message(world, "Lambda", 400, message, "InvalidRequest")
     config = aws.lambda_update_code(name, world.region, data, bucket=str(bucket), key=str(key),
                                     version=version)
+    world.code_storage.deployed(name, prev)  # COPY or REFERENCE, as the previous template said
     world.record_cfn_call(stack, "UpdateFunctionCode20150331v2", "lambda.amazonaws.com", params,
                           response=world.lambda_response_elements(config))
     return None
@@ -111,6 +112,7 @@ def delete(world: World, stack: SimStack, res: SimResource) -> str | None:
     if (res.type == "AWS::Lambda::Function" and res.physical_id
             and aws.lambda_function(res.physical_id, world.region) is not None):
         aws.lambda_delete(res.physical_id, world.region)
+        world.code_storage.forget(res.physical_id)
     return None
 
 

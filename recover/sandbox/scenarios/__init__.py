@@ -15,6 +15,7 @@ from recover.sandbox.scenarios import (
     ecr_expired,
     healthy,
     nested_skip,
+    reference_code,
     role_deleted_in_rollback,
     service_role_deleted,
     stale_latest,
@@ -33,6 +34,7 @@ MODULES: dict[str, ModuleType] = {
     "degap-before": degap_before,
     "ecr-expired": ecr_expired,
     "stale-latest": stale_latest,
+    "reference-code": reference_code,
 }
 SCENARIOS: dict[str, Callable[[World], None]] = {name: m.seed for name, m in MODULES.items()}
 
