@@ -7,7 +7,7 @@ from html import escape
 from typing import Any
 
 from recover.bundle.model import Entry
-from recover.bundle.render_md import time_cell
+from recover.bundle.render_md import gap_count, time_cell, timeline_intro
 
 _CSS = """
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem;color:#1f2328}
@@ -50,8 +50,10 @@ def _density(entries: list[Entry]) -> str:
             + "".join(rows) + "</table>")
 
 
-def render_html(doc: dict[str, Any], entries: list[Entry]) -> str:
+def render_html(doc: dict[str, Any], rows: list[tuple[int, Entry]], total: int) -> str:
+    """timeline.html; `rows`: the (number, entry) timeline.md shows of the `total`."""
     s = doc["summary"]
+    entries = [e for _, e in rows]
     parts = ["<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
              "<meta http-equiv='Content-Security-Policy' content=\"default-src 'none'; "
              "style-src 'unsafe-inline'\">",
@@ -67,10 +69,14 @@ def render_html(doc: dict[str, Any], entries: list[Entry]) -> str:
              "<h2>What is still inconsistent</h2>",
              _list(s["still_inconsistent"], "nothing known to be inconsistent"),
              _density(entries),
-             f"<h2>Timeline ({len(entries)} entries, oldest first)</h2>",
+             "<h2>Timeline</h2>", f"<p>{escape(timeline_intro(len(rows), total))}</p>",
              "<table><tr><th>#</th><th>time (UTC)</th><th>source</th><th>stack / actor</th>"
              "<th>what</th><th>status</th><th>detail</th></tr>"]
-    for i, e in enumerate(entries, 1):
+    for i, e in gap_count(rows, total):
+        if isinstance(e, int):
+            parts.append(f"<tr><td>…</td><td colspan='6'><em>{e} entries (#{i}-#{i + e - 1}) "
+                         "not shown: see evidence.json</em></td></tr>")
+            continue
         cls = f"{e.source}{' failed' if e.failed else ''}"
         parts.append(f"<tr class='{cls}'><td>{i}</td><td class='t'>{escape(time_cell(e))}</td>"
                      f"<td class='src'>{escape(e.source)}</td><td>{escape(e.subject)}</td>"
