@@ -14,8 +14,9 @@ import json
 import tempfile
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
+from operator import attrgetter
 from pathlib import Path
 from typing import IO, Any
 
@@ -43,6 +44,8 @@ _EVENT_FIELDS = tuple(f.name for f in fields(StackEvent))
 _HOLE = "\u0000LIST\u0000"  # stands for a list streamed in its place
 _HOLE_JSON = json.dumps(_HOLE)
 _CHUNK = 1 << 20
+BLOCK = 64 * 1024  # text the safety net reads at once (it used to read whole files)
+LEARN_BATCH = 256
 _EPOCH = datetime.min.replace(tzinfo=UTC)
 
 
@@ -71,11 +74,15 @@ def _event_dict(ev: StackEvent) -> dict[str, Any]:
     return d
 
 
-def _event_strings(ev: StackEvent) -> Iterator[str]:
-    for name in _EVENT_FIELDS:
-        v = getattr(ev, name)
-        if isinstance(v, str):
-            yield v
+_EVENT_TEXT = tuple(f.name for f in fields(StackEvent) if f.type == "str")
+_event_texts = attrgetter(*_EVENT_TEXT)
+
+
+def _event_strings(ev: StackEvent) -> list[str]:
+    """The event's text fields (the walk's view of it: everything but the timestamp)."""
+    values = _event_texts(ev)
+    return [v for v in values if isinstance(v, str)] if not all(
+        isinstance(v, str) for v in values) else list(values)
 
 
 def redact_event(ev: StackEvent, r: Redactor) -> StackEvent:
@@ -126,8 +133,9 @@ def learn_secrets(c: Collected) -> set[str]:
     book.learn_names(_learn_parts(c))
     book.learn_values(_learn_parts(c))
     for node in c.snapshot.nodes:
-        for ev in node.events:
-            book.learn_plain_strings(_event_strings(ev))
+        for i in range(0, len(node.events), LEARN_BATCH):  # one look at many, then each
+            batch = [t for ev in node.events[i:i + LEARN_BATCH] for t in _event_strings(ev)]
+            book.learn_plain_strings(batch)
     for run in c.runs:
         for text in run.texts.values():
             book.learn_text(text)
@@ -172,9 +180,13 @@ class _Pass:
     late: Redactor  # the safety net over what is written
     late_doc: Redactor  # the same for evidence.json, written after its counts are taken
 
+    dirty: set[int] = field(default_factory=set)  # id() of the stack events that needed redacting
+
     def write_text(self, name: str, chunks: Iterable[str], late: Redactor | None = None) -> None:
+        """Text chunks (whole lines) to a file, through the safety net a block at a time, as
+        it used to go over whole files."""
         net = late or self.late
-        self.sink.write(name, (net.text(ch).encode("utf-8") for ch in chunks))
+        self.sink.write(name, (net.text(b).encode("utf-8") for b in _blocks(chunks)))
 
     def snapshot_chunks(self) -> Iterator[str]:
         """raw/snapshot.json: StackSnapshot.to_dict redacted, one event per line."""
@@ -185,7 +197,10 @@ class _Pass:
             n_head, n_tail = _around_hole(_line(self.r.value(_node_head(node), "nodes", "")))
             yield "    " + n_head + "[\n"
             for j, ev in enumerate(node.events):
-                d = _event_dict(redact_event(ev, self.r))
+                red = redact_event(ev, self.r)
+                if red is not ev:
+                    self.dirty.add(id(ev))
+                d = _event_dict(red)
                 yield "      " + _line(d) + (",\n" if j < len(node.events) - 1 else "\n")
             yield "    ]" + n_tail + (",\n" if i < len(snap.nodes) - 1 else "\n")
         yield "  ]" + tail
@@ -213,6 +228,26 @@ class _Pass:
             self.write_text(f"{base}/{name}", [_dump(doc)])
         for name, text in run.texts.items():
             self.write_text(f"{base}/{name}", [text])
+
+
+def _blocks(chunks: Iterable[str], size: int = 0) -> Iterator[str]:
+    block: list[str] = []
+    n = 0
+    for ch in chunks:
+        block.append(ch)
+        n += len(ch)
+        if n >= (size or BLOCK):
+            yield "".join(block)
+            block, n = [], 0
+    if block:
+        yield "".join(block)
+
+
+def _spool(spool: IO[bytes], lines: list[str], late: Redactor) -> None:
+    """evidence.json entries, one per line, separated by commas, through the safety net."""
+    if lines:
+        sep = ",\n" if spool.tell() else ""
+        spool.write((sep + late.text(",\n".join(lines))).encode("utf-8"))
 
 
 def _copy(spool: IO[bytes]) -> Iterator[bytes]:
@@ -251,20 +286,26 @@ def stream_bundle(collected: Collected, sink: Sink, *, now: datetime, html: bool
         quiet = p.quiet
 
         def redact_quietly(ev: StackEvent) -> StackEvent:
-            return redact_event(ev, quiet)
+            # raw/snapshot.json looked at every event: only those it redacted need a look
+            return redact_event(ev, quiet) if id(ev) in p.dirty else ev
 
         sources: list[Iterable[Entry]] = [node_entries(n, c.window, redact_quietly, quiet.text)
                                           for n in c.snapshot.nodes]
         sources.append(p.trail_source(related, summary))
         for run in runs:
             sources += run_sources(run, c.window)
-        sep = ""
+        lines: list[str] = []
+        size = 0
         for e in merge_sources(sources):
             summary.add(e)
             picker.add(e)
-            entries_spool.write((sep + "    " + p.late_doc.text(_line(e.to_dict())))
-                                .encode("utf-8"))
-            sep = ",\n"
+            line = "    " + _line(e.to_dict())
+            lines.append(line)
+            size += len(line)
+            if size >= BLOCK:
+                _spool(entries_spool, lines, p.late_doc)
+                lines, size = [], 0
+        _spool(entries_spool, lines, p.late_doc)
         if c.trail.source:
             sink.write("raw/cloudtrail/related.jsonl", _copy(related))
             p.write_text("raw/cloudtrail/scan.json", [_dump({

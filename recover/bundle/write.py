@@ -23,6 +23,7 @@ from recover.errors import UsageError
 from recover.private_files import FILE_MODE, create_private, open_private_new, private_dir
 
 MANIFEST = "MANIFEST.sha256"
+BLOCK = 256 * 1024
 
 
 def manifest(files: dict[str, bytes]) -> bytes:
@@ -127,10 +128,22 @@ class Sink:
         digest = hashlib.sha256()
 
         def hashed() -> Iterable[bytes]:
+            # lines gathered into blocks: one hash, zip and write call per block
+            block: list[bytes] = []
+            size = 0
             for chunk in chunks:
                 if chunk:
-                    digest.update(chunk)
-                    yield chunk
+                    block.append(chunk)
+                    size += len(chunk)
+                    if size >= BLOCK:
+                        data = b"".join(block)
+                        digest.update(data)
+                        yield data
+                        block, size = [], 0
+            if block:
+                data = b"".join(block)
+                digest.update(data)
+                yield data
 
         self._write(name, hashed())
         self.digests[name] = digest.hexdigest()
