@@ -2,11 +2,19 @@
 (stacks x events, related CloudTrail records, journal entries), and the related-record scan
 over the real CloudTrail files in ../shared/data. Prints a table. No AWS, no network.
 
-Run: python benchmarks/evidence_bundle.py
+Each figure is printed beside its baseline, measured in the same run: the same incident
+built by the code of --baseline (a git revision, extracted to a temporary folder), each
+measurement in a fresh process.
+
+Run: python benchmarks/evidence_bundle.py [--baseline REV] [--max-rows N]
 """
 
 from __future__ import annotations
 
+import argparse
+import json
+import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -14,10 +22,10 @@ import tracemalloc
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# the code measured: this checkout, or the baseline tree a worker is started on
+sys.path.insert(0, os.environ.get("RECOVER_BENCH_ROOT") or str(Path(__file__).resolve().parent.parent))
 
 from recover.bundle.collect import read_trail  # noqa: E402
-from recover.bundle.document import build_bundle  # noqa: E402
 from recover.bundle.model import Collected, RunFolder, TrailOutcome, Window  # noqa: E402
 from recover.bundle.write import write_zip  # noqa: E402
 from recover.cloudtrail.scan import SourceDeps  # noqa: E402
@@ -76,23 +84,59 @@ def run(journal: int) -> RunFolder:
     return RunFolder("app-20261112T090000Z", meta, entries, {}, {"run.log": "x\n" * 1000})
 
 
-def bench_bundle(stacks: int, events: int, records: int, journal: int) -> tuple[float, ...]:
+BASELINE = "41fd407"  # main before the streaming bundle (issue 19): build_bundle + write_zip
+SIZES = ((3, 100, 50, 20), (10, 1000, 1000, 200), (20, 5000, 10000, 2000),
+         (40, 22500, 96000, 8000))
+BASELINE_MAX_ROWS = 200_000  # the old build holds ~4 KB a row: 1M rows would need ~4 GB
+
+
+def worker(stacks: int, events: int, records: int, journal: int) -> dict[str, float]:
+    """One measurement, in this (fresh) process, with whatever `recover` is importable: the
+    streaming `write_bundle` when it exists, else the old build_bundle + write_zip. Time is
+    CPU time (the machine is shared); peak memory is tracemalloc's, on a second build."""
+    import recover.bundle.document as document
+
     c = Collected("app", snapshot(stacks, events), [], trail(records), [run(journal)], Window(),
                   T0 + timedelta(days=1))
-    t0 = time.perf_counter()
-    files = build_bundle(c, now=T0 + timedelta(days=2), html=True)
-    built = time.perf_counter() - t0
-    tracemalloc.start()  # a second build, traced (tracing slows it down: not timed)
-    build_bundle(c, now=T0 + timedelta(days=2), html=True)
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
+    now = T0 + timedelta(days=2)
+
+    def once(out: Path) -> Path:
+        if hasattr(document, "write_bundle"):
+            return document.write_bundle(c, out, fmt="zip", now=now, html=True)[0]
+        return write_zip(document.build_bundle(c, now=now, html=True), out, T0)
+
     with tempfile.TemporaryDirectory() as tmp:
-        t0 = time.perf_counter()
-        out = write_zip(files, Path(tmp) / "b.zip", T0)
-        written = time.perf_counter() - t0
-        size = out.stat().st_size
-    rows = stacks * events + records + journal // 2 + 2
-    return rows, built, written, peak / 1e6, size / 1e6
+        cpu, wall = time.process_time(), time.perf_counter()
+        size = once(Path(tmp) / "a.zip").stat().st_size
+        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+        tracemalloc.start()  # a second build, traced (tracing slows it down: not timed)
+        once(Path(tmp) / "b.zip")
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+    return {"rows": stacks * events + records + journal // 2 + 1, "cpu": cpu, "wall": wall,
+            "peak": peak / 1e6, "zip": size / 1e6}
+
+
+def measure(root: Path, size: tuple[int, ...]) -> dict[str, float] | None:
+    env = {**os.environ, "RECOVER_BENCH_ROOT": str(root)}
+    proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--worker",
+                           *map(str, size)], env=env, capture_output=True, text=True)
+    if proc.returncode != 0:
+        print(f"  ({root}: {proc.stderr.strip().splitlines()[-1:]})", file=sys.stderr)
+        return None
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def baseline_tree(rev: str, into: Path) -> Path | None:
+    """The `recover` package of `rev`, extracted from git (None when git cannot)."""
+    repo = Path(__file__).resolve().parent.parent
+    try:
+        tar = subprocess.run(["git", "-C", str(repo), "archive", rev, "recover", "runbooks"],
+                             capture_output=True, check=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(into)], input=tar, check=True)
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return into
 
 
 def bench_scan() -> tuple[int, int, float] | None:
@@ -106,13 +150,39 @@ def bench_scan() -> tuple[int, int, float] | None:
 
 
 def main() -> None:
-    print(f"{'stacks x events':>16} {'trail':>6} {'journal':>8} {'rows':>7} {'build s':>8} "
-          f"{'zip s':>6} {'peak MB':>8} {'zip MB':>7}")
-    for stacks, events, records, journal in ((3, 100, 50, 20), (10, 1000, 1000, 200),
-                                             (20, 5000, 10000, 2000)):
-        rows, built, written, peak, size = bench_bundle(stacks, events, records, journal)
-        print(f"{f'{stacks} x {events}':>16} {records:>6} {journal:>8} {rows:>7} {built:>8.2f} "
-              f"{written:>6.2f} {peak:>8.1f} {size:>7.2f}")
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--baseline", default=BASELINE, help="git revision to compare with")
+    ap.add_argument("--no-baseline", action="store_true")
+    ap.add_argument("--worker", nargs=4, type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--max-rows", type=int, default=2_000_000, help="skip larger incidents")
+    args = ap.parse_args()
+    if args.worker:
+        print(json.dumps(worker(*args.worker)))
+        return
+    here = Path(__file__).resolve().parent.parent
+    print("| stacks x events | trail | journal | rows | CPU s | baseline CPU s | speed-up "
+          "| peak MB | baseline peak MB | zip MB |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    with tempfile.TemporaryDirectory() as tmp:
+        old = None if args.no_baseline else baseline_tree(args.baseline, Path(tmp))
+        for size in SIZES:
+            stacks, events, records, journal = size
+            if stacks * events + records > args.max_rows:
+                continue
+            now = measure(here, size)
+            base = measure(old, size) if old and stacks * events + records <= \
+                BASELINE_MAX_ROWS else None
+            if now is None:
+                continue
+            b_cpu = f"{base['cpu']:.2f}" if base else "n/a"
+            b_peak = f"{base['peak']:.1f}" if base else "n/a"
+            speed = f"{base['cpu'] / now['cpu']:.1f}x" if base and now["cpu"] else "n/a"
+            print(f"| {stacks} x {events} | {records} | {journal} | {now['rows']:,} | "
+                  f"{now['cpu']:.2f} | {b_cpu} | {speed} | {now['peak']:.1f} | {b_peak} | "
+                  f"{now['zip']:.2f} |", flush=True)
+    print(f"\nbaseline: {args.baseline if old else 'none'}; CPU s is build + zip (CPU time of "
+          "the process; the machine is shared), peak MB is tracemalloc's peak during a second "
+          "build (the input incident is built before and not counted).")
     scan = bench_scan()
     if scan:
         n, related, secs = scan

@@ -17,6 +17,7 @@ import botocore.session
 from botocore.config import Config
 
 from recover import __version__
+from recover.aws import rates
 
 # Adaptive mode = standard retries (exponential backoff with jitter on throttling and 5xx)
 # plus a client-side token bucket that slows down when AWS throttles. Config's max_attempts
@@ -143,6 +144,9 @@ class SessionFactory:
         events.register("before-send", self.counter.on_before_send)
         events.register("after-call", _tag_service)
         events.register("after-call-error", _tag_error)
+        # request-rate gates (recover.aws.rates): no-ops unless a gate is in force
+        events.register("before-send", rates.on_before_send)
+        events.register("needs-retry", rates.on_needs_retry)
         self._clients: dict[tuple[str | None, ...], Any] = {}
         self._lock = threading.Lock()
 

@@ -9,7 +9,7 @@ from typing import Any
 from recover.bundle.chart import Chart
 from recover.bundle.chart_svg import chart_html
 from recover.bundle.model import Entry
-from recover.bundle.render_md import time_cell
+from recover.bundle.render_md import gap_count, time_cell, timeline_intro
 
 _CSS = """
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem;color:#1f2328}
@@ -60,8 +60,11 @@ def _density(entries: list[Entry]) -> str:
             + "".join(rows) + "</table>")
 
 
-def render_html(doc: dict[str, Any], entries: list[Entry], chart: Chart | None = None) -> str:
+def render_html(doc: dict[str, Any], rows: list[tuple[int, Entry]], total: int,
+                chart: Chart | None = None) -> str:
+    """timeline.html; `rows`: the (number, entry) timeline.md shows of the `total`."""
     s = doc["summary"]
+    entries = [e for _, e in rows]
     parts = ["<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
              "<meta http-equiv='Content-Security-Policy' content=\"default-src 'none'; "
              "style-src 'unsafe-inline'\">",
@@ -78,12 +81,16 @@ def render_html(doc: dict[str, Any], entries: list[Entry], chart: Chart | None =
              _list(s["still_inconsistent"], "nothing known to be inconsistent"),
              chart_html(chart) if chart is not None else "",
              _density(entries),
-             f"<h2>Timeline ({len(entries)} entries, oldest first)</h2>",
+             "<h2>Timeline</h2>", f"<p>{escape(timeline_intro(len(rows), total))}</p>",
              "<table class='tl'><col class='n'><col class='t'><col class='src'>"
              "<col class='subj'><col class='what'><col class='st'><col>"
              "<tr><th>#</th><th>time (UTC)</th><th>source</th><th>stack / actor</th>"
              "<th>what</th><th>status</th><th>detail</th></tr>"]
-    for i, e in enumerate(entries, 1):
+    for i, e in gap_count(rows, total):
+        if isinstance(e, int):
+            parts.append(f"<tr><td>…</td><td colspan='6'><em>{e} entries (#{i}-#{i + e - 1}) "
+                         "not shown: see evidence.json</em></td></tr>")
+            continue
         cls = f"{e.source}{' failed' if e.failed else ''}"
         parts.append(f"<tr class='{cls}'><td>{i}</td><td class='t'>{escape(time_cell(e))}</td>"
                      f"<td class='src'>{escape(e.source)}</td><td>{escape(e.subject)}</td>"

@@ -33,8 +33,34 @@ def _bullets(items: Iterable[str], empty: str) -> list[str]:
     return [f"- {text(i)}" for i in items]
 
 
-def render_markdown(doc: dict[str, Any], entries: list[Entry], chart: str) -> str:
-    """`chart`: the chart section's Markdown (recover.bundle.mermaid.chart_markdown)."""
+def timeline_intro(shown: int, total: int) -> str:
+    if shown == total:
+        return (f"{total} entries, oldest first: stack events of every stack of the tree, "
+                "related CloudTrail records and recover's own actions and operator answers.")
+    return (f"{total} entries in all; this page shows {shown} of them, oldest first: the "
+            "incident window (every failure, every stack status change, the CloudTrail "
+            "changes to the stacks, their roles and objects, and everything recover did, each "
+            "with the rows around it) and the last rows. Every entry is in `evidence.json` "
+            "(`entries`, row # = index + 1) and the inputs are in `raw/`.")
+
+
+def gap_count(rows: list[tuple[int, Entry]], total: int) -> list[tuple[int, Entry | int]]:
+    """The rows with, where numbers jump, how many rows are left out there (an int)."""
+    out: list[tuple[int, Entry | int]] = []
+    last = 0
+    for n, e in rows:
+        if n > last + 1:
+            out.append((last + 1, n - last - 1))
+        out.append((n, e))
+        last = n
+    if total > last:
+        out.append((last + 1, total - last))
+    return out
+
+
+def render_markdown(doc: dict[str, Any], rows: list[tuple[int, Entry]], total: int,
+                    chart: str) -> str:
+    """timeline.md; `rows`: the (number, entry) it shows of the `total` (IncidentRows)."""
     s = doc["summary"]
     w = doc["window"]
     out = [f"# Postmortem evidence: {doc['stack']}", "",
@@ -50,12 +76,14 @@ def render_markdown(doc: dict[str, Any], entries: list[Entry], chart: str) -> st
            *_bullets(s["still_inconsistent"], "nothing known to be inconsistent"), ""]
     if chart:
         out += ["## Timeline chart", "", chart.rstrip("\n"), ""]
-    out += ["## Timeline", "",
-            f"{len(entries)} entries, oldest first: stack events of every stack of the tree, "
-            "related CloudTrail records and recover's own actions and operator answers.", "",
+    out += ["## Timeline", "", timeline_intro(len(rows), total), "",
             "| " + " | ".join(TABLE_HEADER) + " |",
             "|" + "|".join("---" for _ in TABLE_HEADER) + "|"]
-    for i, e in enumerate(entries, 1):
+    for i, e in gap_count(rows, total):
+        if isinstance(e, int):
+            out.append(f"| … | | | | *{e} entries (#{i}-#{i + e - 1}) not shown: see "
+                       "evidence.json* | | |")
+            continue
         out.append("| " + " | ".join(cell(v) for v in (
             i, time_cell(e), e.source, e.subject, e.what, e.status, e.detail)) + " |")
     out += ["", "## Stacks", "", "| stack | status | reason | resources | failed |",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -22,6 +22,8 @@ from recover.decide.diagnose import diagnose
 
 STABLE_SUFFIXES = ("_COMPLETE",)
 MAX_FAILED = 40
+MAX_LISTED = 100  # CloudTrail lines of the summary; the rest are counted, all are in the data
+MAX_REASONS = 10_000  # distinct failure reasons counted (bounded memory on huge trees)
 EVENT_HISTORY_DAYS = 90  # docs/reference/aws-behaviour.md#lookupevents
 DELIVERY_LAG = timedelta(minutes=15)  # docs/reference/aws-behaviour.md#cloudtrail-delivery-and-blind-spots: "about 5 minutes", not guaranteed
 
@@ -156,102 +158,143 @@ def _other_notes(runs: Iterable[RunFolder]) -> list[str]:
 _IDS = re.compile(r"(Extended Request ID|Request ID|RequestToken|requestId)[: \[]+[^,)\]]*")
 
 
-def _failure_story(entries: list[Entry]) -> list[str]:
-    """The first failure of the window (what set the rest off) and the failure reasons with
-    how many resources each hit (request ids stripped so equal causes group)."""
-    failed = [e for e in entries if e.source == "stack" and e.what != "stack"
-              and e.status.endswith("_FAILED")]
-    out: list[str] = []
-    first = next((e for e in failed if "cancelled" not in e.detail
-                  and not e.detail.startswith("Embedded stack")), None)
-    if first is not None:
-        out.append(short(f"first failure: {first.subject}/{first.what} {first.status} at "
-                         f"{first.time.isoformat()}: {first.detail}", 600))
-    reasons: Counter[str] = Counter()
-    for e in failed:
+def _out_of_band_line(rec: TrailRecord) -> str:
+    """A successful change to a tree resource that CloudFormation did not make (CloudTrail
+    `on_stack_resource`): the stack's view of it may be stale (drift)."""
+    who = rec.caller or "?"
+    target = rec.function_name or next(
+        (v for v in rec.request_parameters.values() if isinstance(v, str)), "?")
+    when = rec.event_time.isoformat() if rec.event_time else "?"
+    return short(f"{target}: {rec.event_name} by {who} at {when}, outside "
+                 "CloudFormation (the stack may not match it: check for drift)", 400)
+
+
+def _capped(items: list[str], more: int, where: str) -> list[str]:
+    return items + ([f"… and {more} more (see {where})"] if more else [])
+
+
+class SummaryBuilder:
+    """The summary, fed one timeline entry and one related CloudTrail record at a time (the
+    bundle streams them); its memory is bounded by the caps, not by the rows. `text` redacts
+    what comes from the snapshot, which the bundle does not hold redacted."""
+
+    def __init__(self, c: Collected, text: Callable[[str], str] = lambda s: s) -> None:
+        self._c = c
+        self._text = text
+        self.failed: list[str] = []
+        self._seen_failed: set[tuple[str, str, str]] = set()
+        self._first: Entry | None = None
+        self._reasons: Counter[str] = Counter()
+        self._fetch: list[str] = []
+        self._fetch_more = 0
+        self._oob: list[str] = []
+        self._oob_more = 0
+        self.counts: Counter[str] = Counter()
+
+    def add(self, e: Entry) -> None:
+        self.counts[e.source] += 1
+        if e.source != "stack" or not e.status.endswith("_FAILED"):
+            return
+        key = (e.subject, e.what, e.status)
+        if len(self.failed) < MAX_FAILED and key not in self._seen_failed:
+            self._seen_failed.add(key)
+            self.failed.append(short(f"{e.time.isoformat()} {e.subject}/{e.what} {e.status}"
+                                     + (f": {e.detail}" if e.detail else ""), 500))
+        if e.what == "stack":
+            return
+        # the first failure of the window (what set the rest off) and the failure reasons
+        # with how many resources each hit (request ids stripped so equal causes group)
+        if self._first is None and "cancelled" not in e.detail \
+                and not e.detail.startswith("Embedded stack"):
+            self._first = e
         if e.detail and not e.detail.startswith("Embedded stack"):
-            reasons[_IDS.sub(r"\1 …", e.detail)[:220]] += 1
-    for reason, n in reasons.most_common(5):
-        out.append(f"{n} resource failure event(s): {reason}")
-    return out
+            reason = _IDS.sub(r"\1 …", e.detail)[:220]
+            if reason in self._reasons or len(self._reasons) < MAX_REASONS:
+                self._reasons[reason] += 1
 
-
-def _out_of_band(c: Collected) -> list[str]:
-    """Successful changes to the tree's resources that CloudFormation did not make (CloudTrail
-    `on_stack_resource`): the stack's view of them may be stale (drift)."""
-    out: list[str] = []
-    for raw, rel in zip(c.trail.records, c.trail.relations, strict=False):
+    def add_trail(self, raw: Mapping[str, Any], relation: str) -> None:
         rec = TrailRecord(raw)
-        if rel != "on_stack_resource" or rec.failed:
-            continue
-        who = rec.caller or "?"
-        target = rec.function_name or next(
-            (v for v in rec.request_parameters.values() if isinstance(v, str)), "?")
-        when = rec.event_time.isoformat() if rec.event_time else "?"
-        out.append(short(f"{target}: {rec.event_name} by {who} at {when}, outside "
-                         "CloudFormation (the stack may not match it: check for drift)", 400))
-    return out
-
-
-def build_summary(c: Collected, entries: list[Entry]) -> dict[str, Any]:
-    snap = c.snapshot
-    diag = diagnose(snap)
-    findings = [f for f in diag.findings if f.detector != "E0002"]  # E0002: detector crashed
-    # What failed: the failure events of the window, first occurrence each, in time order.
-    failed: list[str] = []
-    seen: set[tuple[str, str, str]] = set()
-    for e in entries:
-        if e.source == "stack" and e.status.endswith("_FAILED") and \
-                (e.subject, e.what, e.status) not in seen:
-            seen.add((e.subject, e.what, e.status))
-            failed.append(short(f"{e.time.isoformat()} {e.subject}/{e.what} {e.status}"
-                                + (f": {e.detail}" if e.detail else ""), 500))
-    modes = Counter(f.failure_mode.value for f in findings)
-    why = []
-    for mode, n in modes.most_common():
-        where = ", ".join(sorted({f"{f.stack_name}/{f.logical_id}" if f.logical_id
-                                  else f.stack_name for f in findings
-                                  if f.failure_mode.value == mode}))
-        why.append(short(f"{mode}: {n} finding(s) ({where})", 600))
-    why[:0] = _failure_story(entries)
-    if diag.runbook:
-        why.append(f"runbook {diag.runbook}: {diag.runbook_reason}")
-    for raw in c.trail.records:
-        fail = artifact_fetch_failure(TrailRecord(raw))
+        fail = artifact_fetch_failure(rec)
         if fail is not None:
-            why.append(short(f"CloudTrail {fail.event_time.isoformat() if fail.event_time else '?'}"
-                             f": {fail.event_name} of {fail.function_name or fail.layer} could not "
-                             f"fetch s3://{fail.bucket}/{fail.key} (NoSuchKey)", 400))
-    done: list[str] = []
-    for run in c.runs:
-        calls = [e for e in run.journal if e.get("kind") == "call" and e.get("phase") == "after"]
-        bad = sum(1 for e in calls if not e.get("ok"))
-        answers = sum(1 for e in run.journal if e.get("kind") == "answer")
-        dry = sum(1 for e in run.journal if e.get("kind") == "dry_run")
-        ops = Counter(str((e.get("call") or {}).get("operation")) for e in run.journal
-                      if e.get("kind") == "call" and e.get("phase") == "before")
-        ops_text = ", ".join(f"{op} x{n}" if n > 1 else op for op, n in ops.items())
-        done.append(short(
-            f"recover {run.command} ({run.name}): outcome {run.metadata.get('outcome')}, "
-            f"{len(calls)} change call(s){f' ({bad} failed)' if bad else ''}"
-            f"{f': {ops_text}' if ops_text else ''}; {answers} operator answer(s)"
-            f"{f'; {dry} dry-run call(s)' if dry else ''}", 600))
-    skips, retains = _skips_and_retains(c.runs)
-    inconsistent = _per_resource(skips, retains, _plan_followups(c.runs)) + _orphans(c.runs) + \
-        _other_notes(c.runs) + _out_of_band(c)
-    for n in snap.nodes:
-        if not n.info.status.endswith(STABLE_SUFFIXES) or n.info.status == "ROLLBACK_COMPLETE":
-            inconsistent.append(f"stack {n.name} is {n.info.status}"
-                                + (f": {short(n.info.status_reason, 300)}"
-                                   if n.info.status_reason else ""))
-        for r in n.resources:
-            if r.status.endswith("_FAILED"):
-                inconsistent.append(short(f"{n.name}/{r.logical_id} ({r.resource_type}) is "
-                                          f"{r.status}: {r.reason}", 400))
-    return {"stack": snap.root.name, "root_status": snap.root.info.status,
-            "what_failed": failed[:MAX_FAILED], "why": why, "what_was_done": done,
-            "still_inconsistent": inconsistent,
-            "counts": dict(Counter(e.source for e in entries))}
+            if len(self._fetch) < MAX_LISTED:
+                self._fetch.append(short(
+                    f"CloudTrail {fail.event_time.isoformat() if fail.event_time else '?'}: "
+                    f"{fail.event_name} of {fail.function_name or fail.layer} could not fetch "
+                    f"s3://{fail.bucket}/{fail.key} (NoSuchKey)", 400))
+            else:
+                self._fetch_more += 1
+        if relation == "on_stack_resource" and not rec.failed:
+            if len(self._oob) < MAX_LISTED:
+                self._oob.append(_out_of_band_line(rec))
+            else:
+                self._oob_more += 1
+
+    def _story(self) -> list[str]:
+        out: list[str] = []
+        first = self._first
+        if first is not None:
+            out.append(short(f"first failure: {first.subject}/{first.what} {first.status} at "
+                             f"{first.time.isoformat()}: {first.detail}", 600))
+        for reason, n in self._reasons.most_common(5):
+            out.append(f"{n} resource failure event(s): {reason}")
+        return out
+
+    def result(self) -> dict[str, Any]:
+        c, text = self._c, self._text
+        snap = c.snapshot
+        diag = diagnose(snap)
+        findings = [f for f in diag.findings if f.detector != "E0002"]  # E0002: crashed
+        modes = Counter(f.failure_mode.value for f in findings)
+        why = self._story()
+        for mode, n in modes.most_common():
+            where = ", ".join(sorted({f"{f.stack_name}/{f.logical_id}" if f.logical_id
+                                      else f.stack_name for f in findings
+                                      if f.failure_mode.value == mode}))
+            why.append(short(text(f"{mode}: {n} finding(s) ({where})"), 600))
+        if diag.runbook:
+            why.append(text(f"runbook {diag.runbook}: {diag.runbook_reason}"))
+        why += _capped(self._fetch, self._fetch_more, "raw/cloudtrail/related.jsonl")
+        done: list[str] = []
+        for run in c.runs:
+            calls = [e for e in run.journal
+                     if e.get("kind") == "call" and e.get("phase") == "after"]
+            bad = sum(1 for e in calls if not e.get("ok"))
+            answers = sum(1 for e in run.journal if e.get("kind") == "answer")
+            dry = sum(1 for e in run.journal if e.get("kind") == "dry_run")
+            ops = Counter(str((e.get("call") or {}).get("operation")) for e in run.journal
+                          if e.get("kind") == "call" and e.get("phase") == "before")
+            ops_text = ", ".join(f"{op} x{n}" if n > 1 else op for op, n in ops.items())
+            done.append(short(
+                f"recover {run.command} ({run.name}): outcome {run.metadata.get('outcome')}, "
+                f"{len(calls)} change call(s){f' ({bad} failed)' if bad else ''}"
+                f"{f': {ops_text}' if ops_text else ''}; {answers} operator answer(s)"
+                f"{f'; {dry} dry-run call(s)' if dry else ''}", 600))
+        skips, retains = _skips_and_retains(c.runs)
+        inconsistent = _per_resource(skips, retains, _plan_followups(c.runs)) + _orphans(c.runs) + \
+            _other_notes(c.runs) + _capped(self._oob, self._oob_more,
+                                           "raw/cloudtrail/related.jsonl")
+        for n in snap.nodes:
+            if not n.info.status.endswith(STABLE_SUFFIXES) or n.info.status == "ROLLBACK_COMPLETE":
+                inconsistent.append(text(f"stack {n.name} is {n.info.status}"
+                                         + (f": {short(n.info.status_reason, 300)}"
+                                            if n.info.status_reason else "")))
+            for r in n.resources:
+                if r.status.endswith("_FAILED"):
+                    inconsistent.append(short(text(f"{n.name}/{r.logical_id} "
+                                                   f"({r.resource_type}) is {r.status}: "
+                                                   f"{r.reason}"), 400))
+        return {"stack": text(snap.root.name), "root_status": snap.root.info.status,
+                "what_failed": list(self.failed), "why": why, "what_was_done": done,
+                "still_inconsistent": inconsistent, "counts": dict(self.counts)}
+
+
+def build_summary(c: Collected, entries: Iterable[Entry]) -> dict[str, Any]:
+    b = SummaryBuilder(c)
+    for e in entries:
+        b.add(e)
+    for raw, rel in zip(c.trail.records, c.trail.relations, strict=False):
+        b.add_trail(raw, rel)
+    return b.result()
 
 
 def coverage_notes(c: Collected, now: datetime) -> list[str]:

@@ -3,7 +3,6 @@ inputs, MANIFEST.sha256; zip or folder; optional HTML)."""
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
@@ -12,9 +11,8 @@ from rich.console import Console
 from rich.markup import escape
 
 from recover.bundle.collect import collect
-from recover.bundle.document import build_bundle
+from recover.bundle.document import write_bundle
 from recover.bundle.model import Window
-from recover.bundle.write import write_dir, write_zip
 from recover.cli.common import recover_command
 from recover.cli.params import STACK
 from recover.cli.trail import SOURCE_HELP
@@ -72,11 +70,10 @@ def command(rc: RunContext, stack: str, out: Path | None, since: str | None, unt
                             trail_deps=trail_deps(rc),
                             exclude_run=ev.dir, endpoint_url=rc.options.endpoint_url,
                             progress=rc.progress)
-        files = build_bundle(collected, now=now, html=html)
-        path = write_zip(files, target, now) if fmt == "zip" else write_dir(files, target)
-        doc = json.loads(files["evidence.json"])
-        data = {"bundle": str(path), "format": fmt, "files": len(files) + 1,
-                "entries": len(doc["entries"]), "stack": doc["stack"],
+        # streamed to disk in one pass: memory stays flat however long the timeline is
+        path, doc = write_bundle(collected, target, fmt=fmt, now=now, html=html)
+        data = {"bundle": str(path), "format": fmt, "files": len(doc["files"]),
+                "entries": doc["entry_count"], "stack": doc["stack"],
                 "summary": doc["summary"], "coverage": doc["coverage"],
                 "redaction": doc["redaction"], "cloudtrail": {
                     k: doc["cloudtrail"][k] for k in ("source", "records_read", "related",

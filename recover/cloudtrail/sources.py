@@ -462,9 +462,9 @@ class RateLimiter:
         self._lock = threading.Lock()
 
     def acquire(self, key: Any) -> list[Any]:
-        with self._lock:
-            calls = self._calls.setdefault(key, [])
-            while True:
+        while True:
+            with self._lock:
+                calls = self._calls.setdefault(key, [])
                 now = self.clock()
                 calls[:] = [c for c in calls if c[1] or now - c[0] < self.per]
                 if len(calls) < self.rate:
@@ -472,8 +472,9 @@ class RateLimiter:
                     calls.append(entry)
                     return entry
                 waits = [c[0] + self.per - now for c in calls if not c[1]]
-                # only calls in flight (other threads): poll until one is answered
-                self.sleep(min(waits) if waits else 0.05)
+            # only calls in flight (other threads): poll until one is answered. Never asleep
+            # with the lock held: the answer that frees a place needs it.
+            self.sleep(min(waits) if waits else 0.05)
 
     @contextmanager
     def slot(self, key: Any) -> Iterator[None]:

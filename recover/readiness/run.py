@@ -10,6 +10,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from recover.aws.rates import cloudformation_gate
 from recover.aws.session import CALL_SCOPE, SessionFactory, map_in_context
 from recover.errors import RecoverError, translate_aws_error
 from recover.model.statuses import LIVE
@@ -45,6 +46,15 @@ def check_region(aws: SessionFactory, *, clock: Callable[[], datetime], options:
     so at most `concurrency` calls are in flight). Calls are attributed to the stack whose
     check made them; a shared bucket or repository is read (and counted) once, by the first
     stack that needs it."""
+    # N stacks at a time means N requests in flight, never more than CloudFormation's rate
+    # per second (docs/reference/aws-behaviour.md#request-rates), the listing included
+    with cloudformation_gate():
+        return _check_all(aws, clock=clock, options=options, concurrency=concurrency,
+                          progress=progress)
+
+
+def _check_all(aws: SessionFactory, *, clock: Callable[[], datetime], options: Options,
+               concurrency: int, progress: Callable[[str], None] | None) -> dict[str, Any]:
     names = root_stacks(aws)
     done: list[int] = [0]
     shared = SharedReads()  # a bucket's rules are read once, not once per stack

@@ -73,6 +73,10 @@ class FaultInjector:
     # arrives (before it is served), on its nth occurrence; tests use it to interrupt the
     # client at a given step.
     _hooks: dict[str, list[list]] = field(default_factory=dict)
+    # "<service>:<Operation>" or "<service>:*" -> requests allowed in any 1-second window
+    # (rate_limit: AWS's request-rate throttling, see `rate_limit`)
+    _limits: dict[str, int] = field(default_factory=dict)
+    _served: dict[str, list[float]] = field(default_factory=dict)  # limit key -> arrivals
     # "<service>:<Operation>" -> (monotonic, wall clock) arrival times of every request
     _arrivals: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
     # (kind, "<service>:<Operation>") -> how many times that fault was given
@@ -105,6 +109,27 @@ class FaultInjector:
         the answer (the change is made; the client never hears of it)."""
         self._rate("answer_lost", operation, percent, seed, times)
 
+    def rate_limit(self, operation: str, per_second: int) -> None:
+        """Throttle like AWS's request-rate limits: a request of `operation` (or of any
+        operation of a service, "<service>:*", counted together) arriving when `per_second`
+        requests already arrived within the last second is answered with the throttling
+        error, and is counted among the arrivals (a throttled request costs its place too).
+        Only the rate decides: a client that stays under it is never throttled."""
+        with self._lock:
+            self._limits[operation] = int(per_second)
+
+    def _over_limit(self, fine: str, service: str, now: float) -> bool:
+        for key in (fine, f"{service}:*"):
+            limit = self._limits.get(key)
+            if limit is None:
+                continue
+            recent = [t for t in self._served.get(key, []) if now - t < 1.0]
+            recent.append(now)
+            self._served[key] = recent
+            if len(recent) > limit:
+                return True
+        return False
+
     def deny(self, action: str) -> None:
         """AccessDenied for an IAM action such as `cloudformation:ContinueUpdateRollback`."""
         self._deny.add(action)
@@ -134,14 +159,16 @@ class FaultInjector:
             self._hooks.clear()
             for rules in self._rules.values():
                 rules.clear()
+            self._limits.clear()
+            self._served.clear()
             self._deny.clear()
             self._expire_after = None
 
     def apply(self, spec: dict) -> None:
         """The JSON body of POST /_sandbox/faults: {"throttle": {"op": pct}, "deny": [...],
         "server_error": {"op": pct}, "connection_reset": {"op": pct}, "answer_lost": {"op":
-        pct}, "expire_credentials": N, "clear": true, "seed": S}. A rate may also be
-        {"percent": P, "times": N} to fire at most N times."""
+        pct}, "expire_credentials": N, "rate_limit": {"op": per_second}, "clear": true,
+        "seed": S}. A rate may also be {"percent": P, "times": N} to fire at most N times."""
         if spec.get("clear"):
             self.clear()
         seed = int(spec.get("seed", 0))
@@ -153,6 +180,8 @@ class FaultInjector:
                                None if times is None else int(times))
                 else:
                     self._rate(kind, op, float(rate), seed, None)
+        for op, per_second in (spec.get("rate_limit") or {}).items():
+            self.rate_limit(op, int(per_second))
         for action in spec.get("deny") or []:
             self.deny(action)
         if spec.get("expire_credentials") is not None:
@@ -178,6 +207,9 @@ class FaultInjector:
                     f"User: arn:aws:iam::{self.account}:user/sandbox-operator is not authorized "
                     f"to perform: {action} because no identity-based policy allows the {action} "
                     "action"))
+            if self._limits and self._over_limit(fine, service, now[0]):
+                self.fired[("throttle", fine)] += 1
+                return Fault("throttle", _MESSAGES["throttle"])
             for kind in RATE_FAULTS:
                 rules = self._rules[kind]
                 rule = rules.get(fine) or rules.get(f"{service}:*") or rules.get("*")

@@ -171,6 +171,10 @@ class World:
                  times: int | None = None) -> None:
         self.faults.throttle(operation, percent, seed, times)
 
+    def rate_limit(self, operation: str, per_second: int) -> None:
+        """AWS-like request-rate throttling of `operation` (see faults.rate_limit)."""
+        self.faults.rate_limit(operation, per_second)
+
     def deny(self, action: str) -> None:
         self.faults.deny(action)
 

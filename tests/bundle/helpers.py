@@ -93,7 +93,8 @@ def bundle_files(path: Path) -> dict[str, bytes]:
         return out
 
 
-_ROW = re.compile(r"^\| (\d+) \| (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}) \| ")
+# a row, or the marker of rows left out of a long timeline (`| … | | | | *N entries...`)
+_ROW = re.compile(r"^\| (?:(\d+) \| (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}) \| |… \| )")
 
 
 def split_row(line: str) -> list[str]:

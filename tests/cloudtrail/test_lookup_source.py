@@ -275,3 +275,26 @@ class _Raw:
 
     def stream(self, **_: Any) -> Any:
         yield self.data
+
+
+def test_limiter_frees_places_while_others_wait_with_every_place_in_flight() -> None:
+    """Readers of one run share the limiter across threads (artifacts, evidence, readiness):
+    a thread that waits must not hold the lock the answer needs to free its place
+    (it deadlocked with every place in flight)."""
+    import threading
+    import time as _time
+
+    lim = RateLimiter(rate=2)
+    done: list[int] = []
+
+    def worker() -> None:
+        with lim.slot(("123456789012", "us-east-1")):
+            _time.sleep(0.02)
+        done.append(1)
+
+    threads = [threading.Thread(target=worker, daemon=True) for _ in range(5)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert len(done) == 5

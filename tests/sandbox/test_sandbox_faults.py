@@ -192,3 +192,27 @@ def test_copy_object_with_if_none_match_never_writes_over_a_key(sandbox) -> None
     s3.delete_object(Bucket=bucket, Key="dst")  # a delete marker on top
     s3.copy_object(Bucket=bucket, Key="dst", CopySource=f"{bucket}/src", IfNoneMatch="*")
     assert s3.get_object(Bucket=bucket, Key="dst")["Body"].read() == b"x"
+
+
+def test_rate_limit_throttles_only_above_the_rate(sandbox) -> None:
+    import time
+
+    sb = sandbox("healthy")
+    sb.world.rate_limit("cloudformation:*", 3)  # every operation of the service, together
+    cfn = sb.client("cloudformation")
+    outcomes = []
+    for call in (cfn.list_stacks, cfn.describe_stacks, cfn.list_stacks, cfn.describe_stacks):
+        try:
+            call()
+            outcomes.append("ok")
+        except ClientError as exc:
+            outcomes.append(exc.response["Error"]["Code"])
+    assert outcomes[:3] == ["ok", "ok", "ok"] and outcomes[3] == "Throttling"
+    time.sleep(1.05)  # the window slides: the rate, not a count, decides
+    cfn.list_stacks()
+    sb.client("s3").list_buckets()  # other services are untouched
+    sb.world.faults.apply({"clear": True, "rate_limit": {"cloudformation:ListStacks": 1}})
+    cfn.describe_stacks()
+    cfn.list_stacks()
+    with pytest.raises(ClientError):
+        cfn.list_stacks()
