@@ -4,6 +4,7 @@ and an exit code, whatever happens inside (RecoverError, botocore error, Ctrl-C,
 from __future__ import annotations
 
 import functools
+import shlex
 import traceback
 from collections.abc import Callable
 from typing import Any
@@ -11,7 +12,7 @@ from typing import Any
 import click
 
 from recover.context import RunContext
-from recover.errors import RecoverError, translate_aws_error
+from recover.errors import NeedsDecisionError, RecoverError, translate_aws_error
 from recover.exit_codes import ExitCode
 from recover.interrupts import exit_code_of
 from recover.result import Result, render
@@ -30,6 +31,8 @@ def run_body(rc: RunContext, name: str, body: Callable[[], Result]) -> Result:
     except RecoverError as err:
         if rc.options.debug:
             rc.console.print(traceback.format_exc(), markup=False, highlight=False)
+        if isinstance(err, NeedsDecisionError):
+            with_next(err, rc.options.argv)
         return Result.from_error(name, err)
     except Exception as exc:  # noqa: BLE001 - the one place bugs become one-line errors
         if rc.options.debug:
@@ -40,6 +43,17 @@ def run_body(rc: RunContext, name: str, body: Callable[[], Result]) -> Result:
                 f"unexpected error ({type(exc).__name__}: {exc}); run again with --debug for the "
                 "traceback and report it", code="internal_error")
         return Result.from_error(name, translated)
+
+
+def with_next(err: NeedsDecisionError, argv: list[str] | None) -> None:
+    """The commands that settle the decision the run stopped on, ready to paste: the same
+    command line with each flag the error names (`--a X or --b` gives two commands)."""
+    if not argv:
+        return
+    base = " ".join(["recover", *(shlex.quote(a) for a in argv)])
+    commands = [f"{base} {alternative.strip()}" for alternative in err.flag.split(" or ")]
+    err.details["next"] = commands
+    err.hint = "settle it with one of:\n  " + "\n  ".join(commands)
 
 
 def _region(rc: RunContext) -> str | None:

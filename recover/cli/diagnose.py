@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shlex
+
 import click
 
 from recover.cli.common import recover_command
@@ -9,6 +11,18 @@ from recover.cli.params import STACK
 from recover.context import RunContext
 from recover.exit_codes import ExitCode
 from recover.result import Result
+
+
+def with_global_options(commands: list[str], argv: list[str], name: str) -> list[str]:
+    """The next commands with the global options this one was given (endpoint, region,
+    profile...), so they paste into the same place."""
+    if name not in argv:
+        return commands
+    before = argv[:argv.index(name)]
+    if not before:
+        return commands
+    prefix = " ".join(["recover", *(shlex.quote(a) for a in before)])
+    return [prefix + c.removeprefix("recover") for c in commands]
 
 
 @click.command("diagnose")
@@ -31,6 +45,7 @@ def command(rc: RunContext, stack: str, all_events: bool) -> Result:
         result = diagnose(snap)
         data = result.to_dict(snap)
         data["evidence_dir"] = str(ev.dir)
+        data["next"] = with_global_options(data["next"], rc.options.argv, "diagnose")
         ev.write_json("diagnosis.json", data)
         code = ExitCode.OK if result.healthy else ExitCode.FAILURE_FOUND
         ev.finish("healthy" if result.healthy else "failure_found", int(code))

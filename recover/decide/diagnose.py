@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import traceback
 from dataclasses import dataclass, replace
 from typing import Any
@@ -14,7 +15,7 @@ from recover.detectors._common import Classifier, default_classifier
 from recover.explain.taxonomy import FailureMode
 from recover.model.stack import StackSnapshot
 from recover.model.statuses import FAILED
-from recover.runbooks import registry
+from recover.runbooks import find, registry
 
 FAILED_STATUSES = FAILED
 
@@ -47,6 +48,7 @@ class Diagnosis:
             "healthy": self.healthy,
             "runbook": self.runbook,
             "runbook_reason": self.runbook_reason,
+            "next": next_commands(self.runbook, self.root_name),
             "stacks": [{"name": n.name, "stack_id": n.stack_id, "status": n.info.status,
                         "status_reason": n.info.status_reason, "depth": n.depth,
                         "parent_id": n.info.parent_id or None,
@@ -57,6 +59,12 @@ class Diagnosis:
             "unreadable": [{"stack_id": s, "reason": r} for s, r in snapshot.unreadable],
             "api_calls": snapshot.api_calls,
         }
+
+
+def next_commands(runbook: str | None, stack: str) -> list[str]:
+    """The commands to run next for this runbook, ready to paste (its spec's next_commands)."""
+    spec = find(runbook) if runbook else None
+    return [c.format(stack=shlex.quote(stack)) for c in spec.next_commands] if spec else []
 
 
 def diagnose(snapshot: StackSnapshot, classify: Classifier | None = None) -> Diagnosis:

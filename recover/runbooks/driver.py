@@ -179,6 +179,7 @@ class Rounds(ABC):
                 break
             previous = failed
             diag_data = dict(diag.to_dict(snap), evidence_dir=str(self.ev.dir))
+            diag_data.pop("next")  # this is the runbook diagnose would name: no "next" here
             self.ev.write_json(f"diagnosis-round{number}.json", diag_data)
             render_diagnosis(rc.console, Result(command=self.runbook, data=diag_data))
             self.check_flags(snap, diag, number)

@@ -45,6 +45,9 @@ class RunbookSpec:
     # "module:function" that `recover demo` calls as demo(rc, stack, options) -> Result.
     scenarios: dict[str, dict[str, Any]] = field(default_factory=dict)
     demo: str | None = None
+    # What `diagnose` tells the engineer to run next ({stack}: the root stack), ready to paste:
+    # the dry run first, which shows every call and saves nothing but evidence.
+    next_commands: tuple[str, ...] = ()
     # Modes it also gets a stack past (a skip, a retain, a retry after a fix) although they
     # point to advice first (a custom resource that failed, a missing permission).
     also_handles: tuple[str, ...] = ()

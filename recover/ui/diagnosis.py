@@ -72,4 +72,6 @@ def render_diagnosis(console: Console, result: Result) -> None:
         console.print(f"\n[bold]{len(data['findings'])} finding(s).[/] "
                       + (f"Runbook: [bold cyan]{rb}[/] — {escape(data['runbook_reason'])}"
                          if rb else escape(data["runbook_reason"])))
+    for command in data.get("next") or []:
+        console.print(f"next: [bold]{escape(command)}[/]", highlight=False, soft_wrap=True)
     console.print(f"[dim]evidence: {escape(data['evidence_dir'])}[/]")

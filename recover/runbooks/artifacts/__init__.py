@@ -28,4 +28,5 @@ SPEC = RunbookSpec(
     command="recover.runbooks.artifacts.command:command",
     chosen_when="recover.runbooks.artifacts:chosen_when",
     hands_over_to=("rollback-stuck",),
+    next_commands=("recover artifacts {stack}", "recover rollback-stuck {stack} --restore-artifacts --dry-run"),
 )

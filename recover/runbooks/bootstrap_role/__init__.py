@@ -36,4 +36,5 @@ SPEC = RunbookSpec(
         "role-deleted-in-rollback": {"then": "continue-rollback", "remove_role_after": True}},
     demo="recover.runbooks.bootstrap_role.flow:demo",
     hands_over_to=("rollback-stuck",),
+    next_commands=("recover bootstrap-role {stack} --dry-run", "recover bootstrap-role {stack}"),
 )

@@ -28,4 +28,5 @@ SPEC = RunbookSpec(
     scenarios={"delete-failed": {"retain_all_failed": True}},
     demo="recover.runbooks.delete_failed.flow:demo",
     also_handles=("custom_resource_failure",),
+    next_commands=("recover delete-failed {stack} --dry-run", "recover delete-failed {stack}"),
 )

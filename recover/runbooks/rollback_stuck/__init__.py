@@ -33,4 +33,5 @@ SPEC = RunbookSpec(
     demo="recover.runbooks.rollback_stuck.flow:demo",
     hands_over_to=("artifacts",),
     also_handles=("custom_resource_failure", "permission_denied", "limit_exceeded"),
+    next_commands=("recover rollback-stuck {stack} --dry-run", "recover rollback-stuck {stack}"),
 )
