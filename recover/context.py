@@ -31,6 +31,12 @@ def default_sessions(**kwargs: Any) -> SessionFactory:
     return SessionFactory(**kwargs)
 
 
+def state_dir() -> Path:
+    """$XDG_STATE_HOME/recover, or ~/.local/state/recover."""
+    base = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
+    return base / "recover"
+
+
 @dataclass
 class GlobalOptions:
     profile: str | None = None
@@ -90,7 +96,14 @@ class RunContext:
 
     @property
     def evidence_root(self) -> Path:
-        return self.options.evidence_dir or Path("recover-evidence")
+        """--evidence-dir, else ./recover-evidence, else (the current folder is not writable:
+        `recover diagnose` run from /) the user's state folder."""
+        if self.options.evidence_dir:
+            return self.options.evidence_dir
+        here = Path("recover-evidence")
+        if here.is_dir() and os.access(here, os.W_OK | os.X_OK) or os.access(".", os.W_OK | os.X_OK):
+            return here
+        return state_dir() / "evidence"
 
     def progress(self, message: str) -> None:
         """A line of progress for people; always stderr, so stdout stays clean for JSON."""

@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import platform
 import re
+import shutil
 import threading
 import uuid
 from collections import Counter
@@ -293,4 +294,9 @@ class EvidenceRun:
                 "code": "internal_error", "message": f"{exc_type.__name__}: {exc}"}
         if exc is not None:
             extra["exit_code"] = exit_code_for(exc)
+        if isinstance(exc, RecoverError) and exc.code == "stack_not_found" and \
+                not self.journal.kinds["call"] and not self.journal.kinds["dry_run"]:
+            # a mistyped stack name: nothing was read or done, so no folder is left behind
+            shutil.rmtree(self.dir, ignore_errors=True)
+            return
         self._write_metadata(outcome=outcome, ended_at=self.clock().isoformat(), **extra)

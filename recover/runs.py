@@ -31,6 +31,8 @@ def open_evidence(rc: RunContext, command: str, subject: str) -> EvidenceRun:
                      argv=rc.options.argv, region=rc.aws.region,
                      endpoint_url=rc.options.endpoint_url, api_counter=rc.aws.counter)
     ev.template_reader = lambda stack_id: read_templates(rc, stack_id)
+    if not rc.options.evidence_dir and rc.evidence_root.is_absolute():
+        rc.progress(f"the current folder is not writable: the evidence goes to {ev.dir}")
     try:
         who = rc.aws.client("sts").get_caller_identity()
         identity = {k: who.get(k) for k in ("Account", "Arn", "UserId")}

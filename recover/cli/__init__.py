@@ -182,7 +182,8 @@ class LazyGroup(click.Group):
 @click.option("--dry-run", is_flag=True,
               help="Go up to the first change, then print the exact AWS calls instead.")
 @click.option("--evidence-dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Where run evidence folders go (default ./recover-evidence).")
+              help="Where run evidence folders go (default ./recover-evidence, or the user's "
+                   "state folder when the current folder is not writable).")
 @click.option("--debug", is_flag=True, help="Show tracebacks and debug logs.")
 @click.pass_context
 def cli(ctx: click.Context, **opts: Any) -> None:
