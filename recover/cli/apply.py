@@ -10,6 +10,7 @@ import click
 
 from recover.act.plan import Plan, short
 from recover.cli.common import recover_command
+from recover.cli.params import examples
 from recover.context import RunContext
 from recover.errors import InputError
 from recover.result import Result
@@ -23,6 +24,11 @@ def appliers() -> dict[str, Callable[[RunContext, Plan], Result]]:
             if (applier := spec.load_applier()) is not None}
 
 
+@examples(
+    "recover --dry-run rollback-stuck my-stack --plan-out plan.json",
+    "recover apply plan.json",
+    "recover --non-interactive --yes apply plan.json",
+)
 @click.command("apply")
 @click.argument("plan_file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--empty-bucket", "empty_buckets", multiple=True, metavar="NAME",

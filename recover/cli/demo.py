@@ -18,6 +18,7 @@ from rich.console import Console
 
 from recover.aws.session import SessionFactory
 from recover.cli.common import recover_command
+from recover.cli.params import examples
 from recover.context import RunContext
 from recover.errors import RecoverError, UsageError
 from recover.exit_codes import ExitCode
@@ -39,6 +40,11 @@ def sandbox_context(rc: RunContext, endpoint: str, region: str) -> RunContext:
                                                             credentials=SANDBOX_CREDENTIALS))
 
 
+@examples(
+    "recover demo",
+    "recover demo nested-skip",
+    "recover --non-interactive demo delete-failed",
+)
 @click.command("demo")
 @click.argument("scenario", default="degap")
 @click.option("--step-delay", type=click.FloatRange(min=0), default=0.3, show_default=True,

@@ -7,7 +7,7 @@ import shlex
 import click
 
 from recover.cli.common import recover_command
-from recover.cli.params import STACK
+from recover.cli.params import STACK, examples
 from recover.context import RunContext
 from recover.exit_codes import ExitCode
 from recover.result import Result
@@ -25,6 +25,11 @@ def with_global_options(commands: list[str], argv: list[str], name: str) -> list
     return [prefix + c.removeprefix("recover") for c in commands]
 
 
+@examples(
+    "recover diagnose my-stack",
+    "recover --region eu-west-1 diagnose my-stack --all-events",
+    "recover --output json diagnose my-stack",
+)
 @click.command("diagnose")
 @click.argument("stack", type=STACK)
 @click.option("--all-events", is_flag=True,

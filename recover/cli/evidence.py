@@ -14,7 +14,7 @@ from recover.bundle.collect import collect
 from recover.bundle.document import write_bundle
 from recover.bundle.model import Window
 from recover.cli.common import recover_command
-from recover.cli.params import STACK
+from recover.cli.params import STACK, examples
 from recover.cli.trail import SOURCE_HELP
 from recover.cloudtrail.scan import parse_time_spec
 from recover.context import RunContext
@@ -31,6 +31,10 @@ def default_out(stack: str, fmt: str, when: str, where: Path) -> Path:
     return where / (name + (".zip" if fmt == "zip" else ""))
 
 
+@examples(
+    "recover evidence my-stack",
+    "recover evidence my-stack --trail lookup --since 2d --html --format dir",
+)
 @click.command("evidence", epilog=SOURCE_HELP)
 @click.argument("stack", type=STACK)
 @click.option("--out", type=click.Path(path_type=Path),

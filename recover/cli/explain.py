@@ -18,6 +18,7 @@ from rich.table import Table
 from rich.text import Text
 
 from recover.cli.common import recover_command
+from recover.cli.params import examples
 from recover.context import RunContext
 from recover.errors import UsageError
 from recover.explain.classify import classify
@@ -54,6 +55,10 @@ def _stdin_is_tty(rc: RunContext) -> bool:
         return False
 
 
+@examples(
+    "recover explain 'The bucket you tried to delete is not empty'",
+    "recover --output json explain \"Resource handler returned message: Rate exceeded\"",
+)
 @click.command("explain")
 @click.argument("message", required=False, metavar="MESSAGE|-")
 @recover_command("explain")

@@ -11,6 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from recover.cli.common import recover_command
+from recover.cli.params import examples
 from recover.context import RunContext
 from recover.orphans import ledger
 from recover.result import Result, dumps
@@ -21,6 +22,10 @@ LEDGER_OPTION = click.option(
          "<user data dir>/recover/orphans.json).")
 
 
+@examples(
+    "recover orphans list",
+    "recover orphans show ID",
+)
 @click.group("orphans")
 def command() -> None:
     """Resources retained by `recover delete-failed` (the orphan ledger)."""

@@ -140,3 +140,13 @@ def rollback_options(prefix: str = "") -> Callable[[F], F]:
         return fn
 
     return deco
+
+
+def examples(*lines: str) -> Callable[[click.Command], click.Command]:
+    """Append real examples to a command's --help (put it above @click.command). Each line is
+    a command a person can paste; tests/cli/test_help_examples.py checks them against the CLI."""
+    def add(cmd: click.Command) -> click.Command:
+        block = "\n".join(f"  {line}" for line in lines)
+        cmd.help = f"{(cmd.help or '').rstrip()}\n\n\b\nExamples:\n{block}"
+        return cmd
+    return add

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from recover.cli.common import recover_command
+from recover.cli.params import examples
 from recover.context import RunContext
 from recover.errors import UsageError
 from recover.exit_codes import ExitCode
@@ -22,6 +23,10 @@ def _failed(report: dict, fail_on: str) -> bool:
                                         for h in report["hazards"])
 
 
+@examples(
+    "recover readiness my-stack",
+    "recover readiness --all --fail-on hazards",
+)
 @click.command("readiness")
 @click.argument("stack", required=False)
 @click.option("--all", "all_stacks", is_flag=True,

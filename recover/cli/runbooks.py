@@ -13,6 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from recover.cli.common import recover_command
+from recover.cli.params import examples
 from recover.context import RunContext
 from recover.explain.taxonomy import FailureMode
 from recover.result import Result
@@ -24,6 +25,10 @@ from recover.runbooks.document.statuses import STACK_STATUSES
 from recover.runbooks.document.validate import load_text
 
 
+@examples(
+    "recover runbooks list",
+    "recover runbooks show rollback-stuck",
+)
 @click.group("runbooks")
 def command() -> None:
     """Browse the runbooks: what each handles, its steps, their AWS CLI equivalents."""

@@ -14,6 +14,7 @@ import click
 from rich.console import Console
 
 from recover.cli.common import pass_run_context, recover_command
+from recover.cli.params import examples
 from recover.context import RunContext
 from recover.errors import RecoverError, UsageError
 from recover.exit_codes import ExitCode
@@ -21,6 +22,10 @@ from recover.result import Result, dumps, render
 from recover.sandbox import INSTALL_HINT, moto_available
 
 
+@examples(
+    "recover sandbox scenarios",
+    "recover sandbox serve --scenario degap --port 4566",
+)
 @click.group("sandbox")
 def command() -> None:
     """A broken AWS account on 127.0.0.1 (moto plus CloudFormation failure states)."""

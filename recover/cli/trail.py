@@ -12,6 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from recover.cli.common import recover_command
+from recover.cli.params import examples
 from recover.cloudtrail.extract import CODE_HISTORY_EVENTS, PREFILTER_HISTORY
 from recover.cloudtrail.scan import (
     build_source,
@@ -32,6 +33,10 @@ history, LookupEvents, per --region); athena://WORKGROUP/DATABASE.TABLE?output=s
 (CloudTrail Lake). Times: ISO-8601 (no zone = UTC) or relative: 90s, 30m, 2h, 3d, 1w."""
 
 
+@examples(
+    "recover trail scan ./trail-logs --since 3d",
+    "recover trail scan s3://my-trail-bucket/AWSLogs/ --event-name UpdateFunctionCode20150331v2",
+)
 @click.group(name="trail")
 def command() -> None:
     """Read CloudTrail: find Lambda code objects that were missing from S3."""

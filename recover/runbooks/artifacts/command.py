@@ -6,11 +6,16 @@ from __future__ import annotations
 import click
 
 from recover.cli.common import recover_command
-from recover.cli.params import STACK
+from recover.cli.params import STACK, examples
 from recover.context import RunContext
 from recover.result import Result
 
 
+@examples(
+    "recover artifacts my-stack",
+    "recover artifacts my-stack --restore --artifact-source file:app/code.zip=./old-code.zip",
+    "recover artifacts --function my-function --trail s3://my-trail-bucket/AWSLogs/ --since 3d",
+)
 @click.command("artifacts")
 @click.argument("stack", required=False, type=STACK)
 @click.option("--function", "functions", multiple=True, metavar="NAME",

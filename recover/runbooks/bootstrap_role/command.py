@@ -8,12 +8,17 @@ from pathlib import Path
 import click
 
 from recover.cli.common import recover_command
-from recover.cli.params import STACK, Seconds, follow_options, rollback_options
+from recover.cli.params import STACK, Seconds, examples, follow_options, rollback_options
 from recover.context import RunContext
 from recover.decide.role_plan import THEN_CHOICES
 from recover.result import Result
 
 
+@examples(
+    "recover bootstrap-role my-stack --dry-run",
+    "recover bootstrap-role my-stack --then continue-rollback --keep-role",
+    "recover --non-interactive --yes bootstrap-role my-stack --then delete --remove-role-after",
+)
 @click.command("bootstrap-role")
 @click.argument("stack", type=STACK)
 @click.option("--qualifier", metavar="Q",

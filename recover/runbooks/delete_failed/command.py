@@ -8,12 +8,17 @@ from pathlib import Path
 import click
 
 from recover.cli.common import recover_command
-from recover.cli.params import RESOURCE_ID, STACK, follow_options
+from recover.cli.params import RESOURCE_ID, STACK, examples, follow_options
 from recover.context import RunContext
 from recover.orphans.ledger import ENV_VAR
 from recover.result import Result
 
 
+@examples(
+    "recover delete-failed my-stack --dry-run",
+    "recover delete-failed my-stack --retain-all-failed",
+    "recover delete-failed my-stack --empty-bucket my-logs-bucket",
+)
 @click.command("delete-failed")
 @click.argument("stack", type=STACK)
 @click.option("--retain", "retain", multiple=True, type=RESOURCE_ID, metavar="ID",

@@ -7,11 +7,16 @@ from pathlib import Path
 import click
 
 from recover.cli.common import recover_command
-from recover.cli.params import STACK, follow_options, rollback_options
+from recover.cli.params import STACK, examples, follow_options, rollback_options
 from recover.context import RunContext
 from recover.result import Result
 
 
+@examples(
+    "recover rollback-stuck my-stack --dry-run",
+    "recover rollback-stuck my-stack --restore-artifacts",
+    "recover --non-interactive --yes rollback-stuck my-stack --skip-unrecoverable",
+)
 @click.command("rollback-stuck")
 @click.argument("stack", type=STACK)
 @rollback_options()
