@@ -5,17 +5,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from recover.act.plan import Plan, short
 from recover.cli.common import recover_command
 from recover.cli.params import examples
 from recover.context import RunContext
 from recover.errors import InputError
 from recover.result import Result
+
+if TYPE_CHECKING:
+    from recover.act.plan import Plan
 from recover.runbooks import canonical, registry
-from recover.runbooks.plan_check import check_plan
 
 
 def appliers() -> dict[str, Callable[[RunContext, Plan], Result]]:
@@ -44,6 +46,9 @@ def appliers() -> dict[str, Callable[[RunContext, Plan], Result]]:
 def command(rc: RunContext, plan_file: Path, empty_buckets: tuple[str, ...],
             accept_unverified: bool, accept_substitute: bool) -> Result:
     """Run PLAN_FILE (from `--dry-run --plan-out`) after checking the stack has not moved."""
+    from recover.act.plan import Plan, short
+    from recover.runbooks.plan_check import check_plan
+
     plan = Plan.load(plan_file)
     known = appliers()
     plan.runbook = canonical(plan.runbook)  # a plan saved under a runbook's earlier id

@@ -16,7 +16,6 @@ from typing import Any
 import click
 from rich.console import Console
 
-from recover.aws.session import SessionFactory
 from recover.cli.common import recover_command
 from recover.cli.params import examples
 from recover.context import RunContext
@@ -32,6 +31,8 @@ def sandbox_context(rc: RunContext, endpoint: str, region: str) -> RunContext:
     """The same run context, pointed at the sandbox with its test credentials. Without a
     terminal the demo runs unattended and approves its own confirmations: it only ever
     changes the local sandbox."""
+    from recover.aws.session import SessionFactory
+
     options = replace(rc.options, endpoint_url=endpoint, region=region, profile=None,
                       yes=rc.options.yes or not rc.interactive)
     return RunContext(options=options, console=rc.console, out=rc.out, stdout=rc.stdout,

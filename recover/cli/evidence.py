@@ -10,18 +10,12 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
-from recover.bundle.collect import collect
-from recover.bundle.document import write_bundle
-from recover.bundle.model import Window
 from recover.cli.common import recover_command
 from recover.cli.params import STACK, examples
 from recover.cli.trail import SOURCE_HELP
-from recover.cloudtrail.scan import parse_time_spec
 from recover.context import RunContext
 from recover.errors import UsageError
 from recover.result import Result
-from recover.runs import open_evidence
-from recover.runs import source_deps as trail_deps  # the same SOURCE handling as `trail scan`
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -54,6 +48,13 @@ def command(rc: RunContext, stack: str, out: Path | None, since: str | None, unt
             trail: str | None, fmt: str, html: bool) -> Result:
     """Export the postmortem bundle of STACK and its nested stacks: one chronological timeline
     of stack events, related CloudTrail records and recover's own actions, redacted."""
+    from recover.bundle.collect import collect
+    from recover.bundle.document import write_bundle
+    from recover.bundle.model import Window
+    from recover.cloudtrail.scan import parse_time_spec
+    from recover.runs import open_evidence
+    from recover.runs import source_deps as trail_deps  # the same SOURCE handling as `trail scan`
+
     now = rc.clock()
     window = Window(since=parse_time_spec(since, now) if since else None,
                     until=parse_time_spec(until, now) if until else None)

@@ -8,21 +8,17 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from recover.act.plan import Plan
 from recover.cli.common import recover_command
 from recover.context import RunContext
 from recover.errors import UsageError
 from recover.result import Result, dumps
 from recover.runbooks import canonical
-from recover.runbooks.document.catalog import load_catalog
 from recover.runbooks.document.iam import (
     DEFAULT_TRAILS,
     TRAIL_SOURCES,
     permissions_of,
     policy_document,
 )
-from recover.runbooks.plan_check import check_plan
-from recover.runbooks.plan_policy import plan_policy
 
 
 @click.command("iam-policy")
@@ -46,6 +42,11 @@ def command(rc: RunContext, runbook_ids: tuple[str, ...], no_handovers: bool,
       recover iam-policy rollback-stuck --trail athena
       recover iam-policy --plan plan.json      # just what `recover apply plan.json` needs
     """
+    from recover.act.plan import Plan
+    from recover.runbooks.document.catalog import load_catalog
+    from recover.runbooks.plan_check import check_plan
+    from recover.runbooks.plan_policy import plan_policy
+
     if plan_file is not None:
         if runbook_ids or trails or no_handovers:
             raise UsageError("--plan gives the policy of one plan: name no runbook, --trail "

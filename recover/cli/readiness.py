@@ -9,11 +9,7 @@ from recover.cli.params import examples
 from recover.context import RunContext
 from recover.errors import UsageError
 from recover.exit_codes import ExitCode
-from recover.readiness.decide import Options, Report
-from recover.readiness.render import render_result
-from recover.readiness.run import check_region, check_stack
 from recover.result import Result
-from recover.runs import open_evidence
 
 
 def _failed(report: dict, fail_on: str) -> bool:
@@ -46,6 +42,11 @@ def command(rc: RunContext, stack: str | None, all_stacks: bool, fail_on: str,
             check_termination_protection: bool, horizon: int, concurrency: int) -> Result:
     """Read-only: can STACK still roll back? Checks every artifact its current template (and
     its nested stacks' templates) references, and the hazards that would remove them."""
+    from recover.readiness.decide import Options, Report
+    from recover.readiness.render import render_result
+    from recover.readiness.run import check_region, check_stack
+    from recover.runs import open_evidence
+
     if bool(stack) == all_stacks:
         raise UsageError("give a STACK or --all (not both)")
     options = Options(check_termination_protection=check_termination_protection,

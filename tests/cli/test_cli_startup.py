@@ -70,6 +70,14 @@ def test_help_version_and_completion_import_nothing_heavy(args: list[str],
     assert loaded_heavy(args, env) == []
 
 
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_a_commands_help_imports_no_aws_sdk_and_no_prompts(name: str) -> None:
+    """`recover CMD --help` loads the command's module only: its flow is imported when it runs."""
+    heavy = [m for m in loaded_heavy([name, "--help"], {})
+             if m.split(".")[0] in ("boto3", "botocore", "questionary")]
+    assert heavy == []
+
+
 def test_help_lists_every_command_and_completion_offers_them() -> None:
     out = subprocess.run([sys.executable, "-m", "recover", "--help"], capture_output=True,
                          text=True, timeout=60).stdout
