@@ -39,7 +39,7 @@ def test_restore_from_trail_files_in_s3(sandbox, tmp_path: Path) -> None:
     sb = sandbox("degap")
     bucket = f"degap-artifacts-{sb.account}-{sb.region}"
     before = versions(sb, bucket)
-    code, env, err = recover(sb, tmp_path, "--non-interactive", "artifacts", "degap-prod",
+    code, env, err = recover(sb, tmp_path, "--non-interactive", "--yes", "artifacts", "degap-prod",
                              "--trail", f"s3://degap-cloudtrail-{sb.account}/", "--restore")
     assert code == ExitCode.OK, err
     assert env["data"]["still_missing"] == 0 and len(env["data"]["restored"]) == 4
@@ -51,7 +51,7 @@ def test_restore_from_trail_files_in_s3(sandbox, tmp_path: Path) -> None:
         tags = s3.get_object_tagging(Bucket=r["bucket"], Key=r["key"])["TagSet"]
         assert {"Key": "recover:restored", "Value": "true"} in tags
     # Running it again restores nothing and overwrites nothing: the objects are present now.
-    code, env, _ = recover(sb, tmp_path, "--non-interactive", "artifacts", "degap-prod",
+    code, env, _ = recover(sb, tmp_path, "--non-interactive", "--yes", "artifacts", "degap-prod",
                            "--restore")
     assert code == ExitCode.OK
     assert len(env["data"]["present"]) == 4 and env["data"]["artifacts"] == []
@@ -90,3 +90,16 @@ def test_results_go_to_stdout_and_the_exit_code_says_something_is_missing(
     assert "4 code object(s) still missing; restore them: recover artifacts degap-prod --restore" \
         in " ".join(out.split())
     assert "missing code objects" not in err
+
+
+def test_unattended_restore_without_yes_writes_nothing(sandbox, tmp_path: Path) -> None:
+    """Issue 15 item 2: the restores are shown and approved before the first write; unattended,
+    --yes approves them, and without it the run stops (exit 4) with nothing written."""
+    sb = sandbox("degap")
+    bucket = f"degap-artifacts-{sb.account}-{sb.region}"
+    before = versions(sb, bucket)
+    code, env, err = recover(sb, tmp_path, "--non-interactive", "artifacts", "degap-prod",
+                             "--restore")
+    assert code == ExitCode.NEEDS_DECISION, err
+    assert env["errors"][0]["details"]["flag"] == "--yes"
+    assert versions(sb, bucket) == before

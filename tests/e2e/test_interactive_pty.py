@@ -33,6 +33,11 @@ def test_interactive_rollback_walk_restores_and_confirms(sandbox, tmp_path: Path
         child.expect("restore the missing code object of")
         child.expect("restore the missing code object, then continue")
         child.send("\r")  # first choice: restore
+    # Every restore is shown before anything is written, then approved once for all.
+    child.expect("code objects to restore \\(nothing is written yet\\)")
+    child.expect(r"Restore these 4 code object\(s\) as shown")
+    child.expect("yes: restore them all")
+    child.send("\r")  # the default: all
     child.expect(r"Call ContinueUpdateRollback on degap-prod \(no skips\)\?")
     child.send("y")
     child.expect(r"final status:\S*\s+UPDATE_ROLLBACK_COMPLETE", timeout=180)
@@ -114,13 +119,16 @@ def test_ctrl_c_at_the_question_and_while_following_then_the_rerun_resumes(
     versions_before = len(s3.list_object_versions(Bucket=bucket).get("Versions", []))
     args = ("rollback-stuck", "degap-prod", "--poll-interval", "0.2")
 
-    def answer_restores(child: Any) -> None:
+    def answer_restores(child: Any, approve: bool = False) -> None:
         for _ in range(4):
             child.expect("restore the missing code object, then continue")
             child.send("\r")
+        if approve:  # the restores, shown before anything is written (not again on a rerun)
+            child.expect(r"Restore these 4 code object\(s\) as shown")
+            child.send("\r")
 
     child = spawn(sb, tmp_path, *args)
-    answer_restores(child)
+    answer_restores(child, approve=True)
     child.expect(r"Call ContinueUpdateRollback on degap-prod \(no skips\)\?")
     child.sendintr()
     child.expect(pexpect.EOF)

@@ -33,7 +33,7 @@ def test_resolved_location_proves_the_named_zip_without_cloudtrail(sandbox, tmp_
     sb = sandbox("reference-code")
     gt = sb.world.ground_truth
     spec = _zip(sb, tmp_path, "thumbs_v1", gt["thumbs_v1_key"])
-    code, env, err = recover(sb, tmp_path, "--non-interactive", "artifacts", gt["root"],
+    code, env, err = recover(sb, tmp_path, "--non-interactive", "--yes", "artifacts", gt["root"],
                              "--restore", "--artifact-source", spec)
     assert code == ExitCode.OK, err
     data = env["data"]
@@ -56,7 +56,7 @@ def test_without_the_field_cloudtrail_finds_the_key_but_cannot_prove_it(sandbox,
     sb.world.code_storage.report_resolved = False  # GetFunction answers like an older API
     gt = sb.world.ground_truth
     spec = _zip(sb, tmp_path, "thumbs_v1", gt["thumbs_v1_key"])
-    code, env, err = recover(sb, tmp_path, "--non-interactive", "artifacts", gt["root"],
+    code, env, err = recover(sb, tmp_path, "--non-interactive", "--yes", "artifacts", gt["root"],
                              "--artifact-source", spec)
     assert code == ExitCode.FAILURE_FOUND, err  # located, not restored: still missing
     data = env["data"]
@@ -76,7 +76,7 @@ def test_a_broken_reference_function_is_found_by_name(sandbox, tmp_path: Path) -
     and no CloudTrail record names its key. Only the resolved location finds it."""
     sb = sandbox("reference-code")
     gt = sb.world.ground_truth
-    code, env, err = recover(sb, tmp_path, "--non-interactive", "artifacts",
+    code, env, err = recover(sb, tmp_path, "--non-interactive", "--yes", "artifacts",
                              "--function", gt["resize"])
     assert code == ExitCode.FAILURE_FOUND, err  # located, not restored: still missing
     [a] = env["data"]["artifacts"]
@@ -84,7 +84,7 @@ def test_a_broken_reference_function_is_found_by_name(sandbox, tmp_path: Path) -
     assert a["artifact"]["expected_sha256"] == gt["resize_sha256"]
     assert a["artifact"]["lambda_error"]
     sb.world.code_storage.report_resolved = False
-    code, env, err = recover(sb, tmp_path, "--non-interactive", "artifacts",
+    code, env, err = recover(sb, tmp_path, "--non-interactive", "--yes", "artifacts",
                              "--function", gt["resize"])
     assert code == ExitCode.FAILURE_FOUND, err
     assert env["data"]["artifacts"] == []

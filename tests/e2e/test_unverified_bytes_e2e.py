@@ -33,7 +33,7 @@ def test_named_file_wins_over_latest_when_accepted(sandbox, tmp_path: Path) -> N
     sb = sandbox("stale-latest")
     gt = sb.world.ground_truth
     spec, key = _old_zip(sb, tmp_path)
-    code, env, err = recover(sb, tmp_path, "--non-interactive", "artifacts", gt["root"],
+    code, env, err = recover(sb, tmp_path, "--non-interactive", "--yes", "artifacts", gt["root"],
                              "--restore", "--artifact-source", spec, "--accept-unverified")
     assert code == ExitCode.OK, err
     assert _object_sha(sb, gt["deployment_bucket"], key) == gt["old_sha256"]
@@ -53,7 +53,7 @@ def test_nothing_verified_without_the_flag_needs_a_decision(sandbox, tmp_path: P
     spec, key = _old_zip(sb, tmp_path)
     before = versions(sb, bucket)
     for extra in ([], ["--artifact-source", spec]):
-        code, env, err = recover(sb, tmp_path, "--non-interactive", "artifacts", gt["root"],
+        code, env, err = recover(sb, tmp_path, "--non-interactive", "--yes", "artifacts", gt["root"],
                                  "--restore", *extra)
         assert code == ExitCode.NEEDS_DECISION, err
         [error] = env["errors"]
@@ -114,7 +114,7 @@ def test_a_corrupt_source_is_recorded_and_the_next_one_restored(sandbox, tmp_pat
     good_spec, key = _old_zip(sb, tmp_path)
     corrupt = tmp_path / "truncated.zip"
     corrupt.write_bytes(gt["zips"]["old"][:-40])
-    code, env, err = recover(sb, tmp_path, "--non-interactive", "artifacts", gt["root"],
+    code, env, err = recover(sb, tmp_path, "--non-interactive", "--yes", "artifacts", gt["root"],
                              "--restore", "--artifact-source", f"file:{key}={corrupt}",
                              "--artifact-source", good_spec, "--accept-unverified")
     assert code == ExitCode.OK, err

@@ -284,12 +284,13 @@ def test_credentials_expiring_mid_run_stop_with_a_clear_message(sandbox, tmp_pat
 # --- the stack moved between plan and act, in one interactive run ---------------------------
 
 # runbook -> (answers before the last question as (expect, send) pairs, the last question).
-# rollback-stuck restores the missing artifacts (the engineer asked: --restore-artifacts) before
-# it asks to continue the rollback, so the 4 uploads (new versions, nothing overwritten) precede
+# rollback-stuck restores the missing artifacts (the engineer asked: --restore-artifacts, and
+# approves the restores shown) before it asks to continue the rollback, so the 4 uploads (new versions, nothing overwritten) precede
 # the question; nothing may be sent after it.
 SENT_BEFORE_QUESTION = {"rollback-stuck": ["s3:PutObject"] * 4}
 INTERACTIVE = {
-    "rollback-stuck": ((), r"Call ContinueUpdateRollback on degap-prod \(no skips\)\?"),
+    "rollback-stuck": (((r"Restore these 4 code object\(s\) as shown", "\r"),),
+                       r"Call ContinueUpdateRollback on degap-prod \(no skips\)\?"),
     "delete-failed": ((), r"Delete 2 stack\(s\) of legacy-app, retaining 4 resource\(s\)\?"),
     "bootstrap-role": ((), r"Create role cdk-hnb659fds-cfn-exec-role-\S+ as shown\?"),
 }

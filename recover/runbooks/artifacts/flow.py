@@ -13,6 +13,8 @@ from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
+from rich.markup import escape
+from rich.table import Table
 
 from recover.act.executor import Executor
 from recover.artifacts.choose import choose as choose_source
@@ -280,6 +282,9 @@ def apply_choices(rc: RunContext, ev: EvidenceRun, executor: Executor, choices: 
             refused.append(ch)
         else:
             decided.append((picked, by))
+    if decided and not executor.dry_run:
+        decided, declined = _approve_restores(rc, ev, decided)
+        refused += declined
     done: list[Restored] = []
     for ch, by in decided:
         outcome = _restore_one(rc, ev, executor, ch, by, accept)
@@ -288,6 +293,52 @@ def apply_choices(rc: RunContext, ev: EvidenceRun, executor: Executor, choices: 
         else:
             done.append(outcome)
     return done, refused
+
+
+def restores_table(decided: list[tuple[Choice, str | None]]) -> Table:
+    """What is about to be written, before anything is: where each object goes, where its bytes
+    come from, how they were verified, and what else was found."""
+    table = Table(title="code objects to restore (nothing is written yet)", title_justify="left")
+    for col in ("#", "function", "bucket / key", "bytes from", "verification", "alternatives"):
+        table.add_column(col, overflow="fold")
+    for i, (ch, by) in enumerate(decided, 1):
+        w, c = ch.wanted, ch.candidate
+        verification = ch.verification + (f" (accepted by {by})" if by else "")
+        table.add_row(str(i), escape(w.function_name), escape(f"{w.bucket}/{w.key}"),
+                      escape(c.description if c else "?"), escape(verification),
+                      str(max(0, len(ch.ranked) - 1)))
+    return table
+
+
+def _approve_restores(rc: RunContext, ev: EvidenceRun, decided: list[tuple[Choice, str | None]]
+                      ) -> tuple[list[tuple[Choice, str | None]], list[Choice]]:
+    """Show every restore, then ask once for all (--yes answers it; a person may also go
+    object by object). Returns (approved, declined); nothing has been written yet."""
+    rc.console.print(restores_table(decided))
+    question = f"Restore these {len(decided)} code object(s) as shown (never overwriting)?"
+    if rc.options.yes or not rc.interactive:
+        prompts.confirm_or_abort(rc, ev.journal, question)  # --yes, or exit 4 naming it
+        return decided, []
+    answer = prompts.choose(rc, ev.journal, question,
+                            [("all", "yes: restore them all"),
+                             ("each", "choose object by object"),
+                             ("abort", "abort: write nothing")], flag="--yes", default="all")
+    if answer == "abort":
+        raise AbortedError("declined the restores; nothing was written")
+    if answer == "all":
+        return decided, []
+    approved: list[tuple[Choice, str | None]] = []
+    declined: list[Choice] = []
+    for ch, by in decided:
+        one = prompts.choose(rc, ev.journal, f"Restore {ch.wanted.uri} from "
+                             f"{ch.candidate.description if ch.candidate else '?'}?",
+                             [("yes", "restore it"), ("no", "leave it missing")], flag="--yes")
+        if one == "yes":
+            approved.append((ch, by))
+        else:
+            ev.journal.append("restore_declined", key=ch.wanted.uri)
+            declined.append(ch)
+    return approved, declined
 
 
 def already_present(w: WantedArtifact, failed: tuple[FailedSource, ...] = ()) -> Restored:
