@@ -27,8 +27,10 @@ class NodeBuilder:
     """Builds one stack: call `stack_event`/`event` in time order, then `resource`."""
 
     def __init__(self, name: str, status: str, parent: NodeBuilder | None = None,
-                 logical_id_in_parent: str = "", role_arn: str = "") -> None:
+                 logical_id_in_parent: str = "", role_arn: str = "",
+                 deployment_mode: str = "") -> None:
         self.name, self.status, self.parent = name, status, parent
+        self.deployment_mode = deployment_mode
         self.logical_id_in_parent = logical_id_in_parent
         self.role_arn = role_arn
         self.events: list[StackEvent] = []
@@ -67,7 +69,8 @@ class NodeBuilder:
             root = root.parent
         info = StackInfo(stack_id=self.stack_id, name=self.name, status=self.status,
                          parent_id=self.parent.stack_id if self.parent else "",
-                         root_id=root.stack_id if self.parent else "", role_arn=self.role_arn)
+                         root_id=root.stack_id if self.parent else "", role_arn=self.role_arn,
+                         deployment_mode=self.deployment_mode)
         return StackNode(info, tuple(self.resources), tuple(self.events), self.logical_id_in_parent, depth)
 
 

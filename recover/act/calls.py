@@ -36,8 +36,9 @@ class Call:
         parts = ["aws", CLI_SERVICE.get(self.service, self.service), xform_name(self.operation, "-")]
         for key, value in self.params.items():
             flag = "--" + xform_name(key, "-")
-            if key in self.files:
-                parts += [flag, "fileb://" + self.files[key]]
+            if key in self.files:  # text parameters (a template body) are read as text
+                scheme = "file://" if isinstance(value, str) else "fileb://"
+                parts += [flag, scheme + self.files[key]]
             elif isinstance(value, bool):
                 parts.append(flag if value else "--no-" + flag[2:])
             elif isinstance(value, list) and all(isinstance(v, str) for v in value):

@@ -24,6 +24,8 @@ class FailureMode(StrEnum):
     PERMISSION_DENIED = "permission_denied"
     LIMIT_EXCEEDED = "limit_exceeded"
     STACK_STATE_BLOCKED = "stack_state_blocked"
+    # UPDATE_FAILED after an EXPRESS-mode update: only an EXPRESS UpdateStack gets out
+    EXPRESS_UPDATE_FAILED = "express_update_failed"
     # consequences: not a cause by themselves
     CANCELLED = "cancelled"
     CLEANUP_FAILED = "cleanup_failed"
@@ -55,6 +57,7 @@ ROLLBACK_STUCK = "rollback-stuck"
 MISSING_ARTIFACT = "artifacts"
 DELETE_FAILED = "delete-failed"
 EXECUTION_ROLE_MISSING = "bootstrap-role"
+EXPRESS_FAILED = "express-failed"
 
 # The runbook a failure mode points to by itself, from the runbooks' declared failure modes.
 # Modes mapped to None get plain advice; the stack's status may still select a runbook (a

@@ -141,6 +141,10 @@ class StackInfo:
     tags: tuple[tuple[str, str], ...] = ()
     outputs: tuple[tuple[str, str], ...] = ()
     capabilities: tuple[str, ...] = ()
+    # DeploymentConfig.Mode of the stack's operations ("STANDARD", "EXPRESS"; "" when AWS does
+    # not say): a failed EXPRESS update refuses RollbackStack and classic updates
+    # (docs/reference/aws-behaviour.md#express-deployment-mode).
+    deployment_mode: str = ""
 
     @property
     def is_nested(self) -> bool:
@@ -172,6 +176,7 @@ class StackInfo:
             tags=tuple((t["Key"], t["Value"]) for t in s.get("Tags") or []),
             outputs=tuple((o["OutputKey"], o.get("OutputValue", "")) for o in s.get("Outputs") or []),
             capabilities=tuple(s.get("Capabilities") or []),
+            deployment_mode=(s.get("DeploymentConfig") or {}).get("Mode") or "",
         )
 
 

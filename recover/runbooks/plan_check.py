@@ -115,6 +115,9 @@ SETTINGS: dict[str, dict[str, Check]] = {
                                                      "root": _STR})}),
         "ledger": _opt_str,
     },
+    "express-failed": {**_TIMING, "source": _opt_str,
+                       "undone": _mapping({k: _str_list for k in
+                                           ("changed", "added", "removed", "parameters")})},
     "bootstrap-role": {
         **_TIMING,
         "then": lambda v: None if v in THEN_CHOICES else

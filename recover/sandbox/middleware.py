@@ -39,6 +39,7 @@ CFN_ACTIONS = {
     "DescribeStackResource": "describe_stack_resource", "GetTemplate": "get_template",
     "ContinueUpdateRollback": "continue_update_rollback", "DeleteStack": "delete_stack",
     "UpdateStack": "update_stack", "UpdateTerminationProtection": "update_termination_protection",
+    "RollbackStack": "rollback_stack", "CreateChangeSet": "create_change_set",
 }
 _CODE_STORAGE_OPS = ("CreateFunction", "UpdateFunctionCode", "PublishVersion", "DeleteFunction")
 _STATUS_TEXT = {200: "OK", 204: "No Content", 400: "Bad Request", 403: "Forbidden",

@@ -43,6 +43,17 @@ def choose(rc: RunContext, journal: Journal, question: str, choices: Sequence[tu
     return str(answer)
 
 
+def text(rc: RunContext, journal: Journal, question: str, *, flag: str) -> str:
+    """A free-text answer (a path, a URL); an empty answer is returned as "" (the caller
+    decides what that means)."""
+    import questionary
+
+    _require_interactive(rc, question, flag)
+    answer = str(_ask(questionary.text(question))).strip()
+    journal.append("answer", question=question, answer=answer)
+    return answer
+
+
 def confirm(rc: RunContext, journal: Journal, question: str, *, flag: str = "--yes") -> bool:
     """A yes/no confirmation defaulting to No. --yes answers it (and is journaled as such)."""
     import questionary

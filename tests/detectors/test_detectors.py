@@ -132,6 +132,25 @@ def test_blocking_statuses_get_advice(status: str) -> None:
     assert diag.findings and diag.findings[0].failure_mode == FailureMode.STACK_STATE_BLOCKED
 
 
+def test_an_express_update_failed_stack_is_its_own_mode_and_never_told_to_roll_back() -> None:
+    """R900: after a failed EXPRESS update RollbackStack and classic updates are refused
+    (docs/reference/aws-behaviour.md#express-deployment-mode): the advice names express-failed."""
+    st = NodeBuilder("fast", "UPDATE_FAILED", deployment_mode="EXPRESS")
+    st.event("Table", "UPDATE_FAILED", "Replacement type updates not supported on stack with "
+             "disable-rollback.", rtype="AWS::DynamoDB::Table")
+    st.resource("Table", "UPDATE_FAILED", rtype="AWS::DynamoDB::Table")
+    diag = diagnose(snapshot(st), keyword_classifier)
+    state = [f for f in diag.findings if f.detector == "R900"]
+    assert [f.failure_mode for f in state] == [FailureMode.EXPRESS_UPDATE_FAILED]
+    advice = state[0].explanation
+    assert "call RollbackStack" not in advice and "retry the update" not in advice
+    assert "EXPRESS mode" in advice
+    assert diag.runbook == "express-failed"
+    classic = diagnose(snapshot(NodeBuilder("slow", "UPDATE_FAILED", deployment_mode="STANDARD")),
+                       keyword_classifier)
+    assert classic.findings[0].failure_mode == FailureMode.STACK_STATE_BLOCKED
+
+
 def test_a_crashing_detector_becomes_a_finding() -> None:
     def broken(message: str) -> Classification:
         raise RuntimeError("boom")

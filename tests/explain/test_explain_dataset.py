@@ -119,6 +119,16 @@ VERBATIM: list[tuple[str, str, str, str]] = [
      "does not exist.", "missing_artifact", "artifact-s3-object-missing"),
     ("aws-messages-recover-recognises", "A client request token already exists.", "name_conflict", "client-token-reused"),
     ("aws-messages-recover-recognises", "User Initiated", "unknown", ""),
+    ("express-deployment-mode", "This stack is in a UPDATE_FAILED state from a previous operation that used EXPRESS "
+     "deployment mode with disable-rollback. Follow-up operations must use the same DeploymentConfig "
+     "(mode=EXPRESS) until the stack reaches a *_COMPLETE state...", "express_update_failed",
+     "express-follow-up-refused"),
+    ("express-deployment-mode", "RollbackStack is not supported for stacks that were last updated using EXPRESS "
+     "deployment mode and are in a failed state", "express_update_failed", "express-follow-up-refused"),
+    ("express-deployment-mode", "This stack is currently in a non-terminal [UPDATE_FAILED] state. To update the stack "
+     "from this state, please use the disable-rollback parameter with update-stack API. To rollback to "
+     "the last known good state, use the rollback-stack API", "stack_state_blocked",
+     "update-failed-rollback-on"),
 ]
 
 # Catalogue rows (aws-behaviour.md#aws-messages-recover-recognises) whose text has <placeholders>:

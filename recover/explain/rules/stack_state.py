@@ -7,7 +7,13 @@ from typing import Any
 
 from recover.explain.parse import STACK_ARN_RE, STATUS_RE, Message
 from recover.explain.rules.base import Rule, family, when
-from recover.explain.taxonomy import DELETE_FAILED, ROLLBACK_STUCK, FailureMode, Kind
+from recover.explain.taxonomy import (
+    DELETE_FAILED,
+    EXPRESS_FAILED,
+    ROLLBACK_STUCK,
+    FailureMode,
+    Kind,
+)
 
 
 def _state(m: re.Match[str] | None, msg: Message) -> dict[str, Any]:
@@ -98,6 +104,20 @@ E_RETAIN = (
     "runbook delete-failed.")
 
 
+E_EXPRESS = (
+    "The stack's last update ran in EXPRESS deployment mode with rollback off and failed, so it "
+    "is UPDATE_FAILED; until it is *_COMPLETE again AWS accepts only operations in EXPRESS mode: "
+    "RollbackStack and classic updates or change sets are refused "
+    "(docs/reference/aws-behaviour.md#express-deployment-mode). Replay the last stable template "
+    "in EXPRESS mode: runbook express-failed.")
+E_ROLLBACK_ON = (
+    "An update that turns rollback on was sent to an UPDATE_FAILED stack (a failed update with "
+    "rollback off). A STANDARD stack can be retried with rollback still disabled or rolled back "
+    "(RollbackStack). If its last update used EXPRESS mode, neither works: replay the last stable "
+    "template in EXPRESS mode, runbook express-failed "
+    "(docs/reference/aws-behaviour.md#express-deployment-mode).")
+
+
 E_NO_UPDATES = (
     "Not a failure: the template and parameters are identical to what is deployed, so "
     "CloudFormation had nothing to do.")
@@ -120,6 +140,13 @@ RULES: tuple[Rule, ...] = family(
          when(r"only when the stack is in the DELETE_FAILED state",
               r"resources to retain must be in a valid state"), runbook=DELETE_FAILED,
          examples=('The specified resources to retain must be in a valid state. Do not specify resources that are in the DELETE_COMPLETE state.',)),
+    Rule("express-follow-up-refused", FailureMode.EXPRESS_UPDATE_FAILED, 45, E_EXPRESS,
+         when(r"previous operation that used EXPRESS deployment mode",
+              r"last updated using EXPRESS deployment mode"), runbook=EXPRESS_FAILED,
+         examples=('RollbackStack is not supported for stacks that were last updated using EXPRESS deployment mode and are in a failed state',)),
+    Rule("update-failed-rollback-on", FailureMode.STACK_STATE_BLOCKED, 45, E_ROLLBACK_ON,
+         when(r"non-terminal \[UPDATE_FAILED\] state.{0,120}disable-rollback parameter"),
+         examples=('This stack is currently in a non-terminal [UPDATE_FAILED] state. To update the stack from this state, please use the disable-rollback parameter with update-stack API.',)),
     Rule("stack-status-refused", FailureMode.STACK_STATE_BLOCKED, 40, E_STATE,
          when(r"\bis in (" + STATUS_RE.pattern[2:-2] + r") state and can ?not",
               r"\bis (?:currently )?in (" + STATUS_RE.pattern[2:-2] + r") state",

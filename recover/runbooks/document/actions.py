@@ -95,6 +95,9 @@ _ACTIONS: tuple[ActionSpec, ...] = (
                uses=("recover.aws.blockers:gather_blockers",)),
     ActionSpec("orphans.capture", "Capture template snippet, ARN and tags of resources to "
                "retain", "gather", uses=("recover.orphans.capture:capture_orphans",)),
+    ActionSpec("template.read_source", "Read the template the engineer names (a file, or an "
+               "S3 object or one of its versions)", "gather",
+               uses=("recover.aws.template_source:read_template_source",)),
     # decide: pure functions of the gathered data, no AWS call
     ActionSpec("rollback.classify_failures", "Split failed resources into rollback failures "
                "and forward-update failures", "decide"),
@@ -104,11 +107,15 @@ _ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("artifacts.choose_source", "Pick the bytes to restore and check them against "
                "the expected CodeSha256", "decide"),
     ActionSpec("delete.plan_retains", "Decide, per failed resource, fix or retain", "decide"),
+    ActionSpec("express.plan_replay", "Plan the EXPRESS UpdateStack of the stable template "
+               "and what it changes back", "decide"),
     ActionSpec("role.plan_recreate", "Choose name, path, trust and policies of the role to "
                "recreate", "decide"),
     # act: the only actions that change AWS (through the one executor)
     ActionSpec("stack.continue_update_rollback", "ContinueUpdateRollback on the root stack",
                "act", ops=(("cloudformation", "ContinueUpdateRollback"),), extra=_PASS_ROLE),
+    ActionSpec("stack.update_express", "UpdateStack in EXPRESS mode (DeploymentConfig)", "act",
+               ops=(("cloudformation", "UpdateStack"),), extra=_PASS_ROLE),
     ActionSpec("stack.delete_retaining", "DeleteStack with RetainResources", "act",
                ops=(("cloudformation", "DeleteStack"),), extra=_PASS_ROLE),
     ActionSpec("s3.empty_bucket", "Delete every object version and delete marker of a bucket "

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from recover.sandbox import moto_access as aws
-from recover.sandbox.cfn import handlers
+from recover.sandbox.cfn import express, handlers
 from recover.sandbox.cfn.model import NESTED_STACK, CfnError, SimEvent, SimResource, SimStack
 
 if TYPE_CHECKING:
@@ -648,14 +648,63 @@ class CfnEngine:
 
     def update_stack(self, p: dict[str, Any]) -> dict[str, Any]:
         stack = self.get(p["StackName"])
+        token = p.get("ClientRequestToken")
+        fingerprint = _fingerprint("UpdateStack", p)
         with self.lock:
+            if self.check_token(stack, token, fingerprint):
+                return {"StackId": stack.stack_id}
             self.check_role(stack, p.get("RoleARN"))
-            if stack.status not in UPDATABLE:
+            # UPDATE_FAILED: the EXPRESS refusals first (docs/reference/aws-behaviour.md#express-deployment-mode)
+            express.check_update(stack, p)
+            if stack.status not in UPDATABLE and not express.wedged(stack):
                 # verbatim pattern, docs/reference/aws-behaviour.md#stack-statuses / docs/reference/aws-behaviour.md#aws-messages-recover-recognises
                 raise CfnError(f"Stack:{stack.stack_id} is in {stack.status} state and can not "
                                "be updated.")
-        raise CfnError("the recover sandbox does not simulate template updates (UpdateStack): "
-                       "only the failure-state operations are implemented")
+            if express.mode_of(p) != express.EXPRESS:
+                raise CfnError("the recover sandbox simulates template updates (UpdateStack) "
+                               "only in EXPRESS deployment mode")
+            if p.get("UsePreviousTemplate"):
+                body = stack.template_body or json.dumps(stack.template)
+            elif p.get("TemplateBody"):
+                body = str(p["TemplateBody"])
+            else:
+                raise CfnError("the recover sandbox reads templates from TemplateBody only")
+            template = express.parse_body(body)
+            parameters = express.parameters_after(stack, template, list(p.get("Parameters") or []))
+            if token:
+                self._tokens[(stack.stack_id, token)] = fingerprint
+            stack.deployment_mode = express.EXPRESS
+            stack.disable_rollback = not express.rollback_requested(p)
+            stack.template, stack.template_body, stack.parameters = template, body, parameters
+            if p.get("Capabilities") is not None:
+                stack.capabilities = list(p["Capabilities"])
+            self._set_status(stack, "UPDATE_IN_PROGRESS", "User Initiated", token)
+        self._launch(lambda: express.walk_update(self, stack, template, token))
+        return {"StackId": stack.stack_id}
+
+    def express_update(self, root: SimStack, body: str, *, fail: dict[str, str]) -> None:
+        """Seed an EXPRESS update of `root` to the template `body` that fails on the resources
+        in `fail` ({logical id: reason}): rollback is off, so the stack stays UPDATE_FAILED with
+        the new template."""
+        root.deployment_mode, root.disable_rollback = express.EXPRESS, True
+        root.template, root.template_body = express.parse_body(body), body
+        self._set_status(root, "UPDATE_IN_PROGRESS", "User Initiated", None)
+        express.walk_update(self, root, root.template, None, fail=fail)
+
+    def rollback_stack(self, p: dict[str, Any]) -> dict[str, Any]:
+        stack = self.get(p["StackName"])
+        with self.lock:
+            self.check_role(stack, p.get("RoleARN"))
+            if express.wedged(stack):
+                raise CfnError(express.ROLLBACK_REFUSED)
+        raise CfnError("the recover sandbox simulates RollbackStack only for its refusal of "
+                       "failed EXPRESS stacks")
+
+    def create_change_set(self, p: dict[str, Any]) -> dict[str, Any]:
+        stack = self.get(p["StackName"])
+        with self.lock:
+            express.check_update(stack, p)
+        raise CfnError("the recover sandbox does not simulate change sets (CreateChangeSet)")
 
     def update_termination_protection(self, p: dict[str, Any]) -> dict[str, Any]:
         stack = self.get(p["StackName"])

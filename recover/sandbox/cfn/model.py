@@ -92,6 +92,10 @@ class SimStack:
     tags: dict[str, str] = field(default_factory=dict)
     capabilities: list[str] = field(default_factory=list)
     termination_protection: bool = False
+    # DeploymentConfig of the last operation ("EXPRESS", "STANDARD"; None: not reported) and
+    # whether that operation ran with rollback off (docs/reference/aws-behaviour.md#express-deployment-mode)
+    deployment_mode: str | None = None
+    disable_rollback: bool = False
     resources: dict[str, SimResource] = field(default_factory=dict)  # template order
     events: list[SimEvent] = field(default_factory=list)  # oldest first
 
@@ -102,7 +106,7 @@ class SimStack:
     def to_api(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "StackId": self.stack_id, "StackName": self.name, "CreationTime": self.created,
-            "StackStatus": self.status, "DisableRollback": False,
+            "StackStatus": self.status, "DisableRollback": self.disable_rollback,
             "NotificationARNs": [], "Capabilities": list(self.capabilities),
             "Parameters": [{"ParameterKey": k, "ParameterValue": v}
                            for k, v in self.parameters.items()],
@@ -116,6 +120,8 @@ class SimStack:
                     "ParentId": self.parent_id, "RootId": self.root_id,
                     "Description": self.description}
         out.update({k: v for k, v in optional.items() if v is not None})
+        if self.deployment_mode:
+            out["DeploymentConfig"] = {"Mode": self.deployment_mode}
         return out
 
     def summary(self) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from recover.sandbox.scenarios import (
     degap_before,
     delete_failed,
     ecr_expired,
+    express_wedge,
     healthy,
     nested_skip,
     reference_code,
@@ -35,6 +36,7 @@ MODULES: dict[str, ModuleType] = {
     "ecr-expired": ecr_expired,
     "stale-latest": stale_latest,
     "reference-code": reference_code,
+    "express-wedge": express_wedge,
 }
 SCENARIOS: dict[str, Callable[[World], None]] = {name: m.seed for name, m in MODULES.items()}
 

@@ -1,0 +1,37 @@
+"""express-failed: get a stack out of UPDATE_FAILED after a failed EXPRESS-mode update by
+replaying its last stable template in EXPRESS mode (RollbackStack and classic updates are
+refused for such a stack, docs/reference/aws-behaviour.md#express-deployment-mode)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from typing import Any
+
+from recover.runbooks.spec import RunbookSpec
+
+MODE = "express_update_failed"
+
+
+def chosen_when(statuses: Collection[str], findings: Sequence[Any]) -> str | None:
+    # The status alone cannot tell: UPDATE_FAILED is also a STANDARD update with rollback off.
+    if any(str(f.failure_mode) == MODE and f.depth == 0 for f in findings):
+        return ("the stack is UPDATE_FAILED after an EXPRESS update: replay the last stable "
+                "template in EXPRESS mode (RollbackStack and classic updates are refused)")
+    return None
+
+
+SPEC = RunbookSpec(
+    id="express-failed",
+    aliases=(),
+    help="Get STACK out of UPDATE_FAILED after a failed EXPRESS-mode update (replay the last "
+         "stable template in EXPRESS mode).",
+    failure_modes=(MODE,),
+    operations=frozenset({("cloudformation", "UpdateStack")}),
+    builders=("recover/runbooks/express_failed/flow.py",),
+    command="recover.runbooks.express_failed.command:command",
+    applier="recover.runbooks.express_failed.apply:apply_plan",
+    chosen_when="recover.runbooks.express_failed:chosen_when",
+    scenarios={"express-wedge": {
+        "template": "s3://orders-api-templates-123456789012/releases/orders-api-v41.json"}},
+    demo="recover.runbooks.express_failed.flow:demo",
+)

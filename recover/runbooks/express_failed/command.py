@@ -1,0 +1,32 @@
+"""`recover express-failed STACK`: replay the last stable template in EXPRESS mode."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from recover.cli.common import recover_command
+from recover.cli.params import STACK, follow_options
+from recover.context import RunContext
+from recover.result import Result
+
+
+@click.command("express-failed")
+@click.argument("stack", type=STACK)
+@click.option("--template", "template", metavar="PATH|s3://BUCKET/KEY[?versionId=V]",
+              help="The last stable template, replayed in EXPRESS mode (a file, or an S3 "
+                   "object or one of its earlier versions). Required unattended.")
+@click.option("--role-arn", help="Service role for UpdateStack (RoleARN; default: the "
+                                 "stack's own).")
+@follow_options("the replay")
+@recover_command("express-failed")
+def command(rc: RunContext, stack: str, template: str | None, role_arn: str | None, wait: bool,
+            timeout: float, poll_interval: float, plan_out: Path | None) -> Result:
+    """Get STACK out of UPDATE_FAILED after a failed EXPRESS-mode update (replay the last
+    stable template in EXPRESS mode)."""
+    from recover.runbooks.express_failed.flow import ExpressOptions, run
+
+    return run(rc, stack, ExpressOptions(template=template, role_arn=role_arn, wait=wait,
+                                         timeout=timeout, poll_interval=poll_interval,
+                                         plan_out=plan_out))

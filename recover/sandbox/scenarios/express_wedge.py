@@ -1,0 +1,94 @@
+"""express-wedge: `orders-api` is UPDATE_FAILED after a failed EXPRESS-mode update (rollback
+off): release v42 changed the key of `OrdersTable`, a replacement CloudFormation refuses with
+rollback disabled, after it had already changed `OrdersQueue` and added `AlertsTopic`.
+
+Ground truth (also in `world.ground_truth`):
+- DescribeStacks: StackStatus UPDATE_FAILED, DeploymentConfig.Mode EXPRESS, DisableRollback;
+- RollbackStack, a classic UpdateStack or CreateChangeSet, and an update with rollback on are
+  refused with AWS's texts (recover/sandbox/cfn/express.py);
+- the last stable template (release v41) is at
+  s3://orders-api-templates-<account>/releases/orders-api-v41.json, and as the previous version
+  of s3://orders-api-templates-<account>/current/orders-api.json (its version id in
+  `stable_version`);
+- replaying it with UpdateStack in EXPRESS mode (parameter Stage by UsePreviousValue,
+  capability CAPABILITY_IAM) restores `OrdersTable` and `OrdersQueue`, deletes `AlertsTopic`
+  and ends UPDATE_COMPLETE.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+from recover.sandbox.scenarios import _kit as kit
+from recover.sandbox.world import World
+
+ROOT = "orders-api"
+REPLACEMENT_REFUSED = "Replacement type updates not supported on stack with disable-rollback."
+
+
+def _v41(account: str) -> dict[str, Any]:
+    return {
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Description": "Orders API (release v41)",
+        "Parameters": {"Stage": {"Type": "String"}},
+        "Resources": {
+            "OrdersRole": {"Type": "AWS::IAM::Role", "Properties": {
+                "RoleName": "orders-api-handler",
+                "AssumeRolePolicyDocument": kit.LAMBDA_TRUST}},
+            "OrdersTable": {"Type": "AWS::DynamoDB::Table", "Properties": {
+                "TableName": "orders-api-orders", "BillingMode": "PAY_PER_REQUEST",
+                "AttributeDefinitions": [{"AttributeName": "orderId", "AttributeType": "S"}],
+                "KeySchema": [{"AttributeName": "orderId", "KeyType": "HASH"}]}},
+            "OrdersQueue": {"Type": "AWS::SQS::Queue", "Properties": {
+                "QueueName": "orders-api-orders", "VisibilityTimeout": 30}},
+        },
+        "Outputs": {"Account": {"Value": account}},
+    }
+
+
+def _v42(account: str) -> dict[str, Any]:
+    t = copy.deepcopy(_v41(account))
+    t["Description"] = "Orders API (release v42)"
+    res = t["Resources"]
+    res["OrdersQueue"]["Properties"]["VisibilityTimeout"] = 90
+    res["AlertsTopic"] = {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": "orders-alerts"}}
+    table = res.pop("OrdersTable")  # walked last: the failure stops the update
+    table["Properties"]["AttributeDefinitions"].append(
+        {"AttributeName": "tenantId", "AttributeType": "S"})
+    table["Properties"]["KeySchema"] = [{"AttributeName": "tenantId", "KeyType": "HASH"},
+                                        {"AttributeName": "orderId", "KeyType": "RANGE"}]
+    res["OrdersTable"] = table
+    return t
+
+
+def seed(world: World) -> None:
+    acct = world.account
+    bucket = f"orders-api-templates-{acct}"
+    stable, failed = _v41(acct), _v42(acct)
+    stable_body, failed_body = json.dumps(stable, indent=2), json.dumps(failed, indent=2)
+    kit.bucket(world, bucket, versioned=True)
+    kit.put(world, bucket, "releases/orders-api-v41.json", stable_body.encode())
+    stable_version = kit.put(world, bucket, "current/orders-api.json", stable_body.encode())
+    world.clock.advance(7 * 86400)
+    kit.put(world, bucket, "releases/orders-api-v42.json", failed_body.encode())
+    kit.put(world, bucket, "current/orders-api.json", failed_body.encode())
+    resources = [
+        kit.res(lid, body["Type"], physical, **body["Properties"])
+        for (lid, body), physical in zip(stable["Resources"].items(), (
+            "orders-api-handler", "orders-api-orders",
+            f"https://sqs.{world.region}.amazonaws.com/{acct}/orders-api-orders"), strict=True)]
+    root = world.cfn.add_stack(ROOT, resources, template=stable, template_body=stable_body,
+                               description=stable["Description"], parameters={"Stage": "prod"},
+                               capabilities=["CAPABILITY_IAM"])
+    root.deployment_mode = "EXPRESS"
+    world.roots.append(ROOT)
+    world.clock.advance(86400)
+    world.cfn.express_update(root, failed_body, fail={"OrdersTable": REPLACEMENT_REFUSED})
+    world.ground_truth.update({
+        "root": ROOT, "bucket": bucket, "stable_key": "releases/orders-api-v41.json",
+        "current_key": "current/orders-api.json", "stable_version": stable_version,
+        "failed": ["OrdersTable"], "changed": ["OrdersTable", "OrdersQueue"],
+        "removed": ["AlertsTopic"], "stable_queue_timeout": 30,
+    })
