@@ -19,6 +19,9 @@ DRY_RUNS = {
     "delete-failed": ("delete-failed", ("delete-failed", "legacy-app", "--retain-all-failed")),
     "bootstrap-role": ("cdk-bootstrap-deleted", ("bootstrap-role", "billing-service", "--then",
                                                  "delete", "--remove-role-after")),
+    "express-failed": ("express-wedge", lambda sb: (
+        "express-failed", "orders-api", "--template",
+        "s3://{bucket}/{current_key}?versionId={stable_version}".format(**sb.world.ground_truth))),
 }
 
 
@@ -35,6 +38,7 @@ def test_the_human_dry_run_shows_the_plans_calls_in_order(sandbox, tmp_path: Pat
                                                           runbook: str) -> None:
     scenario, args = DRY_RUNS[runbook]
     sb = sandbox(scenario)
+    args = args(sb) if callable(args) else args
     plan_file = tmp_path / "plan.json"
     code, out, err = recover(sb, tmp_path, "--non-interactive", "--dry-run", *args,
                              "--plan-out", str(plan_file), output="human")

@@ -7,11 +7,15 @@ from pathlib import Path
 import click
 
 from recover.cli.common import recover_command
-from recover.cli.params import STACK, follow_options
+from recover.cli.params import STACK, examples, follow_options
 from recover.context import RunContext
 from recover.result import Result
 
 
+@examples(
+    "recover express-failed my-stack --template s3://my-bucket/templates/my-stack.json --dry-run",
+    "recover express-failed my-stack --template ./last-good.json",
+)
 @click.command("express-failed")
 @click.argument("stack", type=STACK)
 @click.option("--template", "template", metavar="PATH|s3://BUCKET/KEY[?versionId=V]",
