@@ -336,6 +336,8 @@ DESIGN_FLAGS = {
     "--then", "--permissions-boundary",
     # issue 14: bytes not proven to be the old code are restored only when accepted
     "--accept-unverified", "--accept-substitute",
+    # issue 17 part 3: a role that exists but cannot be assumed
+    "--fix-trust", "--restore-trust-after/--keep-trust",
 }
 
 
