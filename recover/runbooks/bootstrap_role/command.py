@@ -53,8 +53,8 @@ def command(rc: RunContext, stack: str, qualifier: str | None, policy_arns: tupl
             artifact_sources: tuple[str, ...], accept_substitute: bool, accept_unverified: bool,
             trail: str | None, wait: bool, timeout: float, poll_interval: float, retry_delay: float,
             retry_attempts: int, plan_out: Path | None) -> Result:
-    """Recreate STACK's deleted service role (e.g. the CDK cfn-exec-role), or fix the trust of
-    one that exists but cannot be assumed, and finish the operation it blocked."""
+    """Recreate STACK's deleted service role (e.g. the CDK cfn-exec-role) and finish the
+    operation it blocked."""
     from recover.act.retry import Backoff
     from recover.runbooks.bootstrap_role.flow import BootstrapRoleOptions, run
 
