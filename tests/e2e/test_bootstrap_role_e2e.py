@@ -311,6 +311,8 @@ def test_rollback_decision_left_to_rollback_stuck_keeps_the_role(sandbox, tmp_pa
                                                  ("service-role-deleted",
                                                   "UPDATE_ROLLBACK_COMPLETE"),
                                                  ("role-deleted-in-rollback",
+                                                  "UPDATE_ROLLBACK_COMPLETE"),
+                                                 ("service-role-untrusted",
                                                   "UPDATE_ROLLBACK_COMPLETE")])
 def test_demo_runs_bootstrap_role_unattended(tmp_path: Path, scenario: str, final: str) -> None:
     proc = run_cli(["--non-interactive", "--yes", "--output", "json", "--evidence-dir",
