@@ -4,9 +4,11 @@ propagate."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import unquote
 
 from botocore.exceptions import ClientError
 
@@ -67,3 +69,18 @@ def wait_visible(iam: Any, names: Iterable[str], delays: Iterable[float]) -> Non
                 if not _missing(exc) or delay is None:
                     raise
                 time.sleep(delay)
+
+
+@needs("iam:GetRole")
+def role_trust(iam: Any, name: str) -> dict[str, Any] | None:
+    """The role's trust policy (AssumeRolePolicyDocument) as a dict, or None when the role does
+    not exist."""
+    try:
+        doc = iam.get_role(RoleName=name)["Role"].get("AssumeRolePolicyDocument")
+    except ClientError as exc:
+        if _missing(exc):
+            return None
+        raise
+    if isinstance(doc, str):  # the API's URL-encoded JSON, when an SDK did not decode it
+        doc = json.loads(unquote(doc))
+    return doc if isinstance(doc, dict) else {}

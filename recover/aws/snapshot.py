@@ -32,6 +32,7 @@ from recover.model.stack import (
     StackSnapshot,
 )
 from recover.model.statuses import OPERATION_START
+from recover.model.trust_policy import assess_trust
 
 EventScope = Literal["all", "last-operation", "none"]
 
@@ -122,11 +123,12 @@ class _Reader:
             return RoleCheck(arn=arn, state="other_path", role_id=role.get("RoleId", ""),
                              detail=f"a role named {name} exists under path "
                              f"{role.get('Path', '?')} ({found}), not at this ARN")
-        trusts = trusts_principal(role.get("AssumeRolePolicyDocument"), CLOUDFORMATION_PRINCIPAL)
-        return RoleCheck(arn=arn, state="exists" if trusts else "untrusting",
+        # Conditions are judged conservatively: one recover cannot evaluate makes the role
+        # "untrusting" (it may not be assumable), with the condition in the detail.
+        trust = assess_trust(role.get("AssumeRolePolicyDocument"), _account_region(arn)[0])
+        return RoleCheck(arn=arn, state="exists" if trust.assumable else "untrusting",
                          role_id=role.get("RoleId", ""),
-                         detail="" if trusts else "trust policy does not allow "
-                         "cloudformation.amazonaws.com to assume it")
+                         detail="" if trust.assumable else "trust policy " + trust.summary())
 
 
 def roles_named_in_failures(nodes: Iterable[StackNode]) -> list[str]:

@@ -84,6 +84,17 @@ def _of_type(t: type, what: str) -> Check:
         f"expected {what}, got {kind(v)}"
 
 
+def _trusts(v: Any) -> str | None:
+    """bootstrap-role: role ARN -> {before, fixed} trust documents (objects)."""
+    if not isinstance(v, dict):
+        return f"expected an object of role ARN -> {{before, fixed}}, got {kind(v)}"
+    for arn, t in v.items():
+        if not isinstance(t, dict) or not all(isinstance(t.get(k), dict)
+                                              for k in ("before", "fixed")):
+            return f"{short(arn)}: expected {{before: object, fixed: object}}"
+    return None
+
+
 def _mapping(fields: dict[str, Check]) -> Check:
     def check(v: Any) -> str | None:
         if not isinstance(v, dict):
@@ -123,6 +134,8 @@ SETTINGS: dict[str, dict[str, Check]] = {
         "then": lambda v: None if v in THEN_CHOICES else
         f"expected one of {', '.join(THEN_CHOICES)}, got {kind(v)}",
         "remove_role_after": _opt_bool,
+        "restore_trust_after": _opt_bool,
+        "trust": _trusts,
         "retry": _mapping({"first": _number(0, 600), "factor": _number(1, 10),
                            "cap": _number(0, 600), "max_attempts": _number(1, 20, whole=True)}),
         "skip": _str_list, "skip_unrecoverable": _bool, "restore_artifacts": _opt_bool,

@@ -294,7 +294,9 @@ def test_rollback_decision_left_to_rollback_stuck_keeps_the_role(sandbox, tmp_pa
                            "--keep-role", *FAST)
     assert code == ExitCode.NEEDS_DECISION
     assert env["errors"][0]["message"].startswith("rollback-stuck: ")
-    assert env["data"]["roles"][0]["created"] is True
+    role = env["data"]["roles"][0]
+    # a deleted role is recreated; one that exists but cannot be assumed gets its trust fixed
+    assert role["created"] is True or role["outcome"] == "trust_fixed_restored"
     assert role_or_none(sb, "orders-cfn-role") is not None
     code, env, err = recover(sb, tmp_path, "--non-interactive", "--yes", "bootstrap-role",
                              "orders-platform", "--then", "continue-rollback",
@@ -311,6 +313,8 @@ def test_rollback_decision_left_to_rollback_stuck_keeps_the_role(sandbox, tmp_pa
                                                  ("service-role-deleted",
                                                   "UPDATE_ROLLBACK_COMPLETE"),
                                                  ("role-deleted-in-rollback",
+                                                  "UPDATE_ROLLBACK_COMPLETE"),
+                                                 ("service-role-untrusted",
                                                   "UPDATE_ROLLBACK_COMPLETE")])
 def test_demo_runs_bootstrap_role_unattended(tmp_path: Path, scenario: str, final: str) -> None:
     proc = run_cli(["--non-interactive", "--yes", "--output", "json", "--evidence-dir",
@@ -318,4 +322,7 @@ def test_demo_runs_bootstrap_role_unattended(tmp_path: Path, scenario: str, fina
     assert proc.returncode == 0, proc.stderr
     env = json.loads(proc.stdout)
     assert env["status"] == "ok" and env["data"]["final_status"] == final
-    assert env["data"]["roles"][0]["created"] is True
+    role = env["data"]["roles"][0]
+    # a deleted role is recreated; one that exists but cannot be assumed gets its trust fixed
+    assert role["created"] is True or role["outcome"] == "trust_fixed_restored"
+

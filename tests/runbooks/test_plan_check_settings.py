@@ -40,3 +40,14 @@ def test_a_bad_setting_is_refused_in_one_line(key: str, value: Any) -> None:
 def test_good_settings_pass() -> None:
     check_plan(role_plan(artifact_sources=["file:a=b"], trail=None))
     check_plan(role_plan(artifact_sources=None, trail="s3://trail"))
+
+
+def test_trust_documents_are_checked() -> None:
+    arn = "arn:aws:iam::123456789012:role/exec"
+    check_plan(role_plan(restore_trust_after=True,
+                         trust={arn: {"before": {"Statement": []}, "fixed": {"Statement": []}}}))
+    for bad in ("x", {arn: {"before": "{}", "fixed": {}}}, {arn: None}):
+        with pytest.raises(InputError, match="settings.trust"):
+            check_plan(role_plan(trust=bad))
+    with pytest.raises(InputError, match="settings.restore_trust_after"):
+        check_plan(role_plan(restore_trust_after="yes"))

@@ -1,5 +1,6 @@
-"""bootstrap-role: recreate a deleted stack service role (often the CDK cfn-exec-role) and
-finish the operation it blocked."""
+"""bootstrap-role: recreate a deleted stack service role (often the CDK cfn-exec-role), or let
+CloudFormation back into one that exists but cannot be assumed, and finish the operation it
+blocked."""
 
 from __future__ import annotations
 
@@ -24,7 +25,8 @@ SPEC = RunbookSpec(
     failure_modes=("execution_role_missing",),
     operations=frozenset({
         ("iam", "CreateRole"), ("iam", "AttachRolePolicy"), ("cloudformation", "DeleteStack"),
-        ("iam", "DetachRolePolicy"), ("iam", "DeleteRolePolicy"), ("iam", "DeleteRole")}),
+        ("iam", "DetachRolePolicy"), ("iam", "DeleteRolePolicy"), ("iam", "DeleteRole"),
+        ("iam", "UpdateAssumeRolePolicy")}),
     builders=("recover/runbooks/bootstrap_role/calls.py",),
     command="recover.runbooks.bootstrap_role.command:command",
     applier="recover.runbooks.bootstrap_role.apply:apply_plan",
@@ -33,7 +35,9 @@ SPEC = RunbookSpec(
         "cdk-bootstrap-deleted": {"then": "delete", "remove_role_after": True},
         "service-role-deleted": {"then": "continue-rollback", "remove_role_after": False,
                                  "policy_arns": ["arn:aws:iam::aws:policy/PowerUserAccess"]},
-        "role-deleted-in-rollback": {"then": "continue-rollback", "remove_role_after": True}},
+        "role-deleted-in-rollback": {"then": "continue-rollback", "remove_role_after": True},
+        "service-role-untrusted": {"then": "continue-rollback", "fix_trust": True,
+                                   "restore_trust_after": True}},
     demo="recover.runbooks.bootstrap_role.flow:demo",
     hands_over_to=("rollback-stuck",),
     next_commands=("recover bootstrap-role {stack} --dry-run", "recover bootstrap-role {stack}"),

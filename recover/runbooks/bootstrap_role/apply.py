@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
+from recover.act.calls import Call
 from recover.act.executor import Executor
 from recover.act.needs import needs_of
 from recover.act.plan import Plan, precondition_changes, preconditions_of
 from recover.act.retry import Backoff
-from recover.aws.iam_roles import role_tags, wait_visible
+from recover.aws.iam_roles import role_tags, role_trust, wait_visible
 from recover.aws.snapshot import take_snapshot
 from recover.aws.watch import StackWatcher
 from recover.context import RunContext
 from recover.decide import role_plan as rp
+from recover.decide.trust_fix import canonical
 from recover.errors import (
     PreconditionChangedError,
     UsageError,
@@ -28,13 +31,36 @@ from recover.runbooks.bootstrap_role.roles import (
     snapshot,
     tags_say_recover,
 )
+from recover.runbooks.bootstrap_role.trust import restore_trusts
 from recover.runbooks.plans import already_applied
 from recover.runbooks.render import show_calls
 from recover.runs import open_evidence, read_templates
 from recover.ui import prompts
 
 
-@needs_of(take_snapshot, read_templates, role_tags, wait_visible, StackWatcher)
+def is_restore(call: Call, trusts: dict[str, Any]) -> bool:
+    """An UpdateAssumeRolePolicy that puts a role's original trust back."""
+    before = [t.get("before") for t in trusts.values() if isinstance(t, dict)]
+    return call.operation == "UpdateAssumeRolePolicy" and any(
+        b is not None and canonical(b) == canonical(call.params.get("PolicyDocument"))
+        for b in before)
+
+
+def trust_changes(rc: RunContext, trusts: dict[str, Any], *, reached: bool) -> list[str]:
+    """Each role's trust must still be the one planned (or recover's fix, when a stopped apply
+    already sent it)."""
+    iam = rc.aws.client("iam")
+    out: list[str] = []
+    for arn, t in trusts.items():
+        name = arn.rsplit("/", 1)[-1]
+        live = role_trust(iam, name)
+        ok = [canonical(t.get("before"))] + ([canonical(t.get("fixed"))] if reached else [])
+        if live is None or canonical(live) not in ok:
+            out.append(f"the trust policy of {name} changed since the plan was made")
+    return out
+
+
+@needs_of(take_snapshot, read_templates, role_tags, role_trust, wait_visible, StackWatcher)
 def apply_plan(rc: RunContext, plan: Plan) -> Result:
     """`recover apply`: create the role(s) and run the operation exactly as planned, if neither
     the stack nor the roles moved since."""
@@ -42,6 +68,7 @@ def apply_plan(rc: RunContext, plan: Plan) -> Result:
     opts = BootstrapRoleOptions(
         then=str(settings.get("then", rp.THEN_NOTHING)),
         remove_role_after=bool(settings.get("remove_role_after")),
+        restore_trust_after=bool(settings.get("restore_trust_after")),
         wait=bool(settings.get("wait", True)), timeout=float(settings.get("timeout", 3600)),
         poll_interval=float(settings.get("poll_interval", 3.0)),
         retry=Backoff(**settings.get("retry", {})), skip=list(settings.get("skip", [])),
@@ -64,10 +91,16 @@ def apply_plan(rc: RunContext, plan: Plan) -> Result:
             now = check.state if check else "missing"
             if now != state and not reached:
                 changes.append(f"role {arn.rsplit('/', 1)[-1]} is {now} (plan expected {state})")
+        trusts = dict(settings.get("trust") or {})
+        changes += trust_changes(rc, trusts, reached=bool(reached))
         if changes:
             raise PreconditionChangedError("changed since the plan was made: " + "; ".join(changes),
                                            hint=f"plan again: recover bootstrap-role {plan.stack}")
         create = [c for c in plan.calls if c.service == "iam" and c.operation in CREATE_OPS]
+        # UpdateAssumeRolePolicy: the fix comes before the operation; the original document
+        # (the restore) after it, and only when the operation is done
+        create += [c for c in plan.calls if c.operation == "UpdateAssumeRolePolicy"
+                   and not is_restore(c, trusts)]
         op_calls = [c for c in plan.calls if c.service == "cloudformation"]
         show_calls(rc.console, create + op_calls,
                    f"Plan made {plan.created_at:%Y-%m-%d %H:%M:%SZ} for {plan.stack}:")
@@ -89,6 +122,11 @@ def apply_plan(rc: RunContext, plan: Plan) -> Result:
                 o.created = o.created_by_recover = True
                 o.role_id = str(response.get("Role", {}).get("RoleId", ""))
         for o in outcomes:
+            if o.arn in trusts:
+                o.trust_before = trusts[o.arn].get("before")
+                o.trust_fixed = trusts[o.arn].get("fixed")
+                o.trust_changed = any(c.operation == "UpdateAssumeRolePolicy"
+                                      and c.params["RoleName"] == o.name for c in create)
             if not o.created and o.state_before == "exists":
                 o.created_by_recover = tags_say_recover(rc, o.name)
         if rc.options.dry_run:
@@ -110,8 +148,16 @@ def apply_plan(rc: RunContext, plan: Plan) -> Result:
             rc, ev, executor, outcomes, opts.remove_role_after, stack=plan.stack,
             final_status=final_status, operation_done=op_error is None and operation_done(
                 opts.then, final_status, opts.wait, handover))
+        restore_failed = restore_trusts(
+            rc, ev, executor, outcomes, opts.restore_trust_after,
+            operation_done=op_error is None and operation_done(opts.then, final_status,
+                                                               opts.wait, handover))
         ok = operation_ok(opts.then, final_status, opts.wait)
         errors = removal_error(removal_failed, outcomes)
+        if restore_failed is not None:
+            errors.append(dict(restore_failed.as_dict(), message="could not put back the "
+                               f"original trust policy: {restore_failed.message}"))
+            removal_failed = removal_failed or restore_failed
         if handover and handover["exit_code"] != 0:
             note = roles_note(outcomes, plan.stack, opts.then)
             errors = [dict(e, message=f"rollback-stuck: {e.get('message')} ({note})")

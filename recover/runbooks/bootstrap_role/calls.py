@@ -3,6 +3,7 @@ built from plans and live reads. Every call of the runbook is built here."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from recover.act.calls import Call
@@ -35,6 +36,13 @@ def role_calls(plan: rp.RolePlan) -> list[Call]:
         calls.append(Call("iam", "AttachRolePolicy", {"RoleName": t.name, "PolicyArn": arn},
                           f"attach {arn} to {t.name}"))
     return calls
+
+
+def trust_call(name: str, document: dict[str, Any], why: str) -> Call:
+    """UpdateAssumeRolePolicy replaces the whole trust document (the fix or the original)."""
+    return Call("iam", "UpdateAssumeRolePolicy",
+                {"RoleName": name, "PolicyDocument": json.dumps(document, separators=(",", ":"))},
+                why)
 
 
 def operation_call(snap: StackSnapshot, then: str, run_id: str, prior: PriorRuns,

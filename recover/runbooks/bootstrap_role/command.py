@@ -35,6 +35,14 @@ from recover.result import Result
 @click.option("--remove-role-after/--keep-role", "remove_role_after", default=None,
               help="Delete the temporary role when done (only a role recover created), or keep "
                    "it (default: ask).")
+@click.option("--fix-trust", "fix_trust", is_flag=True, default=False,
+              help="When the role exists but CloudFormation cannot assume it: add one statement "
+                   "allowing cloudformation.amazonaws.com to its trust policy, keeping every "
+                   "other (default: ask for the role name to be typed; unattended, exit 4).")
+@click.option("--restore-trust-after/--keep-trust", "restore_trust_after", default=None,
+              help="With --fix-trust: put the original trust policy back once the operation "
+                   "succeeded (only if nobody changed it since), or keep the fixed one "
+                   "(default: ask). A role recover did not create is never deleted.")
 @rollback_options("With --then continue-rollback, passed to rollback-stuck: ")
 @click.option("--retry-delay", type=Seconds(min=0), default=2.0, show_default=True,
               help="First wait when CloudFormation cannot assume the new role yet (doubles, "
@@ -45,6 +53,7 @@ from recover.result import Result
 @recover_command("bootstrap-role")
 def command(rc: RunContext, stack: str, qualifier: str | None, policy_arns: tuple[str, ...],
             permissions_boundary: str | None, then: str | None, remove_role_after: bool | None,
+            fix_trust: bool, restore_trust_after: bool | None,
             skip: tuple[str, ...], skip_unrecoverable: bool, restore_artifacts: bool | None,
             artifact_sources: tuple[str, ...], accept_substitute: bool, accept_unverified: bool,
             trail: str | None, wait: bool, timeout: float, poll_interval: float, retry_delay: float,
@@ -57,7 +66,8 @@ def command(rc: RunContext, stack: str, qualifier: str | None, policy_arns: tupl
     return run(rc, stack, BootstrapRoleOptions(
         qualifier=qualifier, policy_arns=list(policy_arns),
         permissions_boundary=permissions_boundary, then=then,
-        remove_role_after=remove_role_after, wait=wait, timeout=timeout,
+        remove_role_after=remove_role_after, fix_trust=fix_trust,
+        restore_trust_after=restore_trust_after, wait=wait, timeout=timeout,
         poll_interval=poll_interval,
         retry=Backoff(first=retry_delay, max_attempts=retry_attempts), plan_out=plan_out,
         skip=list(skip), skip_unrecoverable=skip_unrecoverable,

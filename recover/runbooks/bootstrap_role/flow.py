@@ -1,5 +1,5 @@
-"""bootstrap-role: recreate a deleted stack service role and
-finish the operation it blocked.
+"""bootstrap-role: recreate a deleted stack service role (or fix the trust of one that exists
+but cannot be assumed, trust.py) and finish the operation it blocked.
 
 snapshot (DescribeStacks + iam:GetRole of every RoleARN, before any CloudFormation operation)
 → plan the role (name and path from the ARN; trust and policies from the CDK bootstrap template
@@ -11,8 +11,6 @@ succeeded, and only then, delete the temporary role if asked and if its tags say
 it → read each role once more so `data.roles[]` says what is really there.
 """
 
-
-import json
 from typing import Any
 
 from recover.act.calls import Call
@@ -38,6 +36,7 @@ from recover.resume import (
     read_stack,
     tokens_seen,
 )
+from recover.runbooks.bootstrap_role import trust
 from recover.runbooks.bootstrap_role.calls import (
     finish_roles_calls,
     operation_call,
@@ -103,14 +102,6 @@ def _run(rc: RunContext, stack: str, opts: BootstrapRoleOptions, ev: EvidenceRun
     for arn in arns:
         check = snap.role(arn)
         state = check.state if check else "missing"
-        if state == "untrusting":
-            name = arn.rsplit("/", 1)[-1]
-            raise RecoverError(
-                f"role {name} exists but does not trust cloudformation.amazonaws.com: fix its "
-                "trust policy rather than recreating it", code="role_untrusting",
-                exit_code=ExitCode.FAILURE_FOUND,
-                hint=f"aws iam update-assume-role-policy --role-name {name} --policy-document "
-                     f"'{json.dumps(rp.cdk.EXEC_ROLE_TRUST, separators=(',', ':'))}'")
         if state == "other_path":
             name = arn.rsplit("/", 1)[-1]
             raise RecoverError(
@@ -125,6 +116,14 @@ def _run(rc: RunContext, stack: str, opts: BootstrapRoleOptions, ev: EvidenceRun
                                f"{check.detail if check else ''}", code="role_check_failed",
                                hint="the caller needs iam:GetRole")
         outcomes.append(RoleOutcome(arn=arn, name=arn.rsplit("/", 1)[-1], state_before=state))
+    # An existing role CloudFormation cannot assume: its trust is fixed, never the role
+    # recreated (and never deleted).
+    untrusting = [o for o in outcomes if o.state_before == "untrusting"]
+    for o in untrusting:
+        trust.plan_trust(rc, o, snap.account)
+    if untrusting:
+        trust.decide_fix(rc, ev, untrusting, opts)
+    restore_trust = trust.decide_restore(rc, untrusting, opts)
     tokens = tokens_seen(snap)
     # A DeleteStack an earlier run of ours sent reached AWS: that delete is followed (or found
     # done) rather than refused, and a stack it deleted needs no role any more.
@@ -139,12 +138,13 @@ def _run(rc: RunContext, stack: str, opts: BootstrapRoleOptions, ev: EvidenceRun
         o.plan = plans[-1].to_dict()
     if deleted_by_us:
         rc.progress(f"{snap.root.name} was deleted by an earlier run: no role to recreate")
-    elif not missing:
+    elif not missing and not untrusting:
         rc.progress("the service role exists and trusts CloudFormation: nothing to recreate")
     info = snap.root.info
     resumed_op = opts.then in (None, rp.THEN_DELETE) and info.status in RESUMABLE_DELETE \
         and ours_deleting
-    then = rp.THEN_DELETE if resumed_op else decide_then(rc, ev, snap, opts, bool(missing))
+    then = rp.THEN_DELETE if resumed_op else decide_then(rc, ev, snap, opts,
+                                                          bool(missing or untrusting))
     check_skips(snap, diag, then, opts.skip)
     existing_ours = [o for o in outcomes if o.state_before == "exists"
                      and tags_say_recover(rc, o.name)]
@@ -159,7 +159,8 @@ def _run(rc: RunContext, stack: str, opts: BootstrapRoleOptions, ev: EvidenceRun
         raise NeedsDecisionError("delete the temporary role once the operation is done, or keep "
                                  "it?", flag="--remove-role-after or --keep-role")
     executor = Executor(rc.aws, ev.journal, dry_run=rc.options.dry_run, log=ev.log)
-    create_calls = [c for p in plans for c in role_calls(p)] + finish_calls
+    create_calls = ([c for p in plans for c in role_calls(p)] + finish_calls
+                    + trust.fix_calls(untrusting))
     op_call = None if resumed_op else operation_call(snap, then, ev.run_id, prior, tokens)
     if plans:
         show_plans(rc, plans)
@@ -172,7 +173,7 @@ def _run(rc: RunContext, stack: str, opts: BootstrapRoleOptions, ev: EvidenceRun
                          " once the role exists)", highlight=False)
     if rc.options.dry_run:
         return _dry_run(rc, ev, opts, snap, plans, outcomes, then, remove_after, executor,
-                        create_calls, op_call)
+                        create_calls, op_call, restore_trust)
     if plans:
         names = ", ".join(p.target.name for p in plans)
         prompts.confirm_or_abort(rc, ev.journal, f"Create role {names} as shown?")
@@ -181,6 +182,9 @@ def _run(rc: RunContext, stack: str, opts: BootstrapRoleOptions, ev: EvidenceRun
             o.role_id = create_role(rc, executor, p)
             o.created = o.created_by_recover = True
         wait_visible(rc.aws.client("iam"), [p.target.name for p in plans], opts.retry.delays())
+    if untrusting:
+        trust.apply_fix(rc, executor, untrusting)
+        ev.write_json("trust.json", trust.trust_evidence(outcomes))
     if finish_calls:
         prompts.confirm_or_abort(rc, ev.journal, "Finish the role(s) the earlier run created, "
                                  "as it planned?")
@@ -191,6 +195,10 @@ def _run(rc: RunContext, stack: str, opts: BootstrapRoleOptions, ev: EvidenceRun
     done = op_error is None and operation_done(then, final_status, opts.wait, handover)
     removal_failed = remove_roles(rc, ev, executor, outcomes, remove_after, stack=info.name,
                                    final_status=final_status, operation_done=done)
+    restore_failed = trust.restore_trusts(rc, ev, executor, outcomes, restore_trust,
+                                          operation_done=done)
+    if untrusting:
+        ev.write_json("trust.json", trust.trust_evidence(outcomes))
     ok = operation_ok(then, final_status, opts.wait)
     errors: list[dict[str, Any]] = []
     code = ExitCode.OK if ok else ExitCode.FAILURE_FOUND
@@ -204,8 +212,12 @@ def _run(rc: RunContext, stack: str, opts: BootstrapRoleOptions, ev: EvidenceRun
                            f"({roles_note(outcomes, info.name, then)})"))
         code = op_error.exit_code
     errors += removal_error(removal_failed, outcomes)
-    if code == ExitCode.OK and removal_failed is not None:
-        code = removal_failed.exit_code
+    if restore_failed is not None:
+        errors.append(dict(restore_failed.as_dict(), message="could not put back the original "
+                           f"trust policy: {restore_failed.message} (the fixed trust is in place)"))
+    for failed in (removal_failed, restore_failed):
+        if code == ExitCode.OK and failed is not None:
+            code = failed.exit_code
     data = {"stack": info.name, "stack_id": snap.root_id, "status_before": info.status,
             "final_status": final_status, "then": then,
             "roles": [o.to_dict() for o in outcomes], "handover": handover,
@@ -221,12 +233,15 @@ def _run(rc: RunContext, stack: str, opts: BootstrapRoleOptions, ev: EvidenceRun
 def _dry_run(rc: RunContext, ev: EvidenceRun, opts: BootstrapRoleOptions, snap: StackSnapshot,
              plans: list[rp.RolePlan], outcomes: list[RoleOutcome], then: str,
              remove_after: bool | None, executor: Executor, create_calls: list[Call],
-             op_call: Call | None) -> Result:
+             op_call: Call | None, restore_trust: bool | None) -> Result:
     calls = create_calls + ([op_call] if op_call else [])
     removal = planned_removal_calls(plans) if remove_after else []
+    untrusting = [o for o in outcomes if o.state_before == "untrusting"]
+    if restore_trust:
+        removal += trust.restore_calls(untrusting)
     if removal:
         show_calls(rc.console, removal, "Then, once the operation has succeeded "
-                   "(--remove-role-after):")
+                   "(--remove-role-after / --restore-trust-after):")
     preconditions = preconditions_of(snap)
     preconditions["roles"] = {o.arn: o.state_before for o in outcomes}
     saved = save_dry_run(
@@ -234,6 +249,9 @@ def _dry_run(rc: RunContext, ev: EvidenceRun, opts: BootstrapRoleOptions, snap: 
         preconditions=preconditions, decisions=[p.to_dict() for p in plans],
         plan_out=opts.plan_out,
         settings={"then": then, "remove_role_after": bool(remove_after),
+                  "restore_trust_after": bool(restore_trust),
+                  "trust": {o.arn: {"before": o.trust_before, "fixed": o.trust_fixed}
+                            for o in untrusting},
                   "wait": opts.wait, "timeout": opts.timeout,
                   "poll_interval": opts.poll_interval,
                   "retry": {"first": opts.retry.first, "factor": opts.retry.factor,

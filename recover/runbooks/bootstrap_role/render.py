@@ -19,6 +19,8 @@ from recover.runbooks.bootstrap_role.roles import (
     EXISTING_REMOVED,
     NOT_CREATED,
     REMOVAL_FAILED,
+    TRUST_FIXED,
+    TRUST_RESTORED,
 )
 from recover.ui.progress import print_resumed
 
@@ -78,7 +80,12 @@ def outcome_text(r: dict[str, Any]) -> str:
             EXISTING_KEPT: "already there, kept", EXISTING_REMOVED: "already there, removed",
             REMOVAL_FAILED: ("created, " if r["created"] else "") + "removal FAILED: "
             + r["removal_error"], ALREADY_GONE: "already gone when removal was asked",
-            NOT_CREATED: "not created"}[r["outcome"]]
+            NOT_CREATED: "not created",
+            TRUST_FIXED: "existed; trust policy fixed (CloudFormation added), kept so",
+            TRUST_RESTORED: "existed; trust policy fixed for the operation, then the original "
+                            "put back"}[r["outcome"]]
+    if r.get("trust_kept_because") and r["outcome"] == TRUST_FIXED:
+        text += f" ({r['trust_kept_because']})"
     if r["kept_because"] and r["outcome"] in (CREATED_KEPT, EXISTING_KEPT):
         text += f" ({r['kept_because']})"
     if r.get("exists_after") is not None:

@@ -31,6 +31,8 @@ EXISTING_REMOVED = "existing_removed"
 REMOVAL_FAILED = "removal_failed"
 ALREADY_GONE = "already_gone"
 NOT_CREATED = "not_created"
+TRUST_FIXED = "trust_fixed"  # an existing role's trust was widened and kept so
+TRUST_RESTORED = "trust_fixed_restored"  # widened, then the original trust put back
 
 
 @dataclass
@@ -47,9 +49,18 @@ class RoleOutcome:
     exists_after: bool | None = None  # iam:GetRole at the end of the run (None: not read)
     plan: dict[str, Any] | None = None
     history: dict[str, Any] | None = None  # what CloudTrail says about the deleted role
+    # an existing role CloudFormation cannot assume (state_before "untrusting"): its trust
+    trust_verdict: str = ""  # recover/model/trust_policy.py verdicts
+    trust_before: dict[str, Any] | None = None
+    trust_fixed: dict[str, Any] | None = None  # the document recover put in place
+    trust_changed: bool = False
+    trust_restored: bool = False
+    trust_kept_because: str = ""
 
     @property
     def outcome(self) -> str:
+        if self.trust_changed:
+            return TRUST_RESTORED if self.trust_restored else TRUST_FIXED
         if self.removal_error:
             return REMOVAL_FAILED
         if self.removed:
@@ -88,6 +99,8 @@ class BootstrapRoleOptions:
     permissions_boundary: str | None = None
     then: str | None = None  # delete | continue-rollback | nothing (None: ask)
     remove_role_after: bool | None = None  # None: ask
+    fix_trust: bool = False  # widen an existing role's trust (False: ask, or exit 4 unattended)
+    restore_trust_after: bool | None = None  # put the original trust back after (None: ask)
     wait: bool = True
     timeout: float = 3600.0
     poll_interval: float = 3.0

@@ -136,6 +136,10 @@ _ACTIONS: tuple[ActionSpec, ...] = (
                      "recover.aws.iam_roles:inline_policies", "recover.aws.iam_roles:role_tags"),
                ops=(("iam", "DetachRolePolicy"), ("iam", "DeleteRolePolicy"),
                     ("iam", "DeleteRole"))),
+    ActionSpec("role.fix_trust", "Add one statement letting CloudFormation assume an existing "
+               "role (UpdateAssumeRolePolicy), or put its original trust back", "act",
+               uses=("recover.aws.iam_roles:role_trust",),
+               ops=(("iam", "UpdateAssumeRolePolicy"),)),
     # follow: watch what an act started
     ActionSpec("stack.follow", "Follow the root and nested stacks until a terminal status",
                "follow", uses=(_FOLLOW,)),

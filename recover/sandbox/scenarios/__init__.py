@@ -19,6 +19,7 @@ from recover.sandbox.scenarios import (
     reference_code,
     role_deleted_in_rollback,
     service_role_deleted,
+    service_role_untrusted,
     stale_latest,
 )
 from recover.sandbox.world import World
@@ -30,6 +31,7 @@ MODULES: dict[str, ModuleType] = {
     "delete-failed": delete_failed,
     "cdk-bootstrap-deleted": cdk_bootstrap_deleted,
     "service-role-deleted": service_role_deleted,
+    "service-role-untrusted": service_role_untrusted,
     "role-deleted-in-rollback": role_deleted_in_rollback,
     "healthy": healthy,
     "degap-before": degap_before,

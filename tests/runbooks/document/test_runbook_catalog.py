@@ -338,6 +338,8 @@ DESIGN_FLAGS = {
     "--accept-unverified", "--accept-substitute",
     # issue 17: express-failed replays the last stable template the engineer names
     "--template",
+    # issue 17 part 3: a role that exists but cannot be assumed
+    "--fix-trust", "--restore-trust-after/--keep-trust",
 }
 
 
