@@ -137,8 +137,10 @@ def test_ctrl_c_at_the_question_and_while_following_then_the_rerun_resumes(
 
     child = spawn(sb, tmp_path, *args)
     child.expect("resuming after 1 unfinished run")
-    answer_restores(child)
-    child.expect(r"Call ContinueUpdateRollback on degap-prod \(no skips\)\?")
+    # what the first run restored is not asked about again (issue 15 item 2)
+    index = child.expect([r"Call ContinueUpdateRollback on degap-prod \(no skips\)\?",
+                          "restore the missing code object, then continue"])
+    assert index == 0, "asked again about a code object the stopped run had restored"
     child.send("y")
     child.expect("UPDATE_ROLLBACK_IN_PROGRESS", timeout=60)
     child.sendintr()

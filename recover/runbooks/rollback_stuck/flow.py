@@ -171,8 +171,17 @@ class RollbackRounds(Rounds):
 
     def ask(self, snap: StackSnapshot, diag: Diagnosis, plan: RollbackPlan) -> RollbackPlan:
         rc, choices = self.rc, self.choices
+        restored_before = self._restored_before()
         for u in plan.undecided:
             finding = next(f for f in diag.findings if f.target == u.target)
+            if finding.failure_mode.value == "missing_artifact" and \
+                    finding.physical_id in restored_before:
+                # an earlier run of ours restored its object: not asked again (a restore of a
+                # key that is present now writes nothing)
+                self.ev.journal.append("resume_answer", target=u.target, answer=Action.RESTORE,
+                                       why="restored by the earlier run")
+                choices.answers[u.target] = Action.RESTORE
+                continue
             options = []
             default: str | None = None
             if finding.failure_mode.value == "missing_artifact":
@@ -194,6 +203,19 @@ class RollbackRounds(Rounds):
                 raise AbortedError("aborted by the operator; nothing was changed")
             choices.answers[u.target] = answer
         return plan_rollback(snap, diag, choices)
+
+    def _restored_before(self) -> set[str]:
+        """Functions whose code object an earlier, stopped run of ours uploaded (its
+        artifacts-plan.json names the key, its journal the upload that reached AWS)."""
+        keys = {(str(c.params.get("Bucket")), str(c.params.get("Key")))
+                for op in ("PutObject", "CopyObject") for c in self.prior.started(op)}
+        out: set[str] = set()
+        for _, doc in self.prior.files("artifacts-plan"):
+            for choice in doc.get("choices", []) if isinstance(doc, dict) else []:
+                art = choice.get("artifact") if isinstance(choice, dict) else None
+                if isinstance(art, dict) and (str(art.get("bucket")), str(art.get("key"))) in keys:
+                    out.add(str(art.get("function_name")))
+        return out
 
     def prepare(self, snap: StackSnapshot, diag: Diagnosis, plan: RollbackPlan,
                 number: int) -> tuple[RollbackPlan, list[Call]]:
