@@ -34,4 +34,5 @@ SPEC = RunbookSpec(
     scenarios={"express-wedge": {
         "template": "s3://orders-api-templates-123456789012/releases/orders-api-v41.json"}},
     demo="recover.runbooks.express_failed.flow:demo",
+    next_commands=("recover express-failed {stack} --template LAST_GOOD_TEMPLATE --dry-run",),
 )
