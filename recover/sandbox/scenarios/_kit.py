@@ -137,3 +137,33 @@ def write_trail(world: World, trail_bucket: str) -> list[str]:
 
 def sha(data: bytes) -> str:
     return code_sha256(data)
+
+
+def service_stack_with_throttled_rollback(world: World, root_name: str, role_arn: str, *,
+                                          service: str, queue_id: str, queue_name: str,
+                                          description: str) -> SimStack:
+    """A root stack run by `role_arn`, with an SNS topic and a nested stack holding one queue,
+    whose update fails on the queue; the topic's rollback is throttled once and then would
+    succeed (a transient cause, docs/reference/aws-behaviour.md#why-a-rollback-fails). The
+    stack is left UPDATE_ROLLBACK_FAILED; the caller then breaks the role. Returns the nested
+    stack."""
+    topic = res("EventsTopic", "AWS::SNS::Topic",
+                f"arn:aws:sns:{world.region}:{world.account}:{service}-events",
+                DisplayName=f"{service} events")
+    root = world.cfn.add_stack(root_name, [topic, nested("Queues")], role_arn=role_arn,
+                               description=description)
+    queue = res(queue_id, "AWS::SQS::Queue", queue_name, VisibilityTimeout=30)
+    queues = world.cfn.add_stack("", [queue], parent=root, logical_id="Queues")
+    world.roots.append(root_name)
+    world.clock.advance(3 * 86400)
+    topic.rollback_failure = ('Resource handler returned message: "Rate exceeded (Service: '
+                              'Sns, Status Code: 400)" (HandlerErrorCode: Throttling)')
+    world.cfn.fail_update(root, changes={
+        root_name: {"EventsTopic": {"DisplayName": f"{service} events v2"}},
+        queues.name: {queue_id: {"VisibilityTimeout": 45}}},
+        failure=(queues.name, queue_id, 'Resource handler returned message: "Invalid '
+                 'value for the parameter VisibilityTimeout (Service: Sqs, Status Code: 400)" '
+                 "(HandlerErrorCode: InvalidRequest)"))
+    topic.rollback_failure = None  # the throttling is over: a retry now succeeds
+    world.clock.advance(3600)
+    return queues

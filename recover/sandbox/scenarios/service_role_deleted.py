@@ -29,27 +29,9 @@ def seed(world: World) -> None:
                                                   "assumeRolePolicyDocument": "{...}"}, admin)
     kit.iam_event(world, "AttachRolePolicy", role_arn, {"roleName": ROLE, "policyArn": POLICY},
                   admin)
-    topic = kit.res("EventsTopic", "AWS::SNS::Topic",
-                    f"arn:aws:sns:{world.region}:{world.account}:payments-events",
-                    DisplayName="payments events")
-    root = world.cfn.add_stack(ROOT, [topic, kit.nested("Queues")], role_arn=role_arn,
-                               description="Payments core service")
-    queue = kit.res("SettlementQueue", "AWS::SQS::Queue", "payments-settlement",
-                    VisibilityTimeout=30)
-    queues = world.cfn.add_stack("", [queue], parent=root, logical_id="Queues")
-    world.roots.append(ROOT)
-    world.clock.advance(3 * 86400)
-    # the rollback of the topic is throttled once (a transient cause, docs/reference/aws-behaviour.md#why-a-rollback-fails)
-    topic.rollback_failure = ('Resource handler returned message: "Rate exceeded (Service: '
-                              'Sns, Status Code: 400)" (HandlerErrorCode: Throttling)')
-    world.cfn.fail_update(root, changes={
-        ROOT: {"EventsTopic": {"DisplayName": "payments events v2"}},
-        queues.name: {"SettlementQueue": {"VisibilityTimeout": 45}}},
-        failure=(queues.name, "SettlementQueue", 'Resource handler returned message: "Invalid '
-                 'value for the parameter VisibilityTimeout (Service: Sqs, Status Code: 400)" '
-                 "(HandlerErrorCode: InvalidRequest)"))
-    topic.rollback_failure = None  # the throttling is over: a retry now succeeds
-    world.clock.advance(3600)
+    queues = kit.service_stack_with_throttled_rollback(world, ROOT, role_arn, service="payments",
+                                              queue_id="SettlementQueue", queue_name="payments-settlement",
+                                              description="Payments core service")
     iam = world.client("iam")
     iam.detach_role_policy(RoleName=ROLE, PolicyArn=POLICY)
     iam.delete_role(RoleName=ROLE)

@@ -39,27 +39,9 @@ def seed(world: World) -> None:
     admin = world.operator_identity()
     kit.iam_event(world, "CreateRole", role_arn, {"roleName": ROLE, "path": PATH,
                                                   "assumeRolePolicyDocument": "{...}"}, admin)
-    topic = kit.res("EventsTopic", "AWS::SNS::Topic",
-                    f"arn:aws:sns:{world.region}:{world.account}:orders-events",
-                    DisplayName="orders events")
-    root = world.cfn.add_stack(ROOT, [topic, kit.nested("Queues")], role_arn=role_arn,
-                               description="Orders core service")
-    queue = kit.res("FulfilmentQueue", "AWS::SQS::Queue", "orders-fulfilment",
-                    VisibilityTimeout=30)
-    queues = world.cfn.add_stack("", [queue], parent=root, logical_id="Queues")
-    world.roots.append(ROOT)
-    world.clock.advance(3 * 86400)
-    # the rollback of the topic is throttled once (a transient cause)
-    topic.rollback_failure = ('Resource handler returned message: "Rate exceeded (Service: '
-                              'Sns, Status Code: 400)" (HandlerErrorCode: Throttling)')
-    world.cfn.fail_update(root, changes={
-        ROOT: {"EventsTopic": {"DisplayName": "orders events v2"}},
-        queues.name: {"FulfilmentQueue": {"VisibilityTimeout": 45}}},
-        failure=(queues.name, "FulfilmentQueue", 'Resource handler returned message: "Invalid '
-                 'value for the parameter VisibilityTimeout (Service: Sqs, Status Code: 400)" '
-                 "(HandlerErrorCode: InvalidRequest)"))
-    topic.rollback_failure = None  # the throttling is over: a retry now succeeds
-    world.clock.advance(3600)
+    queues = kit.service_stack_with_throttled_rollback(world, ROOT, role_arn, service="orders",
+                                              queue_id="FulfilmentQueue", queue_name="orders-fulfilment",
+                                              description="Orders core service")
     world.client("iam").update_assume_role_policy(RoleName=ROLE,
                                                   PolicyDocument=json.dumps(NARROWED_TRUST))
     bot = dict(world.operator_identity(), userName="hardening-bot",
