@@ -29,9 +29,9 @@ def seed(world: World) -> None:
                                                   "assumeRolePolicyDocument": "{...}"}, admin)
     kit.iam_event(world, "AttachRolePolicy", role_arn, {"roleName": ROLE, "policyArn": POLICY},
                   admin)
-    queues = kit.service_stack_with_throttled_rollback(world, ROOT, role_arn, service="payments",
-                                              queue_id="SettlementQueue", queue_name="payments-settlement",
-                                              description="Payments core service")
+    queues = kit.service_stack_with_throttled_rollback(
+        world, ROOT, role_arn, service="payments", queue_id="SettlementQueue", queue_name="payments-settlement",
+        description="Payments core service")
     iam = world.client("iam")
     iam.detach_role_policy(RoleName=ROLE, PolicyArn=POLICY)
     iam.delete_role(RoleName=ROLE)

@@ -39,9 +39,9 @@ def seed(world: World) -> None:
     admin = world.operator_identity()
     kit.iam_event(world, "CreateRole", role_arn, {"roleName": ROLE, "path": PATH,
                                                   "assumeRolePolicyDocument": "{...}"}, admin)
-    queues = kit.service_stack_with_throttled_rollback(world, ROOT, role_arn, service="orders",
-                                              queue_id="FulfilmentQueue", queue_name="orders-fulfilment",
-                                              description="Orders core service")
+    queues = kit.service_stack_with_throttled_rollback(
+        world, ROOT, role_arn, service="orders", queue_id="FulfilmentQueue", queue_name="orders-fulfilment",
+        description="Orders core service")
     world.client("iam").update_assume_role_policy(RoleName=ROLE,
                                                   PolicyDocument=json.dumps(NARROWED_TRUST))
     bot = dict(world.operator_identity(), userName="hardening-bot",
