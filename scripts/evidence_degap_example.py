@@ -19,7 +19,7 @@ def main(out_dir: str) -> int:
     from click.testing import CliRunner
 
     from recover.cli import cli
-    from recover.context import GlobalOptions, RunContext
+    from recover.run.context import GlobalOptions, RunContext
     from recover.sandbox import start_sandbox
     from tests.bundle.test_evidence_e2e import degap, plant_secrets, recovery
 

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, settings
 from rich.console import Console
 
 from recover.aws.session import SessionFactory
-from recover.context import GlobalOptions, RunContext
+from recover.run.context import GlobalOptions, RunContext
 
 pytest_plugins = ["pytester", "tests.sandbox_fixtures", "tests.tiers"]
 

@@ -7,8 +7,8 @@ from typing import Any
 
 from recover.act.calls import Call
 from recover.aws.session import SessionFactory
-from recover.evidence import Journal
-from recover.interrupts import change_in_flight
+from recover.run.evidence import Journal
+from recover.run.interrupts import change_in_flight
 
 
 class Executor:

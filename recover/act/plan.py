@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from recover.act.calls import Call
-from recover.errors import InputError
 from recover.model.stack import StackSnapshot, parse_time
-from recover.private_files import replace_private
-from recover.result import dumps
+from recover.run.errors import InputError
+from recover.run.private_files import replace_private
+from recover.run.result import dumps
 from recover.runbooks import canonical
 
 PLAN_VERSION = 1

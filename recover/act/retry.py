@@ -19,8 +19,8 @@ from botocore.exceptions import ClientError
 
 from recover.act.calls import Call
 from recover.act.executor import Executor
-from recover.errors import RecoverError
-from recover.exit_codes import ExitCode
+from recover.run.errors import RecoverError
+from recover.run.exit_codes import ExitCode
 
 ROLE_NOT_ASSUMABLE = re.compile(r"is invalid or cannot be assumed")
 

@@ -34,7 +34,13 @@ from recover.artifacts.choose import TRUST
 from recover.artifacts.expected import HashFact, lambda_facts, lambda_time
 from recover.artifacts.model import Candidate, ResolvedCode, WantedArtifact, code_sha256
 from recover.aws.s3_head import head_object
-from recover.errors import AccessDeniedError, AuthError, InputError, UsageError, translate_aws_error
+from recover.run.errors import (
+    AccessDeniedError,
+    AuthError,
+    InputError,
+    UsageError,
+    translate_aws_error,
+)
 
 MAX_ZIP = 250 * 1024 * 1024  # Lambda's unzipped limit; nothing legitimate is bigger
 # GetFunction calls made to read Code.ResolvedS3Object: $LATEST and the newest versions.

@@ -10,8 +10,8 @@ from botocore.exceptions import ClientError
 
 from recover.act.needs import needs
 from recover.aws.session import SessionFactory
-from recover.errors import translate_aws_error
 from recover.model.blockers import BucketContents
+from recover.run.errors import translate_aws_error
 
 
 def bucket_contents(aws: SessionFactory, bucket: str) -> BucketContents:

@@ -19,7 +19,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from recover.act.needs import needs
 from recover.aws.session import SessionFactory
 from recover.cloudtrail.sources import lookup_page, shared_limiter
-from recover.errors import RecoverError
+from recover.run.errors import RecoverError
 
 IAM_EVENTS_REGION = "us-east-1"
 

@@ -96,7 +96,7 @@ class ApiCallCounter:
 
 
 def _tag_service(parsed: dict[str, Any] | None, model: Any, **_: Any) -> None:
-    # Lets recover.errors name the IAM action (service prefix + operation) of a failed call.
+    # Lets recover.run.errors name the IAM action (service prefix + operation) of a failed call.
     if isinstance(parsed, dict):
         parsed.setdefault("ResponseMetadata", {})["RecoverService"] = model.service_model.endpoint_prefix
 
@@ -107,7 +107,7 @@ def _tag_request(params: dict[str, Any], model: Any, context: dict[str, Any], **
 
 def _tag_error(exception: BaseException, context: dict[str, Any], **_: Any) -> None:
     # A network error that outlasted botocore's retries carries no operation name; this lets
-    # recover.errors name the call and how many times it was sent.
+    # recover.run.errors name the call and how many times it was sent.
     attempts = (context.get("retries") or {}).get("attempt") or 1
     with contextlib.suppress(AttributeError):  # a type that refuses attributes: left unnamed
         exception.recover_call = {"operation": context.get("recover_key"),  # type: ignore[attr-defined]
@@ -163,7 +163,7 @@ class SessionFactory:
     def unretried_client(self, service: str, region: str | None = None) -> Any:
         """A client with botocore's retries off: one HTTP request per call. For callers that
         retry themselves because every request must pass a rate limiter (LookupEvents); they
-        retry what recover.errors.transient_kind names, at most `attempts(...)` times."""
+        retry what recover.run.errors.transient_kind names, at most `attempts(...)` times."""
         key = (service, region, "unretried")
         with self._lock:
             if key not in self._clients:

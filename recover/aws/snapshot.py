@@ -22,7 +22,6 @@ from botocore.exceptions import ClientError
 
 from recover.act.needs import needs
 from recover.aws.session import SessionFactory, map_in_context
-from recover.errors import translate_aws_error
 from recover.model.stack import (
     RoleCheck,
     StackEvent,
@@ -33,6 +32,7 @@ from recover.model.stack import (
 )
 from recover.model.statuses import OPERATION_START
 from recover.model.trust_policy import assess_trust
+from recover.run.errors import translate_aws_error
 
 EventScope = Literal["all", "last-operation", "none"]
 

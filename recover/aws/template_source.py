@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 from botocore.exceptions import ClientError
 
 from recover.act.needs import needs
-from recover.errors import InputError, NotFoundError
+from recover.run.errors import InputError, NotFoundError
 
 # a template body CloudFormation accepts is at most 1 MB even through TemplateURL
 MAX_READ = 1_048_576

@@ -31,14 +31,14 @@ from recover.cloudtrail.record import TrailRecord, parse_event_time
 from recover.cloudtrail.scan import SourceDeps, build_source
 from recover.cloudtrail.sources import ScanStats
 from recover.cloudtrail.sources import Window as TrailWindow
-from recover.errors import NotFoundError, RecoverError, UsageError, translate_aws_error
-from recover.evidence import read_journal
 from recover.model.stack import StackSnapshot
+from recover.run.errors import NotFoundError, RecoverError, UsageError, translate_aws_error
+from recover.run.evidence import read_journal
 
 MAX_CHANGE_SET_TEMPLATES = 3
 MAX_ISSUERS = 100_000  # STS records kept while scanning, to name the origin of sessions
 MAX_RUN_FILE = 20 * 1024 * 1024  # bigger files in a run folder are listed, not copied
-_SAFE = re.compile(r"[^A-Za-z0-9._-]+")  # recover.evidence names folders with this
+_SAFE = re.compile(r"[^A-Za-z0-9._-]+")  # recover.run.evidence names folders with this
 _STAMP = r"-\d{8}T\d{6}Z(?:-\d+)?$"
 _DATA_EVENT_NAMES = frozenset({"GetObject", "PutObject", "DeleteObject", "DeleteObjects",
                                "CopyObject", "HeadObject"})

@@ -64,7 +64,7 @@ class TrailOutcome:
 
 @dataclass
 class RunFolder:
-    """One of recover's own evidence folders for this stack (recover.evidence)."""
+    """One of recover's own evidence folders for this stack (recover.run.evidence)."""
 
     name: str
     metadata: dict[str, Any]

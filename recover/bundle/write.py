@@ -19,8 +19,8 @@ from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
-from recover.errors import UsageError
-from recover.private_files import FILE_MODE, create_private, open_private_new, private_dir
+from recover.run.errors import UsageError
+from recover.run.private_files import FILE_MODE, create_private, open_private_new, private_dir
 
 MANIFEST = "MANIFEST.sha256"
 BLOCK = 256 * 1024

@@ -21,8 +21,9 @@ from urllib.parse import urlsplit
 import click
 from click.shell_completion import CompletionItem
 
-from recover import __version__, interrupts
-from recover.exit_codes import ExitCode
+from recover import __version__
+from recover.run import interrupts
+from recover.run.exit_codes import ExitCode
 
 # Every command (or command group) that is not a runbook: the module under recover.cli that
 # defines it as `command`, and the short help `recover --help` and completion show without
@@ -188,7 +189,7 @@ class LazyGroup(click.Group):
 @click.pass_context
 def cli(ctx: click.Context, **opts: Any) -> None:
     """Get CloudFormation and CDK stacks out of failure states, with guided runbooks."""
-    from recover.context import GlobalOptions, RunContext
+    from recover.run.context import GlobalOptions, RunContext
 
     if isinstance(ctx.obj, RunContext):  # tests inject their own context
         for key, value in opts.items():  # options given on the command line win
@@ -215,7 +216,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(interrupts.exit_code_of(exc.__context__ or exc))
     except click.ClickException as exc:
         if "json" in _output_choice(args):
-            from recover.result import Result, dumps
+            from recover.run.result import Result, dumps
 
             result = Result(command=_command_name(args), exit_code=ExitCode.USAGE,
                             errors=[{"code": "usage", "message": exc.format_message()}])

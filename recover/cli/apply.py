@@ -11,9 +11,9 @@ import click
 
 from recover.cli.common import recover_command
 from recover.cli.params import examples
-from recover.context import RunContext
-from recover.errors import InputError
-from recover.result import Result
+from recover.run.context import RunContext
+from recover.run.errors import InputError
+from recover.run.result import Result
 
 if TYPE_CHECKING:
     from recover.act.plan import Plan

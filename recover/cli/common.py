@@ -11,11 +11,11 @@ from typing import Any
 
 import click
 
-from recover.context import RunContext
-from recover.errors import NeedsDecisionError, RecoverError, translate_aws_error
-from recover.exit_codes import ExitCode
-from recover.interrupts import exit_code_of
-from recover.result import Result, render
+from recover.run.context import RunContext
+from recover.run.errors import NeedsDecisionError, RecoverError, translate_aws_error
+from recover.run.exit_codes import ExitCode
+from recover.run.interrupts import exit_code_of
+from recover.run.result import Result, render
 
 
 def run_body(rc: RunContext, name: str, body: Callable[[], Result]) -> Result:

@@ -18,10 +18,10 @@ from rich.console import Console
 
 from recover.cli.common import recover_command
 from recover.cli.params import examples
-from recover.context import RunContext
-from recover.errors import RecoverError, UsageError
-from recover.exit_codes import ExitCode
-from recover.result import Result
+from recover.run.context import RunContext
+from recover.run.errors import RecoverError, UsageError
+from recover.run.exit_codes import ExitCode
+from recover.run.result import Result
 
 SANDBOX_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing",
                        "aws_session_token": "testing"}
@@ -78,8 +78,8 @@ def command(rc: RunContext, scenario: str, step_delay: float) -> Result:
 
 
 def _run_scenario(rc: RunContext, scenario: str, root: str) -> Result:
+    from recover.run.services import open_evidence
     from recover.runbooks import for_scenario
-    from recover.runs import open_evidence
 
     spec = for_scenario(scenario)
     run = spec.load_demo() if spec else None
@@ -114,7 +114,7 @@ def _readiness(rc: RunContext, root: str, diagnosis: dict[str, Any],
     from recover.readiness.decide import Options
     from recover.readiness.render import render_result
     from recover.readiness.run import check_stack
-    from recover.runs import open_evidence
+    from recover.run.services import open_evidence
 
     with open_evidence(rc, "readiness", root) as ev:
         report = check_stack(rc.aws, root, clock=rc.clock, options=Options()).to_dict()

@@ -8,9 +8,9 @@ import click
 
 from recover.cli.common import recover_command
 from recover.cli.params import STACK, examples
-from recover.context import RunContext
-from recover.exit_codes import ExitCode
-from recover.result import Result
+from recover.run.context import RunContext
+from recover.run.exit_codes import ExitCode
+from recover.run.result import Result
 
 
 def with_global_options(commands: list[str], argv: list[str], name: str) -> list[str]:
@@ -39,7 +39,7 @@ def command(rc: RunContext, stack: str, all_events: bool) -> Result:
     """Read-only: classify every failure of STACK and its nested stacks, and name the runbook."""
     from recover.aws.snapshot import SnapshotOptions, take_snapshot
     from recover.decide.diagnose import diagnose
-    from recover.runs import open_evidence
+    from recover.run.services import open_evidence
     from recover.ui.diagnosis import render_diagnosis
 
     with open_evidence(rc, "diagnose", stack) as ev:

@@ -13,9 +13,9 @@ from rich.markup import escape
 from recover.cli.common import recover_command
 from recover.cli.params import STACK, examples
 from recover.cli.trail import SOURCE_HELP
-from recover.context import RunContext
-from recover.errors import UsageError
-from recover.result import Result
+from recover.run.context import RunContext
+from recover.run.errors import UsageError
+from recover.run.result import Result
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -52,8 +52,10 @@ def command(rc: RunContext, stack: str, out: Path | None, since: str | None, unt
     from recover.bundle.document import write_bundle
     from recover.bundle.model import Window
     from recover.cloudtrail.scan import parse_time_spec
-    from recover.runs import open_evidence
-    from recover.runs import source_deps as trail_deps  # the same SOURCE handling as `trail scan`
+    from recover.run.services import open_evidence
+    from recover.run.services import (
+        source_deps as trail_deps,  # the same SOURCE handling as `trail scan`
+    )
 
     now = rc.clock()
     window = Window(since=parse_time_spec(since, now) if since else None,

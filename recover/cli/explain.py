@@ -19,10 +19,10 @@ from rich.text import Text
 
 from recover.cli.common import recover_command
 from recover.cli.params import examples
-from recover.context import RunContext
-from recover.errors import UsageError
 from recover.explain.classify import classify
-from recover.result import Result
+from recover.run.context import RunContext
+from recover.run.errors import UsageError
+from recover.run.result import Result
 
 MAX_INPUT_CHARS = 1_000_000  # a whole describe-stack-events dump fits; a disk image does not
 

@@ -9,9 +9,9 @@ import click
 from rich.console import Console
 
 from recover.cli.common import recover_command
-from recover.context import RunContext
-from recover.errors import UsageError
-from recover.result import Result, dumps
+from recover.run.context import RunContext
+from recover.run.errors import UsageError
+from recover.run.result import Result, dumps
 from recover.runbooks import canonical
 from recover.runbooks.document.iam import (
     DEFAULT_TRAILS,

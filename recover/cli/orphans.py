@@ -12,9 +12,9 @@ from rich.table import Table
 
 from recover.cli.common import recover_command
 from recover.cli.params import examples
-from recover.context import RunContext
 from recover.orphans import ledger
-from recover.result import Result, dumps
+from recover.run.context import RunContext
+from recover.run.result import Result, dumps
 
 LEDGER_OPTION = click.option(
     "--ledger", type=click.Path(dir_okay=False, path_type=Path), default=None,

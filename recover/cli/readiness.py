@@ -6,10 +6,10 @@ import click
 
 from recover.cli.common import recover_command
 from recover.cli.params import examples
-from recover.context import RunContext
-from recover.errors import UsageError
-from recover.exit_codes import ExitCode
-from recover.result import Result
+from recover.run.context import RunContext
+from recover.run.errors import UsageError
+from recover.run.exit_codes import ExitCode
+from recover.run.result import Result
 
 
 def _failed(report: dict, fail_on: str) -> bool:
@@ -45,7 +45,7 @@ def command(rc: RunContext, stack: str | None, all_stacks: bool, fail_on: str,
     from recover.readiness.decide import Options, Report
     from recover.readiness.render import render_result
     from recover.readiness.run import check_region, check_stack
-    from recover.runs import open_evidence
+    from recover.run.services import open_evidence
 
     if bool(stack) == all_stacks:
         raise UsageError("give a STACK or --all (not both)")

@@ -14,9 +14,9 @@ from rich.text import Text
 
 from recover.cli.common import recover_command
 from recover.cli.params import examples
-from recover.context import RunContext
 from recover.explain.taxonomy import FailureMode
-from recover.result import Result
+from recover.run.context import RunContext
+from recover.run.result import Result
 from recover.runbooks.document.catalog import load_catalog, source_path
 from recover.runbooks.document.errors import Problem, RunbookFormatError
 from recover.runbooks.document.model import Runbook, Step

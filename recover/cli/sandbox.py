@@ -15,10 +15,10 @@ from rich.console import Console
 
 from recover.cli.common import pass_run_context, recover_command
 from recover.cli.params import examples
-from recover.context import RunContext
-from recover.errors import RecoverError, UsageError
-from recover.exit_codes import ExitCode
-from recover.result import Result, dumps, render
+from recover.run.context import RunContext
+from recover.run.errors import RecoverError, UsageError
+from recover.run.exit_codes import ExitCode
+from recover.run.result import Result, dumps, render
 from recover.sandbox import INSTALL_HINT, moto_available
 
 

@@ -21,10 +21,10 @@ from recover.cloudtrail.scan import (
     scan_missing_artifacts,
 )
 from recover.cloudtrail.sources import EVENT_HISTORY, Window
-from recover.context import RunContext
-from recover.errors import UsageError
-from recover.result import Result
-from recover.runs import source_deps
+from recover.run.context import RunContext
+from recover.run.errors import UsageError
+from recover.run.result import Result
+from recover.run.services import source_deps
 
 SOURCE_HELP = """SOURCE is one of: a .json/.json.gz file or a folder of them; - (stdin);
 s3://BUCKET/PREFIX (a trail bucket, standard or organization layout); lookup (CloudTrail Event

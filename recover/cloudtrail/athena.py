@@ -31,7 +31,7 @@ from urllib.parse import parse_qs, urlsplit
 from recover.cloudtrail.extract import LAMBDA_SOURCE
 from recover.cloudtrail.record import TrailRecord
 from recover.cloudtrail.sources import DELIVERY_SLACK, ScanStats, Window
-from recover.errors import RecoverError, UsageError
+from recover.run.errors import RecoverError, UsageError
 
 # Same event names as extract.code_event_kind, in SQL regex form.
 CODE_EVENT_REGEX = "^(UpdateFunctionCode|CreateFunction|PublishLayerVersion)[0-9]{8}(v[0-9]+)?$"

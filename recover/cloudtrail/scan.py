@@ -43,7 +43,7 @@ from recover.cloudtrail.sources import (
     StreamSource,
     Window,
 )
-from recover.errors import UsageError
+from recover.run.errors import UsageError
 
 _RELATIVE = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhdw])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}

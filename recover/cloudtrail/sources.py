@@ -25,7 +25,7 @@ from typing import IO, Any, Protocol
 
 from recover.cloudtrail.parse import READ_SIZE, FileStats, decompressed, iter_records
 from recover.cloudtrail.record import TrailRecord
-from recover.errors import (
+from recover.run.errors import (
     NotFoundError,
     ThrottledError,
     UsageError,
@@ -504,7 +504,7 @@ def lookup_page(client: Any, region: str, params: dict[str, Any], *, limiter: Ra
     """One LookupEvents page. Every attempt passes the limiter and holds its place until its
     answer. Throttling, 5xx and no answer at all (a reset, a timeout) are retried with the
     same parameters (the same NextToken): the rule every retry loop of recover follows
-    (recover.errors.transient_kind). `client` must have botocore's retries off."""
+    (recover.run.errors.transient_kind). `client` must have botocore's retries off."""
     rng = rng or random.Random()
     attempts = max(1, max_attempts)
     for attempt in range(attempts):

@@ -13,9 +13,9 @@ from recover.act.needs import needs
 from recover.aws.session import SessionFactory
 from recover.decide.delete_plan import Decision
 from recover.decide.orphans import arn_for, orphan_record
-from recover.errors import translate_aws_error
 from recover.model.cfn_template import TemplateError, parse_template, resource_snippet
 from recover.model.stack import StackSnapshot
+from recover.run.errors import translate_aws_error
 
 TAGGING_BATCH = 100  # GetResources ResourceARNList maximum
 

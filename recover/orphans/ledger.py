@@ -20,8 +20,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from recover.errors import InputError, NotFoundError
-from recover.result import dumps
+from recover.run.errors import InputError, NotFoundError
+from recover.run.result import dumps
 
 LEDGER_VERSION = 1
 ENV_VAR = "RECOVER_ORPHAN_LEDGER"

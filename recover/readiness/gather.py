@@ -28,13 +28,13 @@ from botocore.exceptions import BotoCoreError, ClientError
 from recover.aws.s3_head import head_object
 from recover.aws.session import SessionFactory, map_in_context
 from recover.aws.snapshot import SnapshotOptions, take_snapshot
-from recover.errors import RecoverError
 from recover.model.cfn_template import TemplateError, parse_template
 from recover.model.stack import StackNode, StackSnapshot, parse_time
 from recover.readiness.artifacts import Artifact, references
 from recover.readiness.ecr_lifecycle import ImageInfo
 from recover.readiness.reference import FunctionRef, PolicyState
 from recover.readiness.s3_lifecycle import ObjectState, needs_tags
+from recover.run.errors import RecoverError
 from recover.templates.resolve import Scope
 
 ObjectId = tuple[str, str, str]  # bucket, key, version ("" = current)

@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from recover.result import Result
+from recover.run.result import Result
 
 SEVERITY_STYLE = {"blocking": "bold red", "warning": "yellow", "advice": "cyan"}
 STATUS_STYLE = {"present": "green", "missing": "bold red", "unresolved": "yellow",

@@ -12,10 +12,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from recover.aws.rates import cloudformation_gate
 from recover.aws.session import CALL_SCOPE, SessionFactory, map_in_context
-from recover.errors import RecoverError, translate_aws_error
 from recover.model.statuses import LIVE
 from recover.readiness.decide import Options, Report, assess
 from recover.readiness.gather import SharedReads, gather
+from recover.run.errors import RecoverError, translate_aws_error
 
 LIVE_STATUSES = list(LIVE)  # every StackStatus but DELETE_COMPLETE
 

@@ -27,16 +27,16 @@ from recover.act.calls import Call
 from recover.act.executor import Executor
 from recover.act.plan import Plan, precondition_changes, preconditions_of
 from recover.aws.snapshot import SnapshotOptions, take_snapshot
-from recover.context import RunContext
 from recover.decide.diagnose import Diagnosis, diagnose
-from recover.errors import NeedsDecisionError, PreconditionChangedError, RecoverError
-from recover.evidence import EvidenceRun
-from recover.exit_codes import ExitCode
 from recover.model.stack import StackSnapshot
-from recover.result import Result
-from recover.resume import RESUME_HINT, PriorRuns
+from recover.run.context import RunContext
+from recover.run.errors import NeedsDecisionError, PreconditionChangedError, RecoverError
+from recover.run.evidence import EvidenceRun
+from recover.run.exit_codes import ExitCode
+from recover.run.result import Result
+from recover.run.resume import RESUME_HINT, PriorRuns
+from recover.run.services import open_evidence, resume_from
 from recover.runbooks.render import decisions_table, show_calls
-from recover.runs import open_evidence, resume_from
 from recover.ui import prompts
 from recover.ui.diagnosis import render_diagnosis
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from recover.aws.watch import StackWatcher, WatchResult
-from recover.context import RunContext
 from recover.model.stack import StackEvent, StackSnapshot
+from recover.run.context import RunContext
 from recover.ui.progress import ProgressView
 
 

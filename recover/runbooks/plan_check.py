@@ -23,7 +23,7 @@ from typing import Any
 from recover.act.calls import Call
 from recover.act.plan import Plan, kind, short
 from recover.decide.role_plan import THEN_CHOICES
-from recover.errors import InputError
+from recover.run.errors import InputError
 from recover.runbooks import registry
 
 # (service, operation) each runbook's plans may hold: what its spec declares

@@ -10,18 +10,18 @@ from pathlib import Path
 
 from recover.act.calls import Call
 from recover.act.plan import Plan, precondition_changes, preconditions_of
-from recover.context import RunContext
-from recover.errors import InputError, PreconditionChangedError
-from recover.evidence import EvidenceRun
 from recover.model.stack import StackSnapshot
-from recover.resume import reached_aws, tokens_seen
+from recover.run.context import RunContext
+from recover.run.errors import InputError, PreconditionChangedError
+from recover.run.evidence import EvidenceRun
+from recover.run.resume import reached_aws, tokens_seen
+from recover.run.services import resume_from
 from recover.runbooks.render import show_calls
-from recover.runs import resume_from
 
 
 def already_applied(rc: RunContext, ev: EvidenceRun, plan: Plan, snap: StackSnapshot) -> set[int]:
     """Indexes of the plan's calls an earlier, stopped `recover apply` of this same plan got to
-    AWS (recover/resume.py)."""
+    AWS (recover/run/resume.py)."""
     made = plan.created_at.isoformat()
 
     def same_plan(d: Path) -> bool:

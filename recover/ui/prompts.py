@@ -9,13 +9,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from recover.context import RunContext
-from recover.errors import AbortedError, NeedsDecisionError
-from recover.evidence import Journal
+from recover.run.context import RunContext
+from recover.run.errors import AbortedError, NeedsDecisionError
+from recover.run.evidence import Journal
 
 
 def _ask(question: Any) -> Any:
-    # unsafe_ask lets Ctrl-C and SIGTERM (recover.interrupts.Interrupted) through unchanged, so
+    # unsafe_ask lets Ctrl-C and SIGTERM (recover.run.interrupts.Interrupted) through unchanged, so
     # the run ends as interrupted with the signal's exit code; EOF on stdin counts as Ctrl-C.
     try:
         answer = question.unsafe_ask()

@@ -11,8 +11,8 @@ import pytest
 from recover.act.calls import Call
 from recover.act.executor import Executor
 from recover.act.plan import Plan, precondition_changes, preconditions_of
-from recover.errors import InputError
-from recover.evidence import Journal, read_journal
+from recover.run.errors import InputError
+from recover.run.evidence import Journal, read_journal
 from tests.builders import NodeBuilder, snapshot
 from tests.conftest import FakeClock, OfflineSessionFactory
 

@@ -18,7 +18,7 @@ from recover.artifacts.sources import (
     with_hash,
     zip_folder,
 )
-from recover.errors import UsageError
+from recover.run.errors import UsageError
 
 WANTED = WantedArtifact(function_name="fn", bucket="b", key="abc123.zip")
 

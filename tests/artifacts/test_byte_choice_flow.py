@@ -15,7 +15,7 @@ from rich.console import Console
 
 from recover.artifacts.choose import choose
 from recover.artifacts.model import Candidate, WantedArtifact, code_sha256
-from recover.errors import NeedsDecisionError
+from recover.run.errors import NeedsDecisionError
 from recover.runbooks.artifacts import flow
 from recover.ui import prompts
 

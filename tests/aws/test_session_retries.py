@@ -52,7 +52,7 @@ def test_a_network_error_names_the_call_and_its_attempts(monkeypatch: pytest.Mon
     monkeypatch.setattr("botocore.retries.standard.ExponentialBackoff.delay_amount",
                         lambda self, context: 0)
 
-    from recover.errors import translate_aws_error
+    from recover.run.errors import translate_aws_error
 
     factory = SessionFactory(region="us-east-1",
                              credentials={"aws_access_key_id": "a", "aws_secret_access_key": "b"})

@@ -12,8 +12,8 @@ from moto import mock_aws
 
 from recover.aws.session import SessionFactory
 from recover.aws.snapshot import SnapshotOptions, take_snapshot, trusts_principal
-from recover.errors import StackNotFoundError
 from recover.model.stack import StackSnapshot
+from recover.run.errors import StackNotFoundError
 
 CLOCK = lambda: datetime(2026, 11, 23, tzinfo=UTC)  # noqa: E731
 

@@ -26,9 +26,9 @@ from recover.bundle.relate import relation, subjects_of
 from recover.bundle.timeline import build_timeline
 from recover.bundle.write import verify_manifest, write_dir, write_zip
 from recover.cloudtrail.record import TrailRecord
-from recover.errors import UsageError
-from recover.evidence import EvidenceRun
 from recover.model.stack import StackEvent, StackInfo, StackNode, StackResource, StackSnapshot
+from recover.run.errors import UsageError
+from recover.run.evidence import EvidenceRun
 from tests.bundle.helpers import (
     NOECHO_VALUE,
     PRIVATE_KEY,

@@ -16,7 +16,7 @@ from recover.act.calls import Call
 from recover.act.executor import Executor
 from recover.aws.session import SessionFactory
 from recover.bundle.mermaid import fences_balanced, mermaid_blocks, validate_gantt
-from recover.evidence import EvidenceRun
+from recover.run.evidence import EvidenceRun
 from tests.bundle.helpers import (
     NOECHO_VALUE,
     SECRETS,

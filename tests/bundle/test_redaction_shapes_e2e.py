@@ -24,7 +24,7 @@ from recover.act.executor import Executor
 from recover.aws.session import SessionFactory
 from recover.aws.snapshot import take_snapshot
 from recover.bundle.redact import find_leaks, loose_modes
-from recover.evidence import EvidenceRun
+from recover.run.evidence import EvidenceRun
 from tests.bundle.helpers import (
     SECRET_ACCESS_KEY,
     SESSION_TOKEN,

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from recover.bundle.collect import RunScope, scope_reasons
-from recover.evidence import EvidenceRun
+from recover.run.evidence import EvidenceRun
 from tests.bundle.helpers import timeline_rows
 from tests.conftest import run_cli
 

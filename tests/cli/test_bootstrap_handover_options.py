@@ -14,9 +14,9 @@ import pytest
 from click.testing import CliRunner
 
 from recover.cli import cli
-from recover.context import RunContext
 from recover.decide import role_plan as rp
-from recover.result import Result
+from recover.run.context import RunContext
+from recover.run.result import Result
 from recover.runbooks.bootstrap_role import flow as bootstrap_role
 from recover.runbooks.bootstrap_role import operation
 from recover.runbooks.rollback_stuck import flow as rollback_stuck

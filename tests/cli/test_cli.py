@@ -18,7 +18,7 @@ from click.testing import CliRunner
 from moto.server import ThreadedMotoServer
 
 from recover.cli import cli
-from recover.exit_codes import ExitCode
+from recover.run.exit_codes import ExitCode
 from tests.conftest import run_cli
 
 ENVELOPE_KEYS = {"recover_result_version", "command", "status", "exit_code", "data", "errors"}

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from click.testing import CliRunner
 
 from recover.cli import cli
-from recover.context import RunContext
+from recover.run.context import RunContext
 from tests.conftest import run_cli
 
 ROLE_MSG = ("Role arn:aws:iam::210987654321:role/cdk-team7-cfn-exec-role-210987654321-eu-west-1 is "

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from recover.exit_codes import ExitCode
+from recover.run.exit_codes import ExitCode
 from tests.conftest import recover
 
 
 def test_the_state_folder_when_the_current_one_is_not_writable(monkeypatch: pytest.MonkeyPatch,
                                                                 tmp_path: Path) -> None:
-    from recover.context import GlobalOptions, RunContext
+    from recover.run.context import GlobalOptions, RunContext
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from recover.cli import cli
-from recover.context import RunContext
+from recover.run.context import RunContext
 from tests.conftest import run_cli
 
 MESSAGE = "Role arn:aws:iam::123456789012:role/x is invalid or cannot be assumed"

@@ -12,8 +12,8 @@ import pytest
 from click.testing import CliRunner
 
 from recover.cli import cli
-from recover.context import RunContext
-from recover.exit_codes import ExitCode
+from recover.run.context import RunContext
+from recover.run.exit_codes import ExitCode
 from recover.runbooks.document.catalog import load_catalog
 from recover.runbooks.document.iam import permissions_of
 from tests.conftest import REPO, run_cli

@@ -29,7 +29,7 @@ from recover.cloudtrail.athena import (
 )
 from recover.cloudtrail.extract import artifact_fetch_failures
 from recover.cloudtrail.sources import ScanStats, Window
-from recover.errors import RecoverError, UsageError
+from recover.run.errors import RecoverError, UsageError
 from tests.cloudtrail.helpers import NOSUCHKEY_MSG
 
 GOLDEN = Path(__file__).parent / "golden"

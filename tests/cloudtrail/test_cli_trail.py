@@ -16,8 +16,8 @@ from moto import mock_aws
 
 from recover.aws.session import SessionFactory
 from recover.cli import cli
-from recover.context import RunContext
-from recover.exit_codes import ExitCode
+from recover.run.context import RunContext
+from recover.run.exit_codes import ExitCode
 from tests.cloudtrail.helpers import (
     compact,
     create_nosuchkey,
@@ -196,7 +196,7 @@ def test_lookup_source_in_process(make_context: Callable[..., RunContext],
     rec = update_nosuchkey(ARN, "deploy", "o.zip", "2026-11-23T02:00:00Z", region="eu-west-1")
     event = {"EventId": rec["eventID"], "EventName": rec["eventName"],
              "CloudTrailEvent": json.dumps(rec)}
-    import recover.runs as runs
+    import recover.run.services as runs
     monkeypatch.setattr(runs, "_lookup_clients", lambda rc: lambda region: client)
     with Stubber(client) as stubber:
         for name in ("UpdateFunctionCode20150331v2", "CreateFunction20150331",

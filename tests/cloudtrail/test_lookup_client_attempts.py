@@ -12,7 +12,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from recover.aws.session import SessionFactory
-from recover.runs import _lookup_clients
+from recover.run.services import _lookup_clients
 
 pytestmark = pytest.mark.e2e
 

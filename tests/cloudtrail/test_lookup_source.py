@@ -18,7 +18,7 @@ from botocore.stub import Stubber
 from recover.cloudtrail.extract import artifact_fetch_failures
 from recover.cloudtrail.scan import expected_lookup_calls
 from recover.cloudtrail.sources import LookupSource, RateLimiter, ScanStats
-from recover.errors import RecoverError, ThrottledError
+from recover.run.errors import RecoverError, ThrottledError
 from recover.sandbox.trail import TrailApiError, TrailRecorder
 from tests.cloudtrail.helpers import update_nosuchkey
 

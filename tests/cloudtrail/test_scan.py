@@ -10,7 +10,7 @@ import pytest
 from recover.cloudtrail.athena import AthenaSource, LakeSource
 from recover.cloudtrail.scan import SourceDeps, build_source, parse_time_spec
 from recover.cloudtrail.sources import LocalSource, LookupSource, S3Source, StreamSource, Window
-from recover.errors import NotFoundError, UsageError
+from recover.run.errors import NotFoundError, UsageError
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 

@@ -11,7 +11,7 @@ from recover.act.calls import Call
 from recover.act.retry import Backoff, run_retrying
 from recover.cdk import bootstrap as cdk
 from recover.decide import role_plan as rp
-from recover.errors import RecoverError
+from recover.run.errors import RecoverError
 
 ACCT = "123456789012"
 CDK_ARN = f"arn:aws:iam::{ACCT}:role/cdk-hnb659fds-cfn-exec-role-{ACCT}-eu-west-1"

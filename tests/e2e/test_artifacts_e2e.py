@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from recover.exit_codes import ExitCode
+from recover.run.exit_codes import ExitCode
 from tests.conftest import recover
 from tests.e2e.test_rollback_stuck_e2e import versions
 

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from recover.evidence import read_journal
-from recover.exit_codes import ExitCode
 from recover.model.cfn_template import parse_template
+from recover.run.evidence import read_journal
+from recover.run.exit_codes import ExitCode
 from tests.conftest import SHARED_DATA, recover, run_cli
 
 pytestmark = pytest.mark.e2e

@@ -12,8 +12,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from recover.decide.delete_plan import AWS_RETAIN_DELETED
-from recover.evidence import read_journal
-from recover.exit_codes import ExitCode
+from recover.run.evidence import read_journal
+from recover.run.exit_codes import ExitCode
 from tests.conftest import recover
 
 pytestmark = pytest.mark.e2e

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from recover.act.plan import Plan
-from recover.exit_codes import ExitCode
+from recover.run.exit_codes import ExitCode
 from recover.runbooks import registry
 from tests.conftest import recover
 

@@ -111,7 +111,7 @@ def test_ctrl_c_at_the_question_and_while_following_then_the_rerun_resumes(
     """Ctrl-C in a terminal: at the confirmation (after the uploads), then while following the
     rollback; the third run follows the rollback the second one started. Each code object is
     uploaded once and ContinueUpdateRollback is sent once over the three runs."""
-    from recover.evidence import read_journal
+    from recover.run.evidence import read_journal
 
     sb = sandbox("degap", step_delay=0.3)
     s3 = sb.client("s3")

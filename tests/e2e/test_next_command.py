@@ -6,7 +6,7 @@ from __future__ import annotations
 import shlex
 from pathlib import Path
 
-from recover.exit_codes import ExitCode
+from recover.run.exit_codes import ExitCode
 from tests.conftest import recover
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from recover.exit_codes import ExitCode
 from recover.readiness.s3_lifecycle import lifecycle_date
+from recover.run.exit_codes import ExitCode
 from tests.conftest import recover, run_cli
 
 pytestmark = pytest.mark.e2e

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from recover.artifacts.model import code_sha256
-from recover.exit_codes import ExitCode
+from recover.run.exit_codes import ExitCode
 from tests.conftest import recover
 
 pytestmark = pytest.mark.e2e

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from recover.exit_codes import ExitCode
+from recover.run.exit_codes import ExitCode
 from tests.conftest import recover
 from tests.e2e.test_bootstrap_role_e2e import (
     ADMIN,

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from recover.evidence import read_journal
-from recover.exit_codes import ExitCode
+from recover.run.evidence import read_journal
+from recover.run.exit_codes import ExitCode
 from tests.conftest import recover, run_cli
 
 pytestmark = pytest.mark.e2e

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from recover.exit_codes import ExitCode
+from recover.run.exit_codes import ExitCode
 from tests.conftest import recover, run_cli
 
 pytestmark = pytest.mark.e2e

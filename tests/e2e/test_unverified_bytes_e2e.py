@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from recover.artifacts.model import code_sha256
-from recover.exit_codes import ExitCode
+from recover.run.exit_codes import ExitCode
 from tests.conftest import recover
 from tests.e2e.test_rollback_stuck_e2e import versions
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from recover.context import RunContext
 from recover.decide.delete_plan import DeleteChoices, plan_delete
 from recover.decide.diagnose import diagnose
 from recover.orphans.capture import capture_orphans
+from recover.run.context import RunContext
 from tests.builders import NodeBuilder, snapshot
 
 REASON = ("The bucket you tried to delete is not empty (Service: Amazon S3; Status Code: 409; "

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from recover.errors import InputError, NotFoundError
-from recover.exit_codes import ExitCode
 from recover.orphans import ledger
+from recover.run.errors import InputError, NotFoundError
+from recover.run.exit_codes import ExitCode
 from tests.conftest import run_cli
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from recover.aws.rates import CLOUDFORMATION_RATE
-from recover.exit_codes import ExitCode
+from recover.run.exit_codes import ExitCode
 from recover.sandbox.scenarios import _kit as kit
 from tests.conftest import recover
 

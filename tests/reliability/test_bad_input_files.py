@@ -27,7 +27,7 @@ from recover.cloudtrail.extract import artifact_fetch_failures, code_history
 from recover.cloudtrail.parse import TOO_DEEP, FileStats, decompressed, iter_records
 from recover.cloudtrail.record import TrailRecord
 from recover.cloudtrail.sources import LocalSource, ScanStats, _lookup_record
-from recover.exit_codes import ExitCode
+from recover.run.exit_codes import ExitCode
 from tests.cloudtrail.helpers import compact, create_nosuchkey, update_ok
 
 DEEP = "[" * 100_000 + "]" * 100_000
@@ -259,9 +259,9 @@ def test_other_json_inputs_never_crash(tmp_path: Path, body: bytes) -> None:
     from recover.artifacts.sources import cdk_assets
     from recover.bundle.collect import read_run
     from recover.bundle.redact import Redactor, parse_template
-    from recover.errors import InputError
-    from recover.evidence import read_journal
     from recover.orphans import ledger
+    from recover.run.errors import InputError
+    from recover.run.evidence import read_journal
 
     run = tmp_path / "run"
     run.mkdir(exist_ok=True)
@@ -279,7 +279,7 @@ def test_other_json_inputs_never_crash(tmp_path: Path, body: bytes) -> None:
         ledger.load(run / "orphans.json")
     except InputError as err:
         assert "\n" not in err.message
-    from recover.resume import load_prior
+    from recover.run.resume import load_prior
 
     stopped = tmp_path / "stopped"  # an interrupted run whose other files are damaged
     stopped.mkdir(exist_ok=True)
@@ -311,7 +311,7 @@ def test_other_json_inputs_never_crash(tmp_path: Path, body: bytes) -> None:
 def test_any_text_survives_the_json_writers(text: str) -> None:
     """dumps() (evidence files, journal lines, plans, the envelope) always gives UTF-8-safe
     JSON that reads back as the same text, lone surrogates included."""
-    from recover.result import dumps
+    from recover.run.result import dumps
 
     out = dumps({"argv": [text], text: 1}, indent=None)
     out.encode("utf-8")
@@ -321,7 +321,7 @@ def test_any_text_survives_the_json_writers(text: str) -> None:
 def test_undecodable_argv_is_kept_in_the_evidence(tmp_path: Path) -> None:
     from datetime import UTC, datetime
 
-    from recover.evidence import EvidenceRun
+    from recover.run.evidence import EvidenceRun
 
     arg = b"--function=\xff\xfe".decode("utf-8", "surrogateescape")
     ev = EvidenceRun(tmp_path, "artifacts", arg, clock=lambda: datetime(2026, 11, 23, tzinfo=UTC),

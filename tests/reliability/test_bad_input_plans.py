@@ -26,9 +26,9 @@ from hypothesis import strategies as st
 from recover.act.plan import Plan
 from recover.aws.session import SessionFactory
 from recover.cli import cli
-from recover.errors import InputError
-from recover.evidence import read_journal
-from recover.exit_codes import ExitCode
+from recover.run.errors import InputError
+from recover.run.evidence import read_journal
+from recover.run.exit_codes import ExitCode
 from recover.runbooks.plan_check import check_plan
 from tests.conftest import run_cli
 

@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
-from recover.evidence import read_journal
-from recover.exit_codes import ExitCode
+from recover.run.evidence import read_journal
+from recover.run.exit_codes import ExitCode
 from recover.sandbox.generated.check import object_versions
 from tests.conftest import recover as run_recover
 from tests.conftest import run_cli

@@ -34,9 +34,9 @@ from typing import Any
 
 import pytest
 
-from recover.evidence import read_journal
-from recover.exit_codes import ExitCode
 from recover.orphans import ledger
+from recover.run.evidence import read_journal
+from recover.run.exit_codes import ExitCode
 from tests.conftest import REPO
 from tests.reliability.test_fault_matrix import (
     RUNBOOKS as MATRIX_RUNBOOKS,

@@ -22,8 +22,8 @@ from typing import Any
 
 import pytest
 
-from recover.evidence import read_journal
-from recover.exit_codes import ExitCode
+from recover.run.evidence import read_journal
+from recover.run.exit_codes import ExitCode
 from tests.reliability.test_fault_matrix import assert_nothing_lost, recover, world_state
 
 pytestmark = pytest.mark.e2e

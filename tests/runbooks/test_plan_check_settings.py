@@ -10,7 +10,7 @@ import pytest
 
 from recover.act.calls import Call
 from recover.act.plan import Plan
-from recover.errors import InputError
+from recover.run.errors import InputError
 from recover.runbooks.plan_check import check_plan
 
 STACK = "arn:aws:cloudformation:us-east-1:123456789012:stack/app/0a1b"

@@ -6,7 +6,7 @@ import io
 
 from rich.console import Console
 
-from recover.result import Result
+from recover.run.result import Result
 from recover.runbooks.bootstrap_role.render import render_done as _render_done
 from recover.runbooks.bootstrap_role.roles import RoleOutcome
 

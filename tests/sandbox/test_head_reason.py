@@ -10,7 +10,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from recover.artifacts.sources import object_exists
-from recover.errors import translate_aws_error
+from recover.run.errors import translate_aws_error
 from recover.sandbox import start_sandbox
 
 

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-from recover.context import GlobalOptions, RunContext
-from recover.evidence import Journal
+from recover.run.context import GlobalOptions, RunContext
+from recover.run.evidence import Journal
 from recover.ui import prompts
 
 

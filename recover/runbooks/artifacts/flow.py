@@ -52,14 +52,14 @@ from recover.artifacts.sources import (
     s3_previous_versions,
     with_hash,
 )
-from recover.context import RunContext
 from recover.decide.diagnose import Diagnosis
 from recover.decide.findings import Finding
-from recover.errors import AbortedError, AuthError, NeedsDecisionError, translate_aws_error
-from recover.evidence import EvidenceRun
 from recover.model.stack import StackSnapshot
+from recover.run.context import RunContext
+from recover.run.errors import AbortedError, AuthError, NeedsDecisionError, translate_aws_error
+from recover.run.evidence import EvidenceRun
+from recover.run.services import source_deps
 from recover.runbooks.render import candidates_table
-from recover.runs import source_deps
 from recover.ui import prompts
 
 NONE_OF_THEM = "none"

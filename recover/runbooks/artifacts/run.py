@@ -16,16 +16,16 @@ from recover.act.executor import Executor
 from recover.artifacts.find import FailedFunction
 from recover.artifacts.sources import parse_source_spec
 from recover.cloudtrail.scan import parse_time_spec
-from recover.context import RunContext
 from recover.decide.diagnose import diagnose
-from recover.errors import UsageError
-from recover.exit_codes import ExitCode
-from recover.result import Result
-from recover.resume import PriorRuns
+from recover.run.context import RunContext
+from recover.run.errors import UsageError
+from recover.run.exit_codes import ExitCode
+from recover.run.result import Result
+from recover.run.resume import PriorRuns
+from recover.run.services import open_evidence, resume_from
 from recover.runbooks.artifacts import flow
 from recover.runbooks.driver import read_tree
 from recover.runbooks.render import show_calls
-from recover.runs import open_evidence, resume_from
 
 
 @dataclass

@@ -13,15 +13,16 @@ from recover.act.retry import Backoff
 from recover.aws.iam_roles import role_tags, role_trust, wait_visible
 from recover.aws.snapshot import take_snapshot
 from recover.aws.watch import StackWatcher
-from recover.context import RunContext
 from recover.decide import role_plan as rp
 from recover.decide.trust_fix import canonical
-from recover.errors import (
+from recover.run.context import RunContext
+from recover.run.errors import (
     PreconditionChangedError,
     UsageError,
 )
-from recover.exit_codes import ExitCode
-from recover.result import Result
+from recover.run.exit_codes import ExitCode
+from recover.run.result import Result
+from recover.run.services import open_evidence, read_templates
 from recover.runbooks.bootstrap_role.operation import finish_operation, operation_done, operation_ok
 from recover.runbooks.bootstrap_role.removal import removal_error, remove_roles, roles_note
 from recover.runbooks.bootstrap_role.roles import (
@@ -34,7 +35,6 @@ from recover.runbooks.bootstrap_role.roles import (
 from recover.runbooks.bootstrap_role.trust import restore_trusts
 from recover.runbooks.plans import already_applied
 from recover.runbooks.render import show_calls
-from recover.runs import open_evidence, read_templates
 from recover.ui import prompts
 
 

@@ -11,10 +11,10 @@ from recover.aws.iam_roles import (
     attached_policies,
     inline_policies,
 )
-from recover.context import RunContext
 from recover.decide import role_plan as rp
 from recover.model.stack import StackSnapshot
-from recover.resume import (
+from recover.run.context import RunContext
+from recover.run.resume import (
     PriorRuns,
     token_to_reuse,
 )

@@ -9,9 +9,9 @@ import click
 
 from recover.cli.common import recover_command
 from recover.cli.params import STACK, Seconds, examples, follow_options, rollback_options
-from recover.context import RunContext
 from recover.decide.role_plan import THEN_CHOICES
-from recover.result import Result
+from recover.run.context import RunContext
+from recover.run.result import Result
 
 
 @examples(

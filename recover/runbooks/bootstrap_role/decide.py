@@ -4,18 +4,18 @@ planner is recover.decide.role_plan)."""
 from __future__ import annotations
 
 from recover.aws.role_history import RoleHistory
-from recover.context import RunContext
 from recover.decide import role_plan as rp
 from recover.decide.diagnose import Diagnosis
 from recover.decide.rollback_plan import validate_skips
-from recover.errors import (
+from recover.model.stack import StackSnapshot
+from recover.run.context import RunContext
+from recover.run.errors import (
     AbortedError,
     NeedsDecisionError,
     RecoverError,
     UsageError,
 )
-from recover.evidence import EvidenceRun
-from recover.model.stack import StackSnapshot
+from recover.run.evidence import EvidenceRun
 from recover.runbooks.bootstrap_role.roles import (
     ADMIN_POLICY,
     BootstrapRoleOptions,

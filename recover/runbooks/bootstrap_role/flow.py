@@ -20,22 +20,23 @@ from recover.aws.iam_roles import (
     wait_visible,
 )
 from recover.aws.role_history import lookup_role_history
-from recover.context import RunContext
 from recover.decide import role_plan as rp
 from recover.decide.diagnose import diagnose
-from recover.errors import (
+from recover.model.stack import StackSnapshot
+from recover.run.context import RunContext
+from recover.run.errors import (
     NeedsDecisionError,
     RecoverError,
 )
-from recover.evidence import EvidenceRun
-from recover.exit_codes import ExitCode
-from recover.model.stack import StackSnapshot
-from recover.result import Result
-from recover.resume import (
+from recover.run.evidence import EvidenceRun
+from recover.run.exit_codes import ExitCode
+from recover.run.result import Result
+from recover.run.resume import (
     our_operation_running,
     read_stack,
     tokens_seen,
 )
+from recover.run.services import open_evidence, resume_from
 from recover.runbooks.bootstrap_role import trust
 from recover.runbooks.bootstrap_role.calls import (
     finish_roles_calls,
@@ -64,7 +65,6 @@ from recover.runbooks.bootstrap_role.roles import (
 )
 from recover.runbooks.driver import save_dry_run
 from recover.runbooks.render import show_calls
-from recover.runs import open_evidence, resume_from
 from recover.ui import prompts
 
 

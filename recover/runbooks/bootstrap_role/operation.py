@@ -11,15 +11,15 @@ from recover.act.calls import Call
 from recover.act.executor import Executor
 from recover.act.plan import precondition_changes, preconditions_of
 from recover.act.retry import run_retrying
-from recover.context import RunContext
 from recover.decide import role_plan as rp
-from recover.errors import (
+from recover.model.stack import StackSnapshot
+from recover.run.context import RunContext
+from recover.run.errors import (
     PreconditionChangedError,
     RecoverError,
     translate_aws_error,
 )
-from recover.evidence import EvidenceRun
-from recover.model.stack import StackSnapshot
+from recover.run.evidence import EvidenceRun
 from recover.runbooks.bootstrap_role.calls import role_calls
 from recover.runbooks.bootstrap_role.roles import BootstrapRoleOptions, snapshot
 from recover.runbooks.follow import follow

@@ -13,13 +13,13 @@ from recover.aws.iam_roles import (
     role_exists,
     role_tags,
 )
-from recover.context import RunContext
 from recover.decide import role_plan as rp
-from recover.errors import (
+from recover.run.context import RunContext
+from recover.run.errors import (
     RecoverError,
     translate_aws_error,
 )
-from recover.evidence import EvidenceRun
+from recover.run.evidence import EvidenceRun
 from recover.runbooks.bootstrap_role.calls import removal_calls
 from recover.runbooks.bootstrap_role.roles import RoleOutcome
 from recover.ui import prompts

@@ -8,9 +8,9 @@ from typing import Any
 from rich.markup import escape
 
 from recover.aws.role_history import RoleHistory
-from recover.context import RunContext
 from recover.decide import role_plan as rp
-from recover.result import Result
+from recover.run.context import RunContext
+from recover.run.result import Result
 from recover.runbooks.bootstrap_role.roles import (
     ALREADY_GONE,
     CREATED_KEPT,

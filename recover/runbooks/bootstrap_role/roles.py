@@ -11,10 +11,10 @@ from botocore.exceptions import ClientError
 
 from recover.act.retry import Backoff
 from recover.aws.iam_roles import role_tags
-from recover.context import RunContext
 from recover.decide import role_plan as rp
 from recover.model.stack import StackSnapshot
 from recover.model.statuses import DELETE_STARTED
+from recover.run.context import RunContext
 from recover.runbooks.driver import read_tree
 
 COMMAND = "bootstrap-role"  # the runbook's id (recover/runbooks/bootstrap_role/__init__.py)

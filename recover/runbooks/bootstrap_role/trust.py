@@ -13,17 +13,17 @@ from rich.markup import escape
 
 from recover.act.executor import Executor
 from recover.aws.iam_roles import role_trust
-from recover.context import RunContext
 from recover.decide import trust_fix as tf
-from recover.errors import (
+from recover.run.context import RunContext
+from recover.run.errors import (
     AbortedError,
     NeedsDecisionError,
     PreconditionChangedError,
     RecoverError,
     translate_aws_error,
 )
-from recover.evidence import EvidenceRun
-from recover.exit_codes import ExitCode
+from recover.run.evidence import EvidenceRun
+from recover.run.exit_codes import ExitCode
 from recover.runbooks.bootstrap_role.calls import trust_call
 from recover.runbooks.bootstrap_role.roles import BootstrapRoleOptions, RoleOutcome
 from recover.ui import prompts

@@ -12,13 +12,14 @@ from recover.act.needs import needs_of
 from recover.act.plan import Plan
 from recover.aws.snapshot import take_snapshot
 from recover.aws.watch import StackWatcher
-from recover.context import RunContext
-from recover.errors import AbortedError
-from recover.exit_codes import ExitCode
 from recover.model.blockers import BucketContents
 from recover.model.stack import StackEvent
 from recover.orphans import ledger
-from recover.result import Result
+from recover.run.context import RunContext
+from recover.run.errors import AbortedError
+from recover.run.exit_codes import ExitCode
+from recover.run.result import Result
+from recover.run.services import open_evidence, read_templates
 from recover.runbooks.delete_failed.flow import (
     DONE,
     ask_empty,
@@ -28,7 +29,6 @@ from recover.runbooks.delete_failed.flow import (
 from recover.runbooks.driver import read_tree
 from recover.runbooks.follow import follow
 from recover.runbooks.plans import checked_calls
-from recover.runs import open_evidence, read_templates
 from recover.ui import prompts
 
 

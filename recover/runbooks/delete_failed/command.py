@@ -9,9 +9,9 @@ import click
 
 from recover.cli.common import recover_command
 from recover.cli.params import RESOURCE_ID, STACK, examples, follow_options
-from recover.context import RunContext
 from recover.orphans.ledger import ENV_VAR
-from recover.result import Result
+from recover.run.context import RunContext
+from recover.run.result import Result
 
 
 @examples(

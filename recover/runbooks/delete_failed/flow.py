@@ -20,7 +20,6 @@ from recover.act.calls import Call
 from recover.act.executor import Executor
 from recover.act.needs import needs
 from recover.aws.blockers import gather_blockers
-from recover.context import RunContext
 from recover.decide.delete_plan import (
     DELETE_FAILED as STUCK,
 )
@@ -37,19 +36,20 @@ from recover.decide.delete_plan import (
 )
 from recover.decide.diagnose import Diagnosis
 from recover.decide.findings import Finding
-from recover.errors import (
+from recover.model.stack import StackEvent, StackSnapshot
+from recover.orphans import ledger
+from recover.orphans.capture import capture_orphans
+from recover.run.context import RunContext
+from recover.run.errors import (
     AbortedError,
     PreconditionChangedError,
     RecoverError,
     UsageError,
 )
-from recover.evidence import EvidenceRun
-from recover.exit_codes import ExitCode
-from recover.model.stack import StackEvent, StackSnapshot
-from recover.orphans import ledger
-from recover.orphans.capture import capture_orphans
-from recover.result import Result
-from recover.resume import (
+from recover.run.evidence import EvidenceRun
+from recover.run.exit_codes import ExitCode
+from recover.run.result import Result
+from recover.run.resume import (
     PriorRuns,
     our_operation_running,
     read_stack,

@@ -64,7 +64,7 @@ def _permissions(spec: ActionSpec) -> tuple[str, ...]:
 
 _SNAPSHOT = "recover.aws.snapshot:take_snapshot"
 _FOLLOW = "recover.aws.watch:StackWatcher"
-_TEMPLATES = "recover.runs:read_templates"
+_TEMPLATES = "recover.run.services:read_templates"
 _PASS_ROLE = ("iam:PassRole",)
 
 _ACTIONS: tuple[ActionSpec, ...] = (
@@ -72,7 +72,7 @@ _ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("stack.describe", "Read one stack (status, RoleARN, ParentId/RootId)", "gather",
                ops=(("cloudformation", "DescribeStacks"),)),
     # GetTemplate too: every run reads each stack's template once to learn its NoEcho
-    # parameters, so the evidence is redacted as it is written (recover/runs.py)
+    # parameters, so the evidence is redacted as it is written (recover/run/services.py)
     ActionSpec("stack.snapshot", "Read the stack tree: stacks, events, resources and "
                "templates", "gather", uses=(_SNAPSHOT, _TEMPLATES)),
     ActionSpec("role.check", "Check that the stack's service role exists and trusts "

@@ -1,11 +1,11 @@
-"""Runbook errors, as RecoverErrors with stable codes (kept here so recover/errors.py stays
+"""Runbook errors, as RecoverErrors with stable codes (kept here so recover/run/errors.py stays
 the shared core)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from recover.errors import InputError, NotFoundError
+from recover.run.errors import InputError, NotFoundError
 
 
 @dataclass(frozen=True)

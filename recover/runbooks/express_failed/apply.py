@@ -8,14 +8,14 @@ from recover.act.needs import needs_of
 from recover.act.plan import Plan
 from recover.aws.snapshot import take_snapshot
 from recover.aws.watch import StackWatcher
-from recover.context import RunContext
-from recover.exit_codes import ExitCode
-from recover.result import Result
+from recover.run.context import RunContext
+from recover.run.exit_codes import ExitCode
+from recover.run.result import Result
+from recover.run.services import open_evidence, read_templates
 from recover.runbooks.driver import read_tree, recheck
 from recover.runbooks.express_failed.flow import DONE, render_done
 from recover.runbooks.follow import follow
 from recover.runbooks.plans import checked_calls
-from recover.runs import open_evidence, read_templates
 from recover.ui import prompts
 
 

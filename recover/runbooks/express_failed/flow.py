@@ -17,7 +17,6 @@ from typing import Any
 
 from recover.act.calls import Call
 from recover.aws.template_source import TemplateSource, read_template_source
-from recover.context import RunContext
 from recover.decide.diagnose import Diagnosis
 from recover.decide.express_plan import (
     EXPRESS,
@@ -27,15 +26,16 @@ from recover.decide.express_plan import (
     is_express_wedge,
     plan_replay,
 )
-from recover.errors import AbortedError, InputError, RecoverError
-from recover.exit_codes import ExitCode
 from recover.model.cfn_template import TemplateError, parse_template
 from recover.model.stack import StackSnapshot
-from recover.result import Result
-from recover.resume import our_operation_running, token_to_reuse, tokens_seen
+from recover.run.context import RunContext
+from recover.run.errors import AbortedError, InputError, RecoverError
+from recover.run.exit_codes import ExitCode
+from recover.run.result import Result
+from recover.run.resume import our_operation_running, token_to_reuse, tokens_seen
+from recover.run.services import read_templates
 from recover.runbooks.driver import RoundLimits, Rounds, read_tree, save_dry_run
 from recover.runbooks.follow import follow
-from recover.runs import read_templates
 from recover.ui import prompts
 
 EXPRESS_FAILED = "express-failed"  # the runbook's id (recover/runbooks/express_failed/__init__.py)

@@ -8,8 +8,8 @@ import click
 
 from recover.cli.common import recover_command
 from recover.cli.params import STACK, examples, follow_options, rollback_options
-from recover.context import RunContext
-from recover.result import Result
+from recover.run.context import RunContext
+from recover.run.result import Result
 
 
 @examples(

@@ -21,7 +21,6 @@ from recover.artifacts.own_write import run_restore
 from recover.artifacts.sources import object_exists
 from recover.aws.snapshot import take_snapshot
 from recover.aws.watch import StackWatcher
-from recover.context import RunContext
 from recover.decide.diagnose import Diagnosis
 from recover.decide.judgement import judge
 from recover.decide.rollback_plan import (
@@ -31,22 +30,23 @@ from recover.decide.rollback_plan import (
     plan_rollback,
     validate_skips,
 )
-from recover.errors import AbortedError, NeedsDecisionError, UsageError
-from recover.exit_codes import ExitCode
 from recover.explain.taxonomy import FailureMode
 from recover.model.stack import StackSnapshot
 from recover.model.statuses import ROLLBACK_RUNNING
-from recover.result import Result
-from recover.resume import (
+from recover.run.context import RunContext
+from recover.run.errors import AbortedError, NeedsDecisionError, UsageError
+from recover.run.exit_codes import ExitCode
+from recover.run.result import Result
+from recover.run.resume import (
     our_operation_running,
     token_to_reuse,
     tokens_seen,
 )
+from recover.run.services import open_evidence, read_templates
 from recover.runbooks.artifacts import flow as artifact_flow
 from recover.runbooks.driver import RoundLimits, Rounds, read_tree, recheck, save_dry_run
 from recover.runbooks.follow import follow
 from recover.runbooks.plans import checked_calls
-from recover.runs import open_evidence, read_templates
 from recover.ui import prompts
 from recover.ui.progress import print_resumed
 

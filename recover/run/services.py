@@ -10,9 +10,9 @@ from typing import Any
 
 from recover.act.needs import needs
 from recover.cloudtrail.scan import SourceDeps
-from recover.context import RunContext
-from recover.evidence import EvidenceRun
-from recover.resume import PriorRuns, load_prior
+from recover.run.context import RunContext
+from recover.run.evidence import EvidenceRun
+from recover.run.resume import PriorRuns, load_prior
 
 
 @needs("cloudformation:GetTemplate")
@@ -25,7 +25,7 @@ def read_templates(rc: RunContext, stack_id: str) -> Any:
 def open_evidence(rc: RunContext, command: str, subject: str) -> EvidenceRun:
     """The evidence folder of a stack run (use as a context manager), with the caller's
     identity recorded and a way to read the templates of the stacks it snapshots (their NoEcho
-    parameters are redacted from every file of the folder, recover/evidence.py) (sts:GetCallerIdentity needs no permission; a failure is recorded, not
+    parameters are redacted from every file of the folder, recover/run/evidence.py) (sts:GetCallerIdentity needs no permission; a failure is recorded, not
     raised, so the command's own first call reports credential problems in its context)."""
     ev = EvidenceRun(rc.evidence_root, command, subject, clock=rc.clock,
                      argv=rc.options.argv, region=rc.aws.region,
@@ -44,7 +44,7 @@ def open_evidence(rc: RunContext, command: str, subject: str) -> EvidenceRun:
 
 def resume_from(rc: RunContext, ev: EvidenceRun,
                 accept: Callable[[Path], bool] | None = None) -> PriorRuns:
-    """The unfinished earlier runs of this command on this stack (recover/resume.py); when there
+    """The unfinished earlier runs of this command on this stack (recover/run/resume.py); when there
     are some, say so, journal what they did and link them from this run's metadata."""
     if rc.options.dry_run:
         return PriorRuns()

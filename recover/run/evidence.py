@@ -14,7 +14,7 @@ Every file is redacted as it is written (recover.bundle.redact.SecretBook learns
 from what is written: NoEcho parameters of the stack's templates, parameters in any casing,
 secret-looking Lambda environment variables, CloudTrail credentials), and when a secret is
 learned after files that hold it were written, those files are rewritten without it. Files are
-0600 and folders 0700 whatever the umask (recover.private_files).
+0600 and folders 0700 whatever the umask (recover.run.private_files).
 """
 
 from __future__ import annotations
@@ -34,12 +34,12 @@ from typing import Any
 
 from recover import __version__
 from recover.bundle.redact import SecretBook, parse_template
-from recover.errors import RecoverError, translate_aws_error
-from recover.exit_codes import ExitCode
-from recover.interrupts import exit_code_of
 from recover.model.stack import StackSnapshot
-from recover.private_files import append_private, private_dir, replace_private
-from recover.result import dumps
+from recover.run.errors import RecoverError, translate_aws_error
+from recover.run.exit_codes import ExitCode
+from recover.run.interrupts import exit_code_of
+from recover.run.private_files import append_private, private_dir, replace_private
+from recover.run.result import dumps
 
 # Files of a run folder that are never redacted or rewritten: the bytes of code objects the
 # artifacts runbook restores (binary, and the restore reads them back).
@@ -138,7 +138,7 @@ class EvidenceRun:
         self.secrets = SecretBook()
         self._redactor = self.secrets.redactor()
         # Reads a stack's template (by stack id) so its NoEcho parameters are known before a
-        # snapshot of the stack is written; set by recover.runs.open_evidence.
+        # snapshot of the stack is written; set by recover.run.services.open_evidence.
         self.template_reader: Callable[[str], Any] | None = None
         self._templates: dict[str, str | None] = {}  # stack id -> None or why it was unread
         self.journal = Journal(self.dir / "journal.jsonl", clock, scrub=self.scrub,
@@ -251,7 +251,7 @@ class EvidenceRun:
 
     def set(self, **fields: Any) -> None:
         """Add fields to the metadata, on disk at once: a killed run never rewrites it at the
-        end, and the next run reads it to resume (recover/resume.py)."""
+        end, and the next run reads it to resume (recover/run/resume.py)."""
         self.metadata.update(fields)
         if not getattr(self, "_finished", False):
             self._write_metadata(outcome="running")
@@ -287,7 +287,7 @@ class EvidenceRun:
             outcome = "finished"
         elif issubclass(exc_type, KeyboardInterrupt):
             outcome = "interrupted"
-            extra["signal"] = getattr(exc, "name", "SIGINT")  # recover.interrupts.Interrupted
+            extra["signal"] = getattr(exc, "name", "SIGINT")  # recover.run.interrupts.Interrupted
         else:
             outcome = "failed"
             extra["error"] = exc.as_dict() if isinstance(exc, RecoverError) else {

@@ -11,7 +11,7 @@ import re
 from functools import cache
 from typing import Any
 
-from recover.exit_codes import ExitCode
+from recover.run.exit_codes import ExitCode
 
 
 class RecoverError(Exception):

@@ -12,8 +12,8 @@ from typing import IO, Any
 
 from rich.console import Console
 
-from recover.errors import RecoverError
-from recover.exit_codes import ExitCode, status_for
+from recover.run.errors import RecoverError
+from recover.run.exit_codes import ExitCode, status_for
 
 RESULT_VERSION = 1
 

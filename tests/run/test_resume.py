@@ -1,4 +1,4 @@
-"""Unit tests of resume (recover/resume.py) and signal handling (recover/interrupts.py)."""
+"""Unit tests of resume (recover/run/resume.py) and signal handling (recover/run/interrupts.py)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from recover import interrupts
-from recover.evidence import EvidenceRun
-from recover.resume import (
+from recover.run import interrupts
+from recover.run.evidence import EvidenceRun
+from recover.run.resume import (
     PriorRuns,
     calls_of,
     load_prior,

@@ -25,9 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from recover.errors import StackNotFoundError
-from recover.evidence import read_journal
 from recover.model.stack import StackSnapshot
+from recover.run.errors import StackNotFoundError
+from recover.run.evidence import read_journal
 from recover.runbooks import canonical
 
 UNFINISHED = ("running", "interrupted", "failed")  # outcomes of a run that did not end on its own

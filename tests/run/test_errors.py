@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from botocore import exceptions as bx
 
-from recover.errors import translate_aws_error
-from recover.exit_codes import ExitCode
+from recover.run.errors import translate_aws_error
+from recover.run.exit_codes import ExitCode
 
 
 def client_error(code: str, message: str, op: str = "DescribeStacks",

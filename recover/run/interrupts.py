@@ -6,7 +6,7 @@ wrapper turns it into exit 130 (SIGINT) or 143 (SIGTERM) and the evidence folder
 "interrupted". While a mutating call is in flight (`change_in_flight()`, used by the executor
 only), the first signal is held until the call has returned and its answer is journaled, so the
 journal says exactly what happened; a second signal stops at once and the executor journals the
-call as "in doubt" (sent, answer unknown), which the next run resolves (recover/resume.py).
+call as "in doubt" (sent, answer unknown), which the next run resolves (recover/run/resume.py).
 """
 
 from __future__ import annotations

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from recover.errors import NotFoundError, RecoverError
-from recover.evidence import EvidenceRun
-from recover.interrupts import Interrupted
+from recover.run.errors import NotFoundError, RecoverError
+from recover.run.evidence import EvidenceRun
+from recover.run.interrupts import Interrupted
 
 
 def _clock() -> datetime:
