@@ -6,7 +6,8 @@ breaks one fails here with the file and line.
 - only act/ sends a call that changes AWS (a client method named after a mutating operation
   of botocore's own models), with the CloudTrail query calls as the one named exception;
 - the sandbox imports nothing of recover outside itself (it is a world built apart from the
-  tool it tests).
+  tool it tests), and its CloudFormation engine does not import the world that builds it (it
+  sees the world through `recover/sandbox/cfn/ports.py`).
 """
 
 from __future__ import annotations
@@ -99,6 +100,12 @@ def test_sandbox_imports_nothing_of_recover_outside_itself() -> None:
            for line, name in imports(p)
            if name.split(".")[0] == "recover" and not name.startswith("recover.sandbox")]
     assert not bad, "\n".join(bad)
+
+
+def test_the_cfn_engine_does_not_import_its_world() -> None:
+    bad = [f"{rel(p)}:{line} imports {name}" for p in modules("sandbox/cfn")
+           for line, name in imports(p) if name == "recover.sandbox.world"]
+    assert not bad, "use recover.sandbox.cfn.ports.WorldPort:\n" + "\n".join(bad)
 
 
 @pytest.mark.parametrize("source", [

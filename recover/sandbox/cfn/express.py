@@ -18,7 +18,7 @@ import yaml
 from recover.sandbox.cfn.model import CfnError, SimResource, SimStack
 
 if TYPE_CHECKING:
-    from recover.sandbox.cfn.engine import CfnEngine
+    from recover.sandbox.cfn.runner import Runner
 
 EXPRESS = "EXPRESS"
 FOLLOW_UP_REFUSED = (
@@ -101,7 +101,7 @@ def deployed(res: SimResource) -> dict[str, Any]:
     return {k: v for k, v in res.properties.items() if not k.startswith("Sandbox")}
 
 
-def walk_update(engine: CfnEngine, stack: SimStack, template: dict[str, Any],
+def walk_update(engine: Runner, stack: SimStack, template: dict[str, Any],
                 token: str | None, *, fail: dict[str, str] | None = None) -> None:
     """Walk `stack` (already UPDATE_IN_PROGRESS) to `template` in EXPRESS mode: create the new
     resources, update the changed ones, then delete the removed ones in the cleanup phase.

@@ -14,7 +14,7 @@ from recover.sandbox import moto_access as aws
 from recover.sandbox.cfn.model import SimResource, SimStack
 
 if TYPE_CHECKING:
-    from recover.sandbox.world import World
+    from recover.sandbox.cfn.ports import WorldPort as World
 
 CUSTOM_RESOURCE_NO_RESPONSE = (
     "CloudFormation did not receive a response from your Custom Resource. Please check your logs "
