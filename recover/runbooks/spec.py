@@ -11,10 +11,53 @@ registry imports no AWS SDK, no prompt library and no flow: `recover --help` sta
 
 from __future__ import annotations
 
+import functools
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+# Where an action sits in a recovery: gather → decide → act → follow → record (docs/explanation/design.md#gather-decide-act);
+# "flow" moves to another runbook.
+PHASES = ("gather", "decide", "act", "follow", "record", "flow")
+
+# What no call site declares: CloudFormation is handed the stack's service role.
+PASS_ROLE = ("iam:PassRole",)
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    id: str
+    title: str
+    phase: str
+    # Where its calls are made ("module:function" or "module:Class"): what they declare
+    # (recover.act.needs) is what the action needs.
+    uses: tuple[str, ...] = ()
+    # The changes it makes (service, Operation): their IAM actions.
+    ops: tuple[tuple[str, str], ...] = ()
+    # What no call site declares: iam:PassRole (CloudFormation is handed the stack's role).
+    extra: tuple[str, ...] = ()
+
+    @property
+    def permissions(self) -> tuple[str, ...]:
+        return _permissions(self)
+
+    @property
+    def mutating(self) -> bool:
+        return self.phase == "act"
+
+    @property
+    def calls_aws(self) -> bool:
+        """False for pure decisions, local bookkeeping and hand-overs."""
+        return bool(self.uses or self.ops or self.extra)
+
+
+@functools.cache
+def _permissions(spec: ActionSpec) -> tuple[str, ...]:
+    from recover.act.needs import actions_for_operation, declared, union
+
+    return tuple(union([*(declared(load(u)) for u in spec.uses),
+                        *(actions_for_operation(s, o) for s, o in spec.ops), spec.extra]))
 
 
 @dataclass(frozen=True)
@@ -37,6 +80,9 @@ class RunbookSpec:
     command: str
     # "module:function" that `recover apply` calls with a checked plan (None: no plan files).
     applier: str | None = None
+    # "module:NAME" of the {setting: check} table `recover apply` runs on a plan's settings
+    # (recover/runbooks/plan_settings.py); every runbook with an applier has one.
+    plan_settings: str | None = None
     # "module:function" (pure, cheap to import): given the statuses of the stack tree and the
     # findings, the reason this runbook comes first, or None. The registry's order is the
     # order in which they are asked.
@@ -53,6 +99,10 @@ class RunbookSpec:
     also_handles: tuple[str, ...] = ()
     # Runbooks this one may continue in (their permissions are needed too).
     hands_over_to: tuple[str, ...] = ()
+    # The engine actions only this runbook's steps name (runbooks/<id>.yaml): what each does,
+    # where its calls are made and so the IAM actions it needs. Actions several runbooks share
+    # are in recover/runbooks/document/actions.py.
+    actions: tuple[ActionSpec, ...] = ()
 
     @property
     def names(self) -> tuple[str, ...]:

@@ -10,7 +10,7 @@ from recover.cli import ALIASES, COMMANDS, TOOLS
 from recover.explain.taxonomy import RUNBOOK_FOR_MODE, FailureMode
 from recover.runbooks import canonical, find, for_mode, for_scenario, ids, registry
 from recover.runbooks.document.catalog import load_catalog
-from recover.runbooks.spec import RunbookSpec
+from recover.runbooks.spec import RunbookSpec, load
 from recover.sandbox.scenarios import SCENARIOS
 from tests.conftest import REPO
 
@@ -25,6 +25,10 @@ def test_a_spec_loads_everything_it_names(spec: RunbookSpec) -> None:
     assert spec.load_chooser() is not None
     if spec.applier:
         assert callable(spec.load_applier())
+        # the settings a plan carries are checked by the runbook's own table
+        assert spec.plan_settings, f"{spec.id} has an applier but no plan_settings"
+        table = load(spec.plan_settings)
+        assert table and all(callable(check) for check in table.values())
     if spec.scenarios:
         assert callable(spec.load_demo())
     for path in spec.builders:
@@ -38,6 +42,18 @@ def test_a_spec_agrees_with_its_yaml_document(spec: RunbookSpec) -> None:
     assert tuple(raw["failure_modes"]) == spec.failure_modes + spec.also_handles
     handovers = {target for step in raw["steps"] for target in (step.get("handover") or {}).values()}
     assert handovers == set(spec.hands_over_to)
+    # the actions a spec declares as its own are ones its document's steps name
+    named = {step.get("action") for step in raw["steps"]}
+    assert {a.id for a in spec.actions} <= named
+
+
+def test_an_action_declared_twice_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    from recover.runbooks.document import actions
+
+    twin = SPECS[0].actions[0]
+    monkeypatch.setattr(actions, "_COMMON", (*actions._COMMON, twin))
+    with pytest.raises(ValueError, match=f"{twin.id} declared twice"):
+        actions._table()
 
 
 def test_the_yaml_documents_are_the_registered_runbooks() -> None:

@@ -8,7 +8,7 @@ from typing import Any
 from recover.act.calls import Call
 from recover.act.executor import Executor
 from recover.act.needs import needs_of
-from recover.act.plan import Plan, precondition_changes, preconditions_of
+from recover.act.plan import Plan, kind, precondition_changes, preconditions_of, short
 from recover.act.retry import Backoff
 from recover.aws.iam_roles import role_tags, role_trust, wait_visible
 from recover.aws.snapshot import take_snapshot
@@ -33,9 +33,47 @@ from recover.runbooks.bootstrap_role.roles import (
     tags_say_recover,
 )
 from recover.runbooks.bootstrap_role.trust import restore_trusts
+from recover.runbooks.plan_settings import (
+    TIMING,
+    Check,
+    boolean,
+    mapping,
+    number,
+    opt_bool,
+    opt_str,
+    str_list,
+)
 from recover.runbooks.plans import already_applied
 from recover.runbooks.render import show_calls
 from recover.ui import prompts
+
+
+def _trusts(v: Any) -> str | None:
+    """bootstrap-role: role ARN -> {before, fixed} trust documents (objects)."""
+    if not isinstance(v, dict):
+        return f"expected an object of role ARN -> {{before, fixed}}, got {kind(v)}"
+    for arn, t in v.items():
+        if not isinstance(t, dict) or not all(isinstance(t.get(k), dict)
+                                              for k in ("before", "fixed")):
+            return f"{short(arn)}: expected {{before: object, fixed: object}}"
+    return None
+
+
+
+# What `recover apply` checks in a bootstrap-role plan's settings (recover/runbooks/plan_check.py).
+PLAN_SETTINGS: dict[str, Check] = {
+    **TIMING,
+    "then": lambda v: None if v in rp.THEN_CHOICES else
+    f"expected one of {', '.join(rp.THEN_CHOICES)}, got {kind(v)}",
+    "remove_role_after": opt_bool,
+    "restore_trust_after": opt_bool,
+    "trust": _trusts,
+    "retry": mapping({"first": number(0, 600), "factor": number(1, 10),
+                      "cap": number(0, 600), "max_attempts": number(1, 20, whole=True)}),
+    "skip": str_list, "skip_unrecoverable": boolean, "restore_artifacts": opt_bool,
+    "artifact_sources": lambda v: None if v is None else str_list(v),
+    "trail": opt_str,
+}
 
 
 def is_restore(call: Call, trusts: dict[str, Any]) -> bool:

@@ -28,8 +28,29 @@ from recover.runbooks.delete_failed.flow import (
 )
 from recover.runbooks.driver import read_tree
 from recover.runbooks.follow import follow
+from recover.runbooks.plan_settings import (
+    COUNT,
+    STR,
+    TIMING,
+    Check,
+    mapping,
+    objects,
+    opt_str,
+    str_list,
+)
 from recover.runbooks.plans import checked_calls
 from recover.ui import prompts
+
+# What `recover apply` checks in a delete-failed plan's settings (recover/runbooks/plan_check.py).
+PLAN_SETTINGS: dict[str, Check] = {
+    **TIMING,
+    "steps": objects({"stack_id": STR, "stack_name": STR, "retain": str_list}),
+    "empty_buckets": objects({"bucket": STR, "objects": COUNT, "versions": COUNT,
+                              "delete_markers": COUNT}),
+    "orphans": objects({"id": STR, "retained_at": STR,
+                        "left_stack": mapping({"stack_id": STR, "name": STR, "root": STR})}),
+    "ledger": opt_str,
+}
 
 
 @needs_of(take_snapshot, read_templates, recheck_step, StackWatcher)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from recover.runbooks.spec import RunbookSpec
+from recover.runbooks.spec import PASS_ROLE, ActionSpec, RunbookSpec
 
 MODE = "express_update_failed"
 
@@ -30,9 +30,19 @@ SPEC = RunbookSpec(
     builders=("recover/runbooks/express_failed/flow.py",),
     command="recover.runbooks.express_failed.command:command",
     applier="recover.runbooks.express_failed.apply:apply_plan",
+    plan_settings="recover.runbooks.express_failed.apply:PLAN_SETTINGS",
     chosen_when="recover.runbooks.express_failed:chosen_when",
     scenarios={"express-wedge": {
         "template": "s3://orders-api-templates-123456789012/releases/orders-api-v41.json"}},
     demo="recover.runbooks.express_failed.flow:demo",
     next_commands=("recover express-failed {stack} --template LAST_GOOD_TEMPLATE --dry-run",),
+    actions=(
+        ActionSpec("template.read_source", "Read the template the engineer names (a file, or an "
+                   "S3 object or one of its versions)", "gather",
+                   uses=("recover.aws.template_source:read_template_source",)),
+        ActionSpec("express.plan_replay", "Plan the EXPRESS UpdateStack of the stable template "
+                   "and what it changes back", "decide"),
+        ActionSpec("stack.update_express", "UpdateStack in EXPRESS mode (DeploymentConfig)", "act",
+                   ops=(("cloudformation", "UpdateStack"),), extra=PASS_ROLE),
+    ),
 )

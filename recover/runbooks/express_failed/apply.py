@@ -15,8 +15,14 @@ from recover.run.services import open_evidence, read_templates
 from recover.runbooks.driver import read_tree, recheck
 from recover.runbooks.express_failed.flow import DONE, render_done
 from recover.runbooks.follow import follow
+from recover.runbooks.plan_settings import TIMING, Check, mapping, opt_str, str_list
 from recover.runbooks.plans import checked_calls
 from recover.ui import prompts
+
+# What `recover apply` checks in an express-failed plan's settings (recover/runbooks/plan_check.py).
+PLAN_SETTINGS: dict[str, Check] = {
+    **TIMING, "source": opt_str,
+    "undone": mapping({k: str_list for k in ("changed", "added", "removed", "parameters")})}
 
 
 @needs_of(take_snapshot, read_templates, StackWatcher)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from recover.runbooks.spec import RunbookSpec
+from recover.runbooks.spec import PASS_ROLE, ActionSpec, RunbookSpec
 
 
 def chosen_when(statuses: Collection[str], findings: Sequence[Any]) -> str | None:
@@ -25,6 +25,7 @@ SPEC = RunbookSpec(
     builders=("recover/runbooks/rollback_stuck/flow.py", "recover/artifacts/restore.py"),
     command="recover.runbooks.rollback_stuck.command:command",
     applier="recover.runbooks.rollback_stuck.flow:apply_plan",
+    plan_settings="recover.runbooks.rollback_stuck.flow:PLAN_SETTINGS",
     chosen_when="recover.runbooks.rollback_stuck:chosen_when",
     scenarios={"degap": {"restore_artifacts": True},
                "nested-skip": {"skip_unrecoverable": True},
@@ -34,4 +35,11 @@ SPEC = RunbookSpec(
     hands_over_to=("artifacts",),
     also_handles=("custom_resource_failure", "permission_denied", "limit_exceeded"),
     next_commands=("recover rollback-stuck {stack} --dry-run", "recover rollback-stuck {stack}"),
+    actions=(
+        ActionSpec("rollback.classify_failures", "Split failed resources into rollback failures "
+                   "and forward-update failures", "decide"),
+        ActionSpec("rollback.plan_skips", "Compute the minimal valid ResourcesToSkip", "decide"),
+        ActionSpec("stack.continue_update_rollback", "ContinueUpdateRollback on the root stack",
+                   "act", ops=(("cloudformation", "ContinueUpdateRollback"),), extra=PASS_ROLE),
+    ),
 )

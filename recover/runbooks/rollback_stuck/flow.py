@@ -46,6 +46,7 @@ from recover.run.services import open_evidence, read_templates
 from recover.runbooks.artifacts import flow as artifact_flow
 from recover.runbooks.driver import RoundLimits, Rounds, read_tree, recheck, save_dry_run
 from recover.runbooks.follow import follow
+from recover.runbooks.plan_settings import TIMING, Check, of_type
 from recover.runbooks.plans import checked_calls
 from recover.ui import prompts
 from recover.ui.progress import print_resumed
@@ -54,6 +55,10 @@ ROLLBACK_STUCK = "rollback-stuck"  # the runbook's id (recover/runbooks/rollback
 DONE = "UPDATE_ROLLBACK_COMPLETE"
 STUCK = "UPDATE_ROLLBACK_FAILED"
 RUNNING = ROLLBACK_RUNNING
+
+
+# What `recover apply` checks in a rollback-stuck plan's settings (recover/runbooks/plan_check.py).
+PLAN_SETTINGS: dict[str, Check] = {**TIMING, "restores": of_type(list, "a list")}
 
 
 @dataclass

@@ -18,7 +18,7 @@ import yaml
 from botocore import xform_name
 
 from recover.explain.taxonomy import ADVICE, RUNBOOK_FOR_MODE, FailureMode
-from recover.runbooks.document.actions import ACTIONS, HANDOVER, MANUAL, PHASES
+from recover.runbooks.document.actions import ACTIONS, HANDOVER, MANUAL
 from recover.runbooks.document.catalog import (
     check_catalog,
     load_catalog,
@@ -29,6 +29,7 @@ from recover.runbooks.document.errors import RunbookFormatError
 from recover.runbooks.document.model import Runbook, Step
 from recover.runbooks.document.statuses import STACK_STATUSES
 from recover.runbooks.document.validate import PERMISSION_RE, inspect
+from recover.runbooks.spec import PHASES
 from tests.conftest import REPO, run_cli
 
 RUNBOOK_FILES = sorted((REPO / "runbooks").glob("*.yaml"))
