@@ -35,10 +35,12 @@ pytestmark = pytest.mark.e2e
 
 # Chosen with spec.covers(): every kind, every trait, both outcomes (see test_ci_seeds_cover).
 CI_SEEDS = {
-    150: "code-s3-version only, depth 2, DescribeStacks throttled",
+    150: "code-s3-version only, depth 2, DescribeStacks throttled, the first "
+         "ContinueUpdateRollback's answer lost",
     5: "code-lambda-version only, GetFunction throttled and 5xx",
     106: "code-file x3 (hash known), depth 2",
-    51: "code-file, hash unknown (only the engineer's file holds the bytes), depth 3",
+    51: "code-file, hash unknown (only the engineer's file holds the bytes), depth 3, "
+        "DescribeStackEvents requests dropped unserved",
     1: "code-nowhere, no skip flag: must refuse; record 4 pages deep",
     54: "code-nowhere with --skip-unrecoverable (hash known), depth 3, faults on the calls",
     0: "code-nowhere x3 with --skip-unrecoverable, hash unknown, PutObject 5xx",

@@ -39,7 +39,7 @@ WORLD_KINDS = ("role-deleted",)
 KINDS = (*ROLLBACK_KINDS, *WORLD_KINDS, *DELETE_KINDS)
 # not failure kinds, but dimensions the soak table also reports
 TRAITS = ("depth-1", "depth-2", "depth-3", "trail-later-page", "throttling", "5xx",
-          "hash-unknown", "skip-unrecoverable")
+          "connection-reset", "answer-lost", "hash-unknown", "skip-unrecoverable")
 
 STUCK, ROLLED_BACK = "UPDATE_ROLLBACK_FAILED", "UPDATE_ROLLBACK_COMPLETE"
 DELETE_FAILED, DELETED = "DELETE_FAILED", "DELETE_COMPLETE"
@@ -50,6 +50,13 @@ FAULT_OPS = ("cloudtrail:LookupEvents", "cloudformation:DescribeStackEvents",
              "s3:HeadObject", "s3:ListObjectVersions", "lambda:GetFunction",
              "cloudformation:ContinueUpdateRollback", "cloudformation:DeleteStack",
              "s3:PutObject", "iam:GetRole")
+# The changes a world's recovery makes, by what the world holds: the first answer of one of them
+# is lost (served, then the connection drops), so the retry meets its own earlier change.
+CHANGE_OPS = {"rollback": ("cloudformation:ContinueUpdateRollback",),
+              "delete": ("cloudformation:DeleteStack",),
+              "role-deleted": ("iam:CreateRole",),
+              "code-s3-version": ("s3:CopyObject",),
+              "code-lambda-version": ("s3:PutObject",), "code-file": ("s3:PutObject",)}
 
 
 @dataclass(frozen=True)
@@ -126,6 +133,10 @@ class WorldSpec:
             out.add("throttling")
         if self.faults.get("server_error"):
             out.add("5xx")
+        if self.faults.get("connection_reset"):
+            out.add("connection-reset")
+        if self.faults.get("answer_lost"):
+            out.add("answer-lost")
         if self.family == "rollback" and not self.hash_known:
             out.add("hash-unknown")
         if self.skip_unrecoverable:
@@ -214,6 +225,25 @@ def _faults(rng: random.Random) -> dict:
     return out
 
 
+def _network_faults(spec: WorldSpec) -> WorldSpec:
+    """Requests that get no answer: dropped before they are served (a read, 10-25% of them), or
+    served and their answer lost (the first call of one change the recovery makes). Drawn from
+    their own random stream, so the rest of a seed's world is what it was before these existed."""
+    rng = random.Random(f"network-{spec.seed}")
+    out = dict(spec.faults)
+    busy = set(out.get("throttle", {})) | set(out.get("server_error", {}))
+    changes = sorted({op for kind in (spec.family, *spec.kinds()) for op in CHANGE_OPS.get(kind, ())})
+    if rng.random() < 0.25:
+        free = [op for op in FAULT_OPS if op not in busy and op.split(":")[1].startswith(
+            ("Describe", "List", "Get", "Head", "Lookup"))]
+        out["connection_reset"] = {rng.choice(free): rng.choice((10, 15, 20, 25))}
+    if rng.random() < 0.25 and (free := [op for op in changes if op not in busy]):
+        out["answer_lost"] = {rng.choice(free): {"percent": 100, "times": 1}}
+    if out and "seed" not in out:
+        out["seed"] = rng.randrange(1 << 16)
+    return replace(spec, faults=out)
+
+
 def generate(seed: int) -> WorldSpec:
     """The world of `seed`. Pure: only `random.Random(seed)` decides."""
     rng = random.Random(seed)
@@ -222,8 +252,8 @@ def generate(seed: int) -> WorldSpec:
     stacks = _stacks(rng)
     faults = _faults(rng)
     if rng.random() < 0.25:
-        return _delete_world(seed, rng, stacks, faults, secret)
-    return _rollback_world(seed, rng, stacks, faults, secret)
+        return _network_faults(_delete_world(seed, rng, stacks, faults, secret))
+    return _network_faults(_rollback_world(seed, rng, stacks, faults, secret))
 
 
 def _rollback_world(seed: int, rng: random.Random, stacks: tuple[StackSpec, ...],
