@@ -31,8 +31,8 @@ SPEC = RunbookSpec(
     command="recover.runbooks.express_failed.command:command",
     applier="recover.runbooks.express_failed.apply:apply_plan",
     chosen_when="recover.runbooks.express_failed:chosen_when",
-    scenarios={"express-wedge": {
-        "template": "s3://orders-api-templates-123456789012/releases/orders-api-v41.json"}},
+    # no template given: the demo finds it in the sandbox's CloudTrail
+    scenarios={"express-wedge": {}},
     demo="recover.runbooks.express_failed.flow:demo",
-    next_commands=("recover express-failed {stack} --template LAST_GOOD_TEMPLATE --dry-run",),
+    next_commands=("recover express-failed {stack} --dry-run",),
 )
