@@ -10,8 +10,13 @@ Ground truth (also in `world.ground_truth`):
   s3://orders-api-templates-<account>/releases/orders-api-v41.json, and as the previous version
   of s3://orders-api-templates-<account>/current/orders-api.json (its version id in
   `stable_version`);
+- CloudTrail holds the stack's deploy history (recover/sandbox/cfn/stack_trail.py): CreateStack
+  (v40), an EXPRESS UpdateStack (v41a) that completed, an accepted UpdateStack (v41b) that rolled
+  back, a refused UpdateStack, release v41 by CreateChangeSet/ExecuteChangeSet (completed: the
+  last stable template, capabilities in `stable_capabilities`), then v42 overwriting the template
+  object before its EXPRESS update failed; every upload carries the simulated time;
 - replaying it with UpdateStack in EXPRESS mode (parameter Stage by UsePreviousValue,
-  capability CAPABILITY_IAM) restores `OrdersTable` and `OrdersQueue`, deletes `AlertsTopic`
+  capabilities of the deploy that used it) restores `OrdersTable` and `OrdersQueue`, deletes `AlertsTopic`
   and ends UPDATE_COMPLETE.
 """
 
