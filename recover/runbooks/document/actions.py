@@ -97,7 +97,7 @@ _ACTIONS: tuple[ActionSpec, ...] = (
                "retain", "gather", uses=("recover.orphans.capture:capture_orphans",)),
     ActionSpec("template.find_stable", "Find the template of the stack's last completed "
                "deploy in CloudTrail, or read the one the engineer names", "gather",
-               uses=("recover.aws.stable_template:discover",
+               uses=("recover.runbooks.express_failed.discovery:discover",
                      "recover.aws.template_source:read_template_source")),
     ActionSpec("template.read_source", "Read the template the engineer names (a file, or an "
                "S3 object or one of its versions)", "gather",

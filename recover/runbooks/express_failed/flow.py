@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 from recover.act.calls import Call
-from recover.aws.stable_template import Discovery, discover
 from recover.aws.template_source import TemplateSource, read_template_source
 from recover.context import RunContext
 from recover.decide.diagnose import Diagnosis
@@ -35,6 +34,7 @@ from recover.model.stack import StackSnapshot
 from recover.result import Result
 from recover.resume import our_operation_running, token_to_reuse, tokens_seen
 from recover.runbooks.driver import RoundLimits, Rounds, read_tree, save_dry_run
+from recover.runbooks.express_failed.discovery import Discovery, discover
 from recover.runbooks.follow import follow
 from recover.runs import read_templates, source_deps
 from recover.ui import prompts

@@ -1,6 +1,6 @@
-"""Find the last stable template of a stack from CloudTrail (gather): the stack's calls from a
-trail source, its full event history, and the S3 object version the completed operation read.
-What is proven is decided in recover.decide.stable_template (pure)."""
+"""express-failed: find the last stable template of a stack from CloudTrail. Gathers the
+stack's calls from a trail source, its full event history and the versions of the template
+object; what is proven is decided in recover.decide.stable_template (pure)."""
 
 from __future__ import annotations
 
