@@ -11,6 +11,7 @@ current template and the stable one) and what is still open.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -108,15 +109,19 @@ def diff_templates(current: dict[str, Any], stable: dict[str, Any]) -> TemplateD
 
 def plan_replay(snap: StackSnapshot, *, source: str | None, body: str | None,
                 stable: dict[str, Any] | None, current: dict[str, Any],
-                role_arn: str | None = None) -> ExpressPlan:
+                role_arn: str | None = None, capabilities: Sequence[str] | None = None,
+                unknown: str = "") -> ExpressPlan:
     """The EXPRESS UpdateStack that replays `stable` (its text `body`, read from `source`),
-    or what is missing to make it."""
+    or what is missing to make it. `capabilities`: those of the operation that deployed the
+    stable template (from CloudTrail); None: the stack's own. `unknown`: why CloudTrail did
+    not prove the template, said in the question."""
     info = snap.root.info
     plan = ExpressPlan(stack=info.name, source=source or "")
     if source is None or body is None or stable is None:
+        why = f" (CloudTrail did not prove it: {unknown})" if unknown else ""
         plan.undecided.append(Undecided(
             info.name, f"{info.name}: which template is the last stable one (replayed in "
-            "EXPRESS mode)? recover does not guess it", (TEMPLATE_FLAG,)))
+            f"EXPRESS mode)? recover does not guess it{why}", (TEMPLATE_FLAG,)))
         return plan
     plan.diff = diff_templates(current, stable)
     if len(body.encode("utf-8")) > MAX_BODY:
@@ -135,8 +140,9 @@ def plan_replay(snap: StackSnapshot, *, source: str | None, body: str | None,
     params: dict[str, Any] = {"StackName": snap.root_id, "TemplateBody": body}
     if parameters:
         params["Parameters"] = parameters
-    if info.capabilities:
-        params["Capabilities"] = list(info.capabilities)
+    caps = list(info.capabilities) if capabilities is None else list(capabilities)
+    if caps:
+        params["Capabilities"] = caps
     if role_arn:
         params["RoleARN"] = role_arn
     # Only EXPRESS is accepted until the stack is *_COMPLETE again; rollback stays as the mode

@@ -54,13 +54,34 @@ def detect(snapshot: StackSnapshot, classify: Classifier) -> list[Finding]:
             detector=ID, failure_mode=FailureMode.EXECUTION_ROLE_MISSING, stack_name=node.name,
             stack_id=node.stack_id, status=node.info.status,
             reason=f"service role {arn}: {problem}", runbook=EXECUTION_ROLE_MISSING,
-            explanation=(
-                f"Stack {node.name} runs its operations as {name}, which "
-                f"{'no longer exists' if 'NoSuchEntity' in problem or problem == 'missing' else 'cannot be assumed'}. "
-                "Every update, rollback or delete will fail with 'Role ... is invalid or cannot "
-                "be assumed' until a role with that name exists and trusts "
-                "cloudformation.amazonaws.com (docs/reference/aws-behaviour.md#service-roles-rolearn)."
-                + (" It is the CDK bootstrap execution role: the CDKToolkit stack was probably "
-                   "deleted before the app stacks." if cdk else "")),
+            explanation=_explain(node.name, name, problem, check.state if check else "",
+                                 bool(cdk)),
             depth=node.depth, extracted=extracted, rule="role-check"))
     return findings
+
+
+def _explain(stack: str, role: str, problem: str, state: str, cdk: bool) -> str:
+    """Deleted and "exists but cannot be assumed" are different repairs: say which."""
+    failing = ("Every update, rollback or delete will fail with 'Role ... is invalid or cannot "
+               "be assumed' until ")
+    if state == "untrusting":
+        text = (f"Stack {stack} runs its operations as {role}, which exists but cannot be "
+                f"assumed by CloudFormation ({problem}). {failing}its trust policy lets "
+                "cloudformation.amazonaws.com assume it: `recover bootstrap-role "
+                f"{stack} --fix-trust` adds one statement and keeps every other "
+                "(docs/reference/aws-behaviour.md#service-roles-rolearn).")
+    elif state == "missing" or "NoSuchEntity" in problem:
+        text = (f"Stack {stack} runs its operations as {role}, which was deleted (it no longer "
+                f"exists). {failing}a role with that name exists again and trusts "
+                "cloudformation.amazonaws.com "
+                "(docs/reference/aws-behaviour.md#service-roles-rolearn).")
+    else:
+        text = (f"Stack {stack} runs its operations as {role}, which cannot be assumed "
+                f"({problem}). {failing}a role at that ARN exists and trusts "
+                "cloudformation.amazonaws.com "
+                "(docs/reference/aws-behaviour.md#service-roles-rolearn).")
+    if cdk:
+        text += (" It is the CDK bootstrap execution role: the CDKToolkit stack was probably "
+                 "deleted before the app stacks." if state != "untrusting" else
+                 " It is the CDK bootstrap execution role.")
+    return text

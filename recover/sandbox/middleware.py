@@ -25,7 +25,7 @@ from typing import Any, NoReturn
 from urllib.parse import parse_qs, quote, unquote
 
 from recover.sandbox import moto_access as aws
-from recover.sandbox import protocol
+from recover.sandbox import protocol, stack_trail
 from recover.sandbox.cfn.model import CfnError
 from recover.sandbox.trail import TrailApiError
 from recover.sandbox.world import World
@@ -108,6 +108,7 @@ class SandboxMiddleware:
                 "query", "InvalidAction",
                 f"The recover sandbox does not implement CloudFormation {action or '(no Action)'}",
                 400)
+        params: dict[str, Any] | None = None
         try:
             params = protocol.parse_query("cloudformation", action, environ, body)
             if logged is not None:
@@ -117,7 +118,10 @@ class SandboxMiddleware:
                 result = _empty_region_cloudformation(action, params)
             else:
                 result = getattr(self.world.cfn, method)(params)
+                stack_trail.record(self.world, action, params, result)
         except CfnError as err:
+            if params is not None:
+                stack_trail.record(self.world, action, params, None, (err.code, err.message))
             return protocol.error_response("query", err.code, err.message, err.status)
         except KeyError as err:
             return protocol.error_response("query", "ValidationError",

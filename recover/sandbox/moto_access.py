@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 from moto.awslambda.models import lambda_backends
@@ -58,6 +59,15 @@ def s3_current_version(bucket: str, key: str) -> str | None:
     obj = s3.get_object(bucket, key) if bucket in s3.buckets else None
     version = getattr(obj, "version_id", None) if obj is not None else None
     return str(version) if version and str(version) != "null" else None
+
+
+def s3_set_last_modified(bucket: str, key: str, version_id: str | None, when: datetime) -> None:
+    """Stamp an object version with the simulated clock (moto stamps the wall clock, so a
+    scenario's history in S3 could not be compared with its CloudTrail and stack events)."""
+    s3 = s3_backends[ACCOUNT][PARTITION]
+    obj = s3.get_object(bucket, key, version_id=version_id)
+    if obj is not None:
+        obj.last_modified = when.astimezone(UTC).replace(tzinfo=None)
 
 
 def s3_key_exists(bucket: str, key: str) -> bool:

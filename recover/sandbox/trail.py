@@ -164,6 +164,13 @@ class TrailRecorder:
             self._entries.append(_Entry(len(self._entries), when, rec))
             return copy.deepcopy(rec)
 
+    def mark_omitted(self, event_id: str) -> None:
+        """Mark a stored record as cut short (`omitted: true`, docs/reference/aws-behaviour.md#cloudtrail-records)."""
+        with self._lock:
+            for e in self._entries:
+                if e.record.get("eventID") == event_id:
+                    e.record["omitted"] = True
+
     def _default_identity(self) -> dict[str, Any]:
         """The deployer's assumed role acting through CloudFormation (what a stack operation's
         calls to Lambda/S3 look like; docs/reference/aws-behaviour.md#unconfirmed-cloudtrail-details: the exact invokedBy form is unconfirmed)."""

@@ -115,3 +115,25 @@ def test_dry_run_shows_the_new_document_then_apply(sandbox, tmp_path: Path) -> N
     assert env["data"]["final_status"] == "DELETE_COMPLETE"
     assert [p["RoleName"] for p in trust_calls(env["data"])] == [truth["role_name"]] * 2
     assert canonical(trust_now(sb)) == canonical(truth["trust"])
+
+
+def test_diagnose_says_exists_but_cannot_be_assumed_not_deleted(sandbox, tmp_path: Path) -> None:
+    sb = sandbox("service-role-untrusted")
+    code, env, _ = recover(sb, tmp_path, "diagnose", STACK)
+    data = env["data"]
+    assert data["runbook"] == "bootstrap-role"
+    [finding] = [f for f in data["findings"] if f["failure_mode"] == "execution_role_missing"
+                 and f["stack_name"] == STACK]
+    text = finding["explanation"]
+    assert "exists but cannot be assumed" in text and "--fix-trust" in text
+    assert "deleted" not in text and "no longer exists" not in text
+    assert "exists but CloudFormation cannot assume it" in data["runbook_reason"]
+
+
+def test_diagnose_says_deleted_for_a_deleted_role(sandbox, tmp_path: Path) -> None:
+    sb = sandbox("service-role-deleted")
+    code, env, _ = recover(sb, tmp_path, "diagnose", sb.world.roots[0])
+    text = " ".join(f["explanation"] for f in env["data"]["findings"]
+                    if f["failure_mode"] == "execution_role_missing")
+    assert "was deleted" in text and "exists but cannot be assumed" not in text
+    assert "missing" in env["data"]["runbook_reason"]

@@ -22,7 +22,11 @@ def test_interactive_asks_for_the_template_then_replays(sandbox, tmp_path: Path)
 
     sb = sandbox("express-wedge", step_delay=0.01)
     t = sb.world.ground_truth
-    child = spawn(sb, tmp_path, "express-failed", "orders-api", "--poll-interval", "0.1")
+    empty = tmp_path / "no-trail"
+    empty.mkdir()
+    child = spawn(sb, tmp_path, "express-failed", "orders-api", "--poll-interval", "0.1",
+                  "--trail", str(empty))
+    child.expect("CloudTrail does not prove the last stable template")
     child.expect("Template to replay")
     child.send(f"s3://{t['bucket']}/{t['current_key']}?versionId={t['stable_version']}" + ENTER)
     child.expect(r"- AlertsTopic \(deleted")
@@ -34,6 +38,29 @@ def test_interactive_asks_for_the_template_then_replays(sandbox, tmp_path: Path)
     assert child.exitstatus == 0
     stack = sb.client("cloudformation").describe_stacks(StackName="orders-api")["Stacks"][0]
     assert stack["StackStatus"] == "UPDATE_COMPLETE"
+
+
+def test_interactive_finds_the_template_in_cloudtrail_then_replays(sandbox,
+                                                                    tmp_path: Path) -> None:
+    from tests.e2e.test_interactive_pty import spawn
+
+    sb = sandbox("express-wedge", step_delay=0.01)
+    t = sb.world.ground_truth
+    child = spawn(sb, tmp_path, "express-failed", "orders-api", "--poll-interval", "0.1")
+    child.expect("From CloudTrail:")
+    child.expect(r"overwritten since")
+    child.expect(r"- AlertsTopic \(deleted")
+    child.expect(r"--capabilities CAPABILITY_NAMED_IAM ")
+    child.expect(r"Replay the template from")
+    child.expect(r"EXPRESS mode\?")
+    child.send("y")
+    child.expect(r"final status:\S*\s+UPDATE_COMPLETE", timeout=180)
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    (call,) = [e for e in sb.world.trail.records() if e["eventName"] == "UpdateStack"
+               and (e["requestParameters"].get("clientRequestToken") or "").startswith("recover-")]
+    assert call["requestParameters"]["capabilities"] == t["stable_capabilities"]
 
 
 def test_demo_express_wedge_unattended(tmp_path: Path) -> None:

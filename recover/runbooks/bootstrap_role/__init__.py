@@ -12,7 +12,13 @@ from recover.runbooks.spec import PASS_ROLE, ActionSpec, RunbookSpec
 
 def chosen_when(statuses: Collection[str], findings: Sequence[Any]) -> str | None:
     # A fixed cause (Finding.remedied) needs no runbook.
-    if any(f.failure_mode == "execution_role_missing" and not f.remedied for f in findings):
+    open_ = [f for f in findings if f.failure_mode == "execution_role_missing"
+             and not f.remedied]
+    if open_ and all((f.extracted or {}).get("role_state") == "untrusting" for f in open_):
+        return ("the stack's service role exists but CloudFormation cannot assume it: every "
+                "operation fails until its trust policy allows cloudformation.amazonaws.com "
+                "(--fix-trust)")
+    if open_:
         return "the stack's service role is missing: every operation fails until it exists"
     return None
 

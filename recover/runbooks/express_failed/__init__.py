@@ -32,14 +32,15 @@ SPEC = RunbookSpec(
     applier="recover.runbooks.express_failed.apply:apply_plan",
     plan_settings="recover.runbooks.express_failed.apply:PLAN_SETTINGS",
     chosen_when="recover.runbooks.express_failed:chosen_when",
-    scenarios={"express-wedge": {
-        "template": "s3://orders-api-templates-123456789012/releases/orders-api-v41.json"}},
+    # no template given: the demo finds it in the sandbox's CloudTrail
+    scenarios={"express-wedge": {}},
     demo="recover.runbooks.express_failed.flow:demo",
-    next_commands=("recover express-failed {stack} --template LAST_GOOD_TEMPLATE --dry-run",),
+    next_commands=("recover express-failed {stack} --dry-run",),
     actions=(
-        ActionSpec("template.read_source", "Read the template the engineer names (a file, or an "
-                   "S3 object or one of its versions)", "gather",
-                   uses=("recover.aws.template_source:read_template_source",)),
+        ActionSpec("template.find_stable", "Find the template of the stack's last completed "
+                   "deploy in CloudTrail, or read the one the engineer names", "gather",
+                   uses=("recover.runbooks.express_failed.discovery:discover",
+                         "recover.aws.template_source:read_template_source")),
         ActionSpec("express.plan_replay", "Plan the EXPRESS UpdateStack of the stable template "
                    "and what it changes back", "decide"),
         ActionSpec("stack.update_express", "UpdateStack in EXPRESS mode (DeploymentConfig)", "act",

@@ -33,8 +33,9 @@ from recover.run.errors import AbortedError, InputError, RecoverError
 from recover.run.exit_codes import ExitCode
 from recover.run.result import Result
 from recover.run.resume import our_operation_running, token_to_reuse, tokens_seen
-from recover.run.services import read_templates
+from recover.run.services import read_templates, source_deps
 from recover.runbooks.driver import RoundLimits, Rounds, read_tree, save_dry_run
+from recover.runbooks.express_failed.discovery import Discovery, discover
 from recover.runbooks.follow import follow
 from recover.ui import prompts
 
@@ -51,6 +52,7 @@ class ExpressOptions:
     timeout: float = 3600.0
     poll_interval: float = 3.0
     plan_out: Path | None = None
+    trail: str = "lookup"  # where CloudTrail is read when no template is given
 
 
 def run(rc: RunContext, stack: str, opts: ExpressOptions) -> Result:
@@ -71,6 +73,7 @@ class ExpressRounds(Rounds):
     replay: dict[str, Any] = field(init=False, default_factory=dict)
     timed_out: bool = field(init=False, default=False)
     template_file: str = field(init=False, default="")
+    discovery: Discovery | None = field(init=False, default=None)
 
     runbook = EXPRESS_FAILED
     stuck = STUCK
@@ -118,7 +121,29 @@ class ExpressRounds(Rounds):
         if self.opts.template and self.source is None:
             self.source = read_template_source(self.rc.aws, self.opts.template)
             self._keep(self.source)
+        elif not self.opts.template and self.source is None and self.discovery is None:
+            self._discover(snap)
         return self._plan(snap)
+
+    def _discover(self, snap: StackSnapshot) -> None:
+        """No --template: the last completed deploy's template, if CloudTrail and the stack's
+        events prove it (recover/decide/stable_template.py); else the question stays open."""
+        rc = self.rc
+        rc.progress(f"looking for the last completed deploy of {snap.root.name} in CloudTrail "
+                    f"({self.opts.trail})")
+        self.discovery = discover(rc.aws, source_deps(rc), self.opts.trail,
+                                  region=rc.options.region or rc.aws.region,
+                                  stack_name=snap.root.name, stack_id=snap.root_id)
+        self.ev.write_json("stable-template-discovery.json", self.discovery.to_dict())
+        self.ev.journal.append("stable_template_discovery", proven=self.discovery.proven,
+                               reason=self.discovery.reason,
+                               template=self.discovery.to_dict()["template"])
+        if self.discovery.source is not None:
+            self.source = self.discovery.source
+            self._keep(self.source)
+        rc.console.print(("[bold]From CloudTrail:[/] " if self.discovery.proven else
+                          "[yellow]CloudTrail does not prove the last stable template:[/] ")
+                         + self.discovery.reason, highlight=False)
 
     def _keep(self, source: TemplateSource) -> None:
         """The template exactly as read, in the evidence: the call's --template-body file."""
@@ -136,9 +161,13 @@ class ExpressRounds(Rounds):
                 stable = parse_template(self.source.body)
             except TemplateError as exc:
                 raise InputError(f"--template {self.source.spec}: {exc}") from exc
+        found = self.discovery.found if self.discovery and self.discovery.proven else None
         plan = plan_replay(snap, source=self._source_label(), body=self.source.body
                            if self.source else None, stable=stable, current=current,
-                           role_arn=self.opts.role_arn)
+                           role_arn=self.opts.role_arn,
+                           capabilities=found.capabilities if found else None,
+                           unknown=self.discovery.reason if self.discovery and not found
+                           else "")
         if plan.problems:
             raise RecoverError("cannot replay the template: " + "; ".join(plan.problems),
                                code="template_not_replayable", exit_code=ExitCode.FAILURE_FOUND)
@@ -147,9 +176,12 @@ class ExpressRounds(Rounds):
     def _source_label(self) -> str | None:
         if self.source is None:
             return None
+        label = self.source.spec
         if self.source.version_id and "versionId=" not in self.source.spec:
-            return f"{self.source.spec} (version {self.source.version_id})"
-        return self.source.spec
+            label = f"{self.source.spec} (version {self.source.version_id})"
+        if self.discovery is not None and self.discovery.source is self.source:
+            label += f", found by {self.discovery.found.label}"
+        return label
 
     def ask(self, snap: StackSnapshot, diag: Diagnosis, plan: ExpressPlan) -> ExpressPlan:
         rc = self.rc
@@ -183,12 +215,16 @@ class ExpressRounds(Rounds):
 
     def begin_round(self, snap: StackSnapshot, plan: ExpressPlan, calls: list[Call],
                     number: int) -> None:
+        undone = {**plan.diff.to_dict(), **failed_update_changes(snap)}
         self.replay = {"token": calls[0].params["ClientRequestToken"], "source": plan.source,
-                       "undone": plan.diff.to_dict(),
+                       "undone": undone,
                        "parameters": [p["ParameterKey"] for p in
                                       calls[0].params.get("Parameters", [])],
                        "capabilities": calls[0].params.get("Capabilities", []),
                        "final_status": ""}
+        # What the failed update had changed that the replay undoes, kept before anything runs.
+        self.ev.write_json("undone.json", undone)
+        self.ev.journal.append("replay_undoes", **undone)
 
     def question(self, snap: StackSnapshot, plan: ExpressPlan) -> str:
         return (f"Replay the template from {plan.source} on {snap.root.name} with UpdateStack "
@@ -235,6 +271,16 @@ class ExpressRounds(Rounds):
                       human=render_done)
 
 
+def failed_update_changes(snap: StackSnapshot) -> dict[str, list[str]]:
+    """From the failed update's own events: the resources it had already created or updated
+    (`applied`) and those whose change failed (`failed`)."""
+    events = [e for e in snap.root.events if not e.is_stack_event]
+    applied = sorted({e.logical_id for e in events
+                      if e.status in ("UPDATE_COMPLETE", "CREATE_COMPLETE")})
+    failed = sorted({e.logical_id for e in events if e.status.endswith("_FAILED")})
+    return {"applied": applied, "failed": failed}
+
+
 def render_done(console: Any, result: Result) -> None:
     d = result.data
     console.print(f"[bold]final status:[/] {d['final_status']}"
@@ -244,7 +290,8 @@ def render_done(console: Any, result: Result) -> None:
         console.print(f"replayed {replay['source']} in EXPRESS mode", highlight=False)
         undone = replay.get("undone") or {}
         for key, label in (("changed", "restored to the stable definition"),
-                           ("added", "created again"), ("removed", "deleted")):
+                           ("added", "created again"), ("removed", "deleted"),
+                           ("applied", "the failed update had already changed")):
             if undone.get(key):
                 console.print(f"  {label}: {', '.join(undone[key])}", highlight=False)
         for failure in replay.get("new_failures") or []:
