@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from botocore.exceptions import ClientError
+
+from recover.act import lost_answers
 from recover.act.calls import Call
 from recover.aws.session import SessionFactory
 from recover.run.evidence import Journal
@@ -44,6 +47,20 @@ class Executor:
                                     error={"code": "interrupted", "message": str(exc) or
                                            "interrupted while the call was in flight"})
                 raise
+            except ClientError as exc:
+                settled = self._settle(client, call, exc)
+                if settled is None:
+                    self.journal.append("call", phase="after", ref=before["seq"], ok=False,
+                                        operation=call.operation, error=_error_of(exc))
+                    raise
+                # our own change, met by botocore's retry after the first answer was lost
+                how, response = settled
+                self.log(f"{call.service}:{call.operation}: answer lost; {how}")
+                self.journal.append("call", phase="after", ref=before["seq"], ok=True,
+                                    operation=call.operation, response=_trim(response),
+                                    answer_lost={"error": _error_of(exc), "settled_by": how})
+                self.ran.append((call, response))
+                return response
             except BaseException as exc:
                 self.journal.append("call", phase="after", ref=before["seq"], ok=False,
                                     operation=call.operation, error=_error_of(exc))
@@ -55,6 +72,17 @@ class Executor:
                                 request_id=meta.get("RequestId"))
             self.ran.append((call, response))
             return response
+
+    def _settle(self, client: Any, call: Call,
+                exc: ClientError) -> tuple[str, dict[str, Any]] | None:
+        """recover's own change met by a retry (recover/act/lost_answers.py); a failure to
+        show it leaves the call's own error to be raised."""
+        try:
+            return lost_answers.settle(client, call, exc)
+        except Exception as reading:  # noqa: BLE001 - the call's error is the one to report
+            self.log(f"could not tell whether {call.operation}'s retry met our own change: "
+                     f"{reading}")
+            return None
 
 
 def _error_of(exc: BaseException) -> dict[str, Any]:

@@ -324,3 +324,34 @@ def test_status_changed_at_the_confirmation_sends_nothing(sandbox, tmp_path: Pat
     assert all(e["ok"] for e in entries if e["phase"] == "after")
     assert final_status(sb, rb.stack) == rb.moved_to
     assert_nothing_lost(before, world_state(sb))
+
+
+# --- the answer of one change lost: the retry meets the change itself ---------------------
+
+# Every change each runbook makes on its scenario, as the sandbox names the operation (a
+# restore of an earlier version is a CopyObject, of bytes found in Lambda a PutObject).
+SANDBOX_OPS = {"s3:PutObject": ("s3:CopyObject", "s3:PutObject")}
+CHANGES = {name: tuple(dict.fromkeys(o for op in rb.mutating for o in SANDBOX_OPS.get(op, (op,))))
+           for name, rb in RUNBOOKS.items()}
+
+
+@pytest.mark.parametrize(("name", "operation"),
+                         [(n, op) for n, ops in CHANGES.items() for op in ops])
+def test_a_change_whose_answer_was_lost_is_recognised_and_the_run_completes(
+        sandbox, tmp_path: Path, name: str, operation: str) -> None:
+    rb = RUNBOOKS[name]
+    sb, before = start(sandbox, rb)
+    # AWS makes the change, then the connection drops before the answer; botocore sends the
+    # same request again, which meets the change itself ("already exists", "no such entity",
+    # 412, or a ClientRequestToken already seen).
+    sb.world.answer_lost(operation, 100.0, times=1)
+    code, env, err = recover(sb, tmp_path, *rb.args)
+    fired = sb.world.faults.fired[("answer_lost", operation)]
+    sb.world.faults.clear()
+    assert fired == 1, f"{operation} was never called on this scenario"
+    assert code == ExitCode.OK, err
+    assert final_status(sb, rb.stack) == rb.final_status
+    # each change journaled once, as in a clean run
+    ops = [op_of(e) for e in call_entries(env, tmp_path) if e["phase"] == "before"]
+    assert sorted(ops) == sorted(CLEAN_RUN_CHANGES[name])
+    assert_nothing_lost(before, world_state(sb))

@@ -59,6 +59,8 @@ SPEC = RunbookSpec(
         # a CreateRole with Tags needs iam:TagRole as well
         ActionSpec("role.recreate", "Create the service role again with its trust and policies",
                    "act", ops=(("iam", "CreateRole"), ("iam", "AttachRolePolicy")),
+                   # a retry that meets the role: is it this run's? (GetRole)
+                   uses=("recover.act.lost_answers:created_role",),
                    extra=("iam:TagRole",)),
         ActionSpec("role.remove", "Detach the policies of the temporary role and delete it", "act",
                    uses=("recover.aws.iam_roles:attached_policies",
