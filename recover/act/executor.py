@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from recover.act import presigned
 from recover.act.calls import Call
 from recover.aws.session import SessionFactory
 from recover.evidence import Journal
@@ -34,9 +35,12 @@ class Executor:
             before = self.journal.append("call", phase="before", call=call.to_dict())
             self.last_seq = before["seq"]
             self.log(f"calling {call.service}:{call.operation}: {call.description}")
-            client = self.aws.client(call.service, call.region)
             try:
-                response = getattr(client, call.method)(**call.params)
+                if call.service == presigned.SERVICE:  # an HTTP PUT, not an AWS API call
+                    response = presigned.put(call.params)
+                else:
+                    client = self.aws.client(call.service, call.region)
+                    response = getattr(client, call.method)(**call.params)
             except KeyboardInterrupt as exc:
                 # Stopped at once (second signal): AWS may or may not have received the call.
                 self.journal.append("call", phase="after", ref=before["seq"], ok=None,

@@ -98,6 +98,9 @@ _ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("template.read_source", "Read the template the engineer names (a file, or an "
                "S3 object or one of its versions)", "gather",
                uses=("recover.aws.template_source:read_template_source",)),
+    ActionSpec("custom.find_request", "Find a waiting custom resource's request (RequestId, "
+               "ResponseURL) in its handler's CloudWatch Logs", "gather",
+               uses=("recover.aws.custom_requests:gather_handler_logs",)),
     # decide: pure functions of the gathered data, no AWS call
     ActionSpec("rollback.classify_failures", "Split failed resources into rollback failures "
                "and forward-update failures", "decide"),
@@ -109,6 +112,8 @@ _ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("delete.plan_retains", "Decide, per failed resource, fix or retain", "decide"),
     ActionSpec("express.plan_replay", "Plan the EXPRESS UpdateStack of the stable template "
                "and what it changes back", "decide"),
+    ActionSpec("custom.plan_response", "Check the request's ResponseURL and choose the answer "
+               "(SUCCESS or FAILED) and its document", "decide"),
     ActionSpec("role.plan_recreate", "Choose name, path, trust and policies of the role to "
                "recreate", "decide"),
     # act: the only actions that change AWS (through the one executor)
@@ -140,6 +145,11 @@ _ACTIONS: tuple[ActionSpec, ...] = (
                "role (UpdateAssumeRolePolicy), or put its original trust back", "act",
                uses=("recover.aws.iam_roles:role_trust",),
                ops=(("iam", "UpdateAssumeRolePolicy"),)),
+    # an HTTP PUT to the pre-signed URL CloudFormation gave the handler needs no IAM action;
+    # what it needs is the re-read of the stack right before it
+    ActionSpec("custom.respond", "Re-read the stack, then send the custom resource response "
+               "document to the request's pre-signed ResponseURL (HTTP PUT)", "act",
+               uses=(_SNAPSHOT,)),
     # follow: watch what an act started
     ActionSpec("stack.follow", "Follow the root and nested stacks until a terminal status",
                "follow", uses=(_FOLLOW,)),
