@@ -33,6 +33,10 @@ class Call:
 
     def cli(self) -> str:
         """The `aws` command line equivalent (blob parameters point at `files`)."""
+        if self.service == "cloudformation-response":  # a PUT to a pre-signed URL (presigned.py)
+            from recover.act.presigned import cli
+
+            return cli(self.params)
         parts = ["aws", CLI_SERVICE.get(self.service, self.service), xform_name(self.operation, "-")]
         for key, value in self.params.items():
             flag = "--" + xform_name(key, "-")

@@ -7,7 +7,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from recover.act import lost_answers
+from recover.act import lost_answers, presigned
 from recover.act.calls import Call
 from recover.aws.session import SessionFactory
 from recover.run.evidence import Journal
@@ -37,9 +37,13 @@ class Executor:
             before = self.journal.append("call", phase="before", call=call.to_dict())
             self.last_seq = before["seq"]
             self.log(f"calling {call.service}:{call.operation}: {call.description}")
-            client = self.aws.client(call.service, call.region)
+            client = None
             try:
-                response = getattr(client, call.method)(**call.params)
+                if call.service == presigned.SERVICE:  # an HTTP PUT, not an AWS API call
+                    response = presigned.put(call.params)
+                else:
+                    client = self.aws.client(call.service, call.region)
+                    response = getattr(client, call.method)(**call.params)
             except KeyboardInterrupt as exc:
                 # Stopped at once (second signal): AWS may or may not have received the call.
                 self.journal.append("call", phase="after", ref=before["seq"], ok=None,

@@ -26,6 +26,8 @@ class FailureMode(StrEnum):
     STACK_STATE_BLOCKED = "stack_state_blocked"
     # UPDATE_FAILED after an EXPRESS-mode update: only an EXPRESS UpdateStack gets out
     EXPRESS_UPDATE_FAILED = "express_update_failed"
+    # a custom resource *_IN_PROGRESS whose handler has not answered: answer it by hand
+    CUSTOM_RESOURCE_WAITING = "custom_resource_waiting"
     # consequences: not a cause by themselves
     CANCELLED = "cancelled"
     CLEANUP_FAILED = "cleanup_failed"
@@ -58,6 +60,7 @@ MISSING_ARTIFACT = "artifacts"
 DELETE_FAILED = "delete-failed"
 EXECUTION_ROLE_MISSING = "bootstrap-role"
 EXPRESS_FAILED = "express-failed"
+CUSTOM_RESOURCE = "custom-resource"
 
 # The runbook a failure mode points to by itself, from the runbooks' declared failure modes.
 # Modes mapped to None get plain advice; the stack's status may still select a runbook (a

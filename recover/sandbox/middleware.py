@@ -26,6 +26,7 @@ from urllib.parse import parse_qs, quote, unquote
 
 from recover.sandbox import moto_access as aws
 from recover.sandbox import protocol, stack_trail
+from recover.sandbox.cfn import custom
 from recover.sandbox.cfn.model import CfnError
 from recover.sandbox.trail import TrailApiError
 from recover.sandbox.world import World
@@ -57,6 +58,10 @@ class SandboxMiddleware:
         path = environ.get("PATH_INFO", "")
         if path.startswith("/_sandbox/"):
             return _send(start_response, self._control(environ, path, body))
+        if path.startswith("/" + custom.BUCKET_PREFIX):  # a pre-signed custom resource response
+            return _send(start_response, self.world.custom.receive(
+                environ.get("REQUEST_METHOD", ""), path, environ.get("QUERY_STRING", ""),
+                environ.get("CONTENT_TYPE"), body))
         service = protocol.service_of(environ)
         if service is None:
             # unsigned query requests (aws --no-sign-request): CloudFormation by Action + Version
@@ -88,6 +93,9 @@ class SandboxMiddleware:
             return _send(start_response, self._cloudformation(op, environ, body, logged))
         if service == "cloudtrail" and op == "LookupEvents":
             return _send(start_response, self._lookup_events(environ, body))
+        if service == "logs" and op == "FilterLogEvents":
+            body = custom.cap_log_page(body)
+            environ["wsgi.input"], environ["CONTENT_LENGTH"] = io.BytesIO(body), str(len(body))
         if service == "lambda" and op == "GetFunction":
             return self._get_function(environ, start_response)
         if service == "lambda" and op in _CODE_STORAGE_OPS:

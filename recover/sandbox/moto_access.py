@@ -214,3 +214,20 @@ def delete_security_group(group_id: str, region: str) -> None:
 
 def security_group_exists(group_id: str, region: str) -> bool:
     return ec2_backends[ACCOUNT][region].get_security_group_from_id(group_id) is not None
+
+
+# --- CloudWatch Logs --------------------------------------------------------------------------
+
+def logs_write(group: str, stream: str, region: str, events: list[tuple[int, str]]) -> None:
+    """Append (timestamp ms, message) events to a log stream, creating group and stream as
+    Lambda's runtime does on first use. moto drops events older than 14 days (as AWS does)."""
+    from moto.logs.models import logs_backends
+
+    backend = logs_backends[ACCOUNT][region]
+    if group not in backend.groups:
+        backend.create_log_group(group, {})
+    if stream not in backend.groups[group].streams:
+        backend.create_log_stream(group, stream)
+    ordered = sorted(events)
+    if ordered:
+        backend.put_log_events(group, stream, [{"timestamp": t, "message": m} for t, m in ordered])

@@ -16,7 +16,7 @@ from moto.core.utils import get_service_model
 from werkzeug.datastructures import MultiDict
 
 PROTOCOL = {"cloudformation": "query", "iam": "query", "sts": "query", "ec2": "ec2",
-            "cloudtrail": "json", "lambda": "rest-json", "s3": "rest-xml"}
+            "cloudtrail": "json", "logs": "json", "lambda": "rest-json", "s3": "rest-xml"}
 
 # (code, HTTP status) per protocol family and fault kind
 FAULT_CODES: dict[str, dict[str, tuple[str, int]]] = {

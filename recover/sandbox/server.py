@@ -113,6 +113,7 @@ def start(scenario: str | None = None, port: int = 0, step_delay: float = 0.2,
         _ACTIVE.append(sandbox)
     sandbox._thread.start()
     world.client = sandbox.client
+    world.endpoint = sandbox.endpoint
     try:
         if scenario is not None:
             SCENARIOS[scenario](world)

@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from recover.sandbox.cfn.custom import CustomResourceDesk
 from recover.sandbox.cfn.engine import CfnEngine
 from recover.sandbox.cfn.model import SimStack
 from recover.sandbox.clock import DEFAULT_START, SimClock
@@ -47,6 +48,9 @@ class World:
         self._requests_lock = threading.Lock()
         # set by the server: a boto3 client factory bound to the served endpoint
         self.client: Callable[[str], Any] = _no_client
+        self.endpoint = ""  # set by the server: where pre-signed response URLs point
+        # custom resource requests waiting for an answer (recover/sandbox/cfn/custom.py)
+        self.custom = CustomResourceDesk(self)
 
     # --- deterministic ids ------------------------------------------------------------------
 

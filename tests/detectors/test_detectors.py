@@ -172,4 +172,22 @@ def test_catalog_ids_are_unique_and_every_detector_has_a_test() -> None:
     assert arn("x").endswith("/0000-x")
 
 
-# Detector ids exercised above: R100 (rollback), R200 (delete), R300 (role), R900 (status).
+# Detector ids exercised above: R100 (rollback), R200 (delete), R300 (role), R400 (custom
+# resource waiting), R900 (status).
+
+
+def test_r400_a_custom_resource_in_progress_points_to_custom_resource() -> None:
+    """R400: a custom resource *_IN_PROGRESS in a stack *_IN_PROGRESS waits for its handler;
+    diagnose chooses custom-resource. A finished one, or a plain resource in progress, is not."""
+    st = NodeBuilder("reports", "DELETE_IN_PROGRESS")
+    st.stack_event("DELETE_IN_PROGRESS", "User Initiated")
+    st.event("Dns", "DELETE_IN_PROGRESS", rtype="Custom::DnsRecord")
+    st.resource("Dns", "DELETE_IN_PROGRESS", rtype="Custom::DnsRecord")
+    st.resource("Seed", "DELETE_COMPLETE", rtype="AWS::CloudFormation::CustomResource")
+    st.resource("Fn", "DELETE_IN_PROGRESS")
+    diag = diagnose(snapshot(st), keyword_classifier)
+    waiting = [f for f in diag.findings if f.detector == "R400"]
+    assert [(f.logical_id, f.failure_mode) for f in waiting] == [
+        ("Dns", FailureMode.CUSTOM_RESOURCE_WAITING)]
+    assert waiting[0].timestamp is not None
+    assert diag.runbook == "custom-resource"

@@ -22,7 +22,8 @@ def test_scenarios_list_json() -> None:
     proc = run_cli(["--output", "json", "sandbox", "scenarios"])
     assert proc.returncode == 0, proc.stderr
     names = [s["name"] for s in json.loads(proc.stdout)["data"]["scenarios"]]
-    assert names == ["cdk-bootstrap-deleted", "degap", "degap-before", "delete-failed",
+    assert names == ["cdk-bootstrap-deleted", "custom-resource-delete", "custom-resource-rollback",
+                     "custom-resource-silent", "degap", "degap-before", "delete-failed",
                      "ecr-expired", "express-wedge", "healthy", "nested-skip", "reference-code",
                      "role-deleted-in-rollback",
                      "service-role-deleted", "service-role-untrusted", "stale-latest"]

@@ -46,6 +46,14 @@ E_CR_PROVIDER = (
     "already-gone target as deleted) and retry, or skip/retain the resource.")
 
 
+E_CR_WAITING = (
+    "A custom resource is still waiting for its handler's answer. CloudFormation waits until "
+    "the resource's ServiceTimeout (default one hour) for each attempt. If the handler crashed "
+    "or never answers, the request is often in its CloudWatch logs: `recover custom-resource "
+    "STACK` finds it and answers it for the handler (docs/reference/aws-behaviour.md"
+    "#custom-resource-requests-and-responses).")
+
+
 E_SIGNAL = (
     "The resource waited for success signals (cfn-signal / CreationPolicy / WaitCondition) and "
     "got a FAILURE signal or too few signals in time. Read the instance's cfn-init / user-data "
@@ -76,6 +84,11 @@ RULES: tuple[Rule, ...] = family(
               r"custom resource (?:provider|handler|lambda).{0,40}(?:failed|error)", extract=reason),
          confidence="medium",
          examples=("Failed to delete resource. The repository with name 'x' does not exist in the registry with id '1'",)),
+    # a line of the stack's events (console, `cdk deploy`, describe-stack-events) while it waits
+    Rule("custom-resource-waiting", FailureMode.CUSTOM_RESOURCE_WAITING, 40, E_CR_WAITING,
+         when(r"(?:Custom::\w+|AWS::CloudFormation::CustomResource)\)?\s+"
+              r"(?:CREATE|UPDATE|DELETE)_IN_PROGRESS"), confidence="medium",
+         examples=("DnsRecord (Custom::DnsRecord) DELETE_IN_PROGRESS",)),
     Rule("resource-signal-failure", FailureMode.SIGNAL_FAILURE, 45, E_SIGNAL,
          when(r"Received \d* ?FAILURE signal", r"Failed to receive \d+ resource signal",
               r"WaitCondition (?:timed out|received failed)"),

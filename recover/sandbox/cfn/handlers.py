@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from recover.sandbox import moto_access as aws
+from recover.sandbox.cfn import custom
 from recover.sandbox.cfn.model import SimResource, SimStack
 
 if TYPE_CHECKING:
@@ -51,6 +52,9 @@ def rollback(world: World, stack: SimStack, res: SimResource) -> str | None:
         return blocked
     if res.rollback_failure:
         return res.rollback_failure
+    if custom.hangs(res):  # the rollback sends an Update back to the previous properties
+        return world.custom.request(stack, res, "Update", old_properties=res.properties,
+                                    new_properties=res.previous)
     if res.type == "AWS::Lambda::Function" and res.previous:
         return _rollback_lambda(world, stack, res)
     return None
@@ -101,6 +105,8 @@ def delete(world: World, stack: SimStack, res: SimResource) -> str | None:
         return blocked
     if res.delete_failure:
         return res.delete_failure
+    if custom.hangs(res):
+        return world.custom.request(stack, res, "Delete")
     if res.type.startswith("Custom::") or res.type == "AWS::CloudFormation::CustomResource":
         if res.properties.get("SandboxNeverResponds"):
             return CUSTOM_RESOURCE_NO_RESPONSE.format(request_id=world.new_uuid())

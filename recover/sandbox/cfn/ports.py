@@ -3,11 +3,15 @@ engine and its handlers do not import the world (which builds the engine)."""
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+import random
+from typing import TYPE_CHECKING, Any, Protocol
 
 from recover.sandbox.cfn.model import SimStack
 from recover.sandbox.clock import SimClock
 from recover.sandbox.lambda_storage import CodeStorage
+
+if TYPE_CHECKING:
+    from recover.sandbox.cfn.custom import CustomResourceDesk
 
 
 class WorldPort(Protocol):
@@ -15,6 +19,9 @@ class WorldPort(Protocol):
     region: str
     clock: SimClock
     code_storage: CodeStorage
+    rng: random.Random
+    endpoint: str  # where pre-signed custom resource response URLs point
+    custom: CustomResourceDesk
 
     def new_uuid(self) -> str: ...
 

@@ -9,6 +9,9 @@ from types import ModuleType
 
 from recover.sandbox.scenarios import (
     cdk_bootstrap_deleted,
+    custom_resource_delete,
+    custom_resource_rollback,
+    custom_resource_silent,
     degap,
     degap_before,
     delete_failed,
@@ -39,6 +42,9 @@ MODULES: dict[str, ModuleType] = {
     "stale-latest": stale_latest,
     "reference-code": reference_code,
     "express-wedge": express_wedge,
+    "custom-resource-delete": custom_resource_delete,
+    "custom-resource-rollback": custom_resource_rollback,
+    "custom-resource-silent": custom_resource_silent,
 }
 SCENARIOS: dict[str, Callable[[World], None]] = {name: m.seed for name, m in MODULES.items()}
 

@@ -39,7 +39,7 @@ ALL_STEPS = [(r, s) for r in CATALOG.runbooks for s in r.steps]
 
 def test_the_registered_runbooks_ship() -> None:
     assert set(CATALOG.ids()) == {"rollback-stuck", "artifacts", "delete-failed",
-                                  "bootstrap-role", "express-failed"}
+                                  "bootstrap-role", "express-failed", "custom-resource"}
     assert len(RUNBOOK_FILES) == len(CATALOG.runbooks)
 
 
@@ -143,7 +143,8 @@ def test_runbook_documents_cite_the_fact_sheet() -> None:
              "delete-failed": ("retainresources-only-from-delete_failed",
                                "which-resources-may-be-retained"),
              "bootstrap-role": ("cdk-bootstrap", "service-roles-rolearn"),
-             "artifacts": ("s3-versioning-and-delete-markers", "s3-conditional-writes")}
+             "artifacts": ("s3-versioning-and-delete-markers", "s3-conditional-writes"),
+             "custom-resource": ("custom-resource-requests-and-responses",)}
     for runbook, anchors in cites.items():
         for anchor in anchors:
             assert f"aws-behaviour.md#{anchor}" in text[runbook], (runbook, anchor)
@@ -341,6 +342,8 @@ DESIGN_FLAGS = {
     "--template",
     # issue 17 part 3: a role that exists but cannot be assumed
     "--fix-trust", "--restore-trust-after/--keep-trust",
+    # issue 17 part 2: custom-resource answers a request its handler never answered
+    "--respond", "--reason", "--logical-id", "--log-group", "--ledger",
 }
 
 
