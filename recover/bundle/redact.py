@@ -10,6 +10,7 @@ Three kinds of secret are removed:
   there in `responseElements`) except its `expiration`, and any field named like a secret
   (`sessionToken`, `secretAccessKey`, `password`, ...);
 - common secret shapes in free text: private key blocks, bearer tokens, passwords in URLs,
+  the signature and session token of pre-signed URLs,
   AWS access key ids next to a 40-character secret, STS session tokens, and high-entropy
   `secret=...` / `password: ...` assignments.
 
@@ -52,6 +53,10 @@ _URL_PASSWORD = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://[^/\s:@\"']+:)([^@\s/\"
 _AWS_SECRET_CTX = re.compile(
     r"(?i)(aws_?secret_?access_?key|secret_?access_?key|secretkey)([\"'\s:=]+)([A-Za-z0-9/+=]{40})"
     r"(?![A-Za-z0-9/+=])")
+# A pre-signed URL is a credential until it expires (a custom resource's ResponseURL lets
+# anyone answer the request for about two hours): its signature and session token go.
+_URL_SIGNATURE = re.compile(r"(?i)([?&](?:X-Amz-Signature|X-Amz-Security-Token|Signature)=)"
+                            r"([^&\s\"'<>]+)")
 _AWS_KEY_ID = re.compile(r"\b((?:AKIA|ASIA)[A-Z0-9]{16})\b")
 _BARE_40 = re.compile(r"(?<![A-Za-z0-9/+=])([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])")
 # STS session tokens are base64 of a structure starting with "origin" (IQoJb3JpZ2lu...) or,
@@ -171,6 +176,8 @@ class Redactor:
             s = self._key_pairs(s)
         if "bearer" in low:
             s = _BEARER.sub(lambda m: m.group(1) + self._mark("bearer_token"), s)
+        if "signature=" in low or "security-token=" in low:
+            s = _URL_SIGNATURE.sub(lambda m: m.group(1) + self._mark("url_signature"), s)
         if "://" in s and "@" in s:
             s = _URL_PASSWORD.sub(
                 lambda m: m.group(1) + self._mark("url_password") + m.group(3), s)

@@ -128,6 +128,20 @@ def test_secret_shapes_in_free_text() -> None:
                              "aws_secret_key", "secret_assignment", "session_token"}
 
 
+def test_a_presigned_url_keeps_its_address_but_not_its_signature() -> None:
+    url = ("https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/arn%3Aaws"
+           "%3Acloudformation%3Aus-east-1%3A123456789012%3Astack/app/1%7CRes%7Creq?"
+           "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Date=20261206T100000Z&X-Amz-Expires=7200"
+           "&X-Amz-Security-Token=FwoGZXIvYXdzEBYaDplanted&X-Amz-Signature=9f8e7d6c5b4a3210abcd")
+    old = "https://b.s3.amazonaws.com/k?AWSAccessKeyId=AKID&Expires=1&Signature=c2lnbmVkc2ln%3D"
+    r = Redactor()
+    text = r.value({"ResponseURL": url, "old": old})
+    assert "9f8e7d6c5b4a3210abcd" not in str(text) and "EBYaDplanted" not in str(text)
+    assert "c2lnbmVkc2ln" not in str(text)
+    assert text["ResponseURL"].startswith(url.split("&X-Amz-Security-Token")[0])
+    assert r.counts["url_signature"] == 3
+
+
 def test_ordinary_text_is_left_alone() -> None:
     r = Redactor()
     text = ("Resource handler returned message: \"Error occurred while GetObject. S3 Error "
