@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from recover.sandbox import moto_access as aws
-from recover.sandbox.cfn import express, handlers
+from recover.sandbox.cfn import drift, express, handlers
 from recover.sandbox.cfn.model import NESTED_STACK, CfnError, SimEvent, SimResource, SimStack
 
 if TYPE_CHECKING:
@@ -704,7 +704,7 @@ class CfnEngine:
         stack = self.get(p["StackName"])
         with self.lock:
             express.check_update(stack, p)
-        raise CfnError("the recover sandbox does not simulate change sets (CreateChangeSet)")
+            return drift.create_change_set(self, p)  # docs/reference/aws-behaviour.md#drift-aware-change-sets
 
     def update_termination_protection(self, p: dict[str, Any]) -> dict[str, Any]:
         stack = self.get(p["StackName"])

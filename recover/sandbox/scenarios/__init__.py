@@ -20,6 +20,8 @@ from recover.sandbox.scenarios import (
     role_deleted_in_rollback,
     service_role_deleted,
     service_role_untrusted,
+    skip_pending,
+    skipped_drift,
     stale_latest,
 )
 from recover.sandbox.world import World
@@ -39,6 +41,8 @@ MODULES: dict[str, ModuleType] = {
     "stale-latest": stale_latest,
     "reference-code": reference_code,
     "express-wedge": express_wedge,
+    "skipped-drift": skipped_drift,
+    "skip-pending": skip_pending,
 }
 SCENARIOS: dict[str, Callable[[World], None]] = {name: m.seed for name, m in MODULES.items()}
 
