@@ -26,6 +26,8 @@ class FailureMode(StrEnum):
     STACK_STATE_BLOCKED = "stack_state_blocked"
     # UPDATE_FAILED after an EXPRESS-mode update: only an EXPRESS UpdateStack gets out
     EXPRESS_UPDATE_FAILED = "express_update_failed"
+    # a resource ResourcesToSkip left inconsistent with its template (recover reconcile)
+    SKIPPED_RESOURCE_DRIFT = "skipped_resource_drift"
     # consequences: not a cause by themselves
     CANCELLED = "cancelled"
     CLEANUP_FAILED = "cleanup_failed"

@@ -98,6 +98,11 @@ _ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("template.read_source", "Read the template the engineer names (a file, or an "
                "S3 object or one of its versions)", "gather",
                uses=("recover.aws.template_source:read_template_source",)),
+    ActionSpec("drift.detect", "Detect the drift of each skipped resource "
+               "(DetectStackResourceDrift)", "gather",
+               uses=("recover.aws.drift:detect_resource_drift",)),
+    ActionSpec("changeset.describe", "Read the change set once CloudFormation has computed it",
+               "gather", uses=("recover.aws.drift:wait_change_set",)),
     # decide: pure functions of the gathered data, no AWS call
     ActionSpec("rollback.classify_failures", "Split failed resources into rollback failures "
                "and forward-update failures", "decide"),
@@ -109,6 +114,8 @@ _ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("delete.plan_retains", "Decide, per failed resource, fix or retain", "decide"),
     ActionSpec("express.plan_replay", "Plan the EXPRESS UpdateStack of the stable template "
                "and what it changes back", "decide"),
+    ActionSpec("reconcile.plan", "Per skipped resource: close, revert with a REVERT_DRIFT "
+               "change set, or what to do by hand", "decide"),
     ActionSpec("role.plan_recreate", "Choose name, path, trust and policies of the role to "
                "recreate", "decide"),
     # act: the only actions that change AWS (through the one executor)
@@ -116,6 +123,12 @@ _ACTIONS: tuple[ActionSpec, ...] = (
                "act", ops=(("cloudformation", "ContinueUpdateRollback"),), extra=_PASS_ROLE),
     ActionSpec("stack.update_express", "UpdateStack in EXPRESS mode (DeploymentConfig)", "act",
                ops=(("cloudformation", "UpdateStack"),), extra=_PASS_ROLE),
+    # creating a change set changes no resource, but it is a call that creates something
+    ActionSpec("changeset.create_revert_drift", "CreateChangeSet on the root with the same "
+               "template and DeploymentMode REVERT_DRIFT", "act",
+               ops=(("cloudformation", "CreateChangeSet"),), extra=_PASS_ROLE),
+    ActionSpec("changeset.execute", "ExecuteChangeSet: revert the drift it lists", "act",
+               ops=(("cloudformation", "ExecuteChangeSet"),)),
     ActionSpec("stack.delete_retaining", "DeleteStack with RetainResources", "act",
                ops=(("cloudformation", "DeleteStack"),), extra=_PASS_ROLE),
     ActionSpec("s3.empty_bucket", "Delete every object version and delete marker of a bucket "
