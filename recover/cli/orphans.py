@@ -80,13 +80,15 @@ def _render_list(console: Console, result: Result) -> None:
         return
     table = Table(title=f"{d['count']} orphan(s) in {d['ledger']}", title_justify="left")
     table.add_column("id", no_wrap=True)
-    for col in ("kind", "type", "physical id", "stack", "state", "since"):
+    for col in ("type", "physical id", "stack", "state", "since"):
         table.add_column(col, overflow="fold")
     for o in d["orphans"]:
         money = " [red]$[/]" if o.get("costs_money") else ""
-        table.add_row(o["id"], o["kind"], escape(o["resource_type"]) + money,
+        state = o.get("state") or ""
+        state = f"skipped, {state}" if o["kind"] == "skipped" else state
+        table.add_row(o["id"], escape(o["resource_type"]) + money,
                       escape(o["physical_id"] or ""), escape(o.get("stack") or ""),
-                      escape(o.get("state") or ""),
+                      escape(state),
                       escape((o.get("since") or "")[:16].replace("T", " ")))
     console.print(table)
 
