@@ -1,4 +1,5 @@
-"""`recover orphans list|show`: the resources retained by stack deletes, from the ledger."""
+"""`recover orphans list|show`: the resources retained by stack deletes and those skipped by
+rollbacks (open until `recover reconcile` finds them in sync), from the ledger."""
 
 from __future__ import annotations
 
@@ -42,12 +43,13 @@ def list_cmd(rc: RunContext, ledger: Path | None, stack: str | None) -> Result:
     path = store.resolve(ledger)
     orphans = store.load(path)["orphans"]
     if stack:
-        orphans = [o for o in orphans if stack in (o["left_stack"].get("name"),
-                                                   o["left_stack"].get("root"),
-                                                   o["left_stack"].get("stack_id"))]
+        orphans = [o for o in orphans if stack in (_stack(o).get("name"), _stack(o).get("root"),
+                                                   _stack(o).get("stack_id"))]
     rows = [{k: o.get(k) for k in ("id", "resource_type", "logical_id", "physical_id", "arn",
                                    "region", "account", "state", "retained_at", "costs_money")}
-            | {"stack": o["left_stack"].get("name"), "tags": o.get("tags")} for o in orphans]
+            | {"kind": o.get("kind") or "retained", "stack": _stack(o).get("name"),
+               "tags": o.get("tags"), "since": o.get("retained_at") or o.get("skipped_at")}
+            for o in orphans]
     return Result(command="orphans list", data={"ledger": str(path), "count": len(rows),
                                                  "orphans": rows}, human=_render_list)
 
@@ -66,6 +68,11 @@ def show_cmd(rc: RunContext, orphan: str, ledger: Path | None) -> Result:
                   human=_render_show)
 
 
+def _stack(o: dict[str, Any]) -> dict[str, Any]:
+    """The stack a retained resource left, or the stack a skipped resource is still in."""
+    return o.get("left_stack") or o.get("stack") or {}
+
+
 def _render_list(console: Console, result: Result) -> None:
     d = result.data
     if not d["orphans"]:
@@ -73,18 +80,28 @@ def _render_list(console: Console, result: Result) -> None:
         return
     table = Table(title=f"{d['count']} orphan(s) in {d['ledger']}", title_justify="left")
     table.add_column("id", no_wrap=True)
-    for col in ("type", "physical id", "left stack", "state", "retained at"):
+    for col in ("type", "physical id", "stack", "state", "since"):
         table.add_column(col, overflow="fold")
     for o in d["orphans"]:
         money = " [red]$[/]" if o.get("costs_money") else ""
-        table.add_row(o["id"], escape(o["resource_type"]) + money, escape(o["physical_id"] or ""),
-                      escape(o.get("stack") or ""), escape(o.get("state") or ""),
-                      escape((o.get("retained_at") or "")[:16].replace("T", " ")))
+        state = o.get("state") or ""
+        state = f"skipped, {state}" if o["kind"] == "skipped" else state
+        table.add_row(o["id"], escape(o["resource_type"]) + money,
+                      escape(o["physical_id"] or ""), escape(o.get("stack") or ""),
+                      escape(state),
+                      escape((o.get("since") or "")[:16].replace("T", " ")))
     console.print(table)
 
 
 def _render_show(console: Console, result: Result) -> None:
     o: dict[str, Any] = result.data["orphan"]
+    if o.get("kind") == "skipped":
+        console.print(f"[bold]{o['id']}[/] skipped {escape(o['resource_type'])} "
+                      f"{escape(o.get('target') or '')} in {escape(_stack(o).get('name', ''))}: "
+                      f"{escape(o.get('state') or '')}", highlight=False)
+        console.print(f"  why skipped: {escape(str(o.get('why_skipped'))[:300])}", highlight=False)
+        console.print(f"  follow-up: {escape(o.get('follow_up') or '')}", highlight=False)
+        return
     console.print(f"[bold]{o['id']}[/] {escape(o['resource_type'])} {escape(o['physical_id'])}",
                   highlight=False)
     for key in ("arn", "region", "account", "state", "retained_at", "evidence_dir"):

@@ -28,6 +28,8 @@ class FailureMode(StrEnum):
     EXPRESS_UPDATE_FAILED = "express_update_failed"
     # a custom resource *_IN_PROGRESS whose handler has not answered: answer it by hand
     CUSTOM_RESOURCE_WAITING = "custom_resource_waiting"
+    # a resource ResourcesToSkip left inconsistent with its template (recover reconcile)
+    SKIPPED_RESOURCE_DRIFT = "skipped_resource_drift"
     # consequences: not a cause by themselves
     CANCELLED = "cancelled"
     CLEANUP_FAILED = "cleanup_failed"

@@ -1,4 +1,6 @@
-"""The orphan ledger: one JSON file that accumulates every retained resource across runs.
+"""The orphan ledger: one JSON file that accumulates every retained resource across runs, and
+every resource a rollback skipped (entries of kind `skipped`, open until `recover reconcile`
+finds the resource in sync with its template: recover/decide/reconcile.py).
 
 Location (first that applies): `--ledger PATH`, the RECOVER_ORPHAN_LEDGER environment
 variable, else `<user data dir>/recover/orphans.json` where the data dir is $XDG_DATA_HOME,
@@ -111,14 +113,31 @@ def record(path: Path, entries: list[dict[str, Any]]) -> Path:
                 if i is None:
                     index[entry["id"]] = len(data["orphans"])
                     data["orphans"].append(entry)
-                else:
-                    first = data["orphans"][i].get("retained_at")
-                    data["orphans"][i] = dict(entry, retained_at=first or entry["retained_at"])
+                else:  # keep when it was first recorded (retained, or skipped)
+                    stamp = "skipped_at" if entry.get("kind") == "skipped" else "retained_at"
+                    first = data["orphans"][i].get(stamp)
+                    data["orphans"][i] = dict(entry, **{stamp: first or entry.get(stamp)})
             _write_atomic(path, data)
     except OSError as exc:
         raise InputError(f"cannot write the orphan ledger {path}: {exc.strerror or exc}",
                          hint=f"pass --ledger PATH or set {ENV_VAR}") from exc
     return path
+
+
+def update(path: Path, entry_id: str, **fields: Any) -> dict[str, Any] | None:
+    """Change fields of one entry in place, atomically (closing a skip). None: no such entry."""
+    try:
+        with _locked(path):
+            data = load(path)
+            for entry in data["orphans"]:
+                if entry.get("id") == entry_id:
+                    entry.update(fields)
+                    _write_atomic(path, data)
+                    return entry
+    except OSError as exc:
+        raise InputError(f"cannot write the orphan ledger {path}: {exc.strerror or exc}",
+                         hint=f"pass --ledger PATH or set {ENV_VAR}") from exc
+    return None
 
 
 def find(data: dict[str, Any], key: str) -> dict[str, Any]:

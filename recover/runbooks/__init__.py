@@ -17,7 +17,7 @@ from recover.runbooks.spec import RunbookSpec
 # In the order `diagnose` asks them whether they come first: a missing service role blocks
 # every other operation; missing code objects must be restored before a rollback continues.
 RUNBOOKS = ("bootstrap_role", "artifacts", "rollback_stuck", "delete_failed", "express_failed",
-            "custom_resource")
+            "custom_resource", "reconcile")
 
 
 @functools.cache

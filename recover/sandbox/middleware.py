@@ -41,6 +41,10 @@ CFN_ACTIONS = {
     "ContinueUpdateRollback": "continue_update_rollback", "DeleteStack": "delete_stack",
     "UpdateStack": "update_stack", "UpdateTerminationProtection": "update_termination_protection",
     "RollbackStack": "rollback_stack", "CreateChangeSet": "create_change_set",
+    # recover/sandbox/cfn/drift.py, called with the engine
+    "DetectStackResourceDrift": "drift.detect_stack_resource_drift",
+    "DescribeChangeSet": "drift.describe_change_set",
+    "ExecuteChangeSet": "drift.execute_change_set",
 }
 _CODE_STORAGE_OPS = ("CreateFunction", "UpdateFunctionCode", "PublishVersion", "DeleteFunction")
 _STATUS_TEXT = {200: "OK", 204: "No Content", 400: "Bad Request", 403: "Forbidden",
@@ -125,7 +129,7 @@ class SandboxMiddleware:
             if region and region != self.world.region:
                 result = _empty_region_cloudformation(action, params)
             else:
-                result = getattr(self.world.cfn, method)(params)
+                result = _cfn_method(self.world, method)(params)
                 stack_trail.record(self.world, action, params, result)
         except CfnError as err:
             if params is not None:
@@ -334,3 +338,14 @@ def _empty_region_cloudformation(action: str, params: dict[str, Any]) -> dict[st
     if action == "DescribeStackEvents":
         raise CfnError(f"Stack [{name}] does not exist")
     raise CfnError(f"Stack with id {name} does not exist")
+
+
+def _cfn_method(world: World, method: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """An engine method, or `module.function` of a sandbox/cfn module called with the engine."""
+    module, _, name = method.rpartition(".")
+    if not module:
+        return getattr(world.cfn, name)
+    from recover.sandbox.cfn import drift
+
+    function = {"drift": drift}[module].__dict__[name]
+    return lambda params: function(world.cfn, params)

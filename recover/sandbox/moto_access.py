@@ -91,6 +91,10 @@ def delete_bucket(bucket: str) -> None:
     s3_backends[ACCOUNT][PARTITION].delete_bucket(bucket)
 
 
+def create_bucket(bucket: str, region: str) -> None:
+    s3_backends[ACCOUNT][PARTITION].create_bucket(bucket, region)
+
+
 # --- Lambda -----------------------------------------------------------------------------------
 
 def lambda_function(name: str, region: str, qualifier: str | None = None) -> Any | None:

@@ -26,7 +26,8 @@ def test_scenarios_list_json() -> None:
                      "custom-resource-silent", "degap", "degap-before", "delete-failed",
                      "ecr-expired", "express-wedge", "healthy", "nested-skip", "reference-code",
                      "role-deleted-in-rollback",
-                     "service-role-deleted", "service-role-untrusted", "stale-latest"]
+                     "service-role-deleted", "service-role-untrusted", "skip-pending",
+                     "skipped-drift", "stale-latest"]
 
 
 def test_unknown_scenario_is_a_usage_error() -> None:

@@ -104,6 +104,12 @@ E_RETAIN = (
     "runbook delete-failed.")
 
 
+E_SKIP_DRIFT = (
+    "Resources skipped by ContinueUpdateRollback were marked UPDATE_COMPLETE without being "
+    "rolled back, so their real state is not the template's "
+    "(docs/reference/aws-behaviour.md#resourcestoskip-rules rule 6); drift detection shows what "
+    "differs (docs/reference/aws-behaviour.md#drift-detection). Bring them back in line before "
+    "the next deploy: runbook reconcile (a REVERT_DRIFT change set, or what to do by hand).")
 E_EXPRESS = (
     "The stack's last update ran in EXPRESS deployment mode with rollback off and failed, so it "
     "is UPDATE_FAILED; until it is *_COMPLETE again AWS accepts only operations in EXPRESS mode: "
@@ -140,6 +146,10 @@ RULES: tuple[Rule, ...] = family(
          when(r"only when the stack is in the DELETE_FAILED state",
               r"resources to retain must be in a valid state"), runbook=DELETE_FAILED,
          examples=('The specified resources to retain must be in a valid state. Do not specify resources that are in the DELETE_COMPLETE state.',)),
+    Rule("skipped-resources-inconsistent", FailureMode.SKIPPED_RESOURCE_DRIFT, 45, E_SKIP_DRIFT,
+         when(r"skipped resources will be inconsistent",
+              r"StackResourceDriftStatus\W+(?:MODIFIED|DELETED)"),
+         examples=('After the rollback is complete, the state of the skipped resources will be inconsistent with the state of the resources in the stack template.',)),
     Rule("express-follow-up-refused", FailureMode.EXPRESS_UPDATE_FAILED, 45, E_EXPRESS,
          when(r"previous operation that used EXPRESS deployment mode",
               r"last updated using EXPRESS deployment mode"), runbook=EXPRESS_FAILED,

@@ -30,10 +30,13 @@ SPEC = RunbookSpec(
     scenarios={"degap": {"restore_artifacts": True},
                "nested-skip": {"skip_unrecoverable": True},
                "stale-latest": {"restore_artifacts": True, "skip_unrecoverable": True},
-               "reference-code": {"skip": ["ThumbsFunction"]}},
+               "reference-code": {"skip": ["ThumbsFunction"]},
+               "skip-pending": {"skip": ["AlertTopic", "JobsQueue", "ExportBucket",
+                                         "InvoiceHook"]}},
     demo="recover.runbooks.rollback_stuck.flow:demo",
     hands_over_to=("artifacts",),
     also_handles=("custom_resource_failure", "permission_denied", "limit_exceeded"),
+    # after a run with skips: `recover reconcile {stack}` (the run's result names it)
     next_commands=("recover rollback-stuck {stack} --dry-run", "recover rollback-stuck {stack}"),
     actions=(
         ActionSpec("rollback.classify_failures", "Split failed resources into rollback failures "

@@ -76,6 +76,7 @@ class RollbackOptions:
     trail: str | None = None  # CloudTrail source for finding missing keys (default: lookup)
     accept_substitute: bool = False
     accept_unverified: bool = False  # restore bytes no CodeSha256 proves (flows/artifacts.py)
+    ledger: Path | None = None  # where skips are recorded (default: the orphan ledger)
     # Set by bootstrap-role after it recreated the service role: IAM is eventually consistent,
     # so "Role ... is invalid or cannot be assumed" is retried with this backoff (docs/reference/aws-behaviour.md#iam-eventual-consistency).
     role_retry: Backoff | None = None
@@ -102,7 +103,9 @@ def run(rc: RunContext, stack: str, opts: RollbackOptions) -> Result:
 
 def demo(rc: RunContext, stack: str, options: dict[str, Any]) -> Result:
     """`recover demo` on a sandbox scenario (quick polling; options only when unattended)."""
-    return run(rc, stack, RollbackOptions(poll_interval=0.5, timeout=600, **options))
+    return run(rc, stack, RollbackOptions(poll_interval=0.5, timeout=600,
+                                          ledger=rc.evidence_root / "demo-orphans.json",
+                                          **options))
 
 
 @dataclass
@@ -298,6 +301,8 @@ class RollbackRounds(Rounds):
             self.executor.run(call)
         this_round = self.this_round
         self.rounds.append(this_round)
+        if plan.skips:  # each skip is open in the ledger until `recover reconcile` closes it
+            record_skips(self.rc, self.ev, snap, plan.skips, self.opts.ledger)
         if not opts.wait:
             self.final_status = "UPDATE_ROLLBACK_IN_PROGRESS"
             return False
@@ -340,6 +345,31 @@ class RollbackRounds(Rounds):
                 "timed_out": self.timed_out, "evidence_dir": str(self.ev.dir),
                 "resumed": self.resumed, "api_calls": self.rc.aws.counter.as_dict()}
         return Result(command=ROLLBACK_STUCK, data=data, exit_code=code, human=_render_done)
+
+
+def record_skips(rc: RunContext, ev: Any, snap: StackSnapshot, skips: list[str],
+                 path: Path | None) -> None:
+    """Open a ledger entry for each skip AWS accepted (recover/decide/reconcile.py)."""
+    from recover.decide.reconcile import parse_target, skip_record
+    from recover.orphans import ledger
+
+    entries = []
+    for target in skips:
+        stack_name, logical = parse_target(target, snap.root.name)
+        node = next((n for n in snap.nodes if n.name == stack_name), None)
+        res = next((r for r in node.resources if r.logical_id == logical), None) if node else None
+        if node is None or res is None:
+            continue
+        entries.append(skip_record(
+            target=target, stack_name=node.name, stack_id=node.stack_id, root=snap.root.name,
+            logical_id=logical, resource_type=res.resource_type, physical_id=res.physical_id,
+            region=snap.region, account=snap.account, reason=res.reason or "skipped",
+            skipped_at=rc.clock().isoformat(), run_id=ev.run_id, evidence_dir=str(ev.dir),
+            source="rollback-stuck"))
+    where = ledger.record(ledger.resolve(path), entries)
+    ev.journal.append("ledger_skips", ids=[e["id"] for e in entries], ledger=str(where))
+    rc.progress(f"{len(entries)} skip(s) open in {where}: `recover reconcile {snap.root.name}` "
+                "brings them back in line with the template")
 
 
 def _skip_note(plan: RollbackPlan) -> str:

@@ -9,7 +9,7 @@ import json
 import re
 from typing import Any
 
-from recover.sandbox.cfn import express
+from recover.sandbox.cfn import drift, express
 from recover.sandbox.cfn.model import NESTED_STACK, CfnError, SimResource, SimStack
 from recover.sandbox.cfn.runner import DELETE_STATES, Runner, pattern_error, request_fingerprint
 
@@ -252,7 +252,7 @@ class CfnApi(Runner):
         stack = self.get(p["StackName"])
         with self.lock:
             express.check_update(stack, p)
-        raise CfnError("the recover sandbox does not simulate change sets (CreateChangeSet)")
+            return drift.create_change_set(self, p)  # docs/reference/aws-behaviour.md#drift-aware-change-sets
 
     def update_termination_protection(self, p: dict[str, Any]) -> dict[str, Any]:
         stack = self.get(p["StackName"])

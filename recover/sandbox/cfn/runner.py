@@ -44,6 +44,10 @@ class Runner:
         # IAM eventual consistency (docs/reference/aws-behaviour.md#iam-eventual-consistency): a role CloudFormation has not seen before (by unique
         # id) is refused this many times before it can be assumed. 0 = at once (the default).
         self.role_propagation_checks = 0
+        # Test knobs (recover/sandbox/cfn/drift.py): an endpoint without drift detection, or
+        # one that refuses DeploymentMode REVERT_DRIFT.
+        self.drift_detection_supported = True
+        self.revert_drift_supported = True
         self._role_checks: dict[str, int] = {}
 
     # --- lookup -------------------------------------------------------------------------------

@@ -23,6 +23,8 @@ from recover.sandbox.scenarios import (
     role_deleted_in_rollback,
     service_role_deleted,
     service_role_untrusted,
+    skip_pending,
+    skipped_drift,
     stale_latest,
 )
 from recover.sandbox.world import World
@@ -45,6 +47,8 @@ MODULES: dict[str, ModuleType] = {
     "custom-resource-delete": custom_resource_delete,
     "custom-resource-rollback": custom_resource_rollback,
     "custom-resource-silent": custom_resource_silent,
+    "skipped-drift": skipped_drift,
+    "skip-pending": skip_pending,
 }
 SCENARIOS: dict[str, Callable[[World], None]] = {name: m.seed for name, m in MODULES.items()}
 

@@ -39,7 +39,8 @@ ALL_STEPS = [(r, s) for r in CATALOG.runbooks for s in r.steps]
 
 def test_the_registered_runbooks_ship() -> None:
     assert set(CATALOG.ids()) == {"rollback-stuck", "artifacts", "delete-failed",
-                                  "bootstrap-role", "express-failed", "custom-resource"}
+                                  "bootstrap-role", "express-failed", "custom-resource",
+                                  "reconcile"}
     assert len(RUNBOOK_FILES) == len(CATALOG.runbooks)
 
 
@@ -340,10 +341,12 @@ DESIGN_FLAGS = {
     "--accept-unverified", "--accept-substitute",
     # issue 17: express-failed replays the last stable template the engineer names
     "--template",
+    # issue 18 part 3: reconcile's skips made outside recover, its ledger, and execution
+    "--resource", "--ledger", "--execute", "--no-execute",
     # issue 17 part 3: a role that exists but cannot be assumed
     "--fix-trust", "--restore-trust-after/--keep-trust",
     # issue 17 part 2: custom-resource answers a request its handler never answered
-    "--respond", "--reason", "--logical-id", "--log-group", "--ledger",
+    "--respond", "--reason", "--logical-id", "--log-group",
 }
 
 
