@@ -173,3 +173,4 @@ def test_catalog_ids_are_unique_and_every_detector_has_a_test() -> None:
 
 
 # Detector ids exercised above: R100 (rollback), R200 (delete), R300 (role), R900 (status).
+# R400 (hook and validation failures of an operation): tests/detectors/test_operation_errors.py.

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from recover.sandbox import moto_access as aws
-from recover.sandbox.cfn import express, handlers
+from recover.sandbox.cfn import express, handlers, operations
 from recover.sandbox.cfn.model import NESTED_STACK, CfnError, SimEvent, SimResource, SimStack
 
 if TYPE_CHECKING:
@@ -231,11 +231,13 @@ class CfnEngine:
                     token: str | None = None) -> None:
         """Stack-level events: EventId is a UUID (docs/reference/aws-behaviour.md#stack-events), logical id = name, physical = ARN."""
         with self.lock:
+            operations.begin(self.world, stack, status)
             stack.events.append(SimEvent(
                 stack_id=stack.stack_id, stack_name=stack.name, event_id=self.world.new_uuid(),
                 logical_id=stack.name, physical_id=stack.stack_id, resource_type=NESTED_STACK,
                 timestamp=self.world.clock(), status=status, reason=reason,
-                client_request_token=token))
+                client_request_token=token,
+                operation_id=operations.current(self.world, stack)))
 
     def event(self, stack: SimStack, res: SimResource, status: str, reason: str | None = None,
               token: str | None = None, physical: str | None = None) -> None:
@@ -248,7 +250,8 @@ class CfnEngine:
                 event_id=f"{res.logical_id}-{status}-{iso}", logical_id=res.logical_id,
                 physical_id=res.physical_id if physical is None else physical,
                 resource_type=res.type, timestamp=now, status=status, reason=reason,
-                properties=res.properties or None, client_request_token=token))
+                properties=res.properties or None, client_request_token=token,
+                operation_id=operations.current(self.world, stack)))
             res.updated = now
 
     def _set_status(self, stack: SimStack, status: str, reason: str | None,
