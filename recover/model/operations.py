@@ -57,19 +57,21 @@ def last_operations(stack: dict[str, Any]) -> tuple[OperationRef, ...]:
 
 
 def operations_of_failure(status: str, ops: tuple[OperationRef, ...]) -> tuple[OperationRef, ...]:
-    """The listed operations that tell the story of a stack in `status`: the forward operation
-    of that kind and the rollbacks after it. Chosen by type, never by the list's order (which
-    AWS does not document, docs/reference/aws-behaviour.md#stack-operations-and-operation-events)."""
-    if status.startswith("UPDATE_ROLLBACK"):
-        kinds: tuple[str, ...] = ("UPDATE_STACK", *ROLLBACK_TYPES)
-    elif status.startswith("ROLLBACK"):
-        kinds = ("CREATE_STACK", *ROLLBACK_TYPES)
+    """The listed operations whose failed events explain a stack in `status`, chosen by type,
+    never by the list's order (which AWS does not document,
+    docs/reference/aws-behaviour.md#stack-operations-and-operation-events). A stack stuck in its
+    rollback needs only the rollback's failures: a resource that failed in the forward
+    operation keeps that failure's reason in ListStackResources, and not failing during the
+    rollback is what makes it forward (not skippable). A rollback that completed leaves the
+    story in the forward operation (a hook or a validation that refused the change)."""
+    if status.endswith(("ROLLBACK_FAILED", "ROLLBACK_IN_PROGRESS")):
+        kinds: tuple[str, ...] = ROLLBACK_TYPES
+    elif status == "UPDATE_ROLLBACK_COMPLETE" or status.startswith("UPDATE"):
+        kinds = ("UPDATE_STACK",)
+    elif status.startswith(("ROLLBACK", "CREATE")):
+        kinds = ("CREATE_STACK",)
     elif status.startswith("DELETE"):
         kinds = ("DELETE_STACK",)
-    elif status.startswith("UPDATE"):
-        kinds = ("UPDATE_STACK",)
-    elif status.startswith("CREATE"):
-        kinds = ("CREATE_STACK",)
     else:
         kinds = tuple({o.operation_type for o in ops})
     return tuple(o for o in ops if o.operation_type in kinds)

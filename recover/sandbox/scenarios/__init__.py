@@ -15,6 +15,7 @@ from recover.sandbox.scenarios import (
     ecr_expired,
     express_wedge,
     healthy,
+    hook_failed,
     nested_skip,
     reference_code,
     role_deleted_in_rollback,
@@ -39,6 +40,7 @@ MODULES: dict[str, ModuleType] = {
     "stale-latest": stale_latest,
     "reference-code": reference_code,
     "express-wedge": express_wedge,
+    "hook-failed": hook_failed,
 }
 SCENARIOS: dict[str, Callable[[World], None]] = {name: m.seed for name, m in MODULES.items()}
 
