@@ -40,10 +40,17 @@ def sdk_has(client: Any, operation: str) -> bool:
     return operation in client.meta.service_model.operation_names
 
 
-def needs_events(info: StackInfo, resources: tuple[StackResource, ...]) -> bool:
-    """Only a stack with something failed has failed events worth a call."""
-    return ("FAILED" in info.status or "ROLLBACK" in info.status
-            or any(r.status.endswith("_FAILED") for r in resources))
+def needs_events(info: StackInfo, resources: tuple[StackResource, ...], root_status: str = ""
+                 ) -> bool:
+    """Only a stack with something failed has failed events worth a call. A nested stack that
+    rolled back completely (nothing failed in it now) matters only when the whole tree rolled
+    back: then the cause (a hook, a validation) may be anywhere; under a root stuck in its
+    rollback it is a bystander."""
+    if "FAILED" in info.status or any(r.status.endswith("_FAILED") for r in resources):
+        return True
+    if "ROLLBACK" not in info.status:
+        return False
+    return not info.parent_id or "ROLLBACK_COMPLETE" in root_status
 
 
 MISSING_SDK = "has no DescribeEvents"
@@ -63,8 +70,8 @@ def fallback(info: StackInfo, reason: str) -> StackOperations:
 
 @needs("cloudformation:DescribeEvents", "cloudformation:GetHookResult",
        "cloudformation:DescribeStackEvents")
-def read_operations(cfn: Any, info: StackInfo, resources: tuple[StackResource, ...]
-                    ) -> StackOperations:
+def read_operations(cfn: Any, info: StackInfo, resources: tuple[StackResource, ...],
+                    root_status: str = "") -> StackOperations:
     """The failed events of every operation `LastOperations` lists, with hook results; a
     SOURCE_RECONSTRUCTED result (no events) when the operation APIs cannot be used.
     Raises ClientError for any other error."""
@@ -72,7 +79,7 @@ def read_operations(cfn: Any, info: StackInfo, resources: tuple[StackResource, .
         return fallback(info, f"botocore {botocore.__version__} {MISSING_SDK}")
     if not info.last_operations:
         return fallback(info, "DescribeStacks gave no LastOperations for this stack")
-    if not needs_events(info, resources):
+    if not needs_events(info, resources, root_status):
         return StackOperations(stack_id=info.stack_id, source=SOURCE_OPERATIONS,
                                operations=info.last_operations)
     failed: list[OperationEvent] = []

@@ -67,6 +67,7 @@ class _Reader:
     unreadable: list[tuple[str, str]] = field(default_factory=list)
     # Set once the operation APIs proved unavailable: the other stacks do not ask again.
     operations_unavailable: str = ""
+    root_status: str = ""  # set once the root is read
 
     @property
     def cfn(self) -> Any:
@@ -109,7 +110,8 @@ class _Reader:
             if self.operations_unavailable:  # known for this account: do not ask again
                 operations = fallback(info, self.operations_unavailable)
             else:
-                operations = read_operations(self.cfn, info, resources)
+                operations = read_operations(self.cfn, info, resources,
+                                             self.root_status or info.status)
                 if api_missing(operations):
                     self.operations_unavailable = operations.fallback_reason
         events = () if operations and operations.source == SOURCE_OPERATIONS else self.events(info)
@@ -216,6 +218,7 @@ def take_snapshot(aws: SessionFactory, stack: str, *, clock: Callable[[], dateti
         info = reader.describe(stack)
         if info.root_id:
             info = reader.describe(info.root_id)
+        reader.root_status = info.status
         root = reader.node(info, "", 0)
     except ClientError as exc:
         raise translate_aws_error(exc, region=aws.region) or exc from exc
