@@ -26,7 +26,7 @@ overflow-wrap:anywhere;word-break:break-word}
 table.tl col.n{width:3em}table.tl col.t{width:9em}table.tl col.src{width:6.5em}
 table.tl col.subj{width:14%}table.tl col.what{width:16%}table.tl col.st{width:13%}
 table.hr col.h{width:10em}
-table.op col.t{width:10em}table.op col.ty{width:12.5em}table.op col.id{width:8em}
+table.op col.t{width:10em}table.op col.ty{width:12.5em}table.op col.id{width:9.5em}
 table.op col.d{width:6em}table.op col.st{width:17em}
 li{overflow-wrap:anywhere}
 div.chart{overflow-x:auto;margin:.5rem 0 1rem}div.chart svg{max-width:100%;height:auto}
