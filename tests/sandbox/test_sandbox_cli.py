@@ -23,8 +23,8 @@ def test_scenarios_list_json() -> None:
     assert proc.returncode == 0, proc.stderr
     names = [s["name"] for s in json.loads(proc.stdout)["data"]["scenarios"]]
     assert names == ["cdk-bootstrap-deleted", "degap", "degap-before", "delete-failed",
-                     "ecr-expired", "express-wedge", "healthy", "nested-skip", "reference-code",
-                     "role-deleted-in-rollback",
+                     "ecr-expired", "express-wedge", "healthy", "hook-failed", "nested-skip",
+                     "reference-code", "role-deleted-in-rollback",
                      "service-role-deleted", "service-role-untrusted", "stale-latest"]
 
 
