@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from recover.act import lost_answers, presigned
 from recover.act.calls import Call
 from recover.aws.session import SessionFactory
+from recover.model.operations import STARTED_BY, last_operations
 from recover.run.evidence import Journal
 from recover.run.interrupts import change_in_flight
 
@@ -24,6 +25,9 @@ class Executor:
         self.would_run: list[Call] = []
         self.ran: list[tuple[Call, dict[str, Any]]] = []
         self.last_seq: int | None = None  # journal seq of the last call's `before` entry
+        # {seq, operation, stack, operation_id, operation_type, source} per stack operation
+        # started (docs/reference/aws-behaviour.md#unconfirmed-operation-details)
+        self.operations: list[dict[str, Any]] = []
 
     def run(self, call: Call) -> dict[str, Any]:
         """Run one call. In dry-run mode record it and return {} without calling AWS."""
@@ -75,7 +79,36 @@ class Executor:
                                 operation=call.operation, response=_trim(response),
                                 request_id=meta.get("RequestId"))
             self.ran.append((call, response))
-            return response
+        if call.service == "cloudformation" and call.operation in STARTED_BY:
+            self._read_back_operation(call, before["seq"])
+        return response
+
+    def _read_back_operation(self, call: Call, seq: int) -> None:
+        """Tie the call to the operation it started: read the stack's LastOperations right
+        after it and take the first entry of the type the call starts. Journaled as its own
+        entry (`operation_started`, ref = the call's seq): a failed read-back never hides that
+        the call itself succeeded."""
+        stack = str(call.params.get("StackName") or "")
+        wanted = STARTED_BY[call.operation]
+        entry: dict[str, Any] = {"ref": seq, "operation": call.operation, "stack": stack,
+                                 "operation_type": wanted, "operation_id": None}
+        try:
+            found = self.aws.client("cloudformation", call.region).describe_stacks(
+                StackName=stack)["Stacks"]
+            ops = last_operations(found[0]) if found else ()
+            match = next((o for o in ops if o.operation_type == wanted), None)
+            if match is not None:
+                entry.update(operation_id=match.operation_id, source="LastOperations")
+            else:
+                entry["source"] = ("DescribeStacks lists no LastOperations (older SDK or "
+                                   "endpoint): the ClientRequestToken is the link"
+                                   if not ops else f"no {wanted} entry in LastOperations")
+        except (ClientError, BotoCoreError) as exc:
+            entry["source"] = f"read-back failed: {_error_of(exc)['code']}"
+        self.journal.append("operation_started", **entry)
+        self.operations.append(entry)
+        if entry["operation_id"]:
+            self.log(f"{call.operation} started operation {entry['operation_id']} ({wanted})")
 
     def _settle(self, client: Any, call: Call,
                 exc: ClientError) -> tuple[str, dict[str, Any]] | None:

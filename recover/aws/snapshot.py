@@ -21,7 +21,14 @@ from urllib.parse import unquote
 from botocore.exceptions import ClientError
 
 from recover.act.needs import needs
+from recover.aws.operations import (
+    api_missing,
+    fallback,
+    read_operations,
+    with_stack_event_hooks,
+)
 from recover.aws.session import SessionFactory, map_in_context
+from recover.model.operations import SOURCE_OPERATIONS
 from recover.model.stack import (
     RoleCheck,
     StackEvent,
@@ -34,7 +41,10 @@ from recover.model.statuses import OPERATION_START
 from recover.model.trust_policy import assess_trust
 from recover.run.errors import translate_aws_error
 
-EventScope = Literal["all", "last-operation", "none"]
+# "operations": the failed events of the operations LastOperations names, through DescribeEvents
+# (docs/reference/aws-behaviour.md#stack-operations-and-operation-events); where that API is
+# missing, the newest operation's events as "last-operation" reads them.
+EventScope = Literal["all", "last-operation", "operations", "none"]
 
 CLOUDFORMATION_PRINCIPAL = "cloudformation.amazonaws.com"
 # docs/reference/aws-behaviour.md#service-roles-rolearn (verbatim pattern): the role a failed operation or resource could not use.
@@ -55,6 +65,9 @@ class _Reader:
     aws: SessionFactory
     options: SnapshotOptions
     unreadable: list[tuple[str, str]] = field(default_factory=list)
+    # Set once the operation APIs proved unavailable: the other stacks do not ask again.
+    operations_unavailable: str = ""
+    root_status: str = ""  # set once the root is read
 
     @property
     def cfn(self) -> Any:
@@ -73,6 +86,7 @@ class _Reader:
         """All events (or those of the newest operation, or none), oldest first."""
         if self.options.events == "none":
             return ()
+        cut = self.options.events in ("last-operation", "operations")
         newest_first: list[StackEvent] = []
         pages = self.cfn.get_paginator("describe_stack_events").paginate(StackName=info.stack_id)
         for page in pages:
@@ -80,7 +94,7 @@ class _Reader:
             for raw in page.get("StackEvents", []):
                 ev = StackEvent.from_api(raw)
                 newest_first.append(ev)
-                if (self.options.events == "last-operation" and ev.is_stack_event
+                if (cut and ev.is_stack_event
                         and ev.status in OPERATION_START):
                     done = True
                     break
@@ -91,9 +105,21 @@ class _Reader:
 
     def node(self, info: StackInfo, logical_id_in_parent: str, depth: int) -> StackNode:
         resources = self.resources(info.stack_id)
-        events = self.events(info)
+        operations = None
+        if self.options.events == "operations":
+            if self.operations_unavailable:  # known for this account: do not ask again
+                operations = fallback(info, self.operations_unavailable)
+            else:
+                operations = read_operations(self.cfn, info, resources,
+                                             self.root_status or info.status)
+                if api_missing(operations):
+                    self.operations_unavailable = operations.fallback_reason
+        events = () if operations and operations.source == SOURCE_OPERATIONS else self.events(info)
+        if operations and operations.source != SOURCE_OPERATIONS:
+            operations = with_stack_event_hooks(self.cfn, operations, events)
         return StackNode(info=info, resources=resources, events=events,
-                         logical_id_in_parent=logical_id_in_parent, depth=depth)
+                         logical_id_in_parent=logical_id_in_parent, depth=depth,
+                         operations=operations)
 
     def child(self, logical_id: str, arn: str, depth: int, parent: StackInfo) -> StackNode | None:
         try:
@@ -192,6 +218,7 @@ def take_snapshot(aws: SessionFactory, stack: str, *, clock: Callable[[], dateti
         info = reader.describe(stack)
         if info.root_id:
             info = reader.describe(info.root_id)
+        reader.root_status = info.status
         root = reader.node(info, "", 0)
     except ClientError as exc:
         raise translate_aws_error(exc, region=aws.region) or exc from exc

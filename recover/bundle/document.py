@@ -25,6 +25,7 @@ from recover.bundle import BUNDLE_SCHEMA_VERSION
 from recover.bundle.chart import build_chart
 from recover.bundle.mermaid import chart_markdown
 from recover.bundle.model import Collected, Entry, RunFolder, TemplateCopy
+from recover.bundle.operations import group_operations
 from recover.bundle.redact import Redactor, SecretBook, parse_template
 from recover.bundle.relate import subjects_of
 from recover.bundle.render_html import render_html
@@ -366,6 +367,7 @@ def _document(c: Collected, summary: dict[str, Any], r: Redactor,
                                            "status": r.status, "physical_id": r.physical_id,
                                            "reason": r.reason} for r in n.resources]}
                    for n in (_quiet_node(n, quiet) for n in snap.nodes)],
+        "operations": quiet.value(group_operations(snap, c.runs)),
         "templates": [t.to_dict() | {"file": _template_name(t) if t.body is not None else None}
                       for t in c.templates],
         "cloudtrail": {"source": c.trail.source, "records_read": c.trail.scanned,

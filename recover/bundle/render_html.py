@@ -9,7 +9,13 @@ from typing import Any
 from recover.bundle.chart import Chart
 from recover.bundle.chart_svg import chart_html
 from recover.bundle.model import Entry
-from recover.bundle.render_md import gap_count, time_cell, timeline_intro
+from recover.bundle.render_md import (
+    MAX_OPERATIONS,
+    duration,
+    gap_count,
+    time_cell,
+    timeline_intro,
+)
 
 _CSS = """
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem;color:#1f2328}
@@ -20,12 +26,14 @@ overflow-wrap:anywhere;word-break:break-word}
 table.tl col.n{width:3em}table.tl col.t{width:9em}table.tl col.src{width:6.5em}
 table.tl col.subj{width:14%}table.tl col.what{width:16%}table.tl col.st{width:13%}
 table.hr col.h{width:10em}
+table.op col.t{width:10em}table.op col.ty{width:12.5em}table.op col.id{width:9.5em}
+table.op col.d{width:6em}table.op col.st{width:17em}
 li{overflow-wrap:anywhere}
 div.chart{overflow-x:auto;margin:.5rem 0 1rem}div.chart svg{max-width:100%;height:auto}
 .legend .key{display:inline-block;width:12px;height:10px;margin:0 4px 0 10px}
 th{background:#f6f8fa;position:sticky;top:0}
 tr.stack td.src{color:#0550ae}tr.cloudtrail td.src{color:#8250df}tr.recover td.src{color:#1a7f37}
-tr.failed td.st{color:#cf222e;font-weight:600}
+tr.failed td.st,td.opfail{color:#cf222e;font-weight:600}
 td.t{font-family:ui-monospace,monospace;overflow-wrap:normal;word-break:normal}
 .bar{display:inline-block;height:10px;background:#0969da;vertical-align:middle}
 .bar.failed{background:#cf222e}
@@ -60,6 +68,29 @@ def _density(entries: list[Entry]) -> str:
             + "".join(rows) + "</table>")
 
 
+def _operations(ops: list[dict[str, Any]]) -> str:
+    """The per-operation table (recover.bundle.operations), failed outcomes in red."""
+    if not ops:
+        return ""
+    rows = []
+    for o in ops[-MAX_OPERATIONS:]:
+        failed = "FAILED" in o["outcome"]
+        rows.append(
+            "<tr>"
+            f"<td class='t'>{escape(o['start'][:19].replace('T', ' '))}</td>"
+            f"<td>{escape(o['stack'])}</td><td>{escape(o['operation_type'])}</td>"
+            f"<td class='t'>{escape((o['operation_id'] or 'reconstructed')[:13])}</td>"
+            f"<td>{escape(duration(o['duration_s']))}</td>"
+            f"<td class='{'opfail' if failed else 'st'}'>{escape(o['outcome'])}</td>"
+            f"<td>{escape(', '.join(o['failed']))}</td>"
+            f"<td>{escape(o['started_by'] or '')}</td></tr>")
+    return ("<h2>Operations</h2><table class='op'><col class='t'><col><col class='ty'>"
+            "<col class='id'><col class='d'><col class='st'><col><col>"
+            "<tr><th>started (UTC)</th><th>stack</th><th>operation</th><th>id</th>"
+            "<th>duration</th><th>outcome</th><th>failed</th><th>started by</th></tr>"
+            + "".join(rows) + "</table>")
+
+
 def render_html(doc: dict[str, Any], rows: list[tuple[int, Entry]], total: int,
                 chart: Chart | None = None) -> str:
     """timeline.html; `rows`: the (number, entry) timeline.md shows of the `total`."""
@@ -79,6 +110,7 @@ def render_html(doc: dict[str, Any], rows: list[tuple[int, Entry]], total: int,
              "<h2>What was done</h2>", _list(s["what_was_done"], "no recover run found"),
              "<h2>What is still inconsistent</h2>",
              _list(s["still_inconsistent"], "nothing known to be inconsistent"),
+             _operations(doc.get("operations") or []),
              chart_html(chart) if chart is not None else "",
              _density(entries),
              "<h2>Timeline</h2>", f"<p>{escape(timeline_intro(len(rows), total))}</p>",

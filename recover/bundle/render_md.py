@@ -58,6 +58,38 @@ def gap_count(rows: list[tuple[int, Entry]], total: int) -> list[tuple[int, Entr
     return out
 
 
+MAX_OPERATIONS = 40  # the newest; evidence.json keeps them all
+
+
+def duration(seconds: float) -> str:
+    s = int(round(seconds))
+    return f"{s // 3600}h{s % 3600 // 60:02d}m{s % 60:02d}s" if s >= 3600 else \
+        f"{s // 60}m{s % 60:02d}s" if s >= 60 else f"{s}s"
+
+
+def operations_section(ops: list[dict[str, Any]]) -> list[str]:
+    """One row per stack operation (recover.bundle.operations): what ran, how long, how it
+    ended, and which recover call started it."""
+    if not ops:
+        return []
+    shown = ops[-MAX_OPERATIONS:]
+    out = ["## Operations", "",
+           "Each create, update, rollback, continued rollback and delete of every stack, oldest "
+           "first" + (f" (the last {len(shown)} of {len(ops)}; all in `evidence.json`)"
+                      if len(shown) < len(ops) else "") + ". " +
+           ("Grouped by CloudFormation's operation ids." if all(o["operation_id"] for o in ops)
+            else "Where events carry no operation id, operations are reconstructed from the "
+            "stacks' status events."), "",
+           "| started (UTC) | stack | operation | id | duration | outcome | failed | started by |",
+           "|---|---|---|---|---|---|---|---|"]
+    for o in shown:
+        out.append("| " + " | ".join(cell(v) for v in (
+            o["start"][:19].replace("T", " "), o["stack"], o["operation_type"],
+            (o["operation_id"] or "reconstructed")[:13], duration(o["duration_s"]),
+            o["outcome"], ", ".join(o["failed"]) or " ", o["started_by"] or " ")) + " |")
+    return [*out, ""]
+
+
 def render_markdown(doc: dict[str, Any], rows: list[tuple[int, Entry]], total: int,
                     chart: str) -> str:
     """timeline.md; `rows`: the (number, entry) it shows of the `total` (IncidentRows)."""
@@ -74,6 +106,7 @@ def render_markdown(doc: dict[str, Any], rows: list[tuple[int, Entry]], total: i
                                               "no recover run found for this stack"),
            "", "### What is still inconsistent",
            *_bullets(s["still_inconsistent"], "nothing known to be inconsistent"), ""]
+    out += operations_section(doc.get("operations") or [])
     if chart:
         out += ["## Timeline chart", "", chart.rstrip("\n"), ""]
     out += ["## Timeline", "", timeline_intro(len(rows), total), "",

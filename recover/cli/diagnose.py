@@ -33,7 +33,8 @@ def with_global_options(commands: list[str], argv: list[str], name: str) -> list
 @click.command("diagnose")
 @click.argument("stack", type=STACK)
 @click.option("--all-events", is_flag=True,
-              help="Read every event of every stack (default: the newest operation's).")
+              help="Read every event of every stack (default: the failed events of the "
+                   "failing operations, by operation id where CloudFormation offers it).")
 @recover_command("diagnose")
 def command(rc: RunContext, stack: str, all_events: bool) -> Result:
     """Read-only: classify every failure of STACK and its nested stacks, and name the runbook."""
@@ -45,11 +46,14 @@ def command(rc: RunContext, stack: str, all_events: bool) -> Result:
     with open_evidence(rc, "diagnose", stack) as ev:
         rc.progress(f"reading stack {stack} and its nested stacks…")
         snap = take_snapshot(rc.aws, stack, clock=rc.clock, options=SnapshotOptions(
-            events="all" if all_events else "last-operation"))
+            events="all" if all_events else "operations"))
         ev.write_json("snapshot.json", snap)
         result = diagnose(snap)
         data = result.to_dict(snap)
         data["evidence_dir"] = str(ev.dir)
+        if data.get("events_source"):  # which path read the events, also in the metadata
+            ev.set(events_source=data["events_source"]["source"],
+                   events_fallback_reason=data["events_source"]["fallback_reason"])
         data["next"] = with_global_options(data["next"], rc.options.argv, "diagnose")
         ev.write_json("diagnosis.json", data)
         code = ExitCode.OK if result.healthy else ExitCode.FAILURE_FOUND

@@ -13,6 +13,7 @@ from recover.decide.remedies import remedy_fact
 from recover.detectors import load_detectors
 from recover.detectors._common import Classifier, default_classifier
 from recover.explain.taxonomy import FailureMode
+from recover.model.operations import SOURCE_OPERATIONS
 from recover.model.stack import StackSnapshot
 from recover.model.statuses import FAILED
 from recover.runbooks import find, registry
@@ -58,7 +59,25 @@ class Diagnosis:
             "findings": [f.to_dict() for f in self.findings],
             "unreadable": [{"stack_id": s, "reason": r} for s, r in snapshot.unreadable],
             "api_calls": snapshot.api_calls,
+            "events_source": events_source(snapshot),
         }
+
+
+def events_source(snapshot: StackSnapshot) -> dict[str, Any] | None:
+    """How the failed operations' events were read (docs/reference/aws-behaviour.md#stack-operations-and-operation-events):
+    `describe-events` (by operation id, failed events only) or `stack-events` (DescribeStackEvents
+    paged back to the operation's start, when the operation APIs are missing), with the reason
+    for the fallback. None when the snapshot did not ask (runbooks' own reads)."""
+    read = [n.operations for n in snapshot.nodes if n.operations is not None]
+    if not read:
+        return None
+    fell_back = [o for o in read if o.source != SOURCE_OPERATIONS]
+    return {"source": fell_back[0].source if fell_back else SOURCE_OPERATIONS,
+            "fallback_reason": fell_back[0].fallback_reason if fell_back else None,
+            "stacks_by_operation": len(read) - len(fell_back),
+            "stacks_reconstructed": len(fell_back),
+            "operations": {n.name: [o.to_dict() for o in n.info.last_operations]
+                           for n in snapshot.nodes if n.info.last_operations}}
 
 
 def next_commands(runbook: str | None, stack: str) -> list[str]:

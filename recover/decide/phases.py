@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from recover.model.operations import ROLLBACK_TYPES, SOURCE_OPERATIONS, OperationEvent
 from recover.model.stack import StackEvent, StackNode, StackResource
 from recover.model.statuses import OPERATION_START, ROLLBACK_START
 
@@ -44,7 +45,41 @@ class FailureTiming:
     reason: str
 
 
+def as_stack_event(node: StackNode, ev: OperationEvent) -> StackEvent:
+    """An operation event in the shape the rest of the code reads."""
+    return StackEvent(stack_id=ev.stack_id or node.stack_id, stack_name=node.name,
+                      event_id=f"{ev.logical_id}-{ev.status}-{ev.operation_id}",
+                      logical_id=ev.logical_id, resource_type=ev.resource_type,
+                      timestamp=ev.timestamp or node.info.last_updated_time,  # type: ignore[arg-type]
+                      status=ev.status, physical_id=ev.physical_id, reason=ev.message,
+                      operation_id=ev.operation_id)
+
+
+def _timing_from_operations(node: StackNode, resource: StackResource) -> FailureTiming:
+    """The operation APIs say which operation each failure belongs to: a failure in a
+    ROLLBACK or CONTINUE_ROLLBACK operation failed during the rollback."""
+    assert node.operations is not None
+    mine = [e for e in node.operations.failed
+            if e.logical_id == resource.logical_id and e.status == resource.status
+            and e.event_type != "STACK_EVENT"]
+    newest = max(mine, key=lambda e: (e.timestamp is not None, e.timestamp), default=None)
+    event = as_stack_event(node, newest) if newest else None
+    reason = (newest.message if newest and newest.message else resource.reason) or ""
+    if resource.status == "DELETE_FAILED":
+        stack_deleting = node.info.status.startswith("DELETE_")
+        return FailureTiming(Phase.DELETE if stack_deleting else Phase.CLEANUP, event, reason)
+    if is_cancellation(reason):
+        return FailureTiming(Phase.CANCELLED, event, reason)
+    op_type = newest.operation_type or node.operations.operation_type(newest.operation_id) \
+        if newest else ""
+    if op_type in ROLLBACK_TYPES:
+        return FailureTiming(Phase.ROLLBACK, event, reason)
+    return FailureTiming(Phase.FORWARD, event, reason)
+
+
 def failure_timing(node: StackNode, resource: StackResource) -> FailureTiming:
+    if node.operations is not None and node.operations.source == SOURCE_OPERATIONS:
+        return _timing_from_operations(node, resource)
     window = operation_events(node)
     first_rollback = next((i for i, ev in enumerate(window)
                            if ev.is_stack_event and ev.status in ROLLBACK_START), None)

@@ -30,7 +30,8 @@ def detect(snapshot: StackSnapshot, classify: Classifier) -> list[Finding]:
     for node in snapshot.nodes:
         arn = node.info.role_arn
         check = snapshot.role(arn) if arn else None
-        texts = [node.info.status_reason] + [e.reason for e in node.events[-50:]]
+        texts = [node.info.status_reason] + [e.reason for e in node.events[-50:]] + (
+            [e.message for e in node.operations.failed] if node.operations else [])
         seen_in_messages = next((m.group(1) for t in texts if t
                                  for m in [ROLE_MESSAGE.search(t)] if m), None)
         if check and check.state in ("missing", "untrusting", "other_path"):

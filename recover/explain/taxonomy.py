@@ -42,6 +42,8 @@ class FailureMode(StrEnum):
     THROTTLED = "throttled"
     TRANSIENT_ERROR = "transient_error"
     SIGNAL_FAILURE = "signal_failure"
+    # a CloudFormation Hook in FAIL mode refused a resource (recover/explain/rules/hooks.py)
+    HOOK_FAILURE = "hook_failure"
     NO_CHANGE = "no_change"
     UNKNOWN = "unknown"
 
@@ -94,6 +96,7 @@ RETRY_OUTLOOK: dict[FailureMode, Outlook] = {
     FailureMode.INVALID_REFERENCE: Outlook.FIX_THEN_RETRY,
     FailureMode.CUSTOM_RESOURCE_FAILURE: Outlook.FIX_THEN_RETRY,
     FailureMode.SIGNAL_FAILURE: Outlook.FIX_THEN_RETRY,
+    FailureMode.HOOK_FAILURE: Outlook.FIX_THEN_RETRY,
     FailureMode.DELETE_BLOCKED_DEPENDENCY: Outlook.FIX_THEN_RETRY,
     FailureMode.DELETE_BLOCKED_NONEMPTY_BUCKET: Outlook.FIX_THEN_RETRY,
 }
@@ -142,6 +145,10 @@ ADVICE: dict[FailureMode, str] = {
     FailureMode.SIGNAL_FAILURE: (
         "The resource waited for success signals and got a failure or too few. Read the "
         "instance's bootstrap logs, fix it, then retry."),
+    FailureMode.HOOK_FAILURE: (
+        "A CloudFormation Hook (FAIL mode) refused a resource as non-compliant, or failed. Read "
+        "its verdict (hook type, reason, annotations with remediation), make the resource "
+        "comply and deploy again, or have the hook's owner fix it or switch it to WARN."),
     FailureMode.NO_CHANGE: "Not a failure: there was nothing to change.",
     FailureMode.UNKNOWN: (
         "recover does not recognise this failure. Read the resource's own events "

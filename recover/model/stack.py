@@ -6,9 +6,11 @@ as evidence, replayed as test fixtures, and embedded in plans.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import UTC, datetime
 from typing import Any
+
+from recover.model.operations import OperationRef, StackOperations, last_operations
 
 NESTED_STACK_TYPE = "AWS::CloudFormation::Stack"
 
@@ -67,6 +69,12 @@ class StackEvent:
     reason: str = ""
     client_request_token: str = ""
     operation_id: str = ""
+    # A hook's verdict on this resource (HookType...; docs/reference/aws-behaviour.md#stack-operations-and-operation-events)
+    hook_type: str = ""
+    hook_status: str = ""
+    hook_reason: str = ""
+    hook_failure_mode: str = ""
+    hook_invocation_id: str = ""
 
     @property
     def is_stack_event(self) -> bool:
@@ -90,7 +98,11 @@ class StackEvent:
                    physical_id=e.get("PhysicalResourceId") or "",
                    reason=e.get("ResourceStatusReason") or "",
                    client_request_token=e.get("ClientRequestToken") or "",
-                   operation_id=e.get("OperationId") or "")
+                   operation_id=e.get("OperationId") or "",
+                   hook_type=e.get("HookType") or "", hook_status=e.get("HookStatus") or "",
+                   hook_reason=e.get("HookStatusReason") or "",
+                   hook_failure_mode=e.get("HookFailureMode") or "",
+                   hook_invocation_id=e.get("HookInvocationId") or "")
 
 
 @dataclass(frozen=True)
@@ -145,6 +157,9 @@ class StackInfo:
     # not say): a failed EXPRESS update refuses RollbackStack and classic updates
     # (docs/reference/aws-behaviour.md#express-deployment-mode).
     deployment_mode: str = ""
+    # LastOperations: the stack's most recent operations, as AWS lists them ((): AWS or the SDK
+    # does not say; docs/reference/aws-behaviour.md#stack-operations-and-operation-events)
+    last_operations: tuple[OperationRef, ...] = ()
 
     @property
     def is_nested(self) -> bool:
@@ -154,11 +169,14 @@ class StackInfo:
         out = _to(self)
         for k in ("parameters", "tags", "outputs"):
             out[k] = dict(getattr(self, k))
+        out["last_operations"] = [o.to_dict() for o in self.last_operations]
         return out
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> StackInfo:
-        return _from(cls, d)
+        info = _from(cls, {k: v for k, v in d.items() if k != "last_operations"})
+        ops = tuple(OperationRef.from_dict(o) for o in d.get("last_operations") or [])
+        return replace(info, last_operations=ops) if ops else info
 
     @classmethod
     def from_api(cls, s: dict[str, Any]) -> StackInfo:
@@ -177,6 +195,7 @@ class StackInfo:
             outputs=tuple((o["OutputKey"], o.get("OutputValue", "")) for o in s.get("Outputs") or []),
             capabilities=tuple(s.get("Capabilities") or []),
             deployment_mode=(s.get("DeploymentConfig") or {}).get("Mode") or "",
+            last_operations=last_operations(s),
         )
 
 
@@ -190,6 +209,8 @@ class StackNode:
     # Logical id of the AWS::CloudFormation::Stack resource in the parent ("" for the root).
     logical_id_in_parent: str = ""
     depth: int = 0
+    # What the operation APIs said (or that they were unavailable); None: not asked
+    operations: StackOperations | None = None
 
     @property
     def name(self) -> str:
@@ -216,7 +237,8 @@ class StackNode:
     def to_dict(self) -> dict[str, Any]:
         return {"info": self.info.to_dict(), "resources": [r.to_dict() for r in self.resources],
                 "events": [e.to_dict() for e in self.events],
-                "logical_id_in_parent": self.logical_id_in_parent, "depth": self.depth}
+                "logical_id_in_parent": self.logical_id_in_parent, "depth": self.depth,
+                "operations": self.operations.to_dict() if self.operations else None}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> StackNode:
@@ -224,7 +246,9 @@ class StackNode:
                    resources=tuple(StackResource.from_dict(r) for r in d.get("resources", [])),
                    events=tuple(StackEvent.from_dict(e) for e in d.get("events", [])),
                    logical_id_in_parent=d.get("logical_id_in_parent", ""),
-                   depth=int(d.get("depth", 0)))
+                   depth=int(d.get("depth", 0)),
+                   operations=StackOperations.from_dict(d["operations"])
+                   if d.get("operations") else None)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,11 @@ that it never repeats a change and never refuses the state its own earlier run l
 - a call in doubt (sent, answer never read: a second Ctrl-C, a kill, a read timeout) is sent again
   with the same ClientRequestToken unless the stack's events carry that token (then it ran), so
   CloudFormation runs it at most once (docs/reference/aws-behaviour.md#client-request-tokens);
-- orphans the earlier run captured are recorded in the ledger once their stack is deleted.
+- orphans the earlier run captured are recorded in the ledger once their stack is deleted;
+- where the earlier run read back the operation id its call started (`operation_started` in the
+  journal, recover/act/executor.py), "ours" means that id is among the stack's LastOperations
+  now: an operation someone else started since is never followed as ours
+  (docs/reference/aws-behaviour.md#stack-operations-and-operation-events).
 
 Reading is `load_prior` (gather); the rest are pure functions over plain data (decide).
 """
@@ -48,6 +52,7 @@ class PastCall:
     seq: int
     call: dict[str, Any]  # Call.to_dict() as journaled
     outcome: str  # done | failed | in_doubt
+    operation_id: str | None = None  # the operation the call started, read back after it
 
     @property
     def operation(self) -> str:
@@ -65,7 +70,8 @@ class PastCall:
 
     def to_dict(self) -> dict[str, Any]:
         return {"run_dir": self.run_dir, "operation": self.operation, "outcome": self.outcome,
-                "description": self.call.get("description", ""), "cli": self.call.get("cli")}
+                "description": self.call.get("description", ""), "cli": self.call.get("cli"),
+                "operation_id": self.operation_id}
 
 
 @dataclass(frozen=True)
@@ -125,7 +131,11 @@ def calls_of(entries: list[dict[str, Any]], run_dir: str) -> list[PastCall]:
     """The changes of one journal with what became of each (pure)."""
     befores: dict[int, dict[str, Any]] = {}
     afters: dict[int, dict[str, Any]] = {}
+    started: dict[int, str] = {}
     for e in entries:
+        if e.get("kind") == "operation_started" and isinstance(e.get("ref"), int) \
+                and isinstance(e.get("operation_id"), str):
+            started[e["ref"]] = e["operation_id"]
         if e.get("kind") != "call":
             continue
         if e.get("phase") == "before" and isinstance(e.get("call"), dict):
@@ -143,7 +153,7 @@ def calls_of(entries: list[dict[str, Any]], run_dir: str) -> list[PastCall]:
             outcome = "in_doubt"
         else:
             outcome = "failed"  # AWS answered with an error: the change was not made
-        out.append(PastCall(run_dir, seq, before["call"], outcome))
+        out.append(PastCall(run_dir, seq, before["call"], outcome, started.get(seq)))
     return out
 
 
@@ -214,18 +224,40 @@ def token_to_reuse(prior: PriorRuns, operation: str, params: dict[str, Any],
 def our_operation_running(prior: PriorRuns, operation: str, stack_id: str,
                           tokens_seen: set[str]) -> bool:
     """True when an earlier run sent `operation` on `stack_id` and it reached AWS: done, or in
-    doubt with its token on the stack's events."""
+    doubt with its token on the stack's events. When that run read back the operation id its
+    call started and the stack lists its operations now (`tokens_seen` from `tokens_seen()`
+    carries them), the id decides: the running operation is ours only if its id is listed."""
+    listed = getattr(tokens_seen, "operations", frozenset())
     for c in prior.started(operation, stack_id):
+        if c.operation_id and listed:
+            if c.operation_id in listed:
+                return True
+            continue
         if c.outcome == "done" or (c.token and c.token in tokens_seen):
             return True
     return False
 
 
-def tokens_seen(snapshot: StackSnapshot) -> set[str]:
+def our_operation_ids(prior: PriorRuns, operation: str, stack_id: str) -> list[str]:
+    """The operation ids earlier runs' `operation` calls on `stack_id` started (read back)."""
+    return [c.operation_id for c in prior.started(operation, stack_id) if c.operation_id]
+
+
+class Seen(set[str]):
+    """ClientRequestTokens seen on the events, with the operation ids the stacks list."""
+
+    operations: frozenset[str] = frozenset()
+
+
+def tokens_seen(snapshot: StackSnapshot) -> Seen:
     """Every ClientRequestToken on the events read (each event of an operation carries its
-    token, docs/reference/aws-behaviour.md#client-request-tokens)."""
-    return {e.client_request_token for n in snapshot.nodes for e in n.events
-            if e.client_request_token}
+    token, docs/reference/aws-behaviour.md#client-request-tokens), and, as `.operations`, every
+    operation id the stacks' LastOperations list."""
+    seen = Seen(e.client_request_token for n in snapshot.nodes for e in n.events
+                if e.client_request_token)
+    seen.operations = frozenset(o.operation_id for n in snapshot.nodes
+                                for o in n.info.last_operations)
+    return seen
 
 
 def read_stack(read: Callable[[str], T], stack: str, prior: PriorRuns) -> T:

@@ -26,7 +26,7 @@ from urllib.parse import parse_qs, quote, unquote
 
 from recover.sandbox import moto_access as aws
 from recover.sandbox import protocol, stack_trail
-from recover.sandbox.cfn import custom
+from recover.sandbox.cfn import custom, operations
 from recover.sandbox.cfn.model import CfnError
 from recover.sandbox.trail import TrailApiError
 from recover.sandbox.world import World
@@ -70,7 +70,9 @@ class SandboxMiddleware:
         if service is None:
             # unsigned query requests (aws --no-sign-request): CloudFormation by Action + Version
             values = protocol.query_values(environ, body)
-            if values.get("Version") == "2010-05-15" and values.get("Action") in CFN_ACTIONS:
+            if values.get("Version") == "2010-05-15" and (
+                    values.get("Action") in CFN_ACTIONS
+                    or values.get("Action") in operations.ACTIONS):
                 service = "cloudformation"
             else:
                 return self.moto_app(environ, start_response)
@@ -115,7 +117,7 @@ class SandboxMiddleware:
     def _cloudformation(self, action: str, environ: dict[str, Any], body: bytes,
                         logged: dict[str, Any] | None = None) -> Response:
         method = CFN_ACTIONS.get(action)
-        if method is None:
+        if method is None and action not in operations.ACTIONS:
             return protocol.error_response(
                 "query", "InvalidAction",
                 f"The recover sandbox does not implement CloudFormation {action or '(no Action)'}",
@@ -128,8 +130,11 @@ class SandboxMiddleware:
             region = protocol.region_of(environ)
             if region and region != self.world.region:
                 result = _empty_region_cloudformation(action, params)
+            elif method is None:
+                result = operations.answer(self.world.cfn, action, params)
             else:
-                result = _cfn_method(self.world, method)(params)
+                result = operations.present(self.world.cfn, action,
+                                            _cfn_method(self.world, method)(params))
                 stack_trail.record(self.world, action, params, result)
         except CfnError as err:
             if params is not None:
@@ -215,7 +220,12 @@ class SandboxMiddleware:
             return _json(200, {"ok": True, "stacks": self.world.roots})
         if path == "/_sandbox/faults" and method == "POST":
             try:
-                self.world.faults.apply(json.loads(body or b"{}"))
+                spec = json.loads(body or b"{}")
+                if "operation_apis" in spec or spec.get("clear"):
+                    # {"operation_apis": "unavailable" | "available"}: the fallback switch
+                    operations.set_unavailable(
+                        self.world.cfn, spec.pop("operation_apis", "available") == "unavailable")
+                self.world.faults.apply(spec)
             except (ValueError, TypeError, AttributeError) as exc:
                 return _json(400, {"error": f"bad fault spec: {exc}"})
             return _json(200, {"ok": True})

@@ -171,6 +171,13 @@ class World:
         times ("is invalid or cannot be assumed") before it can assume it."""
         self.cfn.role_propagation_checks = checks
 
+    def operation_apis(self, available: bool) -> None:
+        """Switch the operation APIs (LastOperations, OperationId, DescribeEvents,
+        GetHookResult) off or back on: recover's fallback path (recover/sandbox/cfn/operations.py)."""
+        from recover.sandbox.cfn import operations
+
+        operations.set_unavailable(self.cfn, not available)
+
     def throttle(self, operation: str, percent: float = 100.0, seed: int = 0,
                  times: int | None = None) -> None:
         self.faults.throttle(operation, percent, seed, times)

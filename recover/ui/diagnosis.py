@@ -50,6 +50,8 @@ def render_diagnosis(console: Console, result: Result) -> None:
                 f"[dim]({f['phase']})[/] {role}{skip}")
             if f["reason"]:
                 leaf.add(f"[dim]{escape(f['reason'])}[/]")
+            if f["failure_mode"] == "hook_failure":  # the hook's verdict and what to do
+                leaf.add(f"[yellow]hook:[/] {escape(f['explanation'])}")
             if f.get("remedied"):
                 leaf.add(f"[green]cause fixed since:[/] {escape(f['remedied'])}")
     if tree is not None:
@@ -72,6 +74,12 @@ def render_diagnosis(console: Console, result: Result) -> None:
         console.print(f"\n[bold]{len(data['findings'])} finding(s).[/] "
                       + (f"Runbook: [bold cyan]{rb}[/] — {escape(data['runbook_reason'])}"
                          if rb else escape(data["runbook_reason"])))
+    src = data.get("events_source")
+    if src:
+        how = ("read by operation id (DescribeEvents, failed events only)"
+               if src["source"] == "describe-events" else
+               f"reconstructed from DescribeStackEvents ({src['fallback_reason']})")
+        console.print(f"[dim]events: {escape(how)}; {data['api_calls']} API call(s)[/]")
     for command in data.get("next") or []:
         console.print(f"next: [bold]{escape(command)}[/]", highlight=False, soft_wrap=True)
     console.print(f"[dim]evidence: {escape(data['evidence_dir'])}[/]")

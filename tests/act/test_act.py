@@ -38,9 +38,47 @@ def test_executor_journals_before_and_after(tmp_path: Path) -> None:
     journal = Journal(tmp_path / "j.jsonl", FakeClock())
     Executor(aws, journal).run(CUR)
     entries = read_journal(tmp_path / "j.jsonl")
-    assert [(e["kind"], e["phase"]) for e in entries] == [("call", "before"), ("call", "after")]
+    assert [(e["kind"], e.get("phase")) for e in entries] == [
+        ("call", "before"), ("call", "after"), ("operation_started", None)]
     assert entries[1]["ok"] is True and entries[1]["ref"] == entries[0]["seq"]
     assert entries[0]["call"]["cli"].startswith("aws cloudformation continue-update-rollback")
+
+
+STACK = {"StackName": "shop", "StackStatus": "UPDATE_ROLLBACK_IN_PROGRESS",
+         "CreationTime": "2026-11-20T02:00:00Z"}
+
+
+def test_executor_ties_a_stack_call_to_the_operation_it_started(tmp_path: Path) -> None:
+    """docs/reference/aws-behaviour.md#unconfirmed-operation-details: read LastOperations back
+    after the call and take the first entry of the type the call starts."""
+    aws = OfflineSessionFactory(region="eu-west-1")
+    stub = aws.stub("cloudformation")
+    stub.add_response("continue_update_rollback", {}, dict(CUR.params))
+    stub.add_response("describe_stacks", {"Stacks": [dict(STACK, LastOperations=[
+        {"OperationType": "ROLLBACK", "OperationId": "op-rb"},
+        {"OperationType": "CONTINUE_ROLLBACK", "OperationId": "op-cont"},
+        {"OperationType": "UPDATE_STACK", "OperationId": "op-upd"}])]}, {"StackName": "shop"})
+    journal = Journal(tmp_path / "j.jsonl", FakeClock())
+    ex = Executor(aws, journal)
+    ex.run(CUR)
+    started = read_journal(tmp_path / "j.jsonl")[-1]
+    assert started["kind"] == "operation_started"
+    assert (started["operation_id"], started["operation_type"], started["source"]) == (
+        "op-cont", "CONTINUE_ROLLBACK", "LastOperations")
+    assert started["ref"] == read_journal(tmp_path / "j.jsonl")[0]["seq"]
+    assert ex.operations[0]["operation_id"] == "op-cont"
+
+
+def test_executor_says_when_no_operation_id_can_be_read(tmp_path: Path) -> None:
+    aws = OfflineSessionFactory(region="eu-west-1")
+    stub = aws.stub("cloudformation")
+    stub.add_response("continue_update_rollback", {}, dict(CUR.params))
+    stub.add_response("describe_stacks", {"Stacks": [STACK]}, {"StackName": "shop"})
+    journal = Journal(tmp_path / "j.jsonl", FakeClock())
+    Executor(aws, journal).run(CUR)
+    started = read_journal(tmp_path / "j.jsonl")[-1]
+    assert started["operation_id"] is None
+    assert "ClientRequestToken is the link" in started["source"]
 
 
 def test_executor_journals_failures(tmp_path: Path) -> None:

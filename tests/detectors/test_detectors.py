@@ -173,7 +173,8 @@ def test_catalog_ids_are_unique_and_every_detector_has_a_test() -> None:
 
 
 # Detector ids exercised above: R100 (rollback), R200 (delete), R300 (role), R400 (custom
-# resource waiting), R900 (status).
+# resource waiting), R900 (status). R500 (hook and validation failures of an operation):
+# tests/detectors/test_operation_errors.py.
 
 
 def test_r400_a_custom_resource_in_progress_points_to_custom_resource() -> None:

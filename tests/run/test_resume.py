@@ -14,6 +14,7 @@ from recover.run import interrupts
 from recover.run.evidence import EvidenceRun
 from recover.run.resume import (
     PriorRuns,
+    Seen,
     calls_of,
     load_prior,
     our_operation_running,
@@ -82,6 +83,28 @@ def test_our_operation_is_running_when_done_or_its_token_is_on_the_events() -> N
     assert not our_operation_running(prior_with("done"), "ContinueUpdateRollback", "other",
                                      set())
     assert not our_operation_running(PriorRuns(), "ContinueUpdateRollback", STACK, set())
+
+
+def seen(*operation_ids: str, tokens: tuple[str, ...] = ()) -> Seen:
+    out = Seen(tokens)
+    out.operations = frozenset(operation_ids)
+    return out
+
+
+def test_the_operation_id_read_back_decides_whose_operation_is_running() -> None:
+    """A run that journaled the operation id its call started follows that id: the stack's
+    operation is ours only while LastOperations lists it (another engineer's newer continue is
+    not ours), and without LastOperations the token rule still applies."""
+    entries = [before(1, CUR), after(2, 1, ok=True),
+               {"seq": 3, "kind": "operation_started", "ref": 1, "operation_id": "op-ours",
+                "operation_type": "CONTINUE_ROLLBACK"}]
+    prior = PriorRuns(({"dir": "d", "outcome": "interrupted"},), tuple(calls_of(entries, "d")))
+    assert prior.calls[0].operation_id == "op-ours"
+    assert prior.calls[0].to_dict()["operation_id"] == "op-ours"
+    op = "ContinueUpdateRollback"
+    assert our_operation_running(prior, op, STACK, seen("op-ours", "op-update"))
+    assert not our_operation_running(prior, op, STACK, seen("op-someone-else", "op-update"))
+    assert our_operation_running(prior, op, STACK, seen())  # no LastOperations: "done" decides
 
 
 def test_reached_aws_matches_plan_calls_by_operation_and_params() -> None:

@@ -17,7 +17,8 @@ from tests.conftest import REPO
 SPECS = registry()
 # Scenarios that exist to show something other than a recovery.
 # custom-resource-silent: the handler logged nothing, so the runbook can only say so.
-NOT_RECOVERIES = {"healthy", "degap-before", "ecr-expired", "custom-resource-silent"}
+# hook-failed: a template to change (advice), no runbook recovers it
+NOT_RECOVERIES = {"healthy", "degap-before", "ecr-expired", "custom-resource-silent", "hook-failed"}
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=[s.id for s in SPECS])

@@ -24,7 +24,7 @@ def test_scenarios_list_json() -> None:
     names = [s["name"] for s in json.loads(proc.stdout)["data"]["scenarios"]]
     assert names == ["cdk-bootstrap-deleted", "custom-resource-delete", "custom-resource-rollback",
                      "custom-resource-silent", "degap", "degap-before", "delete-failed",
-                     "ecr-expired", "express-wedge", "healthy", "nested-skip", "reference-code",
+                     "ecr-expired", "express-wedge", "healthy", "hook-failed", "nested-skip", "reference-code",
                      "role-deleted-in-rollback",
                      "service-role-deleted", "service-role-untrusted", "skip-pending",
                      "skipped-drift", "stale-latest"]

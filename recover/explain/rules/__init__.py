@@ -6,6 +6,7 @@ first match wins, so the order below is part of the contract (docs/reference/fai
 specific shapes before generic ones. Reasons for the less obvious places:
 
 - execution role first: its text also says "invalid" and "not found";
+- hooks next: a hook's verdict quotes the rules it checked ("Template failed validation"...);
 - custom resources before artifacts: their reasons embed AccessDenied, "does not exist"...;
 - artifacts before permissions: NoSuchKey or an S3 AccessDenied on a code fetch is the artifact;
 - a nested stack's relay before the causes it may quote (recover.explain.classify re-reads the
@@ -28,6 +29,7 @@ from recover.explain.rules import (
     custom_resources,
     delete_blockers,
     execution_role,
+    hooks,
     irreversible,
     name_conflicts,
     not_found,
@@ -47,6 +49,7 @@ __all__ = ["EXAMPLES", "FALLBACK", "KEEP", "RULES", "Rule", "first_match", "rule
 
 RULES: tuple[Rule, ...] = (
     *execution_role.RULES,
+    *hooks.RULES,
     *custom_resources.RULES,
     *artifacts.RULES,
     *stack_state.RULES,

@@ -53,6 +53,13 @@ class SimEvent:
     reason: str | None = None
     properties: dict[str, Any] | None = None
     client_request_token: str | None = None
+    operation_id: str | None = None  # recover/sandbox/cfn/operations.py
+    # a hook's verdict on the resource (scenarios record these through operations.record_hook)
+    hook_type: str | None = None
+    hook_status: str | None = None
+    hook_reason: str | None = None
+    hook_failure_mode: str | None = None
+    hook_invocation_id: str | None = None
 
     def to_api(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -67,6 +74,13 @@ class SimEvent:
             out["ResourceProperties"] = json.dumps(self.properties)
         if self.client_request_token:
             out["ClientRequestToken"] = self.client_request_token
+        optional = {"OperationId": self.operation_id, "HookType": self.hook_type,
+                    "HookStatus": self.hook_status, "HookStatusReason": self.hook_reason,
+                    "HookFailureMode": self.hook_failure_mode,
+                    "HookInvocationId": self.hook_invocation_id}
+        out.update({k: v for k, v in optional.items() if v})
+        if self.hook_status:
+            out["HookInvocationPoint"] = "PRE_PROVISION"
         return out
 
 

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from recover.sandbox import moto_access as aws
-from recover.sandbox.cfn import handlers
+from recover.sandbox.cfn import handlers, operations
 from recover.sandbox.cfn.model import NESTED_STACK, CfnError, SimEvent, SimResource, SimStack
 from recover.sandbox.cfn.ports import WorldPort
 
@@ -47,6 +47,8 @@ class Runner:
         # Test knobs (recover/sandbox/cfn/drift.py): an endpoint without drift detection, or
         # one that refuses DeploymentMode REVERT_DRIFT.
         self.drift_detection_supported = True
+        # stack operations: ids, LastOperations, hook results (recover/sandbox/cfn/operations.py)
+        self.operations = operations.OperationState()
         self.revert_drift_supported = True
         self._role_checks: dict[str, int] = {}
 
@@ -83,11 +85,13 @@ class Runner:
                     token: str | None = None) -> None:
         """Stack-level events: EventId is a UUID (docs/reference/aws-behaviour.md#stack-events), logical id = name, physical = ARN."""
         with self.lock:
+            operations.begin(self, stack, status)
             stack.events.append(SimEvent(
                 stack_id=stack.stack_id, stack_name=stack.name, event_id=self.world.new_uuid(),
                 logical_id=stack.name, physical_id=stack.stack_id, resource_type=NESTED_STACK,
                 timestamp=self.world.clock(), status=status, reason=reason,
-                client_request_token=token))
+                client_request_token=token,
+                operation_id=operations.current(self, stack)))
 
     def event(self, stack: SimStack, res: SimResource, status: str, reason: str | None = None,
               token: str | None = None, physical: str | None = None) -> None:
@@ -100,7 +104,8 @@ class Runner:
                 event_id=f"{res.logical_id}-{status}-{iso}", logical_id=res.logical_id,
                 physical_id=res.physical_id if physical is None else physical,
                 resource_type=res.type, timestamp=now, status=status, reason=reason,
-                properties=res.properties or None, client_request_token=token))
+                properties=res.properties or None, client_request_token=token,
+                operation_id=operations.current(self, stack)))
             res.updated = now
 
     def _set_status(self, stack: SimStack, status: str, reason: str | None,

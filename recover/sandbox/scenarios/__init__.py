@@ -18,6 +18,7 @@ from recover.sandbox.scenarios import (
     ecr_expired,
     express_wedge,
     healthy,
+    hook_failed,
     nested_skip,
     reference_code,
     role_deleted_in_rollback,
@@ -49,6 +50,7 @@ MODULES: dict[str, ModuleType] = {
     "custom-resource-silent": custom_resource_silent,
     "skipped-drift": skipped_drift,
     "skip-pending": skip_pending,
+    "hook-failed": hook_failed,
 }
 SCENARIOS: dict[str, Callable[[World], None]] = {name: m.seed for name, m in MODULES.items()}
 
