@@ -226,8 +226,10 @@ def check_scenario(scenario: str, rows: list[list[str]], doc: dict[str, Any],
     if scenario == "degap":
         forward = index(lambda r: r[4].startswith("NightlySchedule") and r[5] == "UPDATE_FAILED")
         fetch = index(lambda r: r[2] == "cloudtrail" and "artifact fetch failure" in r[6])
-        restore = index(lambda r: r[4] == "s3:PutObject")
-        cur = index(lambda r: r[4] == "cloudformation:ContinueUpdateRollback")
+        # recover's own rows (CloudTrail's record of the same call has whole-second times, so
+        # it may sort a few milliseconds before the journal's)
+        restore = index(lambda r: r[2] == "recover" and r[4] == "s3:PutObject")
+        cur = index(lambda r: r[2] == "recover" and r[4] == "cloudformation:ContinueUpdateRollback")
         done = index(lambda r: r[3] == "degap-prod" and r[4] == "stack"
                      and r[5] == "UPDATE_ROLLBACK_COMPLETE")
         assert forward < fetch < restore < cur < done

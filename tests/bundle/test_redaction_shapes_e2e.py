@@ -169,11 +169,16 @@ def test_no_secret_in_any_shape_reaches_evidence_or_bundle(
     names = {r["eventName"] for r in related}
     assert {"UpdateStack", "CreateChangeSet", "UpdateFunctionConfiguration20150331v2",
             "AssumeRole"} <= names
+    # the planted records carry the value (redacted); the sandbox's own records of the stack
+    # calls, like CloudTrail's, carry parameter keys only
+    planted = 0
     for r in related:
         if r["eventName"] in ("UpdateStack", "CreateChangeSet"):
             values = [p.get("parameterValue") for p in r["requestParameters"]["parameters"]
                       if p["parameterKey"] == "DbPassword"]
-            assert values == ["[REDACTED:noecho_parameter]"]
+            assert values in ([None], ["[REDACTED:noecho_parameter]"]), values
+            planted += values == ["[REDACTED:noecho_parameter]"]
+    assert planted >= 2
 
     # no secret anywhere: every file of the evidence folder and of the bundle, zips opened
     assert find_leaks(evidence, SECRETS) == []
