@@ -65,7 +65,7 @@ def command(rc: RunContext, runbook_ids: tuple[str, ...], no_handovers: bool,
             list(DEFAULT_TRAILS)
         policy = policy_document(runbooks, kinds)
         data = {"requested": requested, "runbooks": [r.id for r in runbooks], "trails": kinds,
-                "permissions": permissions_of(runbooks, kinds), "policy": policy}
+                "permissions": permissions_of(runbooks, kinds, diagnose=True), "policy": policy}
 
     def human(console: Console, result: Result) -> None:
         # Plain JSON on stdout, so `recover iam-policy > policy.json` gives a usable file.

@@ -123,7 +123,10 @@ def test_iam_policy_default_is_all_runbooks(make_context: Callable[..., RunConte
         assert statement["Action"] == sorted(statement["Action"])
         assert len({a.split(":")[0] for a in statement["Action"]}) == 1  # one service each
     actions = {a for s in policy["Statement"] for a in s["Action"]}
-    assert actions == set(permissions_of(load_catalog().runbooks))
+    runbooks = set(permissions_of(load_catalog().runbooks))
+    # the runbooks' steps, and what `recover diagnose` reads beyond them (operations, hooks)
+    assert actions == set(permissions_of(load_catalog().runbooks, diagnose=True))
+    assert actions - runbooks == {"cloudformation:DescribeEvents", "cloudformation:GetHookResult"}
     assert "covers runbooks" in err
 
 

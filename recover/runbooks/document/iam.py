@@ -6,6 +6,7 @@ hand):
   made (recover.act.needs; recover.runbooks.document.actions names the call sites), and what a
   manual step lists for the person doing it;
 - for the CloudTrail sources a run may read (`--trail`): what each source class declares;
+- for `recover diagnose`: what its reads declare (DIAGNOSE_READS);
 - for one saved plan (`--plan`): what `recover apply` reads before each change, and the exact
   calls of the plan, each on the resources it names.
 
@@ -31,6 +32,10 @@ TRAIL_SOURCES: dict[str, str] = {
     "lake": "recover.cloudtrail.athena:LakeSource",
 }
 DEFAULT_TRAILS = ("lookup",)
+# What the read-only `recover diagnose`, which every on-call engineer runs first, reads beyond
+# the runbooks' own snapshots: the failing operations by id and the hooks' results (it falls
+# back to the stack's events without them, docs/reference/aws-behaviour.md#stack-operations-and-operation-events).
+DIAGNOSE_READS = ("recover.aws.snapshot:take_snapshot", "recover.aws.operations:read_operations")
 
 
 def _sort_key(permission: str) -> tuple[str, str]:
@@ -38,8 +43,10 @@ def _sort_key(permission: str) -> tuple[str, str]:
     return service, action
 
 
-def permissions_of(runbooks: Iterable[Runbook], trails: Iterable[str] = ()) -> list[str]:
-    """Every IAM action the runbooks' steps need, and the chosen trail sources', sorted."""
+def permissions_of(runbooks: Iterable[Runbook], trails: Iterable[str] = (), *,
+                   diagnose: bool = False) -> list[str]:
+    """Every IAM action the runbooks' steps need, and the chosen trail sources' (and
+    `recover diagnose`'s reads when asked), sorted."""
     from recover.act.needs import declared
     from recover.runbooks.spec import load
 
@@ -51,6 +58,8 @@ def permissions_of(runbooks: Iterable[Runbook], trails: Iterable[str] = ()) -> l
                          else step.permissions)
     for kind in trails:
         found.update(declared(load(TRAIL_SOURCES[kind])))
+    for path in DIAGNOSE_READS if diagnose else ():
+        found.update(declared(load(path)))
     return sorted(found, key=_sort_key)
 
 
@@ -67,7 +76,7 @@ def policy_document(runbooks: Iterable[Runbook], trails: Iterable[str] = DEFAULT
     `recover iam-policy --plan` does it for one saved plan.
     """
     by_service: dict[str, list[str]] = {}
-    for permission in permissions_of(runbooks, trails):
+    for permission in permissions_of(runbooks, trails, diagnose=True):
         by_service.setdefault(permission.partition(":")[0], []).append(permission)
     return {
         "Version": POLICY_VERSION,

@@ -113,7 +113,9 @@ def iam_policy_markdown(catalog: Catalog) -> str:
     out = [GENERATED.format(source="runbooks/*.yaml"), "", "# IAM policy for on-call engineers",
            "",
            "The least-privilege policy an on-call role needs to run every recover runbook, "
-           "derived from the permissions each runbook step declares. "
+           "derived from the permissions each runbook step declares, with what the read-only "
+           "`recover diagnose` reads beyond them (the failing operations' events and hook "
+           "results; without them it falls back to the stack events). "
            "`recover iam-policy [RUNBOOK_ID ...]` prints it for a chosen set of runbooks "
            "(including the runbooks they may continue in).", "",
            "```json", policy, "```", "",
