@@ -74,3 +74,12 @@ def _build_if_free(folder: Path, key: str, build: Callable[[], object]) -> None:
             return  # another worker is building it
         if not _built(folder, key).exists():
             _build_into(folder, key, build)
+
+
+def selected(request: pytest.FixtureRequest, param: str) -> set[object]:
+    """The values of parametrize argument `param` among this session's selected tests of the
+    requesting module (so `meanwhile` builds only what the selected tests will ask for; every
+    xdist worker collects and deselects alike)."""
+    return {item.callspec.params[param] for item in request.session.items
+            if isinstance(item, pytest.Function) and item.module is request.module
+            and hasattr(item, "callspec") and param in item.callspec.params}

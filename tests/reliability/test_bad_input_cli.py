@@ -6,8 +6,8 @@ the envelope's one error with --output json), the documented exit code, no trace
 mutating call in any journal, and the world unchanged (stack statuses, object versions, roles).
 
 The cases of one scenario run concurrently against one sandbox (they must not change it, which
-the end-of-batch check of the world proves), in batches built once per session (tests/once.py); each case is then
-checked as its own test.
+the end-of-batch check of the world proves), in batches run once per session (tests/once.py);
+each case is then checked as its own test.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import pytest
 from recover.run.evidence import read_journal
 from recover.run.exit_codes import ExitCode
 from tests.conftest import run_cli
-from tests.once import once
+from tests.once import once, selected
 from tests.reliability.test_fault_matrix import world_state
 
 pytestmark = pytest.mark.e2e
@@ -295,12 +295,16 @@ def _run_batch(cases: list[Case], root: Path) -> dict[str, dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def outcomes(tmp_path_factory: pytest.TempPathFactory) -> Callable[[Case], dict[str, Any]]:
+def outcomes(tmp_path_factory: pytest.TempPathFactory,
+             request: pytest.FixtureRequest) -> Callable[[Case], dict[str, Any]]:
     """The outcome of a case. Its batch runs once per session, in the first xdist worker that
     needs it (tests/once.py), so the workers share the batches rather than each run them all."""
     pytest.importorskip("moto", reason="the sandbox needs moto")
     batches = _batches()
     key_of = {c.id: key for key, cases in batches.items() for c in cases}
+    wanted = {case.id for case in selected(request, "case")}  # as -k or a node id selects
+    batches = {key: [c for c in cases if c.id in wanted] for key, cases in batches.items()}
+    batches = {key: cases for key, cases in batches.items() if cases}
     builds = {key: (lambda key=key: _run_batch(batches[key], tmp_path_factory.mktemp(key)))
               for key in batches}
     results: dict[str, dict[str, dict[str, Any]]] = {}
