@@ -77,9 +77,12 @@ def _build_if_free(folder: Path, key: str, build: Callable[[], object]) -> None:
 
 
 def selected(request: pytest.FixtureRequest, param: str) -> set[object]:
-    """The values of parametrize argument `param` among this session's selected tests of the
-    requesting module (so `meanwhile` builds only what the selected tests will ask for; every
-    xdist worker collects and deselects alike)."""
+    """The values of parametrize argument `param` among this session's selected tests: of the
+    requesting test's function, or of the requesting module for a module-scoped fixture (so
+    `meanwhile` builds only what the selected tests will ask for; every xdist worker collects
+    and deselects alike)."""
+    function = request.node.originalname if isinstance(request.node, pytest.Function) else None
     return {item.callspec.params[param] for item in request.session.items
             if isinstance(item, pytest.Function) and item.module is request.module
+            and function in (None, item.originalname)
             and hasattr(item, "callspec") and param in item.callspec.params}
