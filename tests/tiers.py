@@ -12,7 +12,8 @@ module-level functions, fixtures and nested functions it reaches. `--fast` desel
 On pytest-xdist workers (scripts/dev.py passes `-n`), the slow tiers run first, so the last
 tests handed out are short ones. (Grouping the tests of a module-scoped fixture on one worker,
 `--dist loadgroup`, does nothing with pytest 9.2 and xdist 3.8: pytest-xdist issue #1386; such
-a fixture is built once per worker that runs its tests.)
+a fixture is built once per worker that runs its tests; tests/once.py builds an expensive
+read-only input once per session instead.)
 
 What the reading misses, the guard catches: under `--fast`, listening on a socket or starting a
 process fails the test with a message that says which mark to add. So a server test can never

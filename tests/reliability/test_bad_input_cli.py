@@ -6,7 +6,8 @@ the envelope's one error with --output json), the documented exit code, no trace
 mutating call in any journal, and the world unchanged (stack statuses, object versions, roles).
 
 The cases of one scenario run concurrently against one sandbox (they must not change it, which
-the end-of-batch check of the world proves); each case is then checked as its own test.
+the end-of-batch check of the world proves), in batches run once per session (tests/once.py);
+each case is then checked as its own test.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +26,7 @@ import pytest
 from recover.run.evidence import read_journal
 from recover.run.exit_codes import ExitCode
 from tests.conftest import run_cli
+from tests.once import once, selected
 from tests.reliability.test_fault_matrix import world_state
 
 pytestmark = pytest.mark.e2e
@@ -264,34 +267,62 @@ def _statuses(sb: Any) -> dict[str, str]:
     return {s["StackName"]: s["StackStatus"] for s in cfn.list_stacks()["StackSummaries"]}
 
 
-@pytest.fixture(scope="module")
-def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
-    """Every case run, scenario by scenario, 4 at a time against one sandbox; each result
-    carries the world before and after its scenario's batch."""
-    pytest.importorskip("moto", reason="the sandbox needs moto")
+BATCH = 24  # cases per sandbox: the batches of a big scenario build on several workers at once
+
+
+def _batches() -> dict[str, list[Case]]:
+    """The cases in batches of one scenario each, under a key naming the batch."""
+    out: dict[str, list[Case]] = {}
+    for scenario in sorted({c.scenario for c in CASES}):
+        cases = [c for c in CASES if c.scenario == scenario]
+        for i in range(0, len(cases), BATCH):
+            out[f"bad-input-cli-{scenario}-{i // BATCH}"] = cases[i:i + BATCH]
+    return out
+
+
+def _run_batch(cases: list[Case], root: Path) -> dict[str, dict[str, Any]]:
+    """The cases (of one scenario) run 4 at a time against one sandbox; each result carries
+    the world before and after the batch."""
     from recover.sandbox import start_sandbox
 
-    root = tmp_path_factory.mktemp("bad-input")
-    results: dict[str, dict[str, Any]] = {}
-    for scenario in sorted({c.scenario for c in CASES}):
-        cases = [c for c in CASES if c.scenario == scenario
-                 and not (c.setup == "evidence-000" and ROOT)]
-        with start_sandbox(scenario, step_delay=0) as sb:
-            before = (_statuses(sb), world_state(sb))
-            with ThreadPoolExecutor(4) as pool:
-                done = list(pool.map(lambda c: (c, _run(sb, c, root / c.id)), cases))
-            after = (_statuses(sb), world_state(sb))
-        for case, result in done:
-            results[case.id] = dict(result, before=before, after=after)
-    return results
+    cases = [c for c in cases if not (c.setup == "evidence-000" and ROOT)]
+    with start_sandbox(cases[0].scenario, step_delay=0) as sb:
+        before = (_statuses(sb), world_state(sb))
+        with ThreadPoolExecutor(4) as pool:
+            done = list(pool.map(lambda c: (c, _run(sb, c, root / c.id)), cases))
+        after = (_statuses(sb), world_state(sb))
+    return {case.id: dict(result, before=before, after=after) for case, result in done}
+
+
+@pytest.fixture(scope="module")
+def outcomes(tmp_path_factory: pytest.TempPathFactory,
+             request: pytest.FixtureRequest) -> Callable[[Case], dict[str, Any]]:
+    """The outcome of a case. Its batch runs once per session, in the first xdist worker that
+    needs it (tests/once.py), so the workers share the batches rather than each run them all."""
+    pytest.importorskip("moto", reason="the sandbox needs moto")
+    batches = _batches()
+    key_of = {c.id: key for key, cases in batches.items() for c in cases}
+    wanted = {case.id for case in selected(request, "case")}  # as -k or a node id selects
+    batches = {key: [c for c in cases if c.id in wanted] for key, cases in batches.items()}
+    batches = {key: cases for key, cases in batches.items() if cases}
+    builds = {key: (lambda key=key: _run_batch(batches[key], tmp_path_factory.mktemp(key)))
+              for key in batches}
+    results: dict[str, dict[str, dict[str, Any]]] = {}
+
+    def outcome(case: Case) -> dict[str, Any]:
+        key = key_of[case.id]
+        if key not in results:
+            results[key] = once(tmp_path_factory, key, builds[key], meanwhile=builds)
+        return results[key][case.id]
+    return outcome
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_bad_input_is_one_line_and_sends_nothing(outcomes: dict[str, dict[str, Any]],
-                                                 case: Case) -> None:
+def test_bad_input_is_one_line_and_sends_nothing(
+        outcomes: Callable[[Case], dict[str, Any]], case: Case) -> None:
     if case.setup == "evidence-000" and ROOT:
         pytest.skip("running as root: file modes do not stop root")
-    result = outcomes[case.id]
+    result = outcomes(case)
     proc: subprocess.CompletedProcess[str] = result["proc"]
     shown = f"exit {proc.returncode}\nstdout: {proc.stdout[-2000:]}\nstderr: {proc.stderr[-2000:]}"
     assert proc.returncode == case.exit, shown

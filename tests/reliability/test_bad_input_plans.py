@@ -31,6 +31,7 @@ from recover.run.evidence import read_journal
 from recover.run.exit_codes import ExitCode
 from recover.runbooks.plan_check import check_plan
 from tests.conftest import run_cli
+from tests.once import once
 
 # runbook -> (scenario, stack, the command that makes its plan)
 RUNBOOKS = {
@@ -45,23 +46,28 @@ RUNBOOKS = {
 SENTINEL = "\u0000raw-json\u0000"
 
 
-@pytest.fixture(scope="module")
-def real_plans(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, dict]]:
-    """The plan files `--dry-run --plan-out` writes on each runbook's scenario."""
-    pytest.importorskip("moto", reason="the sandbox needs moto")
+def _make_plan(runbook: str, root: Path) -> tuple[Path, dict]:
     from recover.sandbox import start_sandbox
 
-    root = tmp_path_factory.mktemp("plans")
-    out: dict[str, tuple[Path, dict]] = {}
-    for runbook, (scenario, _stack, args) in RUNBOOKS.items():
-        path = root / f"{runbook}.json"
-        with start_sandbox(scenario, step_delay=0) as sb:
-            proc = run_cli(["--endpoint-url", sb.endpoint, "--region", sb.region, "--output",
-                            "json", "--non-interactive", "--yes", "--dry-run", "--evidence-dir",
-                            str(root / "ev"), *args, "--plan-out", str(path)], env=sb.env())
-        assert proc.returncode == 0, proc.stderr
-        out[runbook] = (path, json.loads(path.read_text()))
-    return out
+    scenario, _stack, args = RUNBOOKS[runbook]
+    path = root / f"{runbook}.json"
+    with start_sandbox(scenario, step_delay=0) as sb:
+        proc = run_cli(["--endpoint-url", sb.endpoint, "--region", sb.region, "--output",
+                        "json", "--non-interactive", "--yes", "--dry-run", "--evidence-dir",
+                        str(root / "ev"), *args, "--plan-out", str(path)], env=sb.env())
+    assert proc.returncode == 0, proc.stderr
+    return path, json.loads(path.read_text())
+
+
+@pytest.fixture(scope="module")
+def real_plans(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, dict]]:
+    """The plan files `--dry-run --plan-out` writes on each runbook's scenario: made once per
+    session by the first xdist worker that needs each (tests/once.py); read, never changed."""
+    pytest.importorskip("moto", reason="the sandbox needs moto")
+    builds = {f"real-plan-{rb}": (lambda rb=rb: _make_plan(rb, tmp_path_factory.mktemp("plans")))
+              for rb in RUNBOOKS}
+    return {rb: once(tmp_path_factory, f"real-plan-{rb}", builds[f"real-plan-{rb}"],
+                     meanwhile=builds) for rb in RUNBOOKS}
 
 
 class NoAWS(SessionFactory):

@@ -30,6 +30,7 @@ from recover.sandbox.generated.spec import (
     expected_outcome,
     generate,
 )
+from tests.once import once, selected
 
 pytestmark = pytest.mark.e2e
 
@@ -65,12 +66,18 @@ KNOWN: dict[tuple[int, str], str] = {}
 _RUNS: dict[int, Any] = {}
 
 
-def _run(seed: int, tmp_path_factory: pytest.TempPathFactory) -> Any:
+def _run(seed: int, tmp_path_factory: pytest.TempPathFactory,
+         request: pytest.FixtureRequest) -> Any:
+    """The seed's world run: once per session, in the first xdist worker that asks (its cells
+    are spread over the workers; tests/once.py), kept in memory for its other cells."""
     if seed not in _RUNS:
         pytest.importorskip("moto", reason="the sandbox needs moto (pip install 'recover[sandbox]')")
         from tests.worlds.harness import run_world
 
-        _RUNS[seed] = run_world(seed, tmp_path_factory.mktemp(f"world{seed}"))
+        builds = {f"world-{s}": (lambda s=s: run_world(s, tmp_path_factory.mktemp(f"world{s}")))
+                  for s in sorted(selected(request, "seed"), key=list(CI_SEEDS).index)}
+        _RUNS[seed] = once(tmp_path_factory, f"world-{seed}", builds[f"world-{seed}"],
+                           meanwhile=builds)
     return _RUNS[seed]
 
 
@@ -85,9 +92,9 @@ def _cells() -> list[Any]:
 
 
 @pytest.mark.parametrize(("seed", "invariant"), _cells())
-def test_world_invariant(seed: int, invariant: str,
-                         tmp_path_factory: pytest.TempPathFactory) -> None:
-    run = _run(seed, tmp_path_factory)
+def test_world_invariant(seed: int, invariant: str, tmp_path_factory: pytest.TempPathFactory,
+                        request: pytest.FixtureRequest) -> None:
+    run = _run(seed, tmp_path_factory, request)
     broken = [str(v) for v in run.violations if v.invariant == invariant]
     assert not broken, run.summary() + "\n" + run.stderr_tail[-1500:]
 
