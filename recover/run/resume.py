@@ -211,6 +211,21 @@ def token_to_reuse(prior: PriorRuns, operation: str, params: dict[str, Any],
     return None
 
 
+def same_request(prior: PriorRuns, operation: str, params: dict[str, Any],
+                 varying: tuple[str, ...]) -> PastCall | None:
+    """The newest earlier call of `operation` that may have reached AWS (done or in doubt) and
+    asked for the same thing as `params`, the `varying` keys aside (a change set's name and
+    ClientToken carry the earlier run's id): the request to send again as it was, so that AWS
+    recognises it instead of making a second change."""
+    def same(p: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in p.items() if k not in varying}
+    for c in reversed(prior.calls):
+        if c.operation == operation and c.outcome in ("done", "in_doubt") \
+                and same(c.params) == same(params):
+            return c
+    return None
+
+
 def our_operation_running(prior: PriorRuns, operation: str, stack_id: str,
                           tokens_seen: set[str]) -> bool:
     """True when an earlier run sent `operation` on `stack_id` and it reached AWS: done, or in
