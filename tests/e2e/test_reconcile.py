@@ -56,7 +56,10 @@ def test_skips_are_reconciled_unattended(sandbox, tmp_path: Path) -> None:
     assert queue["differences"][0]["path"] == "/VisibilityTimeout"
     calls = [json.loads(line) for line in (evidence / "journal.jsonl").read_text().splitlines()]
     ops = [c["call"]["operation"] for c in calls if c["kind"] == "call" and c["phase"] == "before"]
-    assert ops == ["CreateChangeSet", "ExecuteChangeSet"]
+    # the change set the first run created for review is the one executed: no second one
+    assert ops == ["ExecuteChangeSet"]
+    assert data["change_set"]["name"].startswith("recover-reconcile-")
+    assert data["resumed"]["changes_done"][0]["operation"] == "CreateChangeSet"
 
 
 def test_skips_made_outside_recover_and_the_fallback(sandbox, tmp_path: Path) -> None:
