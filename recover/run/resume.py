@@ -33,7 +33,7 @@ from recover.runbooks import canonical
 UNFINISHED = ("running", "interrupted", "failed")  # outcomes of a run that did not end on its own
 # Errors after which AWS may have received and run the call (no answer was read).
 IN_DOUBT_ERRORS = {"interrupted", "ReadTimeoutError", "ConnectionClosedError",
-                   "ResponseStreamingError"}
+                   "ResponseStreamingError", "NoAnswer"}  # NoAnswer: recover/act/presigned.py
 # When a stack is busy with an operation no run found in the evidence started.
 RESUME_HINT = ("another operation is running: wait for it (recover diagnose STACK); if a recover "
                "run started it, run the same command from the same folder (or the same "

@@ -42,7 +42,10 @@ def test_unattended_delete_answers_the_newest_request_of_this_stack(sandbox,
     assert any("not https" in w for w in why.values())  # the hostile URL, set aside
     assert data["resource"]["logs"]["pages"] > 1
     (call,) = sent(data["evidence_dir"])
-    assert call["params"]["ResponseURL"] == truth["response_url"]
+    # the journal keeps the URL without its signature (whoever holds it can answer)
+    url, _, signature = call["params"]["ResponseURL"].partition("X-Amz-Signature=")
+    assert url == truth["response_url"].partition("X-Amz-Signature=")[0]
+    assert signature == "[REDACTED:url_signature]"
     doc = call["params"]["Response"]
     assert doc["Status"] == "SUCCESS" and doc["RequestId"] == truth["request_id"]
     assert doc["PhysicalResourceId"] == "Z0SANDBOX42/reports.example.com/CNAME"

@@ -293,7 +293,9 @@ def test_credentials_expiring_mid_run_stop_with_a_clear_message(sandbox, tmp_pat
     sb, before = start(sandbox, rb)
     # past the first reads (and the GetTemplate of each stack of the tree, read once per run
     # for redaction: 3 for degap, 1 for billing-service), before the end
-    sb.world.expire_credentials(after_calls={"bootstrap-role": 21}.get(name, 23))
+    sb.world.expire_credentials(after_calls={"bootstrap-role": 21, "reconcile": 12,
+                                             "express-failed": 13,
+                                             "custom-resource": 9}.get(name, 23))
     code, env, err = recover(sb, tmp_path, *rb.args)
     sb.world.faults.clear()
     assert code == ExitCode.AWS_AUTH, err
