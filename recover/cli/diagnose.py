@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shlex
+from typing import Any
 
 import click
 
@@ -47,7 +48,7 @@ def command(rc: RunContext, stack: str, all_events: bool) -> Result:
         snap = take_snapshot(rc.aws, stack, clock=rc.clock, options=SnapshotOptions(
             events="all" if all_events else "last-operation"))
         ev.write_json("snapshot.json", snap)
-        result = diagnose(snap)
+        result = diagnose(snap, ledger_entries=_ledger_entries(rc))
         data = result.to_dict(snap)
         data["evidence_dir"] = str(ev.dir)
         data["next"] = with_global_options(data["next"], rc.options.argv, "diagnose")
@@ -56,3 +57,16 @@ def command(rc: RunContext, stack: str, all_events: bool) -> Result:
         ev.finish("healthy" if result.healthy else "failure_found", int(code))
     return Result(command="diagnose", data=data, exit_code=code, human=render_diagnosis,
                   status="ok" if result.healthy else "partial")
+
+
+def _ledger_entries(rc: RunContext) -> list[dict[str, Any]]:
+    """The local orphan ledger's entries (gather); an unreadable ledger is said, not fatal."""
+    from recover.orphans import ledger
+    from recover.run.errors import InputError
+
+    try:
+        return list(ledger.load(ledger.resolve(None))["orphans"])
+    except InputError as exc:  # the diagnosis stands without the ledger
+        rc.progress(f"the orphan ledger could not be read ({exc}): open skips not shown")
+        return []
+
