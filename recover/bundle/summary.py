@@ -283,9 +283,33 @@ class SummaryBuilder:
                     inconsistent.append(short(text(f"{n.name}/{r.logical_id} "
                                                    f"({r.resource_type}) is {r.status}: "
                                                    f"{r.reason}"), 400))
+        still_open, closed = ledger_skips(c.ledger_skips, snap.root.name, text)
+        if c.ledger_error:
+            still_open.append(text(f"the orphan ledger could not be read: {c.ledger_error}"))
         return {"stack": text(snap.root.name), "root_status": snap.root.info.status,
                 "what_failed": list(self.failed), "why": why, "what_was_done": done,
-                "still_inconsistent": inconsistent, "counts": dict(self.counts)}
+                "still_inconsistent": inconsistent, "skips_open": still_open,
+                "skips_closed": closed, "counts": dict(self.counts)}
+
+
+def ledger_skips(entries: Iterable[Mapping[str, Any]], root: str,
+                 text: Callable[[str], str]) -> tuple[list[str], list[str]]:
+    """The skips still open in the orphan ledger (each with the command that closes it) and
+    those reconcile found in sync, as lines."""
+    still_open: list[str] = []
+    closed: list[str] = []
+    for e in sorted(entries, key=lambda e: (str(e.get("skipped_at")), str(e.get("target")))):
+        stack = (e.get("stack") or {}).get("name") or root
+        what = (f"{stack}/{e.get('logical_id')} ({e.get('resource_type')}), skipped "
+                f"{e.get('skipped_at') or '?'} by {e.get('source') or 'a rollback'}")
+        if e.get("state") == "open":
+            still_open.append(short(text(f"{what}: not checked against its template since; "
+                                         f"run `recover reconcile {root}`"), 600))
+        else:
+            closed.append(short(text(f"{what}: in sync since {e.get('closed_at') or '?'} "
+                                     f"(recover reconcile, run {e.get('closed_by_run') or '?'})"),
+                                600))
+    return still_open, closed
 
 
 def build_summary(c: Collected, entries: Iterable[Entry]) -> dict[str, Any]:
