@@ -143,12 +143,18 @@ def _orphans(runs: Iterable[RunFolder]) -> list[str]:
     return out
 
 
+# journal kinds that record where something was written, not something left undone
+BOOKKEEPING = frozenset({"ledger_skips"})
+
+
 def _other_notes(runs: Iterable[RunFolder]) -> list[str]:
     """Journal kinds that record a decision to leave something undone (skip_restore...)."""
     out: list[str] = []
     for run in runs:
         for e in run.journal:
             kind = str(e.get("kind"))
+            if kind in BOOKKEEPING:
+                continue
             if "skip" in kind or "retain" in kind:
                 rest = {k: v for k, v in e.items() if k not in ("seq", "time", "kind")}
                 out.append(short(f"{kind}: {rest} ({run.name}#{e.get('seq')})", 500))
@@ -270,7 +276,11 @@ class SummaryBuilder:
                 f"{f': {ops_text}' if ops_text else ''}; {answers} operator answer(s)"
                 f"{f'; {dry} dry-run call(s)' if dry else ''}", 600))
         skips, retains = _skips_and_retains(c.runs)
-        inconsistent = _per_resource(skips, retains, _plan_followups(c.runs)) + _orphans(c.runs) + \
+        # a skip reconcile found in sync since is listed as reconciled, not as inconsistent
+        synced = {str(e.get("target")) for e in c.ledger_skips if e.get("state") != "open"}
+        skips = [(t, x) for t, x in skips if t not in synced]
+        plans = [p for p in _plan_followups(c.runs) if p[0] not in synced]
+        inconsistent = _per_resource(skips, retains, plans) + _orphans(c.runs) + \
             _other_notes(c.runs) + _capped(self._oob, self._oob_more,
                                            "raw/cloudtrail/related.jsonl")
         for n in snap.nodes:

@@ -44,6 +44,11 @@ def test_bundle_lists_open_and_reconciled_skips(sandbox: Callable[..., Any],
     assert closed == ["billing-api/AlertTopic", "billing-api/ExportBucket",
                       "billing-api/JobsQueue"]
     assert all("in sync since" in line for line in summary["skips_closed"])
+    # what reconcile closed is no longer called inconsistent; the open one still is
+    inconsistent = " ".join(summary["still_inconsistent"])
+    assert "InvoiceHook" in inconsistent
+    assert not any(s in inconsistent for s in ("AlertTopic", "JobsQueue", "ExportBucket"))
+    assert "ledger_skips" not in inconsistent  # bookkeeping, not a decision
     md, html = files["timeline.md"].decode(), files["timeline.html"].decode()
     assert "### Skipped resources still open" in md and "billing-api/InvoiceHook" in md
     assert "<h2>Skipped resources reconciled</h2>" in html and "billing-api/JobsQueue" in html
