@@ -71,7 +71,7 @@ RUNBOOKS = {
          "--resource", "ExportBucket", "--execute", "--poll-interval", "0.1"),
         "UPDATE_COMPLETE",
         ("cloudformation:CreateChangeSet", "cloudformation:ExecuteChangeSet"),
-        None),
+        "UPDATE_IN_PROGRESS"),
     "express-failed": Runbook(
         "express-wedge", "orders-api",
         ("express-failed", "orders-api", "--poll-interval", "0.1"),

@@ -33,6 +33,8 @@ SPEC = RunbookSpec(
                           ("cloudformation", "ExecuteChangeSet")}),
     builders=("recover/runbooks/reconcile/flow.py",),
     command="recover.runbooks.reconcile.command:command",
+    applier="recover.runbooks.reconcile.apply:apply_plan",
+    plan_settings="recover.runbooks.reconcile.apply:PLAN_SETTINGS",
     scenarios={"skipped-drift": {"resources": ["AlertTopic", "JobsQueue", "ExportBucket",
                                                "InvoiceHook"], "execute": True}},
     chosen_when="recover.runbooks.reconcile:chosen_when",

@@ -278,7 +278,9 @@ class Reconcile:
             show_calls(rc.console, calls, "The calls, in order:")
             saved = save_dry_run(rc, self.ev, self.executor, calls, runbook=RECONCILE, snap=snap,
                                  decisions=[v.to_dict() for v in plan.verdicts],
-                                 settings={"execute": self.opts.execute},
+                                 settings={"execute": self.opts.execute, "wait": self.opts.wait,
+                                           "timeout": self.opts.timeout,
+                                           "poll_interval": self.opts.poll_interval},
                                  plan_out=self.opts.plan_out)
             self.change_set = {"dry_run": True, "result": Result(command=RECONCILE, data={
                 "dry_run": True, "final_status": root.info.status, "plan": plan.to_dict(),
