@@ -89,3 +89,17 @@ def wait_change_set(client: Any, change_set_id: str, *, timeout: float = 300.0,
         changes += page.get("Changes") or []
         token = page.get("NextToken")
     return dict(desc, Changes=changes)
+
+
+@needs("cloudformation:DescribeChangeSet")
+def existing_change_set(client: Any, name: str, stack_id: str) -> str | None:
+    """The id of the change set `name` of the stack, or None when there is none (an earlier
+    run's CreateChangeSet that never reached AWS, or a change set deleted since)."""
+    try:
+        return str(client.describe_change_set(ChangeSetName=name,
+                                              StackName=stack_id)["ChangeSetId"])
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("ChangeSetNotFound",
+                                                         "ChangeSetNotFoundException"):
+            return None
+        raise

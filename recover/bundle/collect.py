@@ -271,7 +271,7 @@ def run_overlaps(run: RunFolder, window: Window) -> bool:
 def collect(aws: SessionFactory, stack: str, *, window: Window, trail: str | None,
             evidence_root: Path, clock: Callable[[], datetime],
             trail_deps: SourceDeps | None = None, exclude_run: Path | None = None,
-            endpoint_url: str | None = None,
+            endpoint_url: str | None = None, ledger_path: Path | None = None,
             progress: Callable[[str], None] = lambda _m: None) -> Collected:
     progress(f"reading stack {stack}, its nested stacks and all their events…")
     snapshot = take_snapshot(aws, stack, clock=clock, options=SnapshotOptions(events="all"))
@@ -285,6 +285,24 @@ def collect(aws: SessionFactory, stack: str, *, window: Window, trail: str | Non
                      stack_ids=frozenset(n.stack_id for n in snapshot.nodes if n.stack_id))
     found, left_out = read_runs(evidence_root, snapshot, exclude_run, scope)
     runs = [r for r in found if run_overlaps(r, window)]
+    skips, ledger_error = read_ledger_skips(ledger_path, snapshot)
     return Collected(stack=stack, snapshot=snapshot, templates=templates, trail=trail_outcome,
                      runs=runs, window=window, generated_at=clock(),
-                     evidence_root=str(evidence_root), runs_left_out=left_out)
+                     evidence_root=str(evidence_root), runs_left_out=left_out,
+                     ledger_skips=skips, ledger_error=ledger_error)
+
+
+def read_ledger_skips(path: Path | None,
+                      snapshot: StackSnapshot) -> tuple[list[dict[str, Any]], str]:
+    """The orphan ledger's skip entries (open and closed) of the stacks of this tree, or why
+    the ledger could not be read (recover/orphans/ledger.py; default: $RECOVER_ORPHAN_LEDGER)."""
+    from recover.decide.reconcile import KIND
+    from recover.orphans import ledger
+
+    ids = {n.stack_id for n in snapshot.nodes}
+    try:
+        entries = ledger.load(ledger.resolve(path))["orphans"]
+    except RecoverError as exc:
+        return [], exc.message
+    return [e for e in entries if isinstance(e, dict) and e.get("kind") == KIND
+            and (e.get("stack") or {}).get("stack_id") in ids], ""

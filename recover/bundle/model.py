@@ -90,6 +90,10 @@ class Collected:
     evidence_root: str = ""
     # runs of the same stack name that are not this stack's: {name, command, started_at, reasons}
     runs_left_out: list[dict[str, Any]] = field(default_factory=list)
+    # the orphan ledger's entries of resources of this tree skipped by ContinueUpdateRollback
+    # (kind "skipped"; state open, or in_sync once reconcile found them in sync)
+    ledger_skips: list[dict[str, Any]] = field(default_factory=list)
+    ledger_error: str = ""  # why the ledger could not be read, if it could not
 
 
 @dataclass(frozen=True)

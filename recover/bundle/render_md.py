@@ -105,7 +105,11 @@ def render_markdown(doc: dict[str, Any], rows: list[tuple[int, Entry]], total: i
            "", "### What was done", *_bullets(s["what_was_done"],
                                               "no recover run found for this stack"),
            "", "### What is still inconsistent",
-           *_bullets(s["still_inconsistent"], "nothing known to be inconsistent"), ""]
+           *_bullets(s["still_inconsistent"], "nothing known to be inconsistent"), "",
+           "### Skipped resources still open",
+           *_bullets(s.get("skips_open") or [], "no open skip in the orphan ledger"), "",
+           "### Skipped resources reconciled",
+           *_bullets(s.get("skips_closed") or [], "none"), ""]
     out += operations_section(doc.get("operations") or [])
     if chart:
         out += ["## Timeline chart", "", chart.rstrip("\n"), ""]

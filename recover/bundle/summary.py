@@ -143,12 +143,18 @@ def _orphans(runs: Iterable[RunFolder]) -> list[str]:
     return out
 
 
+# journal kinds that record where something was written, not something left undone
+BOOKKEEPING = frozenset({"ledger_skips"})
+
+
 def _other_notes(runs: Iterable[RunFolder]) -> list[str]:
     """Journal kinds that record a decision to leave something undone (skip_restore...)."""
     out: list[str] = []
     for run in runs:
         for e in run.journal:
             kind = str(e.get("kind"))
+            if kind in BOOKKEEPING:
+                continue
             if "skip" in kind or "retain" in kind:
                 rest = {k: v for k, v in e.items() if k not in ("seq", "time", "kind")}
                 out.append(short(f"{kind}: {rest} ({run.name}#{e.get('seq')})", 500))
@@ -270,7 +276,11 @@ class SummaryBuilder:
                 f"{f': {ops_text}' if ops_text else ''}; {answers} operator answer(s)"
                 f"{f'; {dry} dry-run call(s)' if dry else ''}", 600))
         skips, retains = _skips_and_retains(c.runs)
-        inconsistent = _per_resource(skips, retains, _plan_followups(c.runs)) + _orphans(c.runs) + \
+        # a skip reconcile found in sync since is listed as reconciled, not as inconsistent
+        synced = {str(e.get("target")) for e in c.ledger_skips if e.get("state") != "open"}
+        skips = [(t, x) for t, x in skips if t not in synced]
+        plans = [p for p in _plan_followups(c.runs) if p[0] not in synced]
+        inconsistent = _per_resource(skips, retains, plans) + _orphans(c.runs) + \
             _other_notes(c.runs) + _capped(self._oob, self._oob_more,
                                            "raw/cloudtrail/related.jsonl")
         for n in snap.nodes:
@@ -283,9 +293,33 @@ class SummaryBuilder:
                     inconsistent.append(short(text(f"{n.name}/{r.logical_id} "
                                                    f"({r.resource_type}) is {r.status}: "
                                                    f"{r.reason}"), 400))
+        still_open, closed = ledger_skips(c.ledger_skips, snap.root.name, text)
+        if c.ledger_error:
+            still_open.append(text(f"the orphan ledger could not be read: {c.ledger_error}"))
         return {"stack": text(snap.root.name), "root_status": snap.root.info.status,
                 "what_failed": list(self.failed), "why": why, "what_was_done": done,
-                "still_inconsistent": inconsistent, "counts": dict(self.counts)}
+                "still_inconsistent": inconsistent, "skips_open": still_open,
+                "skips_closed": closed, "counts": dict(self.counts)}
+
+
+def ledger_skips(entries: Iterable[Mapping[str, Any]], root: str,
+                 text: Callable[[str], str]) -> tuple[list[str], list[str]]:
+    """The skips still open in the orphan ledger (each with the command that closes it) and
+    those reconcile found in sync, as lines."""
+    still_open: list[str] = []
+    closed: list[str] = []
+    for e in sorted(entries, key=lambda e: (str(e.get("skipped_at")), str(e.get("target")))):
+        stack = (e.get("stack") or {}).get("name") or root
+        what = (f"{stack}/{e.get('logical_id')} ({e.get('resource_type')}), skipped "
+                f"{e.get('skipped_at') or '?'} by {e.get('source') or 'a rollback'}")
+        if e.get("state") == "open":
+            still_open.append(short(text(f"{what}: not checked against its template since; "
+                                         f"run `recover reconcile {root}`"), 600))
+        else:
+            closed.append(short(text(f"{what}: in sync since {e.get('closed_at') or '?'} "
+                                     f"(recover reconcile, run {e.get('closed_by_run') or '?'})"),
+                                600))
+    return still_open, closed
 
 
 def build_summary(c: Collected, entries: Iterable[Entry]) -> dict[str, Any]:

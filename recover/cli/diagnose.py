@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shlex
+from typing import Any
 
 import click
 
@@ -48,7 +49,7 @@ def command(rc: RunContext, stack: str, all_events: bool) -> Result:
         snap = take_snapshot(rc.aws, stack, clock=rc.clock, options=SnapshotOptions(
             events="all" if all_events else "operations"))
         ev.write_json("snapshot.json", snap)
-        result = diagnose(snap)
+        result = diagnose(snap, ledger_entries=_ledger_entries(rc))
         data = result.to_dict(snap)
         data["evidence_dir"] = str(ev.dir)
         if data.get("events_source"):  # which path read the events, also in the metadata
@@ -60,3 +61,16 @@ def command(rc: RunContext, stack: str, all_events: bool) -> Result:
         ev.finish("healthy" if result.healthy else "failure_found", int(code))
     return Result(command="diagnose", data=data, exit_code=code, human=render_diagnosis,
                   status="ok" if result.healthy else "partial")
+
+
+def _ledger_entries(rc: RunContext) -> list[dict[str, Any]]:
+    """The local orphan ledger's entries (gather); an unreadable ledger is said, not fatal."""
+    from recover.orphans import ledger
+    from recover.run.errors import InputError
+
+    try:
+        return list(ledger.load(ledger.resolve(None))["orphans"])
+    except InputError as exc:  # the diagnosis stands without the ledger
+        rc.progress(f"the orphan ledger could not be read ({exc}): open skips not shown")
+        return []
+

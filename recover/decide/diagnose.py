@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shlex
 import traceback
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -86,7 +87,12 @@ def next_commands(runbook: str | None, stack: str) -> list[str]:
     return [c.format(stack=shlex.quote(stack)) for c in spec.next_commands] if spec else []
 
 
-def diagnose(snapshot: StackSnapshot, classify: Classifier | None = None) -> Diagnosis:
+def diagnose(snapshot: StackSnapshot, classify: Classifier | None = None, *,
+             ledger_entries: Sequence[dict[str, Any]] = ()) -> Diagnosis:
+    """`ledger_entries`: the local orphan ledger's entries (gathered by the caller): the skips
+    of this tree still open there become findings, so reconcile can be chosen."""
+    from recover.decide.reconcile import open_skip_findings
+
     classify = classify or default_classifier()
     findings: list[Finding] = []
     for det in load_detectors():
@@ -100,6 +106,7 @@ def diagnose(snapshot: StackSnapshot, classify: Classifier | None = None) -> Dia
                 runbook=None, explanation="".join(traceback.format_exception_only(exc)).strip()))
     findings = [replace(f, remedied=fact) if (fact := remedy_fact(f, snapshot)) else f
                 for f in findings]
+    findings += open_skip_findings(ledger_entries, snapshot)
     findings, root_cause = attribute(findings)
     runbook, why = choose_runbook(snapshot, findings)
     return Diagnosis(root_name=snapshot.root.name, root_status=snapshot.root.info.status,

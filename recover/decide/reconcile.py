@@ -24,7 +24,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from recover.decide.findings import Finding
+from recover.explain.rules.stack_state import E_SKIP_DRIFT
+from recover.explain.taxonomy import FailureMode
 from recover.model.drift import DELETED, IN_SYNC, MODIFIED, UNAVAILABLE, ResourceDrift
+from recover.model.stack import StackSnapshot
 
 KIND = "skipped"  # ledger entries of skipped resources (retained ones have no kind)
 OPEN = "open"
@@ -201,3 +205,27 @@ def change_set_params(*, stack_id: str, name: str, parameters: Sequence[str],
     if nested:
         params["IncludeNestedStacks"] = True
     return params
+
+
+def open_skip_findings(entries: Iterable[dict[str, Any]],
+                       snapshot: StackSnapshot) -> list[Finding]:
+    """diagnose: one finding per skip of this stack tree still open in the orphan ledger (the
+    ledger's entries are a gathered fact; nothing is read here). A skipped resource is
+    UPDATE_COMPLETE, so nothing else in the snapshot says it is not the template's."""
+    depth = {n.stack_id: n.depth for n in snapshot.nodes}
+    out = []
+    for e in open_skips(entries, depth):
+        stack = e.get("stack") or {}
+        out.append(Finding(
+            detector="L100", failure_mode=FailureMode.SKIPPED_RESOURCE_DRIFT,
+            stack_name=str(stack.get("name", "")), stack_id=str(stack.get("stack_id", "")),
+            status="UPDATE_COMPLETE (skipped)",
+            reason=f"skipped {e.get('skipped_at') or ''} ({e.get('why_skipped') or 'skipped'}); "
+                   "open in the orphan ledger until reconcile finds it in sync",
+            runbook="reconcile", explanation=E_SKIP_DRIFT,
+            logical_id=str(e.get("logical_id", "")), physical_id=str(e.get("physical_id") or ""),
+            resource_type=str(e.get("resource_type", "")), depth=depth[stack["stack_id"]],
+            extracted={"ledger_id": e.get("id"), "target": e.get("target")},
+            rule="ledger-open-skip"))
+    return out
+

@@ -37,7 +37,7 @@ from recover.runbooks import canonical
 UNFINISHED = ("running", "interrupted", "failed")  # outcomes of a run that did not end on its own
 # Errors after which AWS may have received and run the call (no answer was read).
 IN_DOUBT_ERRORS = {"interrupted", "ReadTimeoutError", "ConnectionClosedError",
-                   "ResponseStreamingError"}
+                   "ResponseStreamingError", "NoAnswer"}  # NoAnswer: recover/act/presigned.py
 # When a stack is busy with an operation no run found in the evidence started.
 RESUME_HINT = ("another operation is running: wait for it (recover diagnose STACK); if a recover "
                "run started it, run the same command from the same folder (or the same "
@@ -218,6 +218,21 @@ def token_to_reuse(prior: PriorRuns, operation: str, params: dict[str, Any],
             continue
         if {k: v for k, v in c.params.items() if k != "ClientRequestToken"} == wanted:
             return c.token
+    return None
+
+
+def same_request(prior: PriorRuns, operation: str, params: dict[str, Any],
+                 varying: tuple[str, ...]) -> PastCall | None:
+    """The newest earlier call of `operation` that may have reached AWS (done or in doubt) and
+    asked for the same thing as `params`, the `varying` keys aside (a change set's name and
+    ClientToken carry the earlier run's id): the request to send again as it was, so that AWS
+    recognises it instead of making a second change."""
+    def same(p: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in p.items() if k not in varying}
+    for c in reversed(prior.calls):
+        if c.operation == operation and c.outcome in ("done", "in_doubt") \
+                and same(c.params) == same(params):
+            return c
     return None
 
 

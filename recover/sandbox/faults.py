@@ -187,22 +187,28 @@ class FaultInjector:
         if spec.get("expire_credentials") is not None:
             self.expire_credentials(int(spec["expire_credentials"]))
 
-    def check(self, service: str, operation: str, variant: str | None = None) -> Fault | None:
+    def check(self, service: str, operation: str, variant: str | None = None, *,
+              presigned: bool = False) -> Fault | None:
         """The fault for this request, if any. `variant` names a finer operation behind a
         coarse one (S3 CopyObject is a PUT like PutObject): rate rules then match the variant
-        ("s3:CopyObject"), not the coarse name; deny matches either, as IAM does."""
+        ("s3:CopyObject"), not the coarse name; deny matches either, as IAM does.
+        `presigned`: a request to a pre-signed URL (a custom resource's response) carries the
+        signer's authority, not the caller's credentials: only the rate faults (network,
+        server errors, throttling) apply to it, and it does not count toward expiry."""
         key = f"{service}:{operation}"
         action = IAM_ACTIONS.get(key, key)
         fine = f"{service}:{variant}" if variant else key
         with self._lock:
-            self._calls += 1
             now = (time.monotonic(), time.time())
             self._arrivals.setdefault(key, []).append(now)
             if fine != key:
                 self._arrivals.setdefault(fine, []).append(now)
-            if self._expire_after is not None and self._calls > self._expire_after:
+            if not presigned:
+                self._calls += 1
+            if not presigned and self._expire_after is not None \
+                    and self._calls > self._expire_after:
                 return Fault("expired", "The security token included in the request is expired")
-            if self._deny & {key, action, fine, IAM_ACTIONS.get(fine, fine), f"{service}:*"}:
+            if not presigned and self._deny & {key, action, fine, IAM_ACTIONS.get(fine, fine), f"{service}:*"}:
                 return Fault("deny", (
                     f"User: arn:aws:iam::{self.account}:user/sandbox-operator is not authorized "
                     f"to perform: {action} because no identity-based policy allows the {action} "

@@ -63,9 +63,7 @@ class SandboxMiddleware:
         if path.startswith("/_sandbox/"):
             return _send(start_response, self._control(environ, path, body))
         if path.startswith("/" + custom.BUCKET_PREFIX):  # a pre-signed custom resource response
-            return _send(start_response, self.world.custom.receive(
-                environ.get("REQUEST_METHOD", ""), path, environ.get("QUERY_STRING", ""),
-                environ.get("CONTENT_TYPE"), body))
+            return self._custom_response(environ, path, body, start_response)
         service = protocol.service_of(environ)
         if service is None:
             # unsigned query requests (aws --no-sign-request): CloudFormation by Action + Version
@@ -111,6 +109,32 @@ class SandboxMiddleware:
             if refused is not None:
                 return _send(start_response, refused)
         return self.moto_app(environ, start_response)
+
+    def _custom_response(self, environ: dict[str, Any], path: str, body: bytes,
+                         start_response: Callable[..., Any]) -> Any:
+        """The PUT to a custom resource's pre-signed ResponseURL, S3's side. The rate faults
+        apply to it like to any request ("cloudformation-response:PutCustomResourceResponse"),
+        the credential faults do not (the URL carries CloudFormation's signature)."""
+        def serve() -> Response:
+            return self.world.custom.receive(
+                environ.get("REQUEST_METHOD", ""), path, environ.get("QUERY_STRING", ""),
+                environ.get("CONTENT_TYPE"), body)
+
+        service, op = custom.FAULT_KEY.split(":")
+        logged = self.world.log_request(service, op, environ.get("REQUEST_METHOD", ""))
+        self.world.faults.fire_hooks(service, op)
+        fault = self.world.faults.check(service, op, presigned=True)
+        if fault is not None and fault.kind == "connection_reset":
+            _drop_connection(environ)
+        if fault is not None and fault.kind == "answer_lost":
+            serve()
+            _drop_connection(environ)
+        if fault is not None:  # S3 answers the pre-signed PUT: its error codes
+            logged["fault"] = fault.kind
+            code, status = protocol.FAULT_CODES["rest-xml"][fault.kind]
+            return _send(start_response, protocol.error_response(
+                "rest-xml", code, fault.message, status, sender=fault.kind != "server_error"))
+        return _send(start_response, serve())
 
     # --- CloudFormation -------------------------------------------------------------------
 

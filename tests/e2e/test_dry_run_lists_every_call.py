@@ -22,6 +22,8 @@ DRY_RUNS = {
     "express-failed": ("express-wedge", lambda sb: (
         "express-failed", "orders-api", "--template",
         "s3://{bucket}/{current_key}?versionId={stable_version}".format(**sb.world.ground_truth))),
+    "reconcile": ("skipped-drift", ("reconcile", "billing-api", "--resource", "JobsQueue",
+                                    "--execute")),
 }
 
 

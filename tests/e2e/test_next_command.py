@@ -33,3 +33,29 @@ def test_a_refusal_names_one_command_per_flag_that_settles_it(sandbox, tmp_path:
     code, env, _ = recover(sb, tmp_path, "--non-interactive", "rollback-stuck", "orders-platform")
     nxt = env["errors"][0]["details"]["next"]
     assert all(c.startswith("recover ") and "rollback-stuck orders-platform" in c for c in nxt)
+
+
+def test_after_skips_rollback_stuck_and_diagnose_name_reconcile(sandbox, tmp_path: Path) -> None:
+    """Issue 18 part 3: skipped resources stay open in the ledger; the run that skipped them
+    and a later diagnose of the (now settled) stack both point at reconcile."""
+    sb = sandbox("skip-pending")
+    skips = ["AlertTopic", "JobsQueue", "ExportBucket", "InvoiceHook"]
+    code, env, err = recover(sb, tmp_path, "--non-interactive", "--yes", "rollback-stuck",
+                             "billing-api", *[a for s in skips for a in ("--skip", s)],
+                             "--poll-interval", "0.1")
+    assert code == ExitCode.OK, err
+    nxt = env["data"]["next"]
+    assert [shlex.split(c)[-2:] for c in nxt] == [["billing-api", "--dry-run"],
+                                                  ["reconcile", "billing-api"]]
+    assert all(sb.endpoint in shlex.split(c) for c in nxt)
+
+    code, env, _ = recover(sb, tmp_path, "diagnose", "billing-api")
+    assert code == ExitCode.FAILURE_FOUND
+    data = env["data"]
+    assert data["runbook"] == "reconcile"
+    open_skips = [f for f in data["findings"] if f["failure_mode"] == "skipped_resource_drift"]
+    assert sorted(f["logical_id"] for f in open_skips) == sorted(skips)
+    assert shlex.split(data["next"][-1])[-2:] == ["reconcile", "billing-api"]
+    code, text, _ = recover(sb, tmp_path, "diagnose", "billing-api", output="human")
+    assert "skipped_resource_drift" in text and "Runbook: reconcile" in text
+    assert "reconcile billing-api --dry-run" in text

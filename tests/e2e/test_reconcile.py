@@ -56,7 +56,10 @@ def test_skips_are_reconciled_unattended(sandbox, tmp_path: Path) -> None:
     assert queue["differences"][0]["path"] == "/VisibilityTimeout"
     calls = [json.loads(line) for line in (evidence / "journal.jsonl").read_text().splitlines()]
     ops = [c["call"]["operation"] for c in calls if c["kind"] == "call" and c["phase"] == "before"]
-    assert ops == ["CreateChangeSet", "ExecuteChangeSet"]
+    # the change set the first run created for review is the one executed: no second one
+    assert ops == ["ExecuteChangeSet"]
+    assert data["change_set"]["name"].startswith("recover-reconcile-")
+    assert data["resumed"]["changes_done"][0]["operation"] == "CreateChangeSet"
 
 
 def test_skips_made_outside_recover_and_the_fallback(sandbox, tmp_path: Path) -> None:
@@ -85,3 +88,28 @@ def test_without_drift_detection_everything_stays_open(sandbox, tmp_path: Path) 
     assert out["data"]["plan"]["verdicts"][0]["status"] == "UNAVAILABLE"
     assert "drift detection is not available" in out["data"]["fallbacks"][0]
     assert states(tmp_path) == {"JobsQueue": "open"}
+
+
+def test_a_saved_plan_is_applied_then_reconcile_closes_the_skips(sandbox, tmp_path: Path) -> None:
+    sb = sandbox("skipped-drift")
+    plan = tmp_path / "plan.json"
+    args = ("reconcile", "billing-api", "--resource", "JobsQueue", "--resource", "ExportBucket")
+    code, out, err = recover(sb, tmp_path, "--non-interactive", "--dry-run", *args, "--execute",
+                             "--plan-out", str(plan))
+    assert code == ExitCode.OK, err
+    assert [c["operation"] for c in out["data"]["calls"]] == ["CreateChangeSet",
+                                                              "ExecuteChangeSet"]
+    code, out, err = recover(sb, tmp_path / "apply", "--non-interactive", "--yes", "apply",
+                             str(plan))
+    assert code == ExitCode.OK, err
+    data = out["data"]
+    assert data["final_status"] == "UPDATE_COMPLETE" == sb.world.cfn.get("billing-api").status
+    assert {c["logical_id"]: c["action"] for c in data["change_set"]["changes"]
+            if c["drift_status"] != "UNSUPPORTED"} == {"JobsQueue": "Modify",
+                                                       "ExportBucket": "Add"}
+    assert data["next"] == ["recover reconcile billing-api"]
+    # the skips close once drift detection finds them in sync
+    code, out, err = recover(sb, tmp_path, "--non-interactive", *args)
+    assert code == ExitCode.OK, err
+    assert states(tmp_path) == {"JobsQueue": "in_sync", "ExportBucket": "in_sync"}
+    assert out["data"]["change_set"] is None

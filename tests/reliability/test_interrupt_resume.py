@@ -55,7 +55,8 @@ RUNBOOKS = dict(MATRIX_RUNBOOKS, artifacts=Runbook(
 
 MUTATING = {"s3:PutObject", "s3:CopyObject", "cloudformation:ContinueUpdateRollback",
             "cloudformation:DeleteStack", "iam:CreateRole", "iam:AttachRolePolicy",
-            "iam:DetachRolePolicy", "iam:DeleteRole", "s3:DeleteObjects"}
+            "iam:DetachRolePolicy", "iam:DeleteRole", "s3:DeleteObjects",
+            "cloudformation:CreateChangeSet", "cloudformation:ExecuteChangeSet"}
 
 # What a clean run sends, counted on the sandbox side (the sandbox names CopyObject PutObject:
 # same HTTP verb and IAM action).
@@ -66,6 +67,8 @@ CLEAN = {
     "bootstrap-role": Counter({"iam:CreateRole": 1, "iam:AttachRolePolicy": 1,
                                "cloudformation:DeleteStack": 1, "iam:DetachRolePolicy": 1,
                                "iam:DeleteRole": 1}),
+    "reconcile": Counter({"cloudformation:CreateChangeSet": 1,
+                          "cloudformation:ExecuteChangeSet": 1}),
 }
 
 
@@ -112,6 +115,10 @@ STEPS = [
     Step("bootstrap-role", "removing the role: DetachRolePolicy in flight",
          "iam:DetachRolePolicy"),
     Step("bootstrap-role", "removing the role: DeleteRole in flight", "iam:DeleteRole"),
+    Step("reconcile", "detecting drift", "cloudformation:DetectStackResourceDrift", 2),
+    Step("reconcile", "CreateChangeSet in flight", "cloudformation:CreateChangeSet"),
+    Step("reconcile", "ExecuteChangeSet in flight", "cloudformation:ExecuteChangeSet",
+         step_delay=0.3),
 ]
 
 
@@ -292,8 +299,8 @@ def test_a_call_in_doubt_that_never_ran_goes_again_with_the_same_token(
              and e["call"]["operation"] == doubt["operation"]
              and e["call"]["params"]["StackName"] == doubt["params"]["StackName"]]
     assert again, "the call in doubt was not sent again"
-    assert again[0]["params"]["ClientRequestToken"] == \
-        doubt["params"]["ClientRequestToken"]
+    token = "ClientToken" if doubt["operation"] == "CreateChangeSet" else "ClientRequestToken"
+    assert again[0]["params"][token] == doubt["params"][token]
     # Sent once more than in a clean run (the dropped request), run once.
     expected = CLEAN[step.runbook] + Counter({step.operation: 1})
     assert sent_changes(requests) == expected

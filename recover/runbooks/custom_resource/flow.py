@@ -19,7 +19,7 @@ from typing import Any
 
 from recover.act.calls import Call
 from recover.act.executor import Executor
-from recover.act.presigned import ResponseRefused
+from recover.act.presigned import NoAnswer, ResponseRefused
 from recover.aws.custom_requests import HandlerLogs, gather_handler_logs, resource_properties
 from recover.decide.custom_response import (
     SKEW,
@@ -148,6 +148,11 @@ def _run(rc: RunContext, ev: EvidenceRun, stack: str, opts: CustomOptions) -> Re
         data["orphan"] = _record_orphan(rc, ev, snap, target, opts)
     try:
         answer = executor.run(call)
+    except NoAnswer as exc:
+        raise RecoverError(str(exc), code="no_answer", hint=(
+            f"the response may have arrived: run `recover diagnose {snap.root.name}`; if the "
+            "resource still waits, run the same command again (the same document sent twice "
+            "is harmless)")) from exc
     except (ResponseRefused, OSError) as exc:
         raise RecoverError(f"the response was not accepted: {exc}", code="response_refused",
                            hint="the URL may have expired (CloudFormation gave up on this "

@@ -14,7 +14,10 @@ MODE = "skipped_resource_drift"
 
 
 def chosen_when(statuses: Collection[str], findings: Sequence[Any]) -> str | None:
-    # Skips leave no failure on the stack: only a finding of this mode names reconcile.
+    # Skips leave no failure on the stack: only a finding of this mode names reconcile, and
+    # only once the stack is settled (a stuck or busy stack has its own runbook first).
+    if any(s.endswith(("_FAILED", "_IN_PROGRESS")) for s in statuses):
+        return None
     if any(str(f.failure_mode) == MODE for f in findings):
         return "resources skipped in a rollback are not in their template's state: reconcile them"
     return None
@@ -30,6 +33,8 @@ SPEC = RunbookSpec(
                           ("cloudformation", "ExecuteChangeSet")}),
     builders=("recover/runbooks/reconcile/flow.py",),
     command="recover.runbooks.reconcile.command:command",
+    applier="recover.runbooks.reconcile.apply:apply_plan",
+    plan_settings="recover.runbooks.reconcile.apply:PLAN_SETTINGS",
     scenarios={"skipped-drift": {"resources": ["AlertTopic", "JobsQueue", "ExportBucket",
                                                "InvoiceHook"], "execute": True}},
     chosen_when="recover.runbooks.reconcile:chosen_when",

@@ -19,7 +19,12 @@ from botocore.exceptions import ClientError, ParamValidationError
 
 from recover.act.calls import Call
 from recover.act.executor import Executor
-from recover.aws.drift import detect_resource_drift, sdk_has_revert_drift, wait_change_set
+from recover.aws.drift import (
+    detect_resource_drift,
+    existing_change_set,
+    sdk_has_revert_drift,
+    wait_change_set,
+)
 from recover.decide.reconcile import (
     BY_HAND,
     CLOSE,
@@ -43,10 +48,18 @@ from recover.run.errors import NeedsDecisionError, RecoverError, translate_aws_e
 from recover.run.evidence import EvidenceRun, read_journal
 from recover.run.exit_codes import ExitCode
 from recover.run.result import Result
-from recover.run.services import open_evidence
+from recover.run.resume import (
+    PriorRuns,
+    our_operation_running,
+    same_request,
+    token_to_reuse,
+    tokens_seen,
+)
+from recover.run.services import open_evidence, resume_from
 from recover.runbooks.driver import read_tree, recheck, save_dry_run
 from recover.runbooks.follow import follow
 from recover.ui import prompts
+from recover.ui.progress import print_resumed
 
 RECONCILE = "reconcile"
 # CreateChangeSet needs a stack that can be updated (docs/reference/aws-behaviour.md#stack-statuses)
@@ -91,13 +104,15 @@ class Reconcile:
     closed: list[str] = field(init=False, default_factory=list)
     change_set: dict[str, Any] = field(init=False, default_factory=dict)
     final_status: str = field(init=False, default="")
+    prior: PriorRuns = field(init=False, default_factory=PriorRuns)
 
     def run(self) -> Result:
         rc = self.rc
         self.path = ledger.resolve(self.opts.ledger)
         self.executor = Executor(rc.aws, self.ev.journal, dry_run=rc.options.dry_run,
                                  log=self.ev.log)
-        snap = read_tree(rc, self.stack)
+        self.prior = resume_from(rc, self.ev)
+        snap = self.resume(read_tree(rc, self.stack))
         self.ev.write_json("snapshot.json", snap)
         self.ev.set(stack_id=snap.root_id)
         status = self.final_status = snap.root.info.status
@@ -113,7 +128,8 @@ class Reconcile:
             msg = f"no open skips for {snap.root.name}: nothing to reconcile"
             return Result(command=RECONCILE, data={
                 "final_status": status, "skips": [], "closed": [], "change_set": None,
-                "evidence_dir": str(self.ev.dir), "ledger": str(self.path), "message": msg},
+                "evidence_dir": str(self.ev.dir), "ledger": str(self.path), "message": msg,
+                "resumed": self.prior.summary() if self.prior else None},
                 messages=[msg])
         drifts = self.detect(snap, entries)
         self.ev.write_json("drift-before.json", [d.to_dict() for _, d in drifts])
@@ -129,6 +145,20 @@ class Reconcile:
             if self.rc.options.dry_run and self.change_set.get("dry_run"):
                 return self.change_set.pop("result")
         return self.result(plan)
+
+    def resume(self, snap: StackSnapshot) -> StackSnapshot:
+        """An execution an earlier run of ours started is still going: follow it, then go on
+        (what it reverted is found in sync and closed)."""
+        if snap.root.info.status not in IN_PROGRESS or not our_operation_running(
+                self.prior, "ExecuteChangeSet", snap.root_id, tokens_seen(snap)):
+            return snap
+        self.rc.progress(f"{snap.root.name} is {snap.root.info.status}: the change set the "
+                         "earlier run executed is still going; following it")
+        watch = follow(self.rc, snap, timeout=self.opts.timeout,
+                       poll_interval=self.opts.poll_interval)
+        self.ev.journal.append("resumed_follow", final_status=watch.final_status,
+                               timed_out=watch.timed_out)
+        return read_tree(self.rc, snap.root_id)
 
     # --- gather ---------------------------------------------------------------------------
 
@@ -221,12 +251,21 @@ class Reconcile:
             raise RecoverError(f"stack {root.name} is {root.info.status}: CloudFormation creates "
                                "no change set for it", code="unsupported_state",
                                exit_code=ExitCode.FAILURE_FOUND)
-        name = f"recover-reconcile-{self.ev.run_id[:8]}"
-        call = Call("cloudformation", "CreateChangeSet", change_set_params(
-            stack_id=snap.root_id, name=name, parameters=[k for k, _ in root.info.parameters],
+        params = change_set_params(
+            stack_id=snap.root_id, name=f"recover-reconcile-{self.ev.run_id[:8]}",
+            parameters=[k for k, _ in root.info.parameters],
             capabilities=root.info.capabilities, nested=plan.nested,
-            token=f"recover-{self.ev.run_id[:8]}-reconcile"),
-            f"a REVERT_DRIFT change set on {root.name} for "
+            token=f"recover-{self.ev.run_id[:8]}-reconcile")
+        # An earlier run of ours asked for the same change set: its name and token again, so
+        # AWS answers that change set instead of creating a second one.
+        earlier = same_request(self.prior, "CreateChangeSet", params,
+                               ("ChangeSetName", "ClientToken"))
+        if earlier is not None:
+            params.update(ChangeSetName=earlier.params["ChangeSetName"],
+                          ClientToken=earlier.params.get("ClientToken"))
+        name = params["ChangeSetName"]
+        call = Call("cloudformation", "CreateChangeSet", params,
+                    f"a REVERT_DRIFT change set on {root.name} for "
             f"{', '.join(v.target for v in plan.to_revert)} (creating it changes nothing)")
         if rc.options.dry_run:
             execute = Call("cloudformation", "ExecuteChangeSet", {
@@ -239,7 +278,9 @@ class Reconcile:
             show_calls(rc.console, calls, "The calls, in order:")
             saved = save_dry_run(rc, self.ev, self.executor, calls, runbook=RECONCILE, snap=snap,
                                  decisions=[v.to_dict() for v in plan.verdicts],
-                                 settings={"execute": self.opts.execute},
+                                 settings={"execute": self.opts.execute, "wait": self.opts.wait,
+                                           "timeout": self.opts.timeout,
+                                           "poll_interval": self.opts.poll_interval},
                                  plan_out=self.opts.plan_out)
             self.change_set = {"dry_run": True, "result": Result(command=RECONCILE, data={
                 "dry_run": True, "final_status": root.info.status, "plan": plan.to_dict(),
@@ -247,8 +288,13 @@ class Reconcile:
                 "ledger": str(self.path)}, messages=[saved.message], human=render)}
             return plan
         try:
-            answer = self.executor.run(call)
-            desc = wait_change_set(rc.aws.client("cloudformation"), answer["Id"],
+            cfn = rc.aws.client("cloudformation")
+            found = existing_change_set(cfn, name, snap.root_id) if earlier else None
+            if found:
+                rc.progress(f"change set {name} of the earlier run exists: using it")
+                self.ev.journal.append("resumed_change_set", id=found)
+            answer = {"Id": found} if found else self.executor.run(call)
+            desc = wait_change_set(cfn, answer["Id"],
                                    poll_interval=min(self.opts.poll_interval, 2.0))
         except (ClientError, ParamValidationError) as exc:
             err = translate_aws_error(exc)
@@ -268,10 +314,15 @@ class Reconcile:
         if not self.decide_execute(root.name):
             return plan
         recheck(lambda s: read_tree(rc, s), snap.root_id, snap)
-        self.executor.run(Call("cloudformation", "ExecuteChangeSet", {
-            "ChangeSetName": desc["ChangeSetId"], "StackName": snap.root_id,
-            "ClientRequestToken": f"recover-{self.ev.run_id[:8]}-revert"},
-            f"revert the drift of {', '.join(v.target for v in plan.to_revert)}"))
+        execute: dict[str, Any] = {"ChangeSetName": desc["ChangeSetId"],
+                                   "StackName": snap.root_id}
+        # the same execution left in doubt by an earlier run goes again with its token
+        execute["ClientRequestToken"] = token_to_reuse(
+            self.prior, "ExecuteChangeSet", execute, tokens_seen(snap)) \
+            or f"recover-{self.ev.run_id[:8]}-revert"
+        self.executor.run(Call("cloudformation", "ExecuteChangeSet", execute,
+                               f"revert the drift of "
+                               f"{', '.join(v.target for v in plan.to_revert)}"))
         self.change_set["executed"] = True
         if not self.opts.wait:
             self.final_status = "UPDATE_IN_PROGRESS"
@@ -357,7 +408,8 @@ class Reconcile:
                 "change_set": self.change_set or None, "closed": self.closed,
                 "still_open": [v.target for v in still], "fallbacks":
                 self.ev.metadata.get("fallbacks") or [], "ledger": str(self.path),
-                "evidence_dir": str(self.ev.dir), "api_calls": self.rc.aws.counter.as_dict()}
+                "evidence_dir": str(self.ev.dir), "api_calls": self.rc.aws.counter.as_dict(),
+                "resumed": self.prior.summary() if self.prior else None}
         return Result(command=RECONCILE, data=data, exit_code=code, messages=messages,
                       human=render)
 
@@ -385,6 +437,7 @@ def render_verdicts(console: Any, plan: dict[str, Any]) -> None:
 
 def render(console: Any, result: Result) -> None:
     d = result.data
+    print_resumed(console, d.get("resumed"))
     cs = d.get("change_set") or {}
     if cs and cs.get("executed"):
         console.print(f"[bold]final status:[/] {d['final_status']} (change set {cs['name']} "

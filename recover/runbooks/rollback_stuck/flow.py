@@ -343,8 +343,20 @@ class RollbackRounds(Rounds):
         data = {"final_status": self.final_status, "rounds": [r.to_dict() for r in self.rounds],
                 "skipped": list(self.skipped.values()), "restored": self.restored,
                 "timed_out": self.timed_out, "evidence_dir": str(self.ev.dir),
-                "resumed": self.resumed, "api_calls": self.rc.aws.counter.as_dict()}
+                "resumed": self.resumed, "api_calls": self.rc.aws.counter.as_dict(),
+                "next": self.next_commands()}
         return Result(command=ROLLBACK_STUCK, data=data, exit_code=code, human=_render_done)
+
+    def next_commands(self) -> list[str]:
+        """After a rollback that skipped resources: reconcile them (they are open in the
+        ledger), with this run's global options, ready to paste."""
+        from recover.cli.diagnose import with_global_options
+        from recover.decide.diagnose import next_commands
+
+        if not self.skipped or self.final_status != DONE:
+            return []
+        return with_global_options(next_commands("reconcile", self.stack), self.rc.options.argv,
+                                   ROLLBACK_STUCK)
 
 
 def record_skips(rc: RunContext, ev: Any, snap: StackSnapshot, skips: list[str],
@@ -444,4 +456,6 @@ def _render_done(console: Any, result: Result) -> None:
         console.print(f"[green]restored[/] {where}\n"
                       f"  from {r['source']} ({r['verification']}){lost}", highlight=False)
     print_resumed(console, d.get("resumed"))
+    for command in d.get("next") or []:
+        console.print(f"next: [bold]{command}[/]", highlight=False, soft_wrap=True)
     console.print(f"[dim]evidence: {d['evidence_dir']}[/]")

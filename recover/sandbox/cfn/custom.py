@@ -39,6 +39,8 @@ HANGS = "SandboxHandlerHangs"  # knob: the handler logs the request (in this sty
 STYLES = ("python-logging", "node-console", "python-print", "none")
 LOG_PAGE = 25  # FilterLogEvents answers at most this many events a page (AWS pages at 1 MB or 10,000)
 BUCKET_PREFIX = "cloudformation-custom-resource-response-"
+# how fault injection names the PUT of a response (recover/act/presigned.py names it alike)
+FAULT_KEY = "cloudformation-response:PutCustomResourceResponse"
 MAX_RESPONSE = 4096  # bytes (docs/reference/aws-behaviour.md#custom-resource-requests-and-responses)
 NO_RESPONSE = (
     "CloudFormation did not receive a response from your Custom Resource. Please check your logs "

@@ -14,7 +14,12 @@ Guesses (no public source found), followed here as the most likely reading:
   modified one (Action Modify); an unsupported type is listed with ResourceDriftStatus
   UNSUPPORTED and left alone (that status is reported, aws-cloudformation/
   cloudformation-coverage-roadmap#2546);
-- a change set is CREATE_COMPLETE at once (AWS computes it asynchronously).
+- a change set is CREATE_COMPLETE at once (AWS computes it asynchronously);
+- CreateChangeSet sent again with the same ClientToken, name and stack answers the change set the
+  first request created (the retry after a lost answer); the same name without that token is
+  AlreadyExistsException; ExecuteChangeSet sent again with the ClientRequestToken of the request
+  that started the execution answers success and starts nothing, like the other stack operations
+  (docs/reference/aws-behaviour.md#client-request-tokens).
 
 Knobs for fallback tests: `engine.drift_detection_supported = False` answers DetectStackResourceDrift
 like an endpoint that lacks it; `engine.revert_drift_supported = False` refuses DeploymentMode.
@@ -57,6 +62,7 @@ class ChangeSet:
     execution: str = "AVAILABLE"
     include_nested: bool = False
     targets: dict[str, dict[str, Any]] = field(default_factory=dict)  # lid -> properties
+    client_token: str | None = None  # CreateChangeSet's ClientToken
 
 
 def _store(engine: CfnEngine) -> dict[str, ChangeSet]:
@@ -160,12 +166,16 @@ def create_change_set(engine: CfnEngine, p: dict[str, Any]) -> dict[str, Any]:
         raise CfnError(REVERT_REFUSED)
     name = p["ChangeSetName"]
     store = _store(engine)
+    token = p.get("ClientToken")
     for cs in store.values():
         if cs.stack is stack and cs.name == name:
+            if token and cs.client_token == token:  # the same request again: its change set
+                return {"Id": cs.change_set_id, "StackId": stack.stack_id}
             raise CfnError(f"ChangeSet {name} already exists", code="AlreadyExistsException")
     w = engine.world
     cs_id = (f"arn:aws:cloudformation:{w.region}:{w.account}:changeSet/{name}/{w.new_uuid()}")
-    cs = ChangeSet(cs_id, name, stack, mode, [], include_nested=bool(p.get("IncludeNestedStacks")))
+    cs = ChangeSet(cs_id, name, stack, mode, [], include_nested=bool(p.get("IncludeNestedStacks")),
+                   client_token=token)
     stacks = engine.tree(stack) if cs.include_nested else [stack]
     for s in stacks:
         for res in s.resources.values():
@@ -218,13 +228,23 @@ def describe_change_set(engine: CfnEngine, p: dict[str, Any]) -> dict[str, Any]:
 
 
 def execute_change_set(engine: CfnEngine, p: dict[str, Any]) -> dict[str, Any]:
+    from recover.sandbox.cfn.runner import request_fingerprint
+
     cs = _find(engine, p)
     stack = cs.stack
+    token = p.get("ClientRequestToken")
+    # the same request: the change set named by its id, whichever form the caller used
+    fingerprint = request_fingerprint("ExecuteChangeSet", {
+        **{k: v for k, v in p.items() if k not in ("ChangeSetName", "StackName")},
+        "ChangeSetId": cs.change_set_id})
+    if engine.check_token(stack, token, fingerprint):
+        return {}  # already executed by this very request (its answer was lost)
     if cs.execution != "AVAILABLE":
         raise CfnError(f"ChangeSet [{cs.change_set_id}] cannot be executed in its current "
                        f"execution status of [{cs.execution}]", code="InvalidChangeSetStatus")
-    token = p.get("ClientRequestToken")
     with engine.lock:
+        if token:
+            engine._tokens[(stack.stack_id, token)] = fingerprint
         cs.execution = "EXECUTE_IN_PROGRESS"
         for other in [k for k, v in _store(engine).items() if v.stack is stack and v is not cs]:
             del _store(engine)[other]  # executing one change set deletes the others
