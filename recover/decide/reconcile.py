@@ -93,6 +93,12 @@ def open_skips(entries: Iterable[dict[str, Any]], stack_ids: Iterable[str]) -> l
             and (e.get("stack") or {}).get("stack_id") in ids]
 
 
+NESTED_STACK_TYPE = "AWS::CloudFormation::Stack"
+# the drift statuses a REVERT_DRIFT change set acts on (a change of an UNSUPPORTED type is not a
+# revert of anything drift detection saw)
+REVERTED = ("MODIFIED", "DELETED")
+
+
 @dataclass(frozen=True)
 class Verdict:
     entry_id: str
@@ -128,6 +134,17 @@ class ReconcilePlan:
     def to_dict(self) -> dict[str, Any]:
         return {"verdicts": [v.to_dict() for v in self.verdicts], "fallback": self.fallback or None,
                 "change_set": bool(self.to_revert), "nested": self.nested}
+
+
+def beyond_skips(plan: ReconcilePlan, changes: list[dict[str, Any]]) -> list[str]:
+    """The resources a REVERT_DRIFT change set would change that no open skip names: it covers
+    the whole stack, so it also reverts drift nobody asked recover to touch. A nested stack's
+    own resource is not counted when a skip lives in a nested stack (its change carries the
+    skip's)."""
+    skipped = {v.logical_id for v in plan.verdicts}
+    return sorted({str(c.get("logical_id")) for c in changes
+                   if c.get("drift_status") in REVERTED and c.get("logical_id") not in skipped
+                   and not (plan.nested and c.get("resource_type") == NESTED_STACK_TYPE)})
 
 
 def revertible(resource_type: str) -> bool:

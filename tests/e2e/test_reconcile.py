@@ -113,3 +113,39 @@ def test_a_saved_plan_is_applied_then_reconcile_closes_the_skips(sandbox, tmp_pa
     assert code == ExitCode.OK, err
     assert states(tmp_path) == {"JobsQueue": "in_sync", "ExportBucket": "in_sync"}
     assert out["data"]["change_set"] is None
+
+
+def test_a_change_set_reaching_beyond_the_skips_needs_its_own_flag(sandbox,
+                                                                   tmp_path: Path) -> None:
+    """REVERT_DRIFT covers the whole stack: with only JobsQueue named, the change set would also
+    recreate ExportBucket (deleted out of band, no skip names it). --execute alone leaves it for
+    review (exit 4 naming --revert-all-drift); with the flag it runs."""
+    sb = sandbox("skipped-drift")
+    args = ("--non-interactive", "reconcile", "billing-api", "--resource", "JobsQueue",
+            "--execute", "--poll-interval", "0.1")
+    code, out, err = recover(sb, tmp_path, *args)
+    assert code == ExitCode.NEEDS_DECISION, err
+    assert out["errors"][0]["details"]["flag"] == "--revert-all-drift"
+    assert "ExportBucket" in out["errors"][0]["message"]
+    assert sb.world.cfn.get("billing-api").status == "UPDATE_ROLLBACK_COMPLETE"  # unchanged
+    code, out, err = recover(sb, tmp_path, *args, "--revert-all-drift")
+    assert code == ExitCode.OK, err
+    assert out["data"]["change_set"]["beyond_skips"] == ["ExportBucket"]
+    assert out["data"]["final_status"] == "UPDATE_COMPLETE"
+    assert states(tmp_path) == {"JobsQueue": "in_sync"}
+
+
+def test_beyond_skips_counts_only_reverted_drift_outside_the_skips() -> None:
+    from recover.decide.reconcile import ReconcilePlan, Verdict, beyond_skips
+
+    def v(lid: str) -> Verdict:
+        return Verdict("e", lid, "app", lid, "AWS::SQS::Queue", "MODIFIED", "revert_drift", "")
+
+    changes = [{"logical_id": "Q", "drift_status": "MODIFIED"},
+               {"logical_id": "B", "drift_status": "DELETED"},
+               {"logical_id": "Hook", "drift_status": "UNSUPPORTED"},
+               {"logical_id": "Child", "drift_status": "MODIFIED",
+                "resource_type": "AWS::CloudFormation::Stack"}]
+    assert beyond_skips(ReconcilePlan([v("Q")]), changes) == ["B", "Child"]
+    assert beyond_skips(ReconcilePlan([v("Q")], nested=True), changes) == ["B"]
+    assert beyond_skips(ReconcilePlan([v("Q"), v("B")], nested=True), changes) == []

@@ -13,6 +13,7 @@ from recover.act.plan import Plan
 from recover.aws.drift import existing_change_set, wait_change_set
 from recover.aws.snapshot import take_snapshot
 from recover.aws.watch import StackWatcher
+from recover.decide.reconcile import ReconcilePlan, Verdict, beyond_skips
 from recover.run.context import RunContext
 from recover.run.errors import RecoverError
 from recover.run.exit_codes import ExitCode
@@ -25,7 +26,7 @@ from recover.runbooks.plans import checked_calls
 from recover.ui import prompts
 
 # What `recover apply` checks in a reconcile plan's settings (recover/runbooks/plan_check.py).
-PLAN_SETTINGS: dict[str, Check] = {**TIMING, "execute": opt_bool}
+PLAN_SETTINGS: dict[str, Check] = {**TIMING, "execute": opt_bool, "revert_all_drift": opt_bool}
 DONE = "UPDATE_COMPLETE"
 
 
@@ -43,6 +44,7 @@ def apply_plan(rc: RunContext, plan: Plan) -> Result:
         for i, call in enumerate(calls):
             if call.operation == "ExecuteChangeSet" and not rc.options.dry_run:
                 _check_ready(change_set)
+                _check_scope(plan, change_set)
             answer: dict[str, Any] = {}
             if i not in reached:
                 recheck(lambda s: read_tree(rc, s), plan.stack_id, snap)
@@ -98,6 +100,21 @@ def _shown(rc: RunContext, desc: dict[str, Any]) -> dict[str, Any]:
         rc.console.print(f"  {c['action']:<7} {c['logical_id']} ({c['resource_type']}) drift "
                          f"{c.get('drift_status') or '-'}", highlight=False)
     return cs
+
+
+def _check_scope(plan: Plan, change_set: dict[str, Any]) -> None:
+    """The plan was approved before the change set existed: it may not revert drift on
+    resources no skip of the plan names unless it was made with --revert-all-drift."""
+    skipped = ReconcilePlan([Verdict(**d) for d in plan.decisions],
+                            nested=any("." in str(d.get("target")) for d in plan.decisions))
+    beyond = beyond_skips(skipped, change_set.get("changes") or [])
+    if beyond and not plan.settings.get("revert_all_drift"):
+        raise RecoverError(
+            f"the change set {change_set.get('name')} would also revert the drift of "
+            f"{', '.join(beyond)}, which no skip of the plan names; nothing was executed",
+            code="needs_decision", exit_code=ExitCode.NEEDS_DECISION,
+            hint=f"plan again with --revert-all-drift: recover reconcile {plan.stack} "
+                 "--dry-run --execute --revert-all-drift --plan-out PLAN.json")
 
 
 def _check_ready(change_set: dict[str, Any]) -> None:

@@ -26,18 +26,22 @@ from recover.run.result import Result
 @click.option("--execute/--no-execute", "execute", default=None,
               help="Execute the REVERT_DRIFT change set (--execute) or only create it for "
                    "review (--no-execute). Unattended, one of them is required.")
+@click.option("--revert-all-drift", is_flag=True,
+              help="With --execute: also revert drift on resources no skip names (the change "
+                   "set covers the whole stack); without it such a change set is left for "
+                   "review (exit 4).")
 @click.option("--ledger", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help=f"Orphan ledger file (default: ${ENV_VAR}, else "
                    "<user data dir>/recover/orphans.json).")
 @follow_options("the change set's execution")
 @recover_command("reconcile")
 def command(rc: RunContext, stack: str, resources: tuple[str, ...], execute: bool | None,
-            ledger: Path | None, wait: bool, timeout: float, poll_interval: float,
+            revert_all_drift: bool, ledger: Path | None, wait: bool, timeout: float, poll_interval: float,
             plan_out: Path | None) -> Result:
     """Reconcile the resources a rollback skipped with STACK's template (drift detection, then
     a REVERT_DRIFT change set)."""
     from recover.runbooks.reconcile.flow import ReconcileOptions, run
 
     return run(rc, stack, ReconcileOptions(resources=list(resources), execute=execute,
-                                           ledger=ledger, wait=wait, timeout=timeout,
+                                           revert_all_drift=revert_all_drift, ledger=ledger, wait=wait, timeout=timeout,
                                            poll_interval=poll_interval, plan_out=plan_out))

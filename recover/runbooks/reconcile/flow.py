@@ -32,6 +32,7 @@ from recover.decide.reconcile import (
     PLAIN,
     REVERT,
     ReconcilePlan,
+    beyond_skips,
     change_set_params,
     open_skips,
     parse_target,
@@ -66,12 +67,16 @@ RECONCILE = "reconcile"
 UPDATABLE = ("CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE", "IMPORT_COMPLETE",
              "IMPORT_ROLLBACK_COMPLETE")
 EXECUTE_FLAG = "--execute or --no-execute"
+BEYOND_FLAG = "--revert-all-drift"
 
 
 @dataclass
 class ReconcileOptions:
     resources: list[str] = field(default_factory=list)
     execute: bool | None = None
+    # the change set may also revert drift on resources no skip names: only with this flag
+    # when --execute decides unattended (or interactively without seeing them first)
+    revert_all_drift: bool = False
     ledger: Path | None = None
     wait: bool = True
     timeout: float = 3600.0
@@ -278,7 +283,9 @@ class Reconcile:
             show_calls(rc.console, calls, "The calls, in order:")
             saved = save_dry_run(rc, self.ev, self.executor, calls, runbook=RECONCILE, snap=snap,
                                  decisions=[v.to_dict() for v in plan.verdicts],
-                                 settings={"execute": self.opts.execute, "wait": self.opts.wait,
+                                 settings={"execute": self.opts.execute,
+                                           "revert_all_drift": self.opts.revert_all_drift,
+                                           "wait": self.opts.wait,
                                            "timeout": self.opts.timeout,
                                            "poll_interval": self.opts.poll_interval},
                                  plan_out=self.opts.plan_out)
@@ -307,6 +314,7 @@ class Reconcile:
                            "status": desc.get("Status"), "reason": desc.get("StatusReason"),
                            "changes": [_change(c) for c in desc.get("Changes") or []],
                            "executed": False}
+        self.change_set["beyond_skips"] = beyond_skips(plan, self.change_set["changes"])
         self.show_change_set()
         if desc.get("Status") != "CREATE_COMPLETE":
             return self.replan(drifts, snap, "the REVERT_DRIFT change set was not created: "
@@ -335,6 +343,14 @@ class Reconcile:
 
     def decide_execute(self, stack: str) -> bool:
         opts, rc = self.opts, self.rc
+        beyond = self.change_set.get("beyond_skips") or []
+        if beyond and opts.execute and not opts.revert_all_drift:
+            # --execute was decided before anyone saw the change set: it must not revert drift
+            # on resources nobody skipped (someone may rely on that change)
+            raise NeedsDecisionError(
+                f"the REVERT_DRIFT change set {self.change_set['name']} on {stack} would also "
+                f"revert the drift of {', '.join(beyond)}, which no skip names; it was created "
+                "for review", flag=BEYOND_FLAG)
         if opts.execute is not None:
             self.ev.journal.append("answer", question="execute the change set?",
                                    answer="yes" if opts.execute else "no",
@@ -344,9 +360,10 @@ class Reconcile:
             raise NeedsDecisionError(
                 f"the REVERT_DRIFT change set {self.change_set['name']} was created on {stack} "
                 "for review; executing it changes the resources listed", flag=EXECUTE_FLAG)
+        also = (f"; it also reverts {', '.join(beyond)}, which no skip names" if beyond else "")
         return prompts.confirm(rc, self.ev.journal, f"Execute change set "
-                               f"{self.change_set['name']} on {stack} (reverts the drift shown)?",
-                               flag="--execute")
+                               f"{self.change_set['name']} on {stack} (reverts the drift "
+                               f"shown{also})?", flag="--execute")
 
     def replan(self, drifts: list[tuple[dict[str, Any], ResourceDrift]], snap: StackSnapshot,
                why: str) -> ReconcilePlan:
@@ -395,6 +412,9 @@ class Reconcile:
         for c in cs["changes"]:
             console.print(f"  {c['action']:<7} {c['logical_id']} ({c['resource_type']}) drift "
                           f"{c.get('drift_status') or '-'}", highlight=False)
+        if cs.get("beyond_skips"):
+            console.print(f"  [yellow]also reverts drift no skip names:[/] "
+                          f"{', '.join(cs['beyond_skips'])}", highlight=False)
 
     def result(self, plan: ReconcilePlan) -> Result:
         still = plan.still_open

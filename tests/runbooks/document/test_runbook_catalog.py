@@ -342,7 +342,7 @@ DESIGN_FLAGS = {
     # issue 17: express-failed replays the last stable template the engineer names
     "--template",
     # issue 18 part 3: reconcile's skips made outside recover, its ledger, and execution
-    "--resource", "--ledger", "--execute", "--no-execute",
+    "--resource", "--ledger", "--execute", "--no-execute", "--revert-all-drift",
     # issue 17 part 3: a role that exists but cannot be assumed
     "--fix-trust", "--restore-trust-after/--keep-trust",
     # issue 17 part 2: custom-resource answers a request its handler never answered
