@@ -9,6 +9,8 @@ from collections.abc import Iterable
 from recover.aws.watch import StackWatcher, WatchResult
 from recover.model.stack import StackEvent, StackSnapshot
 from recover.run.context import RunContext
+from recover.run.evidence import EvidenceRun
+from recover.run.resume import PriorRuns, our_operation_running, tokens_seen
 from recover.ui.progress import ProgressView
 
 
@@ -40,3 +42,25 @@ def _subtree(snap: StackSnapshot, top: str) -> set[str]:
                 ids.add(n.stack_id)
                 changed = True
     return ids
+
+
+def follow_earlier_run(rc: RunContext, ev: EvidenceRun, prior: PriorRuns | None,
+                       snap: StackSnapshot, operation: str, running: Iterable[str], what: str,
+                       *, timeout: float, poll_interval: float, stack_id: str | None = None,
+                       tokens: set[str] | None = None) -> WatchResult | None:
+    """`operation` that an earlier, stopped run of ours started on `stack_id` (default: the
+    root) is still running: follow it to its end (journaled `resumed_follow`) rather than
+    refuse the stack's status. None when there is no such operation. `what` names it in the
+    progress line ("the rollback the earlier run continued")."""
+    node = snap.node(stack_id) if stack_id else snap.root
+    if node is None or node.info.status not in running or prior is None:
+        return None
+    if not our_operation_running(prior, operation, node.stack_id,
+                                 tokens_seen(snap) if tokens is None else tokens):
+        return None
+    rc.progress(f"{node.name} is {node.info.status}: {what} is still going; following it")
+    watch = follow(rc, snap, timeout=timeout, poll_interval=poll_interval, stack_id=stack_id)
+    where = {"stack": node.name} if stack_id else {}
+    ev.journal.append("resumed_follow", **where, final_status=watch.final_status,
+                      timed_out=watch.timed_out)
+    return watch

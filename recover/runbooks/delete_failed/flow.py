@@ -51,13 +51,12 @@ from recover.run.exit_codes import ExitCode
 from recover.run.result import Result
 from recover.run.resume import (
     PriorRuns,
-    our_operation_running,
     read_stack,
     token_to_reuse,
     tokens_seen,
 )
 from recover.runbooks.driver import RoundLimits, Rounds, read_tree, save_dry_run
-from recover.runbooks.follow import follow
+from recover.runbooks.follow import follow, follow_earlier_run
 from recover.ui import prompts
 from recover.ui.progress import print_resumed
 
@@ -404,22 +403,22 @@ def _follow_our_deletes(rc: RunContext, ev: EvidenceRun, opts: DeleteOptions,
     """A DeleteStack our earlier run started that is still running (on the root or a nested
     stack) is followed to its end, then the tree is read again."""
     tokens = tokens_seen(snap)
-    running = [n for n in snap.nodes if n.info.status == "DELETE_IN_PROGRESS"
-               and our_operation_running(prior, "DeleteStack", n.stack_id, tokens)]
-    if not running:
-        return snap
-    for node in running:
-        rc.progress(f"{node.name} is DELETE_IN_PROGRESS: the delete the earlier run started is "
-                    "still going; following it")
-        watch = follow(rc, snap, timeout=opts.timeout, poll_interval=opts.poll_interval,
-                       stack_id=node.stack_id)
-        ev.journal.append("resumed_follow", stack=node.name, final_status=watch.final_status,
-                          timed_out=watch.timed_out)
+    followed = False
+    for node in snap.nodes:
+        watch = follow_earlier_run(rc, ev, prior, snap, "DeleteStack", ("DELETE_IN_PROGRESS",),
+                                   "the delete the earlier run started", timeout=opts.timeout,
+                                   poll_interval=opts.poll_interval, stack_id=node.stack_id,
+                                   tokens=tokens)
+        if watch is None:
+            continue
+        followed = True
         if watch.timed_out:
             raise RecoverError(f"{node.name} is still {watch.final_status} after "
                                f"{opts.timeout:.0f}s of following", code="timed_out",
                                exit_code=ExitCode.FAILURE_FOUND,
                                hint="run the same command again to keep following")
+    if not followed:
+        return snap
     again = read_tree(rc, snap.root_id)
     ev.write_json("snapshot-round1-resumed.json", again)
     return again

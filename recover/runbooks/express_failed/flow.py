@@ -32,11 +32,11 @@ from recover.run.context import RunContext
 from recover.run.errors import AbortedError, InputError, RecoverError
 from recover.run.exit_codes import ExitCode
 from recover.run.result import Result
-from recover.run.resume import our_operation_running, token_to_reuse, tokens_seen
+from recover.run.resume import token_to_reuse, tokens_seen
 from recover.run.services import read_templates, source_deps
 from recover.runbooks.driver import RoundLimits, Rounds, read_tree, save_dry_run
 from recover.runbooks.express_failed.discovery import Discovery, discover
-from recover.runbooks.follow import follow
+from recover.runbooks.follow import follow, follow_earlier_run
 from recover.ui import prompts
 
 EXPRESS_FAILED = "express-failed"  # the runbook's id (recover/runbooks/express_failed/__init__.py)
@@ -85,15 +85,12 @@ class ExpressRounds(Rounds):
         return read_tree(self.rc, subject)
 
     def resume(self, snap: StackSnapshot) -> StackSnapshot | None:
-        if snap.root.info.status not in RUNNING or not our_operation_running(
-                self.prior, "UpdateStack", snap.root_id, tokens_seen(snap)):
+        watch = follow_earlier_run(self.rc, self.ev, self.prior, snap, "UpdateStack", RUNNING,
+                                   "the replay an earlier run started",
+                                   timeout=self.opts.timeout,
+                                   poll_interval=self.opts.poll_interval)
+        if watch is None:
             return snap
-        self.rc.progress(f"{snap.root.name} is {snap.root.info.status}: the replay an earlier "
-                         "run started is still going; following it")
-        watch = follow(self.rc, snap, timeout=self.opts.timeout,
-                       poll_interval=self.opts.poll_interval)
-        self.ev.journal.append("resumed_follow", final_status=watch.final_status,
-                               timed_out=watch.timed_out)
         if watch.timed_out:
             self.final_status, self.timed_out = watch.final_status, True
             return None

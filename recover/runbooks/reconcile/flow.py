@@ -51,14 +51,13 @@ from recover.run.exit_codes import ExitCode
 from recover.run.result import Result
 from recover.run.resume import (
     PriorRuns,
-    our_operation_running,
     same_request,
     token_to_reuse,
     tokens_seen,
 )
 from recover.run.services import open_evidence, resume_from
 from recover.runbooks.driver import read_tree, recheck, save_dry_run
-from recover.runbooks.follow import follow
+from recover.runbooks.follow import follow, follow_earlier_run
 from recover.ui import prompts
 from recover.ui.progress import print_resumed
 
@@ -154,16 +153,11 @@ class Reconcile:
     def resume(self, snap: StackSnapshot) -> StackSnapshot:
         """An execution an earlier run of ours started is still going: follow it, then go on
         (what it reverted is found in sync and closed)."""
-        if snap.root.info.status not in IN_PROGRESS or not our_operation_running(
-                self.prior, "ExecuteChangeSet", snap.root_id, tokens_seen(snap)):
-            return snap
-        self.rc.progress(f"{snap.root.name} is {snap.root.info.status}: the change set the "
-                         "earlier run executed is still going; following it")
-        watch = follow(self.rc, snap, timeout=self.opts.timeout,
-                       poll_interval=self.opts.poll_interval)
-        self.ev.journal.append("resumed_follow", final_status=watch.final_status,
-                               timed_out=watch.timed_out)
-        return read_tree(self.rc, snap.root_id)
+        watch = follow_earlier_run(self.rc, self.ev, self.prior, snap, "ExecuteChangeSet",
+                                   IN_PROGRESS, "the change set the earlier run executed",
+                                   timeout=self.opts.timeout,
+                                   poll_interval=self.opts.poll_interval)
+        return snap if watch is None else read_tree(self.rc, snap.root_id)
 
     # --- gather ---------------------------------------------------------------------------
 

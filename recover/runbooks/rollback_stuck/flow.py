@@ -38,14 +38,13 @@ from recover.run.errors import AbortedError, NeedsDecisionError, UsageError
 from recover.run.exit_codes import ExitCode
 from recover.run.result import Result
 from recover.run.resume import (
-    our_operation_running,
     token_to_reuse,
     tokens_seen,
 )
 from recover.run.services import open_evidence, read_templates
 from recover.runbooks.artifacts import flow as artifact_flow
 from recover.runbooks.driver import RoundLimits, Rounds, read_tree, recheck, save_dry_run
-from recover.runbooks.follow import follow
+from recover.runbooks.follow import follow, follow_earlier_run
 from recover.runbooks.plan_settings import TIMING, Check, of_type
 from recover.runbooks.plans import checked_calls
 from recover.ui import prompts
@@ -134,16 +133,13 @@ class RollbackRounds(Rounds):
         return read_tree(self.rc, subject)
 
     def resume(self, snap: StackSnapshot) -> StackSnapshot | None:
-        rc, status = self.rc, snap.root.info.status
-        if status not in RUNNING or not our_operation_running(
-                self.prior, "ContinueUpdateRollback", snap.root_id, tokens_seen(snap)):
+        rc = self.rc
+        watch = follow_earlier_run(rc, self.ev, self.prior, snap, "ContinueUpdateRollback",
+                                   RUNNING, "the rollback the earlier run continued",
+                                   timeout=self.opts.timeout,
+                                   poll_interval=self.opts.poll_interval)
+        if watch is None:
             return snap
-        # Our interrupted run's rollback is still going: follow it rather than refuse.
-        rc.progress(f"{snap.root.name} is {status}: the rollback the earlier run continued "
-                    "is still going; following it")
-        watch = follow(rc, snap, timeout=self.opts.timeout, poll_interval=self.opts.poll_interval)
-        self.ev.journal.append("resumed_follow", final_status=watch.final_status,
-                               timed_out=watch.timed_out)
         assert self.resumed is not None
         self.resumed["followed_to"] = watch.final_status
         if watch.timed_out:
