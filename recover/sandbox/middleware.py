@@ -41,10 +41,9 @@ CFN_ACTIONS = {
     "ContinueUpdateRollback": "continue_update_rollback", "DeleteStack": "delete_stack",
     "UpdateStack": "update_stack", "UpdateTerminationProtection": "update_termination_protection",
     "RollbackStack": "rollback_stack", "CreateChangeSet": "create_change_set",
-    # recover/sandbox/cfn/drift.py, called with the engine
-    "DetectStackResourceDrift": "drift.detect_stack_resource_drift",
-    "DescribeChangeSet": "drift.describe_change_set",
-    "ExecuteChangeSet": "drift.execute_change_set",
+    "DetectStackResourceDrift": "detect_stack_resource_drift",
+    "DescribeChangeSet": "describe_change_set", "ExecuteChangeSet": "execute_change_set",
+    "DescribeEvents": "describe_events", "GetHookResult": "get_hook_result",
 }
 _CODE_STORAGE_OPS = ("CreateFunction", "UpdateFunctionCode", "PublishVersion", "DeleteFunction")
 _STATUS_TEXT = {200: "OK", 204: "No Content", 400: "Bad Request", 403: "Forbidden",
@@ -68,9 +67,8 @@ class SandboxMiddleware:
         if service is None:
             # unsigned query requests (aws --no-sign-request): CloudFormation by Action + Version
             values = protocol.query_values(environ, body)
-            if values.get("Version") == "2010-05-15" and (
-                    values.get("Action") in CFN_ACTIONS
-                    or values.get("Action") in operations.ACTIONS):
+            if values.get("Version") == "2010-05-15" and \
+                    values.get("Action") in CFN_ACTIONS:
                 service = "cloudformation"
             else:
                 return self.moto_app(environ, start_response)
@@ -141,7 +139,7 @@ class SandboxMiddleware:
     def _cloudformation(self, action: str, environ: dict[str, Any], body: bytes,
                         logged: dict[str, Any] | None = None) -> Response:
         method = CFN_ACTIONS.get(action)
-        if method is None and action not in operations.ACTIONS:
+        if method is None:
             return protocol.error_response(
                 "query", "InvalidAction",
                 f"The recover sandbox does not implement CloudFormation {action or '(no Action)'}",
@@ -154,11 +152,9 @@ class SandboxMiddleware:
             region = protocol.region_of(environ)
             if region and region != self.world.region:
                 result = _empty_region_cloudformation(action, params)
-            elif method is None:
-                result = operations.answer(self.world.cfn, action, params)
             else:
                 result = operations.present(self.world.cfn, action,
-                                            _cfn_method(self.world, method)(params))
+                                            getattr(self.world.cfn, method)(params))
                 stack_trail.record(self.world, action, params, result)
         except CfnError as err:
             if params is not None:
@@ -374,12 +370,3 @@ def _empty_region_cloudformation(action: str, params: dict[str, Any]) -> dict[st
     raise CfnError(f"Stack with id {name} does not exist")
 
 
-def _cfn_method(world: World, method: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
-    """An engine method, or `module.function` of a sandbox/cfn module called with the engine."""
-    module, _, name = method.rpartition(".")
-    if not module:
-        return getattr(world.cfn, name)
-    from recover.sandbox.cfn import drift
-
-    function = {"drift": drift}[module].__dict__[name]
-    return lambda params: function(world.cfn, params)

@@ -9,7 +9,7 @@ import json
 import re
 from typing import Any
 
-from recover.sandbox.cfn import drift, express
+from recover.sandbox.cfn import drift, express, operations
 from recover.sandbox.cfn.model import NESTED_STACK, CfnError, SimResource, SimStack
 from recover.sandbox.cfn.runner import DELETE_STATES, Runner, pattern_error, request_fingerprint
 
@@ -253,6 +253,25 @@ class CfnApi(Runner):
         with self.lock:
             express.check_update(stack, p)
             return drift.create_change_set(self, p)  # docs/reference/aws-behaviour.md#drift-aware-change-sets
+
+    # change sets and drift (recover/sandbox/cfn/drift.py)
+
+    def detect_stack_resource_drift(self, p: dict[str, Any]) -> dict[str, Any]:
+        return drift.detect_stack_resource_drift(self, p)
+
+    def describe_change_set(self, p: dict[str, Any]) -> dict[str, Any]:
+        return drift.describe_change_set(self, p)
+
+    def execute_change_set(self, p: dict[str, Any]) -> dict[str, Any]:
+        return drift.execute_change_set(self, p)
+
+    # operations (recover/sandbox/cfn/operations.py)
+
+    def describe_events(self, p: dict[str, Any]) -> dict[str, Any]:
+        return operations.describe_events(self, p)
+
+    def get_hook_result(self, p: dict[str, Any]) -> dict[str, Any]:
+        return operations.get_hook_result(self, p)
 
     def update_termination_protection(self, p: dict[str, Any]) -> dict[str, Any]:
         stack = self.get(p["StackName"])

@@ -35,7 +35,7 @@ from recover.sandbox import moto_access as aws
 from recover.sandbox.cfn.model import NESTED_STACK, CfnError, SimResource, SimStack
 
 if TYPE_CHECKING:
-    from recover.sandbox.cfn.engine import CfnEngine
+    from recover.sandbox.cfn.runner import Runner
 
 UNSUPPORTED_MESSAGE = "Drift detection is not supported for resource type {type}"  # guessed
 NO_CHANGES = ("The submitted information didn't contain changes. Submit different information "
@@ -65,17 +65,13 @@ class ChangeSet:
     client_token: str | None = None  # CreateChangeSet's ClientToken
 
 
-def _store(engine: CfnEngine) -> dict[str, ChangeSet]:
-    return engine.__dict__.setdefault("change_sets", {})
-
-
 def expected_of(stack: SimStack, res: SimResource) -> dict[str, Any]:
     body = (stack.template.get("Resources") or {}).get(res.logical_id) or {}
     props = body.get("Properties") or {}
     return json.loads(json.dumps(props))
 
 
-def exists(engine: CfnEngine, res: SimResource) -> bool:
+def exists(engine: Runner, res: SimResource) -> bool:
     """Is the real object still there? (types moto holds; the others are assumed present)"""
     region = engine.world.region
     if not res.physical_id:
@@ -119,14 +115,14 @@ def _diff(path: str, expected: Any, actual: Any, kind: str) -> dict[str, Any]:
             "DifferenceType": kind}
 
 
-def status_of(engine: CfnEngine, stack: SimStack, res: SimResource) -> tuple[str, list[Any]]:
+def status_of(engine: Runner, stack: SimStack, res: SimResource) -> tuple[str, list[Any]]:
     if not exists(engine, res):
         return "DELETED", []
     diffs = differences(expected_of(stack, res), res.properties)
     return ("MODIFIED" if diffs else "IN_SYNC"), diffs
 
 
-def detect_stack_resource_drift(engine: CfnEngine, p: dict[str, Any]) -> dict[str, Any]:
+def detect_stack_resource_drift(engine: Runner, p: dict[str, Any]) -> dict[str, Any]:
     if not engine.drift_detection_supported:
         raise CfnError("The recover sandbox was told to lack DetectStackResourceDrift",
                        code="InvalidAction")
@@ -150,7 +146,7 @@ def detect_stack_resource_drift(engine: CfnEngine, p: dict[str, Any]) -> dict[st
     return {"StackResourceDrift": drift}
 
 
-def create_change_set(engine: CfnEngine, p: dict[str, Any]) -> dict[str, Any]:
+def create_change_set(engine: Runner, p: dict[str, Any]) -> dict[str, Any]:
     stack = engine.get(p["StackName"])
     from recover.sandbox.cfn.api import UPDATABLE
 
@@ -165,7 +161,7 @@ def create_change_set(engine: CfnEngine, p: dict[str, Any]) -> dict[str, Any]:
     if mode and not engine.revert_drift_supported:
         raise CfnError(REVERT_REFUSED)
     name = p["ChangeSetName"]
-    store = _store(engine)
+    store = engine.change_sets
     token = p.get("ClientToken")
     for cs in store.values():
         if cs.stack is stack and cs.name == name:
@@ -203,16 +199,16 @@ def create_change_set(engine: CfnEngine, p: dict[str, Any]) -> dict[str, Any]:
     return {"Id": cs_id, "StackId": stack.stack_id}
 
 
-def _find(engine: CfnEngine, p: dict[str, Any]) -> ChangeSet:
+def _find(engine: Runner, p: dict[str, Any]) -> ChangeSet:
     key = p["ChangeSetName"]
-    for cs in _store(engine).values():
+    for cs in engine.change_sets.values():
         if key == cs.change_set_id or (key == cs.name and p.get("StackName") in (
                 cs.stack.name, cs.stack.stack_id)):
             return cs
     raise CfnError(f"ChangeSet [{key}] does not exist", code="ChangeSetNotFound", status=404)
 
 
-def describe_change_set(engine: CfnEngine, p: dict[str, Any]) -> dict[str, Any]:
+def describe_change_set(engine: Runner, p: dict[str, Any]) -> dict[str, Any]:
     cs = _find(engine, p)
     out: dict[str, Any] = {
         "ChangeSetId": cs.change_set_id, "ChangeSetName": cs.name, "StackId": cs.stack.stack_id,
@@ -227,7 +223,7 @@ def describe_change_set(engine: CfnEngine, p: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def execute_change_set(engine: CfnEngine, p: dict[str, Any]) -> dict[str, Any]:
+def execute_change_set(engine: Runner, p: dict[str, Any]) -> dict[str, Any]:
     from recover.sandbox.cfn.runner import request_fingerprint
 
     cs = _find(engine, p)
@@ -246,14 +242,14 @@ def execute_change_set(engine: CfnEngine, p: dict[str, Any]) -> dict[str, Any]:
         if token:
             engine._tokens[(stack.stack_id, token)] = fingerprint
         cs.execution = "EXECUTE_IN_PROGRESS"
-        for other in [k for k, v in _store(engine).items() if v.stack is stack and v is not cs]:
-            del _store(engine)[other]  # executing one change set deletes the others
+        for other in [k for k, v in engine.change_sets.items() if v.stack is stack and v is not cs]:
+            del engine.change_sets[other]  # executing one change set deletes the others
         engine._set_status(stack, "UPDATE_IN_PROGRESS", "User Initiated", token)
     engine._launch(lambda: _walk(engine, cs, token))
     return {}
 
 
-def _walk(engine: CfnEngine, cs: ChangeSet, token: str | None) -> None:
+def _walk(engine: Runner, cs: ChangeSet, token: str | None) -> None:
     stack = cs.stack
     for change in cs.changes:
         if change.get("_skip"):

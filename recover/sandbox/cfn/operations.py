@@ -24,7 +24,6 @@ from recover.sandbox.cfn.model import NESTED_STACK, CfnError, SimEvent, SimStack
 if TYPE_CHECKING:
     from recover.sandbox.cfn.runner import Runner
 
-ACTIONS = {"DescribeEvents": "describe_events", "GetHookResult": "get_hook_result"}
 OPENS = {"CREATE_IN_PROGRESS": "CREATE_STACK", "UPDATE_IN_PROGRESS": "UPDATE_STACK",
          "DELETE_IN_PROGRESS": "DELETE_STACK", "ROLLBACK_IN_PROGRESS": "ROLLBACK"}
 KEEP = 5  # LastOperations entries kept per stack (AWS's number is not documented)
@@ -126,21 +125,24 @@ def present(engine: Runner, action: str, result: dict[str, Any]) -> dict[str, An
     return result
 
 
-def answer(engine: Runner, action: str, p: dict[str, Any]) -> dict[str, Any]:
+def _require_apis(engine: Runner, action: str) -> None:
     if state(engine).unavailable:
         raise CfnError(f"Could not find operation {action} for version 2010-05-15",
                        "InvalidAction")
-    if action == "GetHookResult":
-        found = state(engine).hook_results.get(p.get("HookResultId") or "")
-        if found is None:
-            # modelled error code; the message wording is not documented
-            raise CfnError(f"Hook result {p.get('HookResultId')} not found",
-                           "HookResultNotFoundException", 404)
-        return dict(found)
-    return describe_events(engine, p)
+
+
+def get_hook_result(engine: Runner, p: dict[str, Any]) -> dict[str, Any]:
+    _require_apis(engine, "GetHookResult")
+    found = state(engine).hook_results.get(p.get("HookResultId") or "")
+    if found is None:
+        # modelled error code; the message wording is not documented
+        raise CfnError(f"Hook result {p.get('HookResultId')} not found",
+                       "HookResultNotFoundException", 404)
+    return dict(found)
 
 
 def describe_events(engine: Runner, p: dict[str, Any]) -> dict[str, Any]:
+    _require_apis(engine, "DescribeEvents")
     op_id = p.get("OperationId")
     if not (op_id or p.get("StackName") or p.get("ChangeSetName")):
         raise CfnError("One of ChangeSetName, OperationId or StackName must be specified")

@@ -49,6 +49,8 @@ class Runner:
         self.drift_detection_supported = True
         # stack operations: ids, LastOperations, hook results (recover/sandbox/cfn/operations.py)
         self.operations = operations.OperationState()
+        # change sets by id (recover/sandbox/cfn/drift.py)
+        self.change_sets: dict[str, Any] = {}
         self.revert_drift_supported = True
         self._role_checks: dict[str, int] = {}
 
