@@ -3,6 +3,7 @@ stack names, resource ids for --skip/--retain/--retry, and durations."""
 
 from __future__ import annotations
 
+import inspect
 import math
 import re
 from collections.abc import Callable
@@ -147,6 +148,8 @@ def examples(*lines: str) -> Callable[[click.Command], click.Command]:
     a command a person can paste; tests/cli/test_help_examples.py checks them against the CLI."""
     def add(cmd: click.Command) -> click.Command:
         block = "\n".join(f"  {line}" for line in lines)
-        cmd.help = f"{(cmd.help or '').rstrip()}\n\n\b\nExamples:\n{block}"
+        # dedent the docstring first: click dedents the whole text by its least indented line,
+        # which the appended block (at column 0) would make 0, keeping the docstring's indent
+        cmd.help = f"{inspect.cleandoc(cmd.help or '')}\n\n\b\nExamples:\n{block}"
         return cmd
     return add

@@ -34,3 +34,11 @@ def test_every_command_shows_real_examples(name: str) -> None:
     assert any(name in line.split() for line in lines), lines
     for line in lines:
         assert line.startswith("recover ") and check_command(line) == [], line
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_the_description_reads_as_prose(name: str) -> None:
+    """A multi-line docstring keeps no indentation inside the rewrapped description (the
+    examples block appended at column 0 once kept the docstring's 4-space indent)."""
+    description = help_text(name).split("Examples:", 1)[0]
+    assert "    " not in " ".join(line.strip() for line in description.splitlines()), description
